@@ -1,0 +1,1 @@
+"""Publication-quality figures (APA style) drawn from SCIP Lab result objects."""
