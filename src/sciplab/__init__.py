@@ -1,0 +1,43 @@
+"""SCIP Lab: Mallinckrodt's Social Competencies in Interpersonal Process model as working tools.
+
+Top-level API (pandas DataFrames in, result objects out)::
+
+    sciplab.read_data(path)                       # CSV, Excel, SPSS .sav, parquet
+    sciplab.score(data, "ECR-S")                  # scale scores + validity report
+    sciplab.reliability(data, "ECR-S")            # alpha (Feldt CI), omega, item statistics
+    sciplab.reliable_change(pre, post, instrument="CORE-10", scale="total")
+    sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
+"""
+
+from sciplab._core.errors import (
+    ConvergenceWarning,
+    DataError,
+    DataWarning,
+    InstrumentDefinitionError,
+    InvalidParameterError,
+    KeyNotVerifiedError,
+    ModelSyntaxError,
+    SciplabError,
+)
+from sciplab._core.io import read_data, write_data
+from sciplab.instruments import get_instrument, list_instruments
+from sciplab.scoring import reliability, reliable_change, score, score_all
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataError",
+    "DataWarning",
+    "InstrumentDefinitionError",
+    "InvalidParameterError",
+    "KeyNotVerifiedError",
+    "ModelSyntaxError",
+    "SciplabError",
+    "get_instrument",
+    "list_instruments",
+    "read_data",
+    "reliability",
+    "reliable_change",
+    "score",
+    "score_all",
+    "write_data",
+]

@@ -492,6 +492,12 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
                 raise ctx.fail(f"{mp}.min_answered", f"must be between 1 and the {len(items)} items of the scale, got {min_answered}")
             missing = MissingRule(min_answered, _get(ctx, miss_raw, "prorate", mp, bool),
                                   _get(ctx, miss_raw, "source", mp, str))
+            if sscoring == "sum" and items and min_answered < len(items) and not missing.prorate:
+                raise ctx.fail(
+                    f"{mp}.prorate",
+                    "a sum scale that accepts missing items must prorate (mean of the answered "
+                    "items times the number of items); otherwise its sums would silently shrink",
+                )
         scales.append(Scale(
             name=sname, label=_get(ctx, sraw, "label", path, str), items=items, scoring=sscoring,
             missing=missing, construct=construct, direction=direction, multiplier=multiplier,

@@ -1,0 +1,486 @@
+"""The one scoring engine: item responses -> scale scores, validity report and norm conversions.
+
+Steps, all vectorised over respondents (one NumPy pass per instrument, no row loop):
+
+1. match item columns (:mod:`sciplab.scoring.columns`);
+2. coerce to numbers and check every response against the response scale (integers from ``min``
+   to ``max``); with ``on_invalid="error"`` every offending cell is reported (row, column, item,
+   value, allowed range; the first 20 and a count), with ``"missing"`` they become missing and the
+   validity report says so;
+3. reverse-key: ``min + max - x`` (instruments.md §2);
+4. per scale, apply the missing-data rule: a score needs at least ``min_answered`` answered items;
+   an incomplete sum is prorated (mean of the answered items x number of items) and flagged;
+   a mean is the mean of the answered items; ``multiplier`` rescales (CORE-OM clinical score);
+5. optionally convert to z, T (50 + 10 z) and normal-theory percentiles against a named norm.
+
+The input DataFrame is never modified; output keeps its index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from sciplab._core.errors import DataError, InvalidParameterError, suggest
+from sciplab._core.results import Result, package_version
+from sciplab.instruments.registry import get_instrument, require_key
+from sciplab.instruments.schema import Instrument, Norm, Scale
+from sciplab.scoring.columns import match_columns
+
+OnInvalid = Literal["error", "missing"]
+STATUS_CODES = ("complete", "prorated", "too_few_items")
+MAX_LISTED = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreResult(Result):
+    """Scale scores of one (or several) instruments.
+
+    Attributes
+    ----------
+    scores
+        One column per scale, ``<ID>_<scale>`` (plus ``_z``, ``_T``, ``_pct`` with a norm), same
+        index as the input.
+    validity
+        Per row and scale: ``<col>_answered``, ``<col>_status`` (complete / prorated /
+        too_few_items) and, with ``on_invalid="missing"``, ``<ID>_invalid`` (count of responses set
+        missing) and ``<ID>_invalid_items``.
+    flags
+        Critical-item flags (e.g. ``PHQ-9_self_harm``), boolean per row.
+    bands
+        Interpretive band label per row for scales with published bands.
+    table
+        One row per scale: column, construct, scoring, n valid / prorated / missing, mean, SD,
+        min, max (descriptive summary of the scores).
+    """
+
+    scores: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    validity: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    flags: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    bands: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    title: ClassVar[str] = "Scale scores"
+
+    def summary(self) -> str:
+        """Scale table plus notes on key status, missing-data rules and invalid responses."""
+        cols = ["column", "scoring", "n_valid", "n_prorated", "n_missing", "mean", "sd", "min", "max"]
+        lines = [self.title, "=" * len(self.title)]
+        lines.append(self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        for inst in self.details["instruments"]:
+            lines.append("")
+            lines.append(f"{inst['id']} ({inst['name']}): key {inst['key_status']}")
+            for note in inst.get("notes", []):
+                lines.append(f"  note: {note}")
+        for fname in self.flags.columns:
+            count = int(self.flags[fname].sum())
+            if count:
+                lines.append(f"FLAG {fname}: {count} respondent(s)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: ``{"table", "scores", "validity", "flags", "bands", "details"}``."""
+        out = super().to_dict()
+        for name in ("scores", "validity", "flags", "bands"):
+            frame = getattr(self, name)
+            out[name] = Result(frame.reset_index(names="row"), {}).to_dict()["table"] if len(frame.columns) else []
+        return out
+
+    def _repr_html_(self) -> str:
+        notes = "".join(
+            f"<li>{html.escape(i['id'])}: key {html.escape(i['key_status'])}</li>"
+            for i in self.details["instruments"]
+        )
+        return super()._repr_html_() + f"<ul>{notes}</ul>"
+
+
+def _where(data: pd.DataFrame) -> str:
+    src = data.attrs.get("source")
+    return f"{src}: " if src else ""
+
+
+def _numeric_matrix(data: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(X, bad)``: float matrix and a mask of non-missing cells that are not numbers."""
+    frame = data[cols]
+    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes):
+        X = frame.to_numpy(dtype=float, na_value=np.nan)
+        return X, np.zeros(X.shape, dtype=bool)
+    X = np.empty(frame.shape, dtype=float)
+    bad = np.zeros(frame.shape, dtype=bool)
+    for j, col in enumerate(cols):
+        s = frame[col]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            X[:, j] = np.nan
+            bad[:, j] = s.notna().to_numpy()
+            continue
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            X[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        stripped = s.astype("string").str.strip()
+        blank = stripped.isna() | (stripped == "")
+        num = pd.to_numeric(stripped.mask(blank), errors="coerce")
+        X[:, j] = num.to_numpy(dtype=float, na_value=np.nan)
+        bad[:, j] = (~blank & num.isna()).to_numpy()
+    return X, bad
+
+
+def _describe_invalid(
+    data: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, colnames: list[str], items: list[int],
+    instrument: Instrument,
+) -> list[str]:
+    lo, hi = instrument.response.min, instrument.response.max
+    out = []
+    for r, c in zip(rows[:MAX_LISTED], cols[:MAX_LISTED], strict=True):
+        value = data[colnames[c]].iloc[r]
+        label = data.index[r]
+        out.append(
+            f"row {r + 1} (index {label!r}), column {colnames[c]!r} (item {items[c]}): {value!r}, "
+            f"expected an integer from {lo} to {hi}"
+        )
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedItems:
+    """Validated, reverse-keyed item responses (``X``: rows x items, NaN = missing)."""
+
+    X: np.ndarray
+    items: list[int]
+    mapping: dict[int, str]
+    invalid: np.ndarray
+
+
+def prepare_items(
+    data: pd.DataFrame,
+    inst: Instrument,
+    chosen: Sequence[Scale],
+    *,
+    columns: Mapping[int | str, str] | Sequence[str] | None = None,
+    on_invalid: OnInvalid = "error",
+) -> PreparedItems:
+    """Match, coerce, range-check and reverse-key the items of ``chosen`` scales.
+
+    Shared by :func:`score` and :func:`sciplab.scoring.reliability.reliability`, so both see
+    exactly the same responses.
+    """
+    where = _where(data)
+    needed = sorted({i for s in chosen for i in s.items}, key=inst.item_numbers.index)
+    mapping = match_columns(data, inst, columns, needed)
+    items = list(mapping)
+    colnames = [mapping[i] for i in items]
+    X, bad = _numeric_matrix(data, colnames)
+    lo, hi = inst.response.min, inst.response.max
+    with np.errstate(invalid="ignore"):
+        invalid = bad | (~np.isnan(X) & ((X < lo) | (X > hi) | (X != np.floor(X))))
+    n_invalid = int(invalid.sum())
+    if n_invalid and on_invalid == "error":
+        rows, cols = np.nonzero(invalid)
+        listed = _describe_invalid(data, rows, cols, colnames, items, inst)
+        more = f"\n  ... and {n_invalid - len(listed)} more" if n_invalid > len(listed) else ""
+        raise DataError(
+            f"{where}{inst.id}: {n_invalid} invalid response(s) in {len(np.unique(rows))} row(s):\n  "
+            + "\n  ".join(listed) + more
+            + "\nFix the data, or pass on_invalid='missing' (--on-invalid missing) to treat them "
+            "as missing."
+        )
+    if n_invalid:
+        X[invalid] = np.nan
+    reverse = set(inst.key.reverse if inst.key else ())
+    rev_cols = [j for j, i in enumerate(items) if i in reverse]
+    if rev_cols:
+        X[:, rev_cols] = (lo + hi) - X[:, rev_cols]
+    return PreparedItems(X=X, items=items, mapping=mapping, invalid=invalid)
+
+
+def _resolve_min_answered(
+    scale: Scale, override: int | float | Mapping[str, int | float] | None
+) -> tuple[int, str]:
+    k = scale.n_items
+    value: int | float | None
+    if override is None:
+        return scale.missing.min_answered, scale.missing.source
+    if isinstance(override, Mapping):
+        lowered = {str(a).lower(): v for a, v in override.items()}
+        value = lowered.get(scale.name.lower())
+        if value is None:
+            return scale.missing.min_answered, scale.missing.source
+    else:
+        value = override
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidParameterError(f"min_answered must be a number of items or a proportion, got {value!r}")
+    if isinstance(value, float | np.floating) and 0 < value <= 1 and not float(value).is_integer():
+        n = int(np.ceil(value * k - 1e-9))
+        return max(1, n), f"user-supplied: at least {value:.0%} of {k} items ({n})"
+    n = int(value)
+    if not 1 <= n <= k:
+        raise InvalidParameterError(
+            f"min_answered for scale {scale.name!r} must be between 1 and its {k} items "
+            f"(or a proportion in (0, 1]), got {value!r}"
+        )
+    return n, f"user-supplied: at least {n} of {k} items"
+
+
+def norm_on_score_metric(norm: Norm, scale: Scale, scale_name: str) -> tuple[float, float] | None:
+    """Norm mean and SD of ``scale`` converted to the metric of its score, or ``None``."""
+    values = norm.scales.get(scale_name)
+    if values is None:
+        return None
+    mean, sd = values.mean, values.sd
+    k = scale.n_items
+    if norm.metric == "item_sum" and scale.scoring == "mean":
+        mean, sd = mean / k, sd / k
+    elif norm.metric == "item_mean" and scale.scoring == "sum":
+        mean, sd = mean * k, sd * k
+    if norm.metric != "score":
+        mean, sd = mean * scale.multiplier, sd * scale.multiplier
+    return mean, sd
+
+
+def score(
+    data: pd.DataFrame,
+    instrument: str | Instrument,
+    *,
+    columns: Mapping[int | str, str] | Sequence[str] | None = None,
+    on_invalid: OnInvalid = "error",
+    rule: Literal["sum", "mean"] | None = None,
+    min_answered: int | float | Mapping[str, int | float] | None = None,
+    norm: str | None = None,
+    scales: Sequence[str] | None = None,
+    instruments_dir: str | None = None,
+    key_file: str | None = None,
+) -> ScoreResult:
+    """Score item responses of one instrument.
+
+    Parameters
+    ----------
+    data
+        One row per respondent, item responses in columns (default naming ``<ID>_01`` ...,
+        case-insensitive, also ``ecr1``; see :func:`sciplab.scoring.columns.match_columns`).
+    instrument
+        Instrument id or alias (``"ECR-S"``, ``"phq9"``) or an :class:`Instrument`.
+    columns
+        Explicit ``{item number: column}`` mapping, or a list of columns in item order.
+    on_invalid
+        ``"error"`` (default): raise :class:`DataError` listing every out-of-range or non-numeric
+        response (row, column, item, value, allowed range; first 20 and a count). ``"missing"``:
+        treat them as missing and report them in ``validity``.
+    rule
+        Override the scoring rule of every scale (``"sum"`` or ``"mean"``); for instruments used
+        both ways (SPS, PSSE, WAI-SR). Default: each scale's own rule.
+    min_answered
+        Override the missing-data rule: a number of items, a proportion in (0, 1) (e.g. ``0.8``),
+        or a ``{scale: value}`` mapping. Recorded in ``details``. Default: the definition's rule
+        (for most instruments every item must be answered because no rule is published).
+    norm
+        Id of a norm sample in the definition; adds ``_z``, ``_T`` and ``_pct`` columns.
+    scales
+        Score only these scales (default: all).
+    instruments_dir, key_file
+        User definitions folder; a key file for structure-only instruments (CATS, TDS, SEQ).
+
+    Returns
+    -------
+    ScoreResult
+        ``.scores``, ``.validity``, ``.flags``, ``.bands``, ``.table`` and ``.details``.
+
+    Raises
+    ------
+    DataError
+        Missing or duplicated item columns, invalid responses with ``on_invalid="error"``, no rows.
+    KeyNotVerifiedError
+        The instrument ships without a verified key and no ``key_file`` was given.
+
+    Notes
+    -----
+    Reverse keying: ``min + max - x``. Incomplete sums: ``mean(answered) * k`` (prorated, flagged).
+    z = (score - M) / SD, T = 50 + 10 z, percentile = 100 * Phi(z) (normal approximation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({f"PHQ9_{i}": [1, 0] for i in range(1, 10)})
+    >>> score(df, "PHQ-9").scores["PHQ-9_total"].tolist()
+    [9.0, 0.0]
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    where = _where(data)
+    if data.shape[0] == 0:
+        raise DataError(f"{where}the data have no rows to score")
+    if on_invalid not in ("error", "missing"):
+        raise InvalidParameterError(f"on_invalid must be 'error' or 'missing', got {on_invalid!r}")
+    if rule is not None and rule not in ("sum", "mean"):
+        raise InvalidParameterError(f"rule must be 'sum', 'mean' or None, got {rule!r}")
+    inst = require_key(get_instrument(instrument, instruments_dir=instruments_dir, key_file=key_file))
+    chosen = list(inst.scales)
+    if scales is not None:
+        chosen = [inst.scale(s) for s in scales]
+    prepared = prepare_items(data, inst, chosen, columns=columns, on_invalid=on_invalid)
+    X, items, mapping, invalid = prepared.X, prepared.items, prepared.mapping, prepared.invalid
+    n_invalid = int(invalid.sum())
+    lo, hi = inst.response.min, inst.response.max
+    reverse = set(inst.key.reverse if inst.key else ())
+    rev_cols = [j for j, i in enumerate(items) if i in reverse]
+
+    col_of = {i: j for j, i in enumerate(items)}
+    score_cols: dict[str, np.ndarray] = {}
+    validity: dict[str, Any] = {}
+    table_rows = []
+    rules_used = {}
+    present = ~np.isnan(X)
+    Xz = np.where(present, X, 0.0)
+    for sc in chosen:
+        idx = [col_of[i] for i in sc.items]
+        k = len(idx)
+        answered = present[:, idx].sum(axis=1)
+        total = Xz[:, idx].sum(axis=1)
+        need, why = _resolve_min_answered(sc, min_answered)
+        srule = rule or sc.scoring
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / answered
+        value = (mean * k if srule == "sum" else mean) * sc.multiplier
+        ok = answered >= need
+        value = np.where(ok, value, np.nan)
+        col = f"{inst.id}_{sc.name}"
+        score_cols[col] = value
+        status = np.where(~ok, 2, np.where(answered < k, 1, 0)).astype(np.int8)
+        validity[f"{col}_answered"] = answered.astype(np.int16 if k < 30000 else np.int32)
+        validity[f"{col}_status"] = pd.Categorical.from_codes(status, categories=list(STATUS_CODES))
+        n_valid = int(ok.sum())
+        finite = value[ok]
+        table_rows.append({
+            "instrument": inst.id, "scale": sc.name, "column": col, "label": sc.label,
+            "construct": sc.construct, "direction": sc.direction, "scoring": srule,
+            "n_items": k, "n_valid": n_valid, "n_prorated": int((status == 1).sum()),
+            "n_missing": int((status == 2).sum()),
+            "mean": float(finite.mean()) if n_valid else np.nan,
+            "sd": float(finite.std(ddof=1)) if n_valid > 1 else np.nan,
+            "min": float(finite.min()) if n_valid else np.nan,
+            "max": float(finite.max()) if n_valid else np.nan,
+        })
+        rules_used[sc.name] = {"scoring": srule, "min_answered": need, "of_items": k,
+                               "multiplier": sc.multiplier, "rule_source": why}
+
+    if n_invalid:
+        per_row = invalid.sum(axis=1)
+        validity[f"{inst.id}_invalid"] = per_row.astype(np.int32)
+        labels = np.full(X.shape[0], "", dtype=object)
+        for r in np.flatnonzero(per_row):
+            labels[r] = ",".join(str(items[c]) for c in np.flatnonzero(invalid[r]))
+        validity[f"{inst.id}_invalid_items"] = labels
+
+    index = data.index
+    scores_df = pd.DataFrame(score_cols, index=index)
+    notes = _key_notes(inst)
+    norm_info = None
+    if norm is not None:
+        nrm = inst.norm(norm)
+        converted = {}
+        for sc in chosen:
+            ms = norm_on_score_metric(nrm, sc, sc.name)
+            if ms is None:
+                continue
+            col = f"{inst.id}_{sc.name}"
+            z = (scores_df[col].to_numpy() - ms[0]) / ms[1]
+            scores_df[f"{col}_z"] = z
+            scores_df[f"{col}_T"] = 50 + 10 * z
+            scores_df[f"{col}_pct"] = 100 * ndtr(z)
+            converted[sc.name] = {"mean": ms[0], "sd": ms[1]}
+        skipped = [sc.name for sc in chosen if sc.name not in converted]
+        norm_info = {"id": nrm.id, "sample": nrm.sample, "n": nrm.n, "population": nrm.population,
+                     "source": nrm.source, "status": nrm.status, "metric": nrm.metric,
+                     "on_score_metric": converted, "scales_without_norm": skipped,
+                     "percentile": "normal approximation: 100 * Phi(z)"}
+        if nrm.status == "single-source":
+            notes.append(f"norm {nrm.id!r} is SINGLE-SOURCE ({nrm.source})")
+
+    flags = pd.DataFrame(index=index)
+    for fl in inst.flags:
+        cols_idx = [col_of[i] for i in fl.items if i in col_of]
+        if not cols_idx:
+            continue
+        raw_vals = X[:, cols_idx]
+        if fl.items and any(i in reverse for i in fl.items):  # flags refer to raw responses
+            raw_vals = np.where(np.isin(cols_idx, rev_cols)[None, :], (lo + hi) - raw_vals, raw_vals)
+        flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(raw_vals, nan=-np.inf).max(axis=1) > fl.above
+
+    bands = pd.DataFrame(index=index)
+    for cut in inst.cutoffs:
+        if not cut.bands or cut.applies_to or cut.scale not in {s.name for s in chosen}:
+            continue
+        col = f"{inst.id}_{cut.scale}"
+        vals = scores_df[col].to_numpy()
+        labels = np.full(vals.shape, None, dtype=object)
+        for band in cut.bands:
+            labels[(vals >= band.min) & (vals <= band.max)] = band.label
+        bands[f"{col}_band"] = pd.Categorical(labels, categories=[b.label for b in cut.bands])
+
+    details = {
+        "instruments": [{
+            "id": inst.id, "name": inst.name, "citation": inst.citation,
+            "key_status": inst.status, "key_sources": list(inst.key.sources if inst.key else ()),
+            "notes": notes, "definition": inst.path,
+            "columns": {str(i): c for i, c in mapping.items()},
+            "reverse_keyed_items": sorted(reverse & set(items)),
+            "scales": rules_used, "norm": norm_info,
+        }],
+        "n_rows": int(data.shape[0]),
+        "on_invalid": on_invalid,
+        "n_invalid_responses": n_invalid,
+        "source": data.attrs.get("source"),
+        "version": package_version(),
+    }
+    return ScoreResult(table=pd.DataFrame(table_rows), details=details, scores=scores_df,
+                       validity=pd.DataFrame(validity, index=index), flags=flags, bands=bands)
+
+
+def _key_notes(inst: Instrument) -> list[str]:
+    notes = []
+    if inst.status == "single-source":
+        extra = f" {inst.key.note}" if inst.key and inst.key.note else ""
+        notes.append(
+            "scoring key is SINGLE-SOURCE (one non-authoritative source: "
+            f"{'; '.join(inst.key.sources) if inst.key else ''}); confirm against the original "
+            f"publication before relying on it.{extra}"
+        )
+    return notes
+
+
+def score_all(
+    data: pd.DataFrame, instruments: Sequence[str | Instrument], **kwargs: Any
+) -> ScoreResult:
+    """Score several instruments on the same data and combine the results column-wise.
+
+    ``columns`` (a mapping) is not accepted here: map items per instrument with :func:`score`.
+    """
+    if "columns" in kwargs:
+        raise InvalidParameterError("score_all does not take columns=; call score() per instrument")
+    if not instruments:
+        raise InvalidParameterError("give at least one instrument")
+    seen = set()
+    parts = []
+    for ins in instruments:
+        key = str(ins.id if isinstance(ins, Instrument) else ins).lower()
+        if key in seen:
+            raise InvalidParameterError(f"instrument {ins!r} is listed twice")
+        seen.add(key)
+        parts.append(score(data, ins, **kwargs))
+    first = parts[0]
+    details = dict(first.details)
+    details["instruments"] = [d for p in parts for d in p.details["instruments"]]
+    details["n_invalid_responses"] = sum(p.details["n_invalid_responses"] for p in parts)
+    return ScoreResult(
+        table=pd.concat([p.table for p in parts], ignore_index=True), details=details,
+        scores=pd.concat([p.scores for p in parts], axis=1),
+        validity=pd.concat([p.validity for p in parts], axis=1),
+        flags=pd.concat([p.flags for p in parts], axis=1),
+        bands=pd.concat([p.bands for p in parts], axis=1),
+    )
+
+
+__all__ = ["PreparedItems", "ScoreResult", "norm_on_score_metric", "prepare_items", "score", "score_all"]
