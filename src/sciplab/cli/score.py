@@ -81,17 +81,20 @@ def score_frame(
 
 
 def print_scale_table(result: ScoreResult, reliabilities: pd.DataFrame | None = None) -> None:
-    """Rich table of scale descriptives (and alpha/omega when given)."""
-    table = Table(title="Scale scores" + (" and reliability" if reliabilities is not None else ""))
-    cols = ["scale", "construct", "scoring", "n", "mean", "SD", "min", "max"]
+    """Compact rich table of scale descriptives (and alpha with Feldt CI and omega when given)."""
+    from rich import box
+
+    title = "Scale scores" + (" and reliability" if reliabilities is not None else "")
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("scale", no_wrap=True)
+    for c in ("n", "M", "SD"):
+        table.add_column(c, justify="right", no_wrap=True)
     if reliabilities is not None:
-        cols += ["alpha", "95% CI", "omega"]
-    for c in cols:
-        table.add_column(c, justify="right" if c not in ("scale", "construct", "scoring") else "left")
+        for c in ("alpha", "95% CI", "omega"):
+            table.add_column(c, justify="right", no_wrap=True)
     rel = reliabilities.set_index("column") if reliabilities is not None else None
     for _, r in result.table.iterrows():
-        row = [r["column"], str(r["construct"] or "-"), r["scoring"], str(r["n_valid"]),
-               f"{r['mean']:.2f}", f"{r['sd']:.2f}", f"{r['min']:.2f}", f"{r['max']:.2f}"]
+        row = [r["column"], str(r["n_valid"]), f"{r['mean']:.2f}", f"{r['sd']:.2f}"]
         if rel is not None:
             if r["column"] in rel.index:
                 x = rel.loc[r["column"]]

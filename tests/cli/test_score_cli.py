@@ -1,0 +1,143 @@
+"""CLI tests for instruments, score, reliability, change and demo."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sciplab.cli.main import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def phq_frame(rows: list[list[int]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=[f"PHQ9_{i}" for i in range(1, 10)])
+
+
+def test_instruments_list_json_has_every_required_instrument():
+    res = run("instruments", "list", "--json")
+    assert res.exit_code == 0, res.output
+    ids = {row["id"] for row in json.loads(res.stdout)}
+    assert {"ECR", "PHQ-9", "IIP-SC", "CATS"} <= ids
+
+
+def test_instruments_show_ecr_lists_reverse_items():
+    res = run("instruments", "show", "ECR", "--json")
+    assert res.exit_code == 0
+    info = json.loads(res.stdout)
+    assert info["key"]["reverse"] == [3, 15, 19, 22, 25, 27, 29, 31, 33, 35]
+    assert info["item_text"] == {}
+
+
+def test_unknown_instrument_is_one_line_exit_2():
+    res = run("instruments", "show", "ECRR-X")
+    assert res.exit_code == 2
+    assert "unknown instrument" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_score_writes_output_and_keeps_input(tmp_path):
+    src = tmp_path / "in.csv"
+    df = phq_frame([[1] * 9, [3] * 9])
+    df.insert(0, "client", ["a", "b"])
+    df.to_csv(src, index=False)
+    before = src.read_bytes()
+    out = tmp_path / "out.csv"
+    res = run("score", str(src), "--instrument", "PHQ-9", "-o", str(out))
+    assert res.exit_code == 0, res.output
+    scored = pd.read_csv(out)
+    assert scored["PHQ-9_total"].tolist() == [9, 27]
+    assert scored["client"].tolist() == ["a", "b"]
+    assert src.read_bytes() == before
+    again = run("score", str(src), "--instrument", "PHQ-9", "-o", str(out))
+    assert again.exit_code == 2 and "already exists" in again.output
+    assert run("score", str(src), "-i", "PHQ-9", "-o", str(src)).exit_code == 2
+
+
+def test_score_json_and_invalid_values(tmp_path):
+    src = tmp_path / "in.csv"
+    phq_frame([[1] * 9, [1, 1, 1, 1, 9, 1, 1, 1, 1]]).to_csv(src, index=False)
+    res = run("score", str(src), "-i", "PHQ-9")
+    assert res.exit_code == 2
+    assert "row 2" in res.output and "PHQ9_5" in res.output and "item 5" in res.output
+    assert "expected an integer from 0 to 3" in res.output
+    res = run("score", str(src), "-i", "PHQ-9", "--on-invalid", "missing", "--min-answered", "8", "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert payload["scores"][1]["PHQ-9_total"] == pytest.approx(9.0)
+    assert payload["validity"][1]["PHQ-9_total_status"] == "prorated"
+
+
+def test_score_with_mapping_file(tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({f"q{i}": [2] for i in range(1, 10)}).to_csv(src, index=False)
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({str(i): f"q{i}" for i in range(1, 10)}))
+    res = run("score", str(src), "-i", "PHQ-9", "--map", str(mapping), "--json")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["scores"][0]["PHQ-9_total"] == 18
+
+
+def test_score_cats_without_key_explains(tmp_path):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({f"CATS_{i:02d}": [3] for i in range(1, 37)}).to_csv(src, index=False)
+    res = run("score", str(src), "-i", "CATS")
+    assert res.exit_code == 2
+    assert "--key FILE" in res.output and "never guesses" in res.output
+
+
+def test_score_bad_files(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert "empty" in run("score", str(empty), "-i", "PHQ-9").output
+    odd = tmp_path / "data.foo"
+    odd.write_text("x")
+    res = run("score", str(odd), "-i", "PHQ-9")
+    assert res.exit_code == 2 and "supported" in res.output
+
+
+def test_reliability_cli(tmp_path):
+    rng = np.random.default_rng(3)
+    trait = rng.normal(size=300)
+    items = np.clip(np.round(1.5 + trait[:, None] + rng.normal(size=(300, 9))), 0, 3)
+    src = tmp_path / "in.csv"
+    pd.DataFrame(items, columns=[f"PHQ9_{i}" for i in range(1, 10)]).to_csv(src, index=False)
+    res = run("reliability", str(src), "-i", "PHQ-9", "--json")
+    assert res.exit_code == 0, res.output
+    row = json.loads(res.stdout)["table"][0]
+    assert row["alpha_lci"] < row["alpha"] < row["alpha_uci"]
+
+
+def test_change_cli_scores_items_and_aligns_ids(tmp_path):
+    pre, post = tmp_path / "pre.csv", tmp_path / "post.csv"
+    a = phq_frame([[2] * 9, [2] * 9])
+    a.insert(0, "client", ["x", "y"])
+    b = phq_frame([[2] * 9, [0] * 9])
+    b.insert(0, "client", ["y", "x"])
+    a.to_csv(pre, index=False)
+    b.to_csv(post, index=False)
+    res = run("change", str(pre), str(post), "-i", "PHQ-9", "--scale", "total", "--id", "client",
+              "--sd", "5", "--rxx", "0.85", "--json")
+    assert res.exit_code == 0, res.output
+    rows = {r["id"]: r for r in json.loads(res.stdout)["table"]}
+    assert rows["x"]["classification"] == "recovered"
+    assert rows["y"]["classification"] == "unchanged"
+    missing = run("change", str(pre), str(post), "-i", "PHQ-9", "--scale", "total")
+    assert missing.exit_code == 2 and "reliable change needs" in missing.output
+
+
+def test_demo_runs_and_prints_reliabilities():
+    res = run("demo", "--json")
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    cols = {r["column"] for r in payload["reliability"]}
+    assert {"ECR-S_anxiety", "PHQ-9_total", "MSPSS_total"} <= cols
+    assert all(0.5 < r["alpha"] < 1 for r in payload["reliability"])
