@@ -29,17 +29,27 @@ PATHS = {
     "social_self_efficacy": {"attachment_anxiety": -0.25, "attachment_avoidance": -0.35},
     "emotional_awareness": {"attachment_anxiety": -0.20, "attachment_avoidance": -0.35},
     "social_support": {"social_self_efficacy": 0.35, "emotional_awareness": 0.20, "attachment_avoidance": -0.15},
-    "distress": {"attachment_anxiety": 0.30, "social_support": -0.25, "social_self_efficacy": -0.15,
-                 "emotional_awareness": -0.10},
+    "distress": {
+        "attachment_anxiety": 0.30,
+        "social_support": -0.25,
+        "social_self_efficacy": -0.15,
+        "emotional_awareness": -0.10,
+    },
 }
 # instrument -> (scale -> latent construct, sign); item loading; response skew (threshold shift)
 MEASURES = {
     "ECR-S": ({"anxiety": ("attachment_anxiety", 1), "avoidance": ("attachment_avoidance", 1)}, 0.70, 0.0),
     "PSSE": ({"total": ("social_self_efficacy", 1)}, 0.65, -0.3),
-    "TAS-20": ({"DIF": ("emotional_awareness", -1), "DDF": ("emotional_awareness", -1),
-                "EOT": ("emotional_awareness", -1)}, 0.55, 0.2),
-    "MSPSS": ({"significant_other": ("social_support", 1), "family": ("social_support", 1),
-               "friends": ("social_support", 1)}, 0.75, -0.6),
+    "TAS-20": (
+        {"DIF": ("emotional_awareness", -1), "DDF": ("emotional_awareness", -1), "EOT": ("emotional_awareness", -1)},
+        0.55,
+        0.2,
+    ),
+    "MSPSS": (
+        {"significant_other": ("social_support", 1), "family": ("social_support", 1), "friends": ("social_support", 1)},
+        0.75,
+        -0.6,
+    ),
     "PHQ-9": ({"total": ("distress", 1)}, 0.70, 0.9),
 }
 
@@ -81,9 +91,15 @@ def items_for(instrument_id: str, lat: pd.DataFrame, rng: np.random.Generator) -
 def main() -> None:
     rng = np.random.default_rng(SEED)
     lat = latent(rng)
-    parts = [pd.DataFrame({"id": [f"P{i:03d}" for i in range(1, N + 1)],
-                           "gender": rng.choice(["female", "male", "nonbinary"], N, p=[0.55, 0.42, 0.03]),
-                           "age": rng.integers(18, 30, N)})]
+    parts = [
+        pd.DataFrame(
+            {
+                "id": [f"P{i:03d}" for i in range(1, N + 1)],
+                "gender": rng.choice(["female", "male", "nonbinary"], N, p=[0.55, 0.42, 0.03]),
+                "age": rng.integers(18, 30, N),
+            }
+        )
+    ]
     parts += [items_for(i, lat, rng) for i in MEASURES]
     data = pd.concat(parts, axis=1)
     OUT.parent.mkdir(parents=True, exist_ok=True)

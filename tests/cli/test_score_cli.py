@@ -124,8 +124,22 @@ def test_change_cli_scores_items_and_aligns_ids(tmp_path):
     b.insert(0, "client", ["y", "x"])
     a.to_csv(pre, index=False)
     b.to_csv(post, index=False)
-    res = run("change", str(pre), str(post), "-i", "PHQ-9", "--scale", "total", "--id", "client",
-              "--sd", "5", "--rxx", "0.85", "--json")
+    res = run(
+        "change",
+        str(pre),
+        str(post),
+        "-i",
+        "PHQ-9",
+        "--scale",
+        "total",
+        "--id",
+        "client",
+        "--sd",
+        "5",
+        "--rxx",
+        "0.85",
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     rows = {r["id"]: r for r in json.loads(res.stdout)["table"]}
     assert rows["x"]["classification"] == "recovered"

@@ -41,7 +41,7 @@ def _format(path: Path, table: dict[str, str], verb: str) -> str:
 
 
 def read_data(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> pd.DataFrame:
-    """Read a data file into a DataFrame, choosing the reader from the extension.
+    r"""Read a data file into a DataFrame, choosing the reader from the extension.
 
     Parameters
     ----------

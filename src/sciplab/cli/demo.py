@@ -32,11 +32,16 @@ def register(app: typer.Typer) -> None:
         scored = score_all(data, DEMO_INSTRUMENTS)
         rel = pd.concat([reliability(data, i).table for i in DEMO_INSTRUMENTS], ignore_index=True)
         if json:
-            emit_json({"scales": to_jsonable(scored.table), "reliability": to_jsonable(rel),
-                       "details": to_jsonable(scored.details)})
+            emit_json(
+                {
+                    "scales": to_jsonable(scored.table),
+                    "reliability": to_jsonable(rel),
+                    "details": to_jsonable(scored.details),
+                }
+            )
             return
-        console.print(f"SCIP Lab demo: {len(data)} synthetic respondents from {example_path()}",
-                      highlight=False)
+        console.print(f"SCIP Lab demo: {len(data)} synthetic respondents from {example_path()}", highlight=False)
         print_scale_table(scored, rel)
-        console.print("Next: `sciplab score YOUR.csv --instrument ECR-S,PHQ-9 -o scored.csv`; "
-                      "`sciplab instruments list`.")
+        console.print(
+            "Next: `sciplab score YOUR.csv --instrument ECR-S,PHQ-9 -o scored.csv`; `sciplab instruments list`."
+        )

@@ -21,37 +21,79 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 def describe(inst: Instrument) -> dict:
     """JSON-safe description of an instrument (no item wording unless the licence allows it)."""
-    return to_jsonable({
-        "id": inst.id, "name": inst.name, "citation": inst.citation, "description": inst.description,
-        "items": inst.n_items, "item_numbers": list(inst.item_numbers),
-        "column_prefixes": list(inst.column_prefixes), "aliases": list(inst.aliases),
-        "response": {"min": inst.response.min, "max": inst.response.max,
-                     "anchors": dict(inst.response.anchors), "source": inst.response.source},
-        "scoring": inst.scoring, "key_status": inst.status,
-        "key": None if inst.key is None else {"reverse": list(inst.key.reverse),
-                                              "sources": list(inst.key.sources), "note": inst.key.note},
-        "scales": [{"name": s.name, "column": f"{inst.id}_{s.name}", "label": s.label,
-                    "construct": s.construct, "direction": s.direction, "items": list(s.items),
-                    "scoring": s.scoring, "multiplier": s.multiplier, "angle_deg": s.angle_deg,
-                    "missing": {"min_answered": s.missing.min_answered, "prorate": s.missing.prorate,
-                                "source": s.missing.source}} for s in inst.scales],
-        "licence": {"item_text": inst.licence.item_text, "statement": inst.licence.statement,
-                    "source": inst.licence.source, "status": inst.licence.status},
-        "item_text": dict(inst.item_text),
-        "norms": [{"id": n.id, "sample": n.sample, "n": n.n, "population": n.population,
-                   "metric": n.metric, "source": n.source, "status": n.status,
-                   "scales": {k: {"mean": v.mean, "sd": v.sd} for k, v in n.scales.items()}}
-                  for n in inst.norms],
-        "reliability": list(inst.reliability), "cutoffs": list(inst.cutoffs),
-        "reliable_change": list(inst.reliable_change), "flags": list(inst.flags),
-        "structure_source": inst.structure_source, "definition": inst.path,
-    })
+    return to_jsonable(
+        {
+            "id": inst.id,
+            "name": inst.name,
+            "citation": inst.citation,
+            "description": inst.description,
+            "items": inst.n_items,
+            "item_numbers": list(inst.item_numbers),
+            "column_prefixes": list(inst.column_prefixes),
+            "aliases": list(inst.aliases),
+            "response": {
+                "min": inst.response.min,
+                "max": inst.response.max,
+                "anchors": dict(inst.response.anchors),
+                "source": inst.response.source,
+            },
+            "scoring": inst.scoring,
+            "key_status": inst.status,
+            "key": None
+            if inst.key is None
+            else {"reverse": list(inst.key.reverse), "sources": list(inst.key.sources), "note": inst.key.note},
+            "scales": [
+                {
+                    "name": s.name,
+                    "column": f"{inst.id}_{s.name}",
+                    "label": s.label,
+                    "construct": s.construct,
+                    "direction": s.direction,
+                    "items": list(s.items),
+                    "scoring": s.scoring,
+                    "multiplier": s.multiplier,
+                    "angle_deg": s.angle_deg,
+                    "missing": {
+                        "min_answered": s.missing.min_answered,
+                        "prorate": s.missing.prorate,
+                        "source": s.missing.source,
+                    },
+                }
+                for s in inst.scales
+            ],
+            "licence": {
+                "item_text": inst.licence.item_text,
+                "statement": inst.licence.statement,
+                "source": inst.licence.source,
+                "status": inst.licence.status,
+            },
+            "item_text": dict(inst.item_text),
+            "norms": [
+                {
+                    "id": n.id,
+                    "sample": n.sample,
+                    "n": n.n,
+                    "population": n.population,
+                    "metric": n.metric,
+                    "source": n.source,
+                    "status": n.status,
+                    "scales": {k: {"mean": v.mean, "sd": v.sd} for k, v in n.scales.items()},
+                }
+                for n in inst.norms
+            ],
+            "reliability": list(inst.reliability),
+            "cutoffs": list(inst.cutoffs),
+            "reliable_change": list(inst.reliable_change),
+            "flags": list(inst.flags),
+            "structure_source": inst.structure_source,
+            "definition": inst.path,
+        }
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``instruments`` command group."""
-    group = typer.Typer(help="Browse the instrument library (scoring keys, norms, licences).",
-                        no_args_is_help=True)
+    group = typer.Typer(help="Browse the instrument library (scoring keys, norms, licences).", no_args_is_help=True)
 
     @group.command("list")
     @handle_errors
@@ -59,16 +101,32 @@ def register(app: typer.Typer) -> None:
         """List every available instrument with its key status."""
         found = list_instruments(instruments_dir)
         if json:
-            emit_json([{"id": i.id, "name": i.name, "items": i.n_items, "key_status": i.status,
-                        "scales": [s.name for s in i.scales], "item_text": bool(i.item_text)}
-                       for i in found])
+            emit_json(
+                [
+                    {
+                        "id": i.id,
+                        "name": i.name,
+                        "items": i.n_items,
+                        "key_status": i.status,
+                        "scales": [s.name for s in i.scales],
+                        "item_text": bool(i.item_text),
+                    }
+                    for i in found
+                ]
+            )
             return
         table = Table(title="SCIP Lab instruments")
         for col in ("id", "name", "items", "scales", "key", "wording"):
             table.add_column(col)
         for i in found:
-            table.add_row(i.id, i.name, str(i.n_items), ", ".join(s.name for s in i.scales),
-                          i.status, "shipped" if i.item_text else "-")
+            table.add_row(
+                i.id,
+                i.name,
+                str(i.n_items),
+                ", ".join(s.name for s in i.scales),
+                i.status,
+                "shipped" if i.item_text else "-",
+            )
         console.print(table)
 
     @group.command("show")
@@ -85,8 +143,10 @@ def register(app: typer.Typer) -> None:
             emit_json(info)
             return
         console.print(f"[bold]{inst.id}[/]: {inst.name}\n{inst.citation}", highlight=False)
-        console.print(f"{inst.n_items} items, responses {inst.response.min}-{inst.response.max}; "
-                      f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}")
+        console.print(
+            f"{inst.n_items} items, responses {inst.response.min}-{inst.response.max}; "
+            f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}"
+        )
         if inst.key is None:
             console.print("[yellow]No verified scoring key: score with --key FILE (see docs/instrument-format.md).[/]")
         table = Table()
@@ -95,16 +155,26 @@ def register(app: typer.Typer) -> None:
         rev = set(inst.key.reverse) if inst.key else set()
         for s in inst.scales:
             items = ", ".join(f"{i}R" if i in rev else str(i) for i in s.items) or "(key not shipped)"
-            table.add_row(f"{inst.id}_{s.name}", s.label, s.construct or "-", items, s.scoring,
-                          f"{s.missing.min_answered}/{s.n_items}" if s.items else "-")
+            table.add_row(
+                f"{inst.id}_{s.name}",
+                s.label,
+                s.construct or "-",
+                items,
+                s.scoring,
+                f"{s.missing.min_answered}/{s.n_items}" if s.items else "-",
+            )
         console.print(table)
         for n in inst.norms:
-            console.print(f"norm {n.id}: {n.sample}, N = {n.n} ({n.population}; {n.status}) - {n.source}",
-                          highlight=False)
+            console.print(
+                f"norm {n.id}: {n.sample}, N = {n.n} ({n.population}; {n.status}) - {n.source}", highlight=False
+            )
         for c in inst.cutoffs:
             bands = "; ".join(f"{b.label} {b.min:g}-{b.max:g}" for b in c.bands)
-            console.print(f"cut-off {c.scale}: {c.value if c.value is not None else ''} {bands} "
-                          f"{c.applies_to} ({c.status}) - {c.source}", highlight=False)
+            console.print(
+                f"cut-off {c.scale}: {c.value if c.value is not None else ''} {bands} "
+                f"{c.applies_to} ({c.status}) - {c.source}",
+                highlight=False,
+            )
         console.print(f"licence: {inst.licence.statement} ({inst.licence.source})", highlight=False)
 
     app.add_typer(group, name="instruments")

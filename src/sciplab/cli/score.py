@@ -17,12 +17,31 @@ from sciplab.instruments.registry import get_instrument
 from sciplab.scoring import reliability, reliable_change, score
 from sciplab.scoring.engine import ScoreResult, score_all
 
-InstrumentOpt = Annotated[str, typer.Option("--instrument", "-i", help="Instrument id(s), comma-separated, e.g. ECR-S,PHQ-9.")]
-MapOpt = Annotated[str | None, typer.Option("--map", help="Item-to-column mapping (.json/.toml/.csv): {item: column}, or {'ID:item': column} for several instruments.")]
-DirOpt = Annotated[str | None, typer.Option("--instruments-dir", help="Folder of your own definition files (also SCIPLAB_INSTRUMENTS).")]
-KeyOpt = Annotated[str | None, typer.Option("--key", help="Key file for an instrument shipped without a verified key (CATS, TDS, SEQ).")]
+InstrumentOpt = Annotated[
+    str, typer.Option("--instrument", "-i", help="Instrument id(s), comma-separated, e.g. ECR-S,PHQ-9.")
+]
+MapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--map",
+        help="Item-to-column mapping (.json/.toml/.csv): {item: column}; with several instruments {'ID:item': column}.",
+    ),
+]
+DirOpt = Annotated[
+    str | None,
+    typer.Option("--instruments-dir", help="Folder of your own definition files (also SCIPLAB_INSTRUMENTS)."),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--key", help="Key file for an instrument shipped without a verified key (CATS, TDS, SEQ)."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-InvalidOpt = Annotated[str, typer.Option("--on-invalid", help="'error' (default) or 'missing': treat out-of-range/non-numeric responses as missing.")]
+InvalidOpt = Annotated[
+    str,
+    typer.Option(
+        "--on-invalid", help="'error' (default) or 'missing': treat out-of-range/non-numeric responses as missing."
+    ),
+]
 
 
 def _mapping_for(mapping: dict[str, str] | None, inst_id: str, n_instruments: int) -> dict[str, str] | None:
@@ -47,36 +66,58 @@ def _min_answered(value: str | None) -> float | int | None:
     try:
         number = float(value)
     except ValueError:
-        raise InvalidParameterError(f"--min-answered must be a number of items or a proportion, got {value!r}") from None
+        raise InvalidParameterError(
+            f"--min-answered must be a number of items or a proportion, got {value!r}"
+        ) from None
     return int(number) if number.is_integer() and number >= 1 else number
 
 
 def score_frame(
-    data: pd.DataFrame, instruments: list[str], *, mapping: dict[str, str] | None = None,
-    on_invalid: str = "error", min_answered: float | int | None = None, norm: str | None = None,
-    rule: str | None = None, instruments_dir: str | None = None, key_file: str | None = None,
+    data: pd.DataFrame,
+    instruments: list[str],
+    *,
+    mapping: dict[str, str] | None = None,
+    on_invalid: str = "error",
+    min_answered: float | int | None = None,
+    norm: str | None = None,
+    rule: str | None = None,
+    instruments_dir: str | None = None,
+    key_file: str | None = None,
 ) -> ScoreResult:
     """Score one or several instruments (used by other commands too)."""
     if not instruments:
         raise InvalidParameterError("give at least one instrument with --instrument")
     if key_file and len(instruments) > 1:
         raise InvalidParameterError("--key applies to one instrument: score it on its own")
-    kwargs = dict(on_invalid=on_invalid, min_answered=min_answered, norm=norm, rule=rule,
-                  instruments_dir=instruments_dir)
+    kwargs = dict(
+        on_invalid=on_invalid, min_answered=min_answered, norm=norm, rule=rule, instruments_dir=instruments_dir
+    )
     if mapping or key_file:
-        parts = [score(data, ins, columns=_mapping_for(mapping, get_instrument(ins, instruments_dir=instruments_dir).id, len(instruments)),
-                       key_file=key_file, **kwargs)  # type: ignore[arg-type]
-                 for ins in instruments]
+        parts = [
+            score(
+                data,
+                ins,
+                columns=_mapping_for(
+                    mapping, get_instrument(ins, instruments_dir=instruments_dir).id, len(instruments)
+                ),
+                key_file=key_file,
+                **kwargs,
+            )  # type: ignore[arg-type]
+            for ins in instruments
+        ]
         if len(parts) == 1:
             return parts[0]
         frames = [p.scores for p in parts]
         details = dict(parts[0].details)
         details["instruments"] = [d for p in parts for d in p.details["instruments"]]
-        return ScoreResult(table=pd.concat([p.table for p in parts], ignore_index=True), details=details,
-                           scores=pd.concat(frames, axis=1),
-                           validity=pd.concat([p.validity for p in parts], axis=1),
-                           flags=pd.concat([p.flags for p in parts], axis=1),
-                           bands=pd.concat([p.bands for p in parts], axis=1))
+        return ScoreResult(
+            table=pd.concat([p.table for p in parts], ignore_index=True),
+            details=details,
+            scores=pd.concat(frames, axis=1),
+            validity=pd.concat([p.validity for p in parts], axis=1),
+            flags=pd.concat([p.flags for p in parts], axis=1),
+            bands=pd.concat([p.bands for p in parts], axis=1),
+        )
     return score_all(data, instruments, **kwargs)  # type: ignore[arg-type]
 
 
@@ -117,11 +158,23 @@ def register(app: typer.Typer) -> None:
         data: Annotated[str, typer.Argument(help="Data file: .csv, .tsv, .xlsx, .sav or .parquet.")],
         instrument: InstrumentOpt,
         map_file: MapOpt = None,
-        output: Annotated[str | None, typer.Option("-o", "--output", help="Write the data with score columns added (.csv/.xlsx/.sav/.parquet).")] = None,
-        validity_out: Annotated[str | None, typer.Option("--validity", help="Write the per-row validity report to this file.")] = None,
+        output: Annotated[
+            str | None,
+            typer.Option("-o", "--output", help="Write the data with score columns added (.csv/.xlsx/.sav/.parquet)."),
+        ] = None,
+        validity_out: Annotated[
+            str | None, typer.Option("--validity", help="Write the per-row validity report to this file.")
+        ] = None,
         on_invalid: InvalidOpt = "error",
-        min_answered: Annotated[str | None, typer.Option("--min-answered", help="Override the missing-data rule: items (e.g. 10) or a proportion (e.g. 0.8).")] = None,
-        norm: Annotated[str | None, typer.Option("--norm", help="Norm sample id: adds z, T and percentile columns.")] = None,
+        min_answered: Annotated[
+            str | None,
+            typer.Option(
+                "--min-answered", help="Override the missing-data rule: items (e.g. 10) or a proportion (e.g. 0.8)."
+            ),
+        ] = None,
+        norm: Annotated[
+            str | None, typer.Option("--norm", help="Norm sample id: adds z, T and percentile columns.")
+        ] = None,
         rule: Annotated[str | None, typer.Option("--rule", help="Override the scoring rule: sum or mean.")] = None,
         key_file: KeyOpt = None,
         instruments_dir: DirOpt = None,
@@ -133,13 +186,23 @@ def register(app: typer.Typer) -> None:
         for target in (output, validity_out):
             if target and Path(target).resolve() == Path(data).resolve():
                 raise DataError(f"{target}: refusing to write over the input file")
-        result = score_frame(frame, split_list(instrument), mapping=read_mapping(map_file) if map_file else None,
-                             on_invalid=on_invalid, min_answered=_min_answered(min_answered), norm=norm,
-                             rule=rule, instruments_dir=instruments_dir, key_file=key_file)
+        result = score_frame(
+            frame,
+            split_list(instrument),
+            mapping=read_mapping(map_file) if map_file else None,
+            on_invalid=on_invalid,
+            min_answered=_min_answered(min_answered),
+            norm=norm,
+            rule=rule,
+            instruments_dir=instruments_dir,
+            key_file=key_file,
+        )
         if output:
             clash = [c for c in result.scores.columns if c in frame.columns]
             if clash:
-                raise DataError(f"{data}: already has column(s) {', '.join(clash)}; rename them so nothing is overwritten")
+                raise DataError(
+                    f"{data}: already has column(s) {', '.join(clash)}; rename them so nothing is overwritten"
+                )
             out = pd.concat([frame, result.scores, result.flags, result.bands], axis=1)
             out.attrs = dict(frame.attrs)
             write_data(out, output, overwrite=overwrite)
@@ -167,9 +230,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Cronbach's alpha (Feldt CI), standardized alpha, omega total and item statistics."""
         frame = read_data(data)
-        res = reliability(frame, instrument, columns=read_mapping(map_file) if map_file else None,
-                          scales=split_list(scales) or None, level=level, on_invalid=on_invalid,  # type: ignore[arg-type]
-                          instruments_dir=instruments_dir, key_file=key_file)
+        res = reliability(
+            frame,
+            instrument,
+            columns=read_mapping(map_file) if map_file else None,
+            scales=split_list(scales) or None,
+            level=level,
+            on_invalid=on_invalid,  # type: ignore[arg-type]
+            instruments_dir=instruments_dir,
+            key_file=key_file,
+        )
         if json:
             emit_json(res.to_dict())
             return
@@ -182,8 +252,12 @@ def register(app: typer.Typer) -> None:
         post: Annotated[str, typer.Argument(help="Post-treatment data, same clients.")],
         instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument id.")],
         scale: Annotated[str, typer.Option("--scale", help="Scale name, e.g. total.")],
-        id_col: Annotated[str | None, typer.Option("--id", help="Client id column to align PRE and POST (default: row order).")] = None,
-        sd: Annotated[str | None, typer.Option("--sd", help="SD for the RCI: a number or 'pre' (default: the definition's norm).")] = None,
+        id_col: Annotated[
+            str | None, typer.Option("--id", help="Client id column to align PRE and POST (default: row order).")
+        ] = None,
+        sd: Annotated[
+            str | None, typer.Option("--sd", help="SD for the RCI: a number or 'pre' (default: the definition's norm).")
+        ] = None,
         rxx: Annotated[float | None, typer.Option("--rxx", help="Reliability (default: the definition's).")] = None,
         cutoff: Annotated[str, typer.Option("--cutoff", help="auto, a, b, c, published, none or a number.")] = "auto",
         instruments_dir: DirOpt = None,
@@ -202,8 +276,11 @@ def register(app: typer.Typer) -> None:
                     raise DataError(f"{path}: id column {id_col!r} has duplicated ids")
                 frame = frame.set_index(id_col)
                 frame.attrs["source"] = path
-            s = frame[col] if col in frame.columns else score(frame, inst, scales=[scale],
-                                                             instruments_dir=instruments_dir).scores[col]
+            s = (
+                frame[col]
+                if col in frame.columns
+                else score(frame, inst, scales=[scale], instruments_dir=instruments_dir).scores[col]
+            )
             series.append(s)
         a, b = series
         if id_col is not None:
@@ -226,8 +303,16 @@ def register(app: typer.Typer) -> None:
                 cut = float(cutoff)
             except ValueError:
                 cut = cutoff
-        res = reliable_change(a, b, instrument=inst, scale=scale, sd=sd_value, rxx=rxx, cutoff=cut,  # type: ignore[arg-type]
-                              instruments_dir=instruments_dir)
+        res = reliable_change(
+            a,
+            b,
+            instrument=inst,
+            scale=scale,
+            sd=sd_value,
+            rxx=rxx,
+            cutoff=cut,  # type: ignore[arg-type]
+            instruments_dir=instruments_dir,
+        )
         if json:
             emit_json(res.to_dict())
             return

@@ -149,13 +149,10 @@ def _with_key(structure: Instrument, keyed: Instrument) -> Instrument:
     if keyed.key is None:
         raise InstrumentDefinitionError(f"{where}: field 'key': the key file has no [key] table")
     if _norm(keyed.id) != _norm(structure.id):
-        raise InstrumentDefinitionError(
-            f"{where}: field 'id': key file is for {keyed.id!r}, not {structure.id!r}"
-        )
+        raise InstrumentDefinitionError(f"{where}: field 'id': key file is for {keyed.id!r}, not {structure.id!r}")
     if keyed.n_items != structure.n_items and structure.key is None and structure.n_items:
         raise InstrumentDefinitionError(
-            f"{where}: field 'items': key file has {keyed.n_items} items but {structure.id} has "
-            f"{structure.n_items}"
+            f"{where}: field 'items': key file has {keyed.n_items} items but {structure.id} has {structure.n_items}"
         )
     expected = {s.name.lower() for s in structure.scales}
     for s in keyed.scales:

@@ -252,8 +252,7 @@ class Instrument:
                 return s
         names = [s.name for s in self.scales]
         raise InstrumentDefinitionError(
-            f"instrument {self.id} has no scale {name!r}{suggest(name, names)}; "
-            f"scales: {', '.join(names)}"
+            f"instrument {self.id} has no scale {name!r}{suggest(name, names)}; scales: {', '.join(names)}"
         )
 
     def column(self, scale: str) -> str:
@@ -287,8 +286,9 @@ class _Ctx:
         return InstrumentDefinitionError(f"{self.where}: field '{fieldname}': {problem}")
 
 
-def _get(ctx: _Ctx, table: Mapping[str, Any], key: str, path: str, kind: Any, required: bool = True,
-         default: Any = None) -> Any:
+def _get(
+    ctx: _Ctx, table: Mapping[str, Any], key: str, path: str, kind: Any, required: bool = True, default: Any = None
+) -> Any:
     full = f"{path}.{key}" if path else key
     if key not in table:
         if required:
@@ -350,9 +350,27 @@ def _int_list(ctx: _Ctx, values: list[Any], full: str, valid: set[int] | None) -
 
 
 _TOP = {
-    "id", "name", "citation", "aliases", "description", "items", "item_numbers", "column_prefixes",
-    "scoring", "response", "licence", "key", "scales", "item_text", "norms", "reliability",
-    "cutoffs", "reliable_change", "flags", "structure_source", "format",
+    "id",
+    "name",
+    "citation",
+    "aliases",
+    "description",
+    "items",
+    "item_numbers",
+    "column_prefixes",
+    "scoring",
+    "response",
+    "licence",
+    "key",
+    "scales",
+    "item_text",
+    "norms",
+    "reliability",
+    "cutoffs",
+    "reliable_change",
+    "flags",
+    "structure_source",
+    "format",
 }
 
 
@@ -418,8 +436,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         item_text=_get(ctx, lic, "item_text", "licence", bool),
         statement=_get(ctx, lic, "statement", "licence", str),
         source=_get(ctx, lic, "source", "licence", str),
-        status=_choice(ctx, _get(ctx, lic, "status", "licence", str),
-                       (*STATUSES, "unverified"), "licence.status"),
+        status=_choice(ctx, _get(ctx, lic, "status", "licence", str), (*STATUSES, "unverified"), "licence.status"),
     )
 
     # key (absent = structure only)
@@ -445,9 +462,20 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         if not isinstance(sraw, Mapping):
             raise ctx.fail(path, "must be a table")
         _unknown_keys(
-            ctx, sraw,
-            {"name", "label", "items", "scoring", "missing", "construct", "direction", "multiplier",
-             "angle_deg", "description"},
+            ctx,
+            sraw,
+            {
+                "name",
+                "label",
+                "items",
+                "scoring",
+                "missing",
+                "construct",
+                "direction",
+                "multiplier",
+                "angle_deg",
+                "description",
+            },
             path,
         )
         sname = _get(ctx, sraw, "name", path, str)
@@ -466,15 +494,24 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
                 "item lists are a scoring key: a definition without a [key] table (structure only) "
                 "must not assign items to scales",
             )
-        sscoring = _choice(ctx, _get(ctx, sraw, "scoring", path, str, required=False, default=scoring),
-                           SCORING_RULES, f"{path}.scoring")
+        sscoring = _choice(
+            ctx,
+            _get(ctx, sraw, "scoring", path, str, required=False, default=scoring),
+            SCORING_RULES,
+            f"{path}.scoring",
+        )
         construct = _get(ctx, sraw, "construct", path, str, required=False)
         if construct is not None and construct not in CONSTRUCTS:
-            raise ctx.fail(f"{path}.construct",
-                           f"unknown SCIP construct {construct!r}{suggest(construct, CONSTRUCTS)}; "
-                           f"known: {', '.join(CONSTRUCTS)}")
-        direction = _choice(ctx, _get(ctx, sraw, "direction", path, str, required=False,
-                                      default="positive"), DIRECTIONS, f"{path}.direction")
+            raise ctx.fail(
+                f"{path}.construct",
+                f"unknown SCIP construct {construct!r}{suggest(construct, CONSTRUCTS)}; known: {', '.join(CONSTRUCTS)}",
+            )
+        direction = _choice(
+            ctx,
+            _get(ctx, sraw, "direction", path, str, required=False, default="positive"),
+            DIRECTIONS,
+            f"{path}.direction",
+        )
         multiplier = _get(ctx, sraw, "multiplier", path, float, required=False, default=1.0)
         if multiplier <= 0:
             raise ctx.fail(f"{path}.multiplier", f"must be positive, got {multiplier}")
@@ -489,20 +526,33 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             _unknown_keys(ctx, miss_raw, {"min_answered", "prorate", "source"}, mp)
             min_answered = _get(ctx, miss_raw, "min_answered", mp, int)
             if items and not 1 <= min_answered <= len(items):
-                raise ctx.fail(f"{mp}.min_answered", f"must be between 1 and the {len(items)} items of the scale, got {min_answered}")
-            missing = MissingRule(min_answered, _get(ctx, miss_raw, "prorate", mp, bool),
-                                  _get(ctx, miss_raw, "source", mp, str))
+                raise ctx.fail(
+                    f"{mp}.min_answered",
+                    f"must be between 1 and the {len(items)} items of the scale, got {min_answered}",
+                )
+            missing = MissingRule(
+                min_answered, _get(ctx, miss_raw, "prorate", mp, bool), _get(ctx, miss_raw, "source", mp, str)
+            )
             if sscoring == "sum" and items and min_answered < len(items) and not missing.prorate:
                 raise ctx.fail(
                     f"{mp}.prorate",
                     "a sum scale that accepts missing items must prorate (mean of the answered "
                     "items times the number of items); otherwise its sums would silently shrink",
                 )
-        scales.append(Scale(
-            name=sname, label=_get(ctx, sraw, "label", path, str), items=items, scoring=sscoring,
-            missing=missing, construct=construct, direction=direction, multiplier=multiplier,
-            angle_deg=angle, description=sraw.get("description", ""),
-        ))
+        scales.append(
+            Scale(
+                name=sname,
+                label=_get(ctx, sraw, "label", path, str),
+                items=items,
+                scoring=sscoring,
+                missing=missing,
+                construct=construct,
+                direction=direction,
+                multiplier=multiplier,
+                angle_deg=angle,
+                description=sraw.get("description", ""),
+            )
+        )
     scale_names = {s.name for s in scales}
 
     def scale_ref(value: str, full: str) -> str:
@@ -513,7 +563,9 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
     # item text: only where the licence allows
     text_raw = _get(ctx, raw, "item_text", "", dict, required=False, default={})
     if text_raw and not licence.item_text:
-        raise ctx.fail("item_text", "item wording is present but licence.item_text = false: the licence does not allow shipping it")
+        raise ctx.fail(
+            "item_text", "item wording is present but licence.item_text = false: the licence does not allow shipping it"
+        )
     item_text: dict[int, str] = {}
     for k, v in text_raw.items():
         try:
@@ -539,26 +591,38 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
                 raise ctx.fail(f"{sp}.sd", f"must be positive, got {sd}")
             values[sname] = NormValues(mean, sd)
         n = _get(ctx, nraw, "n", path, int, required=False)
-        norms.append(Norm(
-            id=_get(ctx, nraw, "id", path, str), sample=_get(ctx, nraw, "sample", path, str), n=n,
-            population=_choice(ctx, _get(ctx, nraw, "population", path, str), POPULATIONS, f"{path}.population"),
-            metric=_choice(ctx, _get(ctx, nraw, "metric", path, str, required=False, default="score"),
-                           NORM_METRICS, f"{path}.metric"),
-            scales=values, source=_get(ctx, nraw, "source", path, str),
-            status=_choice(ctx, _get(ctx, nraw, "status", path, str), STATUSES, f"{path}.status"),
-        ))
+        norms.append(
+            Norm(
+                id=_get(ctx, nraw, "id", path, str),
+                sample=_get(ctx, nraw, "sample", path, str),
+                n=n,
+                population=_choice(ctx, _get(ctx, nraw, "population", path, str), POPULATIONS, f"{path}.population"),
+                metric=_choice(
+                    ctx,
+                    _get(ctx, nraw, "metric", path, str, required=False, default="score"),
+                    NORM_METRICS,
+                    f"{path}.metric",
+                ),
+                scales=values,
+                source=_get(ctx, nraw, "source", path, str),
+                status=_choice(ctx, _get(ctx, nraw, "status", path, str), STATUSES, f"{path}.status"),
+            )
+        )
 
     reliability: list[Reliability] = []
     for i, rraw in enumerate(_get(ctx, raw, "reliability", "", list, required=False, default=[])):
         path = f"reliability[{i}]"
-        _unknown_keys(ctx, rraw, {"scale", "alpha", "retest", "retest_interval", "sample", "n", "source", "status"}, path)
+        _unknown_keys(
+            ctx, rraw, {"scale", "alpha", "retest", "retest_interval", "sample", "n", "source", "status"}, path
+        )
         rec = Reliability(
             scale=scale_ref(_get(ctx, rraw, "scale", path, str), f"{path}.scale"),
             source=_get(ctx, rraw, "source", path, str),
             status=_choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
             alpha=_get(ctx, rraw, "alpha", path, float, required=False),
             retest=_get(ctx, rraw, "retest", path, float, required=False),
-            retest_interval=rraw.get("retest_interval", ""), sample=rraw.get("sample", ""),
+            retest_interval=rraw.get("retest_interval", ""),
+            sample=rraw.get("sample", ""),
             n=_get(ctx, rraw, "n", path, int, required=False),
         )
         for fname in ("alpha", "retest"):
@@ -572,11 +636,15 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
     cutoffs: list[Cutoff] = []
     for i, craw in enumerate(_get(ctx, raw, "cutoffs", "", list, required=False, default=[])):
         path = f"cutoffs[{i}]"
-        _unknown_keys(ctx, craw, {"scale", "value", "higher_is_worse", "bands", "applies_to", "note", "source", "status"}, path)
+        _unknown_keys(
+            ctx, craw, {"scale", "value", "higher_is_worse", "bands", "applies_to", "note", "source", "status"}, path
+        )
         bands: list[Band] = []
         for j, braw in enumerate(_get(ctx, craw, "bands", path, list, required=False, default=[])):
             bp = f"{path}.bands[{j}]"
-            band = Band(_get(ctx, braw, "label", bp, str), _get(ctx, braw, "min", bp, float), _get(ctx, braw, "max", bp, float))
+            band = Band(
+                _get(ctx, braw, "label", bp, str), _get(ctx, braw, "min", bp, float), _get(ctx, braw, "max", bp, float)
+            )
             if band.max < band.min:
                 raise ctx.fail(bp, f"max {band.max} is below min {band.min}")
             bands.append(band)
@@ -586,7 +654,9 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             status=_choice(ctx, _get(ctx, craw, "status", path, str), STATUSES, f"{path}.status"),
             value=_get(ctx, craw, "value", path, float, required=False),
             higher_is_worse=_get(ctx, craw, "higher_is_worse", path, bool, required=False, default=True),
-            bands=tuple(bands), applies_to=craw.get("applies_to", ""), note=craw.get("note", ""),
+            bands=tuple(bands),
+            applies_to=craw.get("applies_to", ""),
+            note=craw.get("note", ""),
         )
         if cut.value is None and not cut.bands:
             raise ctx.fail(path, "must give a cut-off value or bands")
@@ -599,32 +669,53 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         points = _get(ctx, rraw, "points", path, float)
         if points <= 0:
             raise ctx.fail(f"{path}.points", f"must be positive, got {points}")
-        rc_values.append(ReliableChangeValue(
-            scale_ref(_get(ctx, rraw, "scale", path, str), f"{path}.scale"), points,
-            _get(ctx, rraw, "source", path, str),
-            _choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
-        ))
+        rc_values.append(
+            ReliableChangeValue(
+                scale_ref(_get(ctx, rraw, "scale", path, str), f"{path}.scale"),
+                points,
+                _get(ctx, rraw, "source", path, str),
+                _choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
+            )
+        )
 
     flags: list[ItemFlag] = []
     for i, fraw in enumerate(_get(ctx, raw, "flags", "", list, required=False, default=[])):
         path = f"flags[{i}]"
         _unknown_keys(ctx, fraw, {"name", "items", "above", "message", "source"}, path)
-        flags.append(ItemFlag(
-            _get(ctx, fraw, "name", path, str),
-            _int_list(ctx, _get(ctx, fraw, "items", path, list), f"{path}.items", valid),
-            _get(ctx, fraw, "above", path, float), _get(ctx, fraw, "message", path, str),
-            _get(ctx, fraw, "source", path, str),
-        ))
+        flags.append(
+            ItemFlag(
+                _get(ctx, fraw, "name", path, str),
+                _int_list(ctx, _get(ctx, fraw, "items", path, list), f"{path}.items", valid),
+                _get(ctx, fraw, "above", path, float),
+                _get(ctx, fraw, "message", path, str),
+                _get(ctx, fraw, "source", path, str),
+            )
+        )
 
     aliases = tuple(str(a) for a in _get(ctx, raw, "aliases", "", list, required=False, default=[]))
     prefixes = _get(ctx, raw, "column_prefixes", "", list, required=False, default=[])
     default_prefix = re.sub(r"[^A-Za-z0-9]", "", iid)
     all_prefixes = [default_prefix] + [str(p) for p in prefixes if str(p) != default_prefix]
     return Instrument(
-        id=iid, name=name, citation=citation, n_items=n_items, response=response, scoring=scoring,
-        scales=tuple(scales), licence=licence, key=key, item_numbers=item_numbers,
-        column_prefixes=tuple(all_prefixes), aliases=aliases,
-        description=raw.get("description", ""), item_text=item_text, norms=tuple(norms),
-        reliability=tuple(reliability), cutoffs=tuple(cutoffs), reliable_change=tuple(rc_values),
-        flags=tuple(flags), structure_source=raw.get("structure_source", ""), path=where,
+        id=iid,
+        name=name,
+        citation=citation,
+        n_items=n_items,
+        response=response,
+        scoring=scoring,
+        scales=tuple(scales),
+        licence=licence,
+        key=key,
+        item_numbers=item_numbers,
+        column_prefixes=tuple(all_prefixes),
+        aliases=aliases,
+        description=raw.get("description", ""),
+        item_text=item_text,
+        norms=tuple(norms),
+        reliability=tuple(reliability),
+        cutoffs=tuple(cutoffs),
+        reliable_change=tuple(rc_values),
+        flags=tuple(flags),
+        structure_source=raw.get("structure_source", ""),
+        path=where,
     )

@@ -30,12 +30,24 @@ from sciplab.scoring.engine import norm_on_score_metric
 #: Constructs whose high scores are desirable (a high TAS-20 total is undesirable: its scale is
 #: declared ``direction = "inverse"`` to emotional awareness, which flips this).
 HIGHER_IS_BETTER = {
-    "social_self_efficacy", "emotional_awareness", "interpersonal_competence", "social_support",
-    "social_support_facet", "alliance", "alliance_facet", "parental_care",
+    "social_self_efficacy",
+    "emotional_awareness",
+    "interpersonal_competence",
+    "social_support",
+    "social_support_facet",
+    "alliance",
+    "alliance_facet",
+    "parental_care",
 }
 HIGHER_IS_WORSE = {
-    "attachment_anxiety", "attachment_avoidance", "parental_overprotection", "alexithymia_facet",
-    "interpersonal_problems", "interpersonal_octant", "distress", "distress_facet",
+    "attachment_anxiety",
+    "attachment_avoidance",
+    "parental_overprotection",
+    "alexithymia_facet",
+    "interpersonal_problems",
+    "interpersonal_octant",
+    "distress",
+    "distress_facet",
 }
 CLASSES = ("recovered", "improved", "unchanged", "deteriorated")
 
@@ -51,11 +63,15 @@ class ChangeResult(Result):
         d = self.details
         counts = self.table["classification"].value_counts().reindex(CLASSES, fill_value=0)
         lines = [self.title, "=" * len(self.title)]
-        lines.append(f"{d['instrument']} {d['scale']}: n = {len(self.table)} "
-                     f"({'higher' if d['higher_is_worse'] else 'lower'} scores are worse)")
+        lines.append(
+            f"{d['instrument']} {d['scale']}: n = {len(self.table)} "
+            f"({'higher' if d['higher_is_worse'] else 'lower'} scores are worse)"
+        )
         if d["method"] == "jacobson-truax":
             lines.append(f"SD = {d['sd']:.3f} ({d['sd_source']}); r_xx = {d['rxx']:.3f} ({d['rxx_source']})")
-            lines.append(f"S_diff = {d['s_diff']:.3f}; reliable change needs |change| >= {d['min_reliable_change']:.3f}")
+            lines.append(
+                f"S_diff = {d['s_diff']:.3f}; reliable change needs |change| >= {d['min_reliable_change']:.3f}"
+            )
         else:
             lines.append(f"published reliable change: {d['min_reliable_change']:g} points ({d['rc_source']})")
         if d["cutoff"] is not None:
@@ -129,8 +145,10 @@ def reliable_change(
         SD for the standard error: a number (user-supplied), ``"pre"`` (SD of the pre scores), or
         ``None``: the definition's dysfunctional norm, else its general norm.
     rxx
-        Reliability: a number, or ``None`` for the definition's value (``reliability`` chooses
-        ``"alpha"`` or ``"retest"``; default alpha when published, else retest).
+        Reliability: a number, or ``None`` for the definition's value.
+    reliability
+        Which published reliability to use when ``rxx`` is None: ``"alpha"`` or ``"retest"``
+        (default: alpha when published, else retest).
     cutoff
         ``"auto"`` (c when functional and dysfunctional norms exist, else the published clinical
         cut-off, else a or b from the one norm available), ``"a"``, ``"b"``, ``"c"``,
@@ -139,6 +157,8 @@ def reliable_change(
         Direction; default from the definition's cut-off or the scale's SCIP construct.
     level
         Two-sided level for the reliability criterion (0.95 -> 1.96).
+    instruments_dir
+        Folder of user instrument definitions.
 
     Returns
     -------
@@ -175,8 +195,10 @@ def reliable_change(
     for name, s in (("pre", a), ("post", b)):
         out = s[(s < lo_r - 1e-9) | (s > hi_r + 1e-9)]
         if len(out):
-            raise DataError(f"{name}: score {out.iloc[0]!r} at index {out.index[0]!r} is outside the "
-                            f"possible range {lo_r:g}-{hi_r:g} of {inst.id} {sc.name}")
+            raise DataError(
+                f"{name}: score {out.iloc[0]!r} at index {out.index[0]!r} is outside the "
+                f"possible range {lo_r:g}-{hi_r:g} of {inst.id} {sc.name}"
+            )
     worse_high = _direction(sc, inst, higher_is_worse)
     z = float(st.norm.ppf(1 - (1 - level) / 2))
     dys, func = _pick_norm(inst, sc, "dysfunctional"), _pick_norm(inst, sc, "functional")
@@ -235,17 +257,22 @@ def reliable_change(
     else:
         lacking = []
         if sd_val is None:
-            lacking.append("an SD (no dysfunctional or general norm for this scale in the definition; pass sd=NUMBER or sd='pre')")
+            lacking.append(
+                "an SD (no dysfunctional or general norm for this scale in the definition; pass sd=NUMBER or sd='pre')"
+            )
         if rxx_val is None:
-            lacking.append("a reliability (none recorded for this scale; pass rxx=NUMBER with its source in your report)")
+            lacking.append(
+                "a reliability (none recorded for this scale; pass rxx=NUMBER with its source in your report)"
+            )
         raise InvalidParameterError(f"{inst.id} {sc.name}: reliable change needs " + " and ".join(lacking))
 
     # --- cut-off
     cut_val: float | None = None
     cut_type = None
     cut_source = ""
-    published_cut = next((c for c in inst.cutoffs if c.scale == sc.name and c.value is not None
-                          and not c.applies_to), None)
+    published_cut = next(
+        (c for c in inst.cutoffs if c.scale == sc.name and c.value is not None and not c.applies_to), None
+    )
     sign = 1.0 if worse_high else -1.0
     ms_d = norm_on_score_metric(dys, sc, sc.name) if dys else None
     ms_f = norm_on_score_metric(func, sc, sc.name) if func else None
@@ -254,7 +281,9 @@ def reliable_change(
         cut_val, cut_type, cut_source = float(wanted), "user", "user-supplied"
     elif wanted is not None:
         if wanted not in ("auto", "a", "b", "c", "published"):
-            raise InvalidParameterError(f"cutoff must be 'auto', 'a', 'b', 'c', 'published', a number or None, got {wanted!r}")
+            raise InvalidParameterError(
+                f"cutoff must be 'auto', 'a', 'b', 'c', 'published', a number or None, got {wanted!r}"
+            )
         if wanted == "auto":
             order = ["c", "published", "a", "b"]
         else:
@@ -276,8 +305,10 @@ def reliable_change(
                 cut_type = kind
                 break
         if cut_val is None and wanted != "auto":
-            raise InvalidParameterError(f"{inst.id} {sc.name}: cut-off {wanted!r} cannot be computed: "
-                                        "the definition lacks the norms or published value it needs")
+            raise InvalidParameterError(
+                f"{inst.id} {sc.name}: cut-off {wanted!r} cannot be computed: "
+                "the definition lacks the norms or published value it needs"
+            )
 
     change = b - a
     improvement = -change if worse_high else change
@@ -291,23 +322,46 @@ def reliable_change(
     if cut_val is not None:
         crossed = (b < cut_val) if worse_high else (b > cut_val)
         # scores exactly at the cut-off count as still dysfunctional (conservative)
-    cls = np.where(~reliable, "unchanged",
-                   np.where(improvement > 0, np.where(crossed, "recovered", "improved"), "deteriorated"))
+    cls = np.where(
+        ~reliable, "unchanged", np.where(improvement > 0, np.where(crossed, "recovered", "improved"), "deteriorated")
+    )
     valid = a.notna() & b.notna()
     cls = np.where(valid, cls, None)
-    table = pd.DataFrame({
-        "pre": a, "post": b, "change": change, "rc": rc, "reliable": reliable.where(valid),
-        "improvement": improvement, "crossed_cutoff": crossed.where(valid) if cut_val is not None else np.nan,
-        "classification": pd.Categorical(cls, categories=list(CLASSES)),
-    }, index=a.index)
+    table = pd.DataFrame(
+        {
+            "pre": a,
+            "post": b,
+            "change": change,
+            "rc": rc,
+            "reliable": reliable.where(valid),
+            "improvement": improvement,
+            "crossed_cutoff": crossed.where(valid) if cut_val is not None else np.nan,
+            "classification": pd.Categorical(cls, categories=list(CLASSES)),
+        },
+        index=a.index,
+    )
     details = {
-        "instrument": inst.id, "scale": sc.name, "method": method, "higher_is_worse": worse_high,
-        "level": level, "z": z, "sd": sd_val, "sd_source": sd_source, "rxx": rxx_val,
-        "rxx_source": rxx_source, "s_diff": float(s_diff), "min_reliable_change": float(min_change),
-        "rc_source": rc_source, "cutoff": cut_val, "cutoff_type": cut_type, "cutoff_source": cut_source,
-        "published_reliable_change": None if published is None else
-        {"points": published.points, "source": published.source, "status": published.status},
-        "n": int(len(a)), "n_incomplete": int((~valid).sum()),
+        "instrument": inst.id,
+        "scale": sc.name,
+        "method": method,
+        "higher_is_worse": worse_high,
+        "level": level,
+        "z": z,
+        "sd": sd_val,
+        "sd_source": sd_source,
+        "rxx": rxx_val,
+        "rxx_source": rxx_source,
+        "s_diff": float(s_diff),
+        "min_reliable_change": float(min_change),
+        "rc_source": rc_source,
+        "cutoff": cut_val,
+        "cutoff_type": cut_type,
+        "cutoff_source": cut_source,
+        "published_reliable_change": None
+        if published is None
+        else {"points": published.points, "source": published.source, "status": published.status},
+        "n": int(len(a)),
+        "n_incomplete": int((~valid).sum()),
         "recovered_rule": "reliable improvement and post score on the functional side of the cut-off",
         "version": package_version(),
     }

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from sciplab._core.errors import DataError, InvalidParameterError, suggest
+from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import Result, package_version
 from sciplab.instruments.registry import get_instrument, require_key
 from sciplab.instruments.schema import Instrument, Norm, Scale
@@ -93,8 +93,7 @@ class ScoreResult(Result):
 
     def _repr_html_(self) -> str:
         notes = "".join(
-            f"<li>{html.escape(i['id'])}: key {html.escape(i['key_status'])}</li>"
-            for i in self.details["instruments"]
+            f"<li>{html.escape(i['id'])}: key {html.escape(i['key_status'])}</li>" for i in self.details["instruments"]
         )
         return super()._repr_html_() + f"<ul>{notes}</ul>"
 
@@ -130,7 +129,11 @@ def _numeric_matrix(data: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np
 
 
 def _describe_invalid(
-    data: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, colnames: list[str], items: list[int],
+    data: pd.DataFrame,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    colnames: list[str],
+    items: list[int],
     instrument: Instrument,
 ) -> list[str]:
     lo, hi = instrument.response.min, instrument.response.max
@@ -184,7 +187,8 @@ def prepare_items(
         more = f"\n  ... and {n_invalid - len(listed)} more" if n_invalid > len(listed) else ""
         raise DataError(
             f"{where}{inst.id}: {n_invalid} invalid response(s) in {len(np.unique(rows))} row(s):\n  "
-            + "\n  ".join(listed) + more
+            + "\n  ".join(listed)
+            + more
             + "\nFix the data, or pass on_invalid='missing' (--on-invalid missing) to treat them "
             "as missing."
         )
@@ -197,9 +201,7 @@ def prepare_items(
     return PreparedItems(X=X, items=items, mapping=mapping, invalid=invalid)
 
 
-def _resolve_min_answered(
-    scale: Scale, override: int | float | Mapping[str, int | float] | None
-) -> tuple[int, str]:
+def _resolve_min_answered(scale: Scale, override: int | float | Mapping[str, int | float] | None) -> tuple[int, str]:
     k = scale.n_items
     value: int | float | None
     if override is None:
@@ -353,18 +355,32 @@ def score(
         validity[f"{col}_status"] = pd.Categorical.from_codes(status, categories=list(STATUS_CODES))
         n_valid = int(ok.sum())
         finite = value[ok]
-        table_rows.append({
-            "instrument": inst.id, "scale": sc.name, "column": col, "label": sc.label,
-            "construct": sc.construct, "direction": sc.direction, "scoring": srule,
-            "n_items": k, "n_valid": n_valid, "n_prorated": int((status == 1).sum()),
-            "n_missing": int((status == 2).sum()),
-            "mean": float(finite.mean()) if n_valid else np.nan,
-            "sd": float(finite.std(ddof=1)) if n_valid > 1 else np.nan,
-            "min": float(finite.min()) if n_valid else np.nan,
-            "max": float(finite.max()) if n_valid else np.nan,
-        })
-        rules_used[sc.name] = {"scoring": srule, "min_answered": need, "of_items": k,
-                               "multiplier": sc.multiplier, "rule_source": why}
+        table_rows.append(
+            {
+                "instrument": inst.id,
+                "scale": sc.name,
+                "column": col,
+                "label": sc.label,
+                "construct": sc.construct,
+                "direction": sc.direction,
+                "scoring": srule,
+                "n_items": k,
+                "n_valid": n_valid,
+                "n_prorated": int((status == 1).sum()),
+                "n_missing": int((status == 2).sum()),
+                "mean": float(finite.mean()) if n_valid else np.nan,
+                "sd": float(finite.std(ddof=1)) if n_valid > 1 else np.nan,
+                "min": float(finite.min()) if n_valid else np.nan,
+                "max": float(finite.max()) if n_valid else np.nan,
+            }
+        )
+        rules_used[sc.name] = {
+            "scoring": srule,
+            "min_answered": need,
+            "of_items": k,
+            "multiplier": sc.multiplier,
+            "rule_source": why,
+        }
 
     if n_invalid:
         per_row = invalid.sum(axis=1)
@@ -392,10 +408,18 @@ def score(
             scores_df[f"{col}_pct"] = 100 * ndtr(z)
             converted[sc.name] = {"mean": ms[0], "sd": ms[1]}
         skipped = [sc.name for sc in chosen if sc.name not in converted]
-        norm_info = {"id": nrm.id, "sample": nrm.sample, "n": nrm.n, "population": nrm.population,
-                     "source": nrm.source, "status": nrm.status, "metric": nrm.metric,
-                     "on_score_metric": converted, "scales_without_norm": skipped,
-                     "percentile": "normal approximation: 100 * Phi(z)"}
+        norm_info = {
+            "id": nrm.id,
+            "sample": nrm.sample,
+            "n": nrm.n,
+            "population": nrm.population,
+            "source": nrm.source,
+            "status": nrm.status,
+            "metric": nrm.metric,
+            "on_score_metric": converted,
+            "scales_without_norm": skipped,
+            "percentile": "normal approximation: 100 * Phi(z)",
+        }
         if nrm.status == "single-source":
             notes.append(f"norm {nrm.id!r} is SINGLE-SOURCE ({nrm.source})")
 
@@ -421,22 +445,35 @@ def score(
         bands[f"{col}_band"] = pd.Categorical(labels, categories=[b.label for b in cut.bands])
 
     details = {
-        "instruments": [{
-            "id": inst.id, "name": inst.name, "citation": inst.citation,
-            "key_status": inst.status, "key_sources": list(inst.key.sources if inst.key else ()),
-            "notes": notes, "definition": inst.path,
-            "columns": {str(i): c for i, c in mapping.items()},
-            "reverse_keyed_items": sorted(reverse & set(items)),
-            "scales": rules_used, "norm": norm_info,
-        }],
+        "instruments": [
+            {
+                "id": inst.id,
+                "name": inst.name,
+                "citation": inst.citation,
+                "key_status": inst.status,
+                "key_sources": list(inst.key.sources if inst.key else ()),
+                "notes": notes,
+                "definition": inst.path,
+                "columns": {str(i): c for i, c in mapping.items()},
+                "reverse_keyed_items": sorted(reverse & set(items)),
+                "scales": rules_used,
+                "norm": norm_info,
+            }
+        ],
         "n_rows": int(data.shape[0]),
         "on_invalid": on_invalid,
         "n_invalid_responses": n_invalid,
         "source": data.attrs.get("source"),
         "version": package_version(),
     }
-    return ScoreResult(table=pd.DataFrame(table_rows), details=details, scores=scores_df,
-                       validity=pd.DataFrame(validity, index=index), flags=flags, bands=bands)
+    return ScoreResult(
+        table=pd.DataFrame(table_rows),
+        details=details,
+        scores=scores_df,
+        validity=pd.DataFrame(validity, index=index),
+        flags=flags,
+        bands=bands,
+    )
 
 
 def _key_notes(inst: Instrument) -> list[str]:
@@ -451,9 +488,7 @@ def _key_notes(inst: Instrument) -> list[str]:
     return notes
 
 
-def score_all(
-    data: pd.DataFrame, instruments: Sequence[str | Instrument], **kwargs: Any
-) -> ScoreResult:
+def score_all(data: pd.DataFrame, instruments: Sequence[str | Instrument], **kwargs: Any) -> ScoreResult:
     """Score several instruments on the same data and combine the results column-wise.
 
     ``columns`` (a mapping) is not accepted here: map items per instrument with :func:`score`.
@@ -475,7 +510,8 @@ def score_all(
     details["instruments"] = [d for p in parts for d in p.details["instruments"]]
     details["n_invalid_responses"] = sum(p.details["n_invalid_responses"] for p in parts)
     return ScoreResult(
-        table=pd.concat([p.table for p in parts], ignore_index=True), details=details,
+        table=pd.concat([p.table for p in parts], ignore_index=True),
+        details=details,
         scores=pd.concat([p.scores for p in parts], axis=1),
         validity=pd.concat([p.validity for p in parts], axis=1),
         flags=pd.concat([p.flags for p in parts], axis=1),

@@ -124,8 +124,14 @@ def one_factor_ml(cov: np.ndarray) -> OneFactorFit:
 
     lower = 1e-6
     bounds = [(None, None)] * p + [(lower, None)] * p
-    res = optimize.minimize(f, np.concatenate([lam0, psi0]), jac=True, method="L-BFGS-B",
-                            bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10})
+    res = optimize.minimize(
+        f,
+        np.concatenate([lam0, psi0]),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10},
+    )
     lam, psi = res.x[:p], res.x[p:]
     if lam.sum() < 0:
         lam = -lam
@@ -156,12 +162,15 @@ class ReliabilityResult(Result):
         cols = ["column", "n", "n_items", "alpha", "alpha_lci", "alpha_uci", "alpha_std", "omega_total"]
         lines = [self.title, "=" * len(self.title)]
         lines.append(self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        lines.append(f"alpha CI: Feldt, level {self.details['level']}; omega: one-factor ML, "
-                     "model-implied total variance")
+        lines.append(
+            f"alpha CI: Feldt, level {self.details['level']}; omega: one-factor ML, model-implied total variance"
+        )
         bad = self.items[self.items["item_rest_r"] < 0]
         for _, row in bad.iterrows():
-            lines.append(f"WARNING {row['column']} item {row['item']}: negative item-rest correlation "
-                         f"({row['item_rest_r']:.2f}) - check the reverse key")
+            lines.append(
+                f"WARNING {row['column']} item {row['item']}: negative item-rest correlation "
+                f"({row['item_rest_r']:.2f}) - check the reverse key"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -242,8 +251,14 @@ def reliability(
         Y = sub[complete]
         n, k = Y.shape
         col = f"{inst.id}_{sc.name}"
-        base = {"instrument": inst.id, "scale": sc.name, "column": col, "n": n,
-                "n_dropped": int((~complete).sum()), "n_items": k}
+        base = {
+            "instrument": inst.id,
+            "scale": sc.name,
+            "column": col,
+            "n": n,
+            "n_dropped": int((~complete).sum()),
+            "n_items": k,
+        }
         if n < 3:
             raise DataError(f"{col}: only {n} complete response(s) on its {k} items; reliability needs at least 3")
         cov = np.cov(Y, rowvar=False)
@@ -251,8 +266,11 @@ def reliability(
         const = np.flatnonzero(sd == 0)
         if const.size:
             names = ", ".join(str(sc.items[j]) for j in const)
-            warnings.warn(f"{col}: item(s) {names} have no variance; correlations and omega are undefined",
-                          DataWarning, stacklevel=2)
+            warnings.warn(
+                f"{col}: item(s) {names} have no variance; correlations and omega are undefined",
+                DataWarning,
+                stacklevel=2,
+            )
             corr = np.full_like(cov, np.nan)
         else:
             corr = cov / np.outer(sd, sd)
@@ -263,27 +281,53 @@ def reliability(
             fit = one_factor_ml(cov)
             omega = omega_total(fit)
             if not fit.converged:
-                warnings.warn(f"{col}: one-factor ML did not converge; omega may be inaccurate",
-                              ConvergenceWarning, stacklevel=2)
+                warnings.warn(
+                    f"{col}: one-factor ML did not converge; omega may be inaccurate", ConvergenceWarning, stacklevel=2
+                )
             if fit.heywood:
                 notes.append(f"{col}: Heywood case in the one-factor model (a unique variance at its bound)")
         rbar = (np.nansum(corr) - k) / (k * (k - 1)) if not const.size else np.nan
-        rows.append({**base, "alpha": alpha, "alpha_lci": lo, "alpha_uci": hi,
-                     "alpha_std": standardized_alpha(corr) if not const.size else np.nan,
-                     "omega_total": omega, "mean_inter_item_r": rbar})
+        rows.append(
+            {
+                **base,
+                "alpha": alpha,
+                "alpha_lci": lo,
+                "alpha_uci": hi,
+                "alpha_std": standardized_alpha(corr) if not const.size else np.nan,
+                "omega_total": omega,
+                "mean_inter_item_r": rbar,
+            }
+        )
         rest = item_rest_correlations(cov)
         drop = alpha_if_deleted(cov)
         rev = set(inst.key.reverse if inst.key else ())
         for j, item in enumerate(sc.items):
-            item_rows.append({"column": col, "item": item, "item_column": prep.mapping[item],
-                              "reversed": item in rev, "mean": float(Y[:, j].mean()), "sd": float(sd[j]),
-                              "item_rest_r": rest[j], "alpha_if_deleted": drop[j]})
+            item_rows.append(
+                {
+                    "column": col,
+                    "item": item,
+                    "item_column": prep.mapping[item],
+                    "reversed": item in rev,
+                    "mean": float(Y[:, j].mean()),
+                    "sd": float(sd[j]),
+                    "item_rest_r": rest[j],
+                    "alpha_if_deleted": drop[j],
+                }
+            )
             if rest[j] < 0:
-                notes.append(f"{col}: item {item} correlates negatively with the rest of its scale "
-                             f"({rest[j]:.2f}); check the reverse key")
-    details = {"instrument": inst.id, "key_status": inst.status, "level": level,
-               "missing": "complete cases per scale (listwise)",
-               "alpha_ci": "Feldt, Woodruff & Salih (1987)",
-               "omega": "one-factor ML, omega total = (sum lambda)^2 / ((sum lambda)^2 + sum psi)",
-               "notes": notes, "n_rows": int(data.shape[0]), "version": package_version()}
+                notes.append(
+                    f"{col}: item {item} correlates negatively with the rest of its scale "
+                    f"({rest[j]:.2f}); check the reverse key"
+                )
+    details = {
+        "instrument": inst.id,
+        "key_status": inst.status,
+        "level": level,
+        "missing": "complete cases per scale (listwise)",
+        "alpha_ci": "Feldt, Woodruff & Salih (1987)",
+        "omega": "one-factor ML, omega total = (sum lambda)^2 / ((sum lambda)^2 + sum psi)",
+        "notes": notes,
+        "n_rows": int(data.shape[0]),
+        "version": package_version(),
+    }
     return ReliabilityResult(table=pd.DataFrame(rows), details=details, items=pd.DataFrame(item_rows))

@@ -189,9 +189,7 @@ def bc_ci(reps: np.ndarray, estimate: np.ndarray, level: float = 0.95) -> np.nda
     return bca_ci(reps, estimate, np.zeros(np.atleast_1d(estimate).shape), level)
 
 
-def bca_ci(
-    reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float = 0.95
-) -> np.ndarray:
+def bca_ci(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float = 0.95) -> np.ndarray:
     """Bias-corrected and accelerated interval: ``(2, p)``; ``acceleration`` from :func:`jackknife_acceleration`."""
     alpha = 1.0 - check_level(level)
     estimate = np.atleast_1d(np.asarray(estimate, dtype=float))

@@ -1,0 +1,1 @@
+"""HTML/Markdown reports assembled from results and figures."""

@@ -1,0 +1,1 @@
+"""The SCIP model itself: constructs, model templates (lavaan syntax) and formulation rules."""
