@@ -144,7 +144,8 @@ def register(app: typer.Typer) -> None:
             return
         console.print(f"[bold]{inst.id}[/]: {inst.name}\n{inst.citation}", highlight=False)
         console.print(
-            f"{inst.n_items} items, responses {inst.response.min}-{inst.response.max}; "
+            f"{inst.n_items or 'an unverified number of'} items, "
+            f"responses {inst.response.min}-{inst.response.max}; "
             f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}"
         )
         if inst.key is None:

@@ -296,8 +296,10 @@ def _get(
         return default
     value = table[key]
     if kind is float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise ctx.fail(full, f"must be a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or abs(value) > 1e300:
+            raise ctx.fail(full, f"must be a (finite) number, got {value!r}")
+        if not math.isfinite(value):
+            raise ctx.fail(full, f"must be a finite number, got {value!r}")
         return float(value)
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -322,6 +324,15 @@ def _get(
     raise TypeError(kind)  # pragma: no cover - programming error
 
 
+def _text(ctx: _Ctx, table: Mapping[str, Any], key: str, path: str) -> str:
+    """An optional free-text field (may be empty); must be a string when present."""
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        full = f"{path}.{key}" if path else key
+        raise ctx.fail(full, f"must be a text, got {value!r}")
+    return value.strip()
+
+
 def _choice(ctx: _Ctx, value: str, allowed: tuple[str, ...], full: str) -> str:
     if value not in allowed:
         raise ctx.fail(full, f"must be one of {', '.join(allowed)}, got {value!r}{suggest(value, allowed)}")
@@ -329,6 +340,8 @@ def _choice(ctx: _Ctx, value: str, allowed: tuple[str, ...], full: str) -> str:
 
 
 def _unknown_keys(ctx: _Ctx, table: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    if not isinstance(table, Mapping):
+        raise ctx.fail(path or "(top level)", f"must be a table, got {table!r}")
     for key in table:
         if key not in allowed:
             full = f"{path}.{key}" if path else key
@@ -340,6 +353,8 @@ def _int_list(ctx: _Ctx, values: list[Any], full: str, valid: set[int] | None) -
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int):
             raise ctx.fail(full, f"item numbers must be whole numbers, got {v!r}")
+        if valid is not None and not valid:
+            raise ctx.fail(full, f"item {v}: this definition has no items (items = 0)")
         if valid is not None and v not in valid:
             lo, hi = min(valid), max(valid)
             raise ctx.fail(full, f"item {v} is not an item of this instrument (items {lo}-{hi})")
@@ -385,7 +400,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
     ctx = _Ctx(where)
     _unknown_keys(ctx, raw, _TOP, "")
     fmt = raw.get("format", 1)
-    if fmt != 1:
+    if isinstance(fmt, bool) or fmt != 1:
         raise ctx.fail("format", f"unsupported definition format {fmt!r}; this version reads format 1")
     iid = _get(ctx, raw, "id", "", str)
     if not _ID_RE.match(iid):
@@ -393,8 +408,14 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
     name = _get(ctx, raw, "name", "", str)
     citation = _get(ctx, raw, "citation", "", str)
     n_items = _get(ctx, raw, "items", "", int)
-    if not 1 <= n_items <= 1000:
-        raise ctx.fail("items", f"must be between 1 and 1000, got {n_items}")
+    if n_items == 0 and "key" not in raw:
+        pass  # structure only with an unverified item count: a user key file supplies it
+    elif not 1 <= n_items <= 1000:
+        raise ctx.fail(
+            "items",
+            f"must be between 1 and 1000, got {n_items} (0 = item count unverified "
+            "is allowed only in a structure-only definition without a [key] table)",
+        )
     numbers_raw = _get(ctx, raw, "item_numbers", "", list, required=False)
     if numbers_raw is None:
         item_numbers = tuple(range(1, n_items + 1))
@@ -449,7 +470,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         sources = _get(ctx, key_raw, "sources", "key", list)
         if not sources or not all(isinstance(s, str) and s.strip() for s in sources):
             raise ctx.fail("key.sources", "must list at least one source (citation or URL)")
-        key = Key(status, tuple(sorted(reverse)), tuple(sources), key_raw.get("note", ""))
+        key = Key(status, tuple(sorted(reverse)), tuple(sources), _text(ctx, key_raw, "note", "key"))
 
     # scales
     scales_raw = _get(ctx, raw, "scales", "", list)
@@ -550,7 +571,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
                 direction=direction,
                 multiplier=multiplier,
                 angle_deg=angle,
-                description=sraw.get("description", ""),
+                description=_text(ctx, sraw, "description", path),
             )
         )
     scale_names = {s.name for s in scales}
@@ -574,7 +595,9 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             raise ctx.fail(f"item_text.{k}", "keys must be item numbers") from None
         if num not in valid:
             raise ctx.fail(f"item_text.{k}", "is not an item of this instrument")
-        item_text[num] = str(v)
+        if not isinstance(v, str) or not v.strip():
+            raise ctx.fail(f"item_text.{k}", f"must be a non-empty text, got {v!r}")
+        item_text[num] = v
 
     # norms
     norms: list[Norm] = []
@@ -585,6 +608,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         for sname, v in _get(ctx, nraw, "scales", path, dict).items():
             sp = f"{path}.scales.{sname}"
             scale_ref(sname, sp)
+            _unknown_keys(ctx, v, {"mean", "sd"}, sp)
             mean = _get(ctx, v, "mean", sp, float)
             sd = _get(ctx, v, "sd", sp, float)
             if sd <= 0:
@@ -621,8 +645,8 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             status=_choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
             alpha=_get(ctx, rraw, "alpha", path, float, required=False),
             retest=_get(ctx, rraw, "retest", path, float, required=False),
-            retest_interval=rraw.get("retest_interval", ""),
-            sample=rraw.get("sample", ""),
+            retest_interval=_text(ctx, rraw, "retest_interval", path),
+            sample=_text(ctx, rraw, "sample", path),
             n=_get(ctx, rraw, "n", path, int, required=False),
         )
         for fname in ("alpha", "retest"):
@@ -642,6 +666,7 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         bands: list[Band] = []
         for j, braw in enumerate(_get(ctx, craw, "bands", path, list, required=False, default=[])):
             bp = f"{path}.bands[{j}]"
+            _unknown_keys(ctx, braw, {"label", "min", "max"}, bp)
             band = Band(
                 _get(ctx, braw, "label", bp, str), _get(ctx, braw, "min", bp, float), _get(ctx, braw, "max", bp, float)
             )
@@ -655,8 +680,8 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             value=_get(ctx, craw, "value", path, float, required=False),
             higher_is_worse=_get(ctx, craw, "higher_is_worse", path, bool, required=False, default=True),
             bands=tuple(bands),
-            applies_to=craw.get("applies_to", ""),
-            note=craw.get("note", ""),
+            applies_to=_text(ctx, craw, "applies_to", path),
+            note=_text(ctx, craw, "note", path),
         )
         if cut.value is None and not cut.bands:
             raise ctx.fail(path, "must give a cut-off value or bands")
@@ -692,8 +717,13 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
             )
         )
 
-    aliases = tuple(str(a) for a in _get(ctx, raw, "aliases", "", list, required=False, default=[]))
+    aliases_raw = _get(ctx, raw, "aliases", "", list, required=False, default=[])
     prefixes = _get(ctx, raw, "column_prefixes", "", list, required=False, default=[])
+    for fname, values in (("aliases", aliases_raw), ("column_prefixes", prefixes)):
+        for v in values:
+            if not isinstance(v, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_-]*$", v):
+                raise ctx.fail(fname, f"entries must start with a letter, then letters, digits, '-' or '_'; got {v!r}")
+    aliases = tuple(aliases_raw)
     default_prefix = re.sub(r"[^A-Za-z0-9]", "", iid)
     all_prefixes = [default_prefix] + [str(p) for p in prefixes if str(p) != default_prefix]
     return Instrument(
@@ -709,13 +739,13 @@ def parse_definition(raw: Mapping[str, Any], where: str) -> Instrument:
         item_numbers=item_numbers,
         column_prefixes=tuple(all_prefixes),
         aliases=aliases,
-        description=raw.get("description", ""),
+        description=_text(ctx, raw, "description", ""),
         item_text=item_text,
         norms=tuple(norms),
         reliability=tuple(reliability),
         cutoffs=tuple(cutoffs),
         reliable_change=tuple(rc_values),
         flags=tuple(flags),
-        structure_source=raw.get("structure_source", ""),
+        structure_source=_text(ctx, raw, "structure_source", ""),
         path=where,
     )

@@ -439,10 +439,14 @@ def score(
             continue
         col = f"{inst.id}_{cut.scale}"
         vals = scores_df[col].to_numpy()
-        labels = np.full(vals.shape, None, dtype=object)
-        for band in cut.bands:
-            labels[(vals >= band.min) & (vals <= band.max)] = band.label
-        bands[f"{col}_band"] = pd.Categorical(labels, categories=[b.label for b in cut.bands])
+        # Bands are read as consecutive intervals [min_i, min_{i+1}), so prorated (fractional)
+        # scores between integer-defined bands fall in the lower band instead of in a gap.
+        ordered = sorted(cut.bands, key=lambda b: b.min)
+        mins = np.array([b.min for b in ordered])
+        pos = np.searchsorted(mins, np.nan_to_num(vals, nan=-np.inf), side="right") - 1
+        inside = (pos >= 0) & (vals <= max(b.max for b in ordered)) & ~np.isnan(vals)
+        codes = np.where(inside, pos, -1)
+        bands[f"{col}_band"] = pd.Categorical.from_codes(codes, categories=[b.label for b in ordered])
 
     details = {
         "instruments": [

@@ -1,0 +1,370 @@
+"""Malformed definitions are rejected with a message naming the file, the field and the problem."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sciplab._core.errors import InstrumentDefinitionError
+from sciplab.instruments import list_instruments, load_definition
+from sciplab.instruments.schema import parse_definition
+
+VALID = """\
+format = 1
+id = "TST-4"
+name = "Test scale"
+citation = "Doe, J. (2024). A test. Journal of Tests, 1, 1-2."
+items = 4
+scoring = "mean"
+
+[response]
+min = 1
+max = 5
+anchors = { 1 = "Never", 5 = "Always" }
+source = "Doe (2024)"
+
+[licence]
+item_text = false
+statement = "Copyright the author."
+source = "Doe (2024)"
+status = "verified"
+
+[key]
+status = "verified"
+reverse = [2]
+sources = ["Doe (2024), Appendix"]
+
+[[scales]]
+name = "a"
+label = "Scale A"
+construct = "social_support"
+items = [1, 2]
+missing = { min_answered = 2, prorate = false, source = "none published" }
+
+[[scales]]
+name = "b"
+label = "Scale B"
+items = [3, 4]
+missing = { min_answered = 1, prorate = true, source = "Doe (2024)" }
+
+[[norms]]
+id = "students"
+sample = "Students"
+n = 100
+population = "functional"
+source = "Doe (2024)"
+status = "single-source"
+[norms.scales]
+a = { mean = 3.0, sd = 1.0 }
+
+[[cutoffs]]
+scale = "a"
+value = 4
+bands = [{ label = "low", min = 1, max = 2 }, { label = "high", min = 3, max = 5 }]
+source = "Doe (2024)"
+status = "verified"
+
+[[reliable_change]]
+scale = "b"
+points = 1.5
+source = "Doe (2024)"
+status = "single-source"
+
+[[reliability]]
+scale = "a"
+alpha = 0.8
+source = "Doe (2024)"
+status = "single-source"
+
+[[flags]]
+name = "risk"
+items = [4]
+above = 3
+message = "high"
+source = "Doe (2024)"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "TST-4.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def reject(tmp_path: Path, text: str, *fragments: str) -> str:
+    p = write(tmp_path, text)
+    with pytest.raises(InstrumentDefinitionError) as exc:
+        load_definition(p)
+    msg = str(exc.value)
+    assert str(p) in msg, msg  # names the file
+    for frag in fragments:
+        assert frag in msg, msg
+    return msg
+
+
+def test_the_valid_snippet_loads(tmp_path: Path) -> None:
+    inst = load_definition(write(tmp_path, VALID))
+    assert inst.id == "TST-4" and inst.key.reverse == (2,)
+    assert inst.scale("B").missing.min_answered == 1
+    assert inst.column_prefixes[0] == "TST4"
+
+
+def test_missing_required_field(tmp_path: Path) -> None:
+    reject(tmp_path, VALID.replace('name = "Test scale"\n', ""), "field 'name'", "required but missing")
+
+
+def test_missing_required_nested_field(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace('source = "Doe (2024)"\n\n[licence]', "\n[licence]"),
+        "field 'response.source'",
+        "required",
+    )
+
+
+def test_unknown_field_with_suggestion(tmp_path: Path) -> None:
+    text = VALID.replace('construct = "social_support"', 'constuct = "social_support"')
+    reject(tmp_path, text, "field 'scales[0].constuct'", "unknown field", "did you mean 'construct'")
+
+
+def test_unknown_top_level_field_with_suggestion(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace("items = 4\n", "items = 4\ndescriptoin = 'x'\n"),
+        "field 'descriptoin'",
+        "did you mean 'description'",
+    )
+
+
+def test_reverse_item_out_of_range(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace("reverse = [2]", "reverse = [2, 7]"),
+        "field 'key.reverse'",
+        "item 7 is not an item",
+        "1-4",
+    )
+
+
+def test_scale_item_out_of_range(tmp_path: Path) -> None:
+    reject(tmp_path, VALID.replace("items = [3, 4]", "items = [3, 5]"), "field 'scales[1].items'", "item 5")
+
+
+def test_item_listed_twice(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace("items = [1, 2]", "items = [1, 2, 1]"),
+        "field 'scales[0].items'",
+        "item 1 is listed twice",
+    )
+
+
+def test_unknown_construct(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace('"social_support"', '"social_suport"'),
+        "field 'scales[0].construct'",
+        "unknown SCIP construct",
+        "did you mean 'social_support'",
+    )
+
+
+def test_item_text_while_licence_forbids(tmp_path: Path) -> None:
+    text = VALID.replace("[[scales]]", '[item_text]\n1 = "I feel fine"\n\n[[scales]]', 1)
+    reject(tmp_path, text, "field 'item_text'", "licence.item_text = false")
+
+
+def test_item_text_allowed_when_licence_allows(tmp_path: Path) -> None:
+    text = VALID.replace("item_text = false", "item_text = true").replace(
+        "[[scales]]", '[item_text]\n1 = "I feel fine"\n\n[[scales]]', 1
+    )
+    assert load_definition(write(tmp_path, text)).item_text == {1: "I feel fine"}
+
+
+@pytest.mark.parametrize("value", [0, 3, -1])
+def test_min_answered_out_of_range(tmp_path: Path, value: int) -> None:
+    text = VALID.replace("min_answered = 2,", f"min_answered = {value},")
+    reject(tmp_path, text, "field 'scales[0].missing.min_answered'", "between 1 and the 2 items")
+
+
+def test_bad_toml_syntax_gives_line_and_column(tmp_path: Path) -> None:
+    text = VALID.replace('name = "Test scale"', 'name = "Test scale')
+    msg = reject(tmp_path, text, "not valid TOML")
+    assert "line 3" in msg and "column" in msg
+
+
+def test_norm_referring_to_unknown_scale(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace("a = { mean = 3.0", "c = { mean = 3.0"),
+        "field 'norms[0].scales.c'",
+        "unknown scale 'c'",
+    )
+
+
+def test_cutoff_referring_to_unknown_scale(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace('scale = "a"\nvalue = 4', 'scale = "A2"\nvalue = 4'),
+        "field 'cutoffs[0].scale'",
+        "unknown scale",
+    )
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    reject(tmp_path, VALID.replace("items = 4\n", 'items = "four"\n'), "field 'items'", "whole number")
+
+
+def test_bad_status(tmp_path: Path) -> None:
+    reject(
+        tmp_path,
+        VALID.replace('status = "verified"\nreverse', 'status = "unverified"\nreverse'),
+        "field 'key.status'",
+        "must be one of",
+    )
+
+
+def test_structure_only_file_must_not_assign_items(tmp_path: Path) -> None:
+    text = VALID.replace('[key]\nstatus = "verified"\nreverse = [2]\nsources = ["Doe (2024), Appendix"]\n', "")
+    reject(tmp_path, text, "field 'scales[0].items'", "structure only")
+
+
+def test_item_count_zero_only_without_key(tmp_path: Path) -> None:
+    reject(tmp_path, VALID.replace("items = 4\n", "items = 0\n"), "field 'items'", "between 1 and 1000")
+    structure = """\
+id = "TST-0"
+name = "Unknown length"
+citation = "Doe (2024)"
+items = 0
+scoring = "mean"
+structure_source = "item count UNVERIFIED"
+[response]
+min = 1
+max = 5
+source = "placeholder"
+[licence]
+item_text = false
+statement = "unknown"
+source = "none"
+status = "unverified"
+[[scales]]
+name = "a"
+label = "A"
+"""
+    inst = load_definition(write(tmp_path, structure, "TST-0.toml"))
+    assert inst.n_items == 0 and inst.key is None
+
+
+def test_list_entry_that_is_not_a_table(tmp_path: Path) -> None:
+    reject(tmp_path, VALID + "\nreliable_change = 3\n", "reliable_change")
+    raw = tomllib.loads(VALID)
+    raw["norms"] = [5]
+    with pytest.raises(InstrumentDefinitionError, match=r"norms\[0\]'.*must be a table"):
+        parse_definition(raw, "mem.toml")
+
+
+def test_user_folder_clashing_with_a_shipped_id(tmp_path: Path) -> None:
+    text = VALID.replace('id = "TST-4"', 'id = "phq9"')
+    path = write(tmp_path, text, "phq9.toml")
+    with pytest.raises(InstrumentDefinitionError) as exc:
+        list_instruments(tmp_path)
+    msg = str(exc.value)
+    assert str(path) in msg and "field 'id'" in msg and "already defined" in msg and "PHQ-9.toml" in msg
+
+
+def test_user_alias_clashing_with_a_shipped_id(tmp_path: Path) -> None:
+    text = VALID.replace("citation =", 'aliases = ["GAD7"]\ncitation =')
+    write(tmp_path, text)
+    with pytest.raises(InstrumentDefinitionError, match="already defined"):
+        list_instruments(tmp_path)
+
+
+def test_non_toml_and_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(InstrumentDefinitionError, match="not found"):
+        load_definition(tmp_path / "nope.toml")
+    p = tmp_path / "x.yaml"
+    p.write_text("id: x")
+    with pytest.raises(InstrumentDefinitionError, match="must be TOML"):
+        load_definition(p)
+
+
+# ------------------------------------------------------------------------------------------------
+# property test: random mutations either load or raise InstrumentDefinitionError
+
+BASE = tomllib.loads(VALID)
+REPLACEMENTS = st.sampled_from(
+    [
+        None,
+        0,
+        -3,
+        1,
+        7,
+        2.5,
+        float("nan"),
+        True,
+        "",
+        "x",
+        "social_support",
+        [],
+        [1],
+        [1, 1],
+        ["a"],
+        {},
+        {"a": 1},
+        [{}],
+        [{"x": 1}],
+        10**30,
+    ]
+)
+
+
+def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix] if prefix else []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.extend(_paths(v, (*prefix, k)))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out.extend(_paths(v, (*prefix, i)))
+    return out
+
+
+PATHS = _paths(BASE)
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> dict:
+    raw = copy.deepcopy(BASE)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(PATHS))
+        parent: Any = raw
+        try:
+            for step in path[:-1]:
+                parent = parent[step]
+            last = path[-1]
+            parent[last]  # noqa: B018 - path may have vanished after an earlier mutation
+        except (KeyError, IndexError, TypeError):
+            continue
+        new = draw(REPLACEMENTS)
+        if new is None:  # drop the key / list element
+            del parent[last]
+        else:
+            parent[last] = copy.deepcopy(new)
+    return raw
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_random_mutations_load_or_raise_definition_error(raw: dict) -> None:
+    try:
+        inst = parse_definition(raw, "mutant.toml")
+    except InstrumentDefinitionError as exc:
+        assert str(exc).startswith("mutant.toml: ")
+    else:
+        assert inst.id and inst.scales
