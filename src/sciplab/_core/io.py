@@ -66,7 +66,7 @@ def read_data(path: str | os.PathLike[str], *, sheet: str | int | None = None) -
     --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
-    >>> _ = p.write_text("a,b\\n1,\\n")
+    >>> _ = p.write_text("a,b\n1,\n")
     >>> read_data(p)["b"].isna().item()
     True
     """

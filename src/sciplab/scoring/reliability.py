@@ -227,7 +227,7 @@ def reliability(
     >>> items = np.clip(np.round(1.5 + trait[:, None] + rng.normal(size=(200, 9))), 0, 3)
     >>> df = pd.DataFrame(items, columns=[f"PHQ9_{i}" for i in range(1, 10)])
     >>> r = reliability(df, "PHQ-9")
-    >>> 0.7 < r.table.loc[0, "alpha"] < 0.95
+    >>> bool(0.7 < r.table.loc[0, "alpha"] < 0.95)
     True
     """
     if not isinstance(data, pd.DataFrame):
