@@ -120,10 +120,21 @@ class Resampler:
         Weighted statistics (weighted means, weighted cross-products) on these counts equal the
         statistics of the resampled data, and batch well with ``einsum``/matrix products.
         """
-        idx = self.indices(start, stop)
-        reps = idx.shape[0]
-        flat = (idx + (np.arange(reps)[:, None] * self.n)).ravel()
-        return np.bincount(flat, minlength=reps * self.n).reshape(reps, self.n).astype(float)
+        stop = self.B if stop is None else min(stop, self.B)
+        out = np.empty((max(stop - start, 0), self.n))
+        # one block of indices at a time: cache-sized temporaries, same values as indices()
+        lo = start
+        while lo < stop:
+            hi = min(stop, (lo // BLOCK + 1) * BLOCK)
+            idx = self.indices(lo, hi)
+            reps = hi - lo
+            dtype = np.int32 if reps * self.n < 2**31 else np.int64
+            flat = (idx + (np.arange(reps, dtype=dtype)[:, None] * dtype(self.n))).ravel()
+            out[lo - start : hi - start] = np.bincount(flat, minlength=reps * self.n).reshape(
+                reps, self.n
+            )
+            lo = hi
+        return out
 
 
 def _strata_members(strata: np.ndarray) -> list[np.ndarray]:

@@ -1,0 +1,1020 @@
+"""Path and mediation models for observed variables, with fast vectorised bootstrap intervals.
+
+Implements recursive (acyclic) path models written in lavaan-style syntax
+(:mod:`sciplab.stats.syntax`): several predictors, parallel and serial mediators, several outcomes,
+covariates. Each equation is fitted by ordinary least squares; every indirect effect of the model
+is enumerated (specific indirect effect per directed path, total indirect and total effect per
+X -> Y pair) and reported with delta-method SEs and bootstrap (percentile, BC, BCa) or Monte Carlo
+intervals (analysis-methods.md section 2).
+
+Sources
+-------
+* Equation-wise OLS of recursive models with uncorrelated residuals = ML for the coefficients
+  (Bollen 1989, ch. 4); SE = sqrt(sigma^2 (X'X)^-1), sigma^2 = SSE / (N - k) (Greene 2012).
+* Indirect effects as products of coefficients along each path; total effects (I - B)^-1 - I
+  (Bollen 1987; Hayes 2022, PROCESS models 4 and 6).
+* Delta method for defined parameters: Var f(theta) = J V J', J by central differences
+  (lavaan's ``:=``; Sobel 1982).
+* Bootstrap: rows resampled once per replicate for all equations (Preacher & Hayes 2008);
+  percentile, BC and BCa intervals (Efron 1987) from :mod:`sciplab.stats._bootstrap`.
+* Monte Carlo interval: coefficients drawn from N(theta_hat, V_hat) (Preacher & Selig 2012).
+
+Deliberate differences from lavaan (``sem(model, data, fixed.x = TRUE)``)
+------------------------------------------------------------------------
+* Coefficients are identical. Standard errors are the OLS ones; for a just-identified recursive
+  model lavaan's ML SE = OLS SE * sqrt((N - k) / N), k = coefficients in the equation including
+  the intercept.
+* Residual variances (``y ~~ y``) are reported as SSE / (N - k) (lavaan: SSE / N); their
+  ``std_all`` is lavaan's (residual variance / model-implied variance, both with divisor N).
+* ``std_all`` of coefficients uses the model-implied variances, as lavaan; ``r2`` rows are the
+  OLS R^2 of each equation (equal to lavaan's ``r2`` for just-identified models).
+* Residual covariances between outcomes (``y1 ~~ y2``) are the covariances of the OLS residuals;
+  covariances among exogenous variables (``x1 ~~ x2``) are sample covariances (divisor N - 1).
+* Intercepts are always estimated, shown only when the model asks for them (``y ~ 1``).
+
+References
+----------
+Bollen, K. A. (1987). Total, direct, and indirect effects in structural equation models.
+*Sociological Methodology, 17*, 37-69.
+Efron, B. (1987). Better bootstrap confidence intervals. *JASA, 82*, 171-185.
+Hayes, A. F. (2022). *Introduction to mediation, moderation, and conditional process analysis*
+(3rd ed.). Guilford.
+Preacher, K. J., & Hayes, A. F. (2008). Asymptotic and resampling strategies for assessing and
+comparing indirect effects in multiple mediator models. *Behavior Research Methods, 40*, 879-891.
+Preacher, K. J., & Selig, J. P. (2012). Advantages of Monte Carlo confidence intervals for
+indirect effects. *Communication Methods and Measures, 6*, 77-98.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import html
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
+from sciplab._core.random import SeedLike, resolve_seed
+from sciplab._core.results import Result, package_version, to_jsonable
+from sciplab.stats import _bootstrap as bs
+from sciplab.stats import _formulas as kf
+from sciplab.stats.syntax import ParsedModel, parse_model
+
+__all__ = ["PathResult", "paths"]
+
+CI_METHODS = ("percentile", "bc", "bca", "mc", "none")
+MISSING_RULES = ("listwise",)
+MC_DRAWS = 20_000
+TABLE_COLUMNS = [
+    "lhs", "op", "rhs", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
+    "std_all", "std_ci_lower", "std_ci_upper", "boot_p", "ci_lower_mcse", "ci_upper_mcse",
+]  # fmt: skip
+INDIRECT_COLUMNS = ["effect", "from", "to", "path", "name"] + TABLE_COLUMNS[4:]
+SEM_HINT = "the SEM engine (sciplab.stats.sem, planned) will fit such models by maximum likelihood"
+
+
+# --------------------------------------------------------------------------------------------
+# Result
+
+
+@dataclasses.dataclass(frozen=True)
+class PathResult(Result):
+    """Result of :func:`paths`.
+
+    Attributes
+    ----------
+    table
+        lavaan-style parameter table: ``lhs op rhs label est se z pvalue ci_lower ci_upper std_all
+        std_ci_lower std_ci_upper boot_p ci_lower_mcse ci_upper_mcse``. Rows: regressions (``~``),
+        intercepts (``~1``, when asked), (residual) (co)variances (``~~``), R^2 (``r2``), the user's
+        defined parameters and every indirect/total effect (``:=``).
+    details
+        n used, rows dropped, B, CI method, level, seed, failed replicates, version, ...
+    indirect
+        One row per effect: ``effect`` (specific, total_indirect, direct, total), ``from``, ``to``,
+        ``path`` (spelled out with arrows) and the same statistics as ``table``.
+    model
+        The parsed parameter table of the model syntax.
+    """
+
+    indirect: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    model: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    title: ClassVar[str] = "Path model (equation-wise OLS)"
+
+    def summary(self) -> str:
+        """Text summary: settings, parameters and indirect effects (rounded for display only)."""
+        d = self.details
+        ci = d.get("ci_method")
+        lines = [self.title, "=" * len(self.title)]
+        lines.append(
+            f"N = {d.get('n')} (dropped {d.get('n_dropped')} incomplete rows); "
+            f"CI: {ci} {100 * float(d.get('level', 0.95)):g}%"
+            + (f", B = {d.get('bootstrap')}, seed = {d.get('seed')}" if d.get("bootstrap") else "")
+        )
+        if d.get("failed_replicates"):
+            lines.append(f"Failed (singular) replicates: {d['failed_replicates']}")
+        cols = ["lhs", "op", "rhs", "est", "se", "pvalue", "ci_lower", "ci_upper", "std_all"]
+        params = self.table[self.table["op"] != ":="][cols]
+        lines += ["", "Parameters", params.to_string(index=False, float_format=_fmt)]
+        if len(self.indirect):
+            ind = self.indirect[["effect", "path", "est", "ci_lower", "ci_upper", "std_all"]]
+            lines += ["", "Indirect and total effects", ind.to_string(index=False, float_format=_fmt)]
+        user = self.table[(self.table["op"] == ":=") & self.table["user"]]
+        if len(user):
+            cols2 = ["lhs", "rhs", "est", "se", "ci_lower", "ci_upper"]
+            lines += ["", "Defined parameters", user[cols2].to_string(index=False, float_format=_fmt)]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe ``{"parameters": [...], "indirect": [...], "details": {...}}``."""
+        return {
+            "parameters": to_jsonable(self.table),
+            "indirect": to_jsonable(self.indirect),
+            "details": to_jsonable(self.details),
+        }
+
+    def _repr_html_(self) -> str:
+        fmt = {"float_format": _fmt, "na_rep": "", "index": False}
+        items = "".join(
+            f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
+            for k, v in self.details.items()
+            if not isinstance(v, list | dict)
+        )
+        return (
+            f"<h4>{html.escape(self.title)}</h4>{self.table.to_html(**fmt)}"
+            f"<h5>Indirect and total effects</h5>{self.indirect.to_html(**fmt)}<ul>{items}</ul>"
+        )
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Model compilation
+
+
+@dataclasses.dataclass
+class _Param:
+    lhs: str
+    op: str
+    rhs: str
+    label: str
+    kind: str  # reg, int, resvar, rescov, var, cov, mean
+    user: bool
+    fixed: float = math.nan  # fixed value (reg only)
+
+
+@dataclasses.dataclass
+class _Equation:
+    y: str
+    free: list[str]  # free regressors, in order
+    free_rows: list[int]  # parameter rows of those coefficients
+    fixed: list[str]
+    fixed_values: list[float]
+    fixed_rows: list[int]
+    int_row: int | None
+
+
+class _Model:
+    """A path model compiled from a parameter table (variables in causal order)."""
+
+    def __init__(self, parsed: ParsedModel) -> None:
+        t = parsed.table
+        self.parsed = parsed
+        bad = t[~t["op"].isin(["~", "~1", "~~", ":="])]
+        if len(bad):
+            row = bad.iloc[0]
+            if row["op"] == "=~":
+                raise InvalidParameterError(
+                    f"the model defines a latent variable ('{row['lhs']} =~ ...', line {row['line']}); "
+                    f"paths() fits observed variables only; {SEM_HINT}"
+                )
+            raise InvalidParameterError(f"operator {row['op']!r} is not supported by paths()")
+        labels = t[(t["op"] != ":=") & (t["label"] != "")]
+        dup = labels[labels["label"].duplicated(keep=False)]
+        if len(dup):
+            lab = dup.iloc[0]["label"]
+            where = ", ".join(f"'{r.lhs} {r.op} {r.rhs}'" for r in dup[dup["label"] == lab].itertuples())
+            raise InvalidParameterError(
+                f"label {lab!r} is shared by {where}: an equality constraint, which equation-wise "
+                f"OLS cannot impose; {SEM_HINT}"
+            )
+        reg = t[t["op"] == "~"]
+        if reg.empty:
+            raise InvalidParameterError("the model has no regression ('y ~ x'); nothing to estimate")
+        endo = list(dict.fromkeys(reg["lhs"]))
+        names: list[str] = []
+        for _, r in t[t["op"] != ":="].iterrows():
+            for v in (r["lhs"], r["rhs"]):
+                if v and v not in names:
+                    names.append(v)
+        for v in t[t["op"] == "~1"]["lhs"]:
+            if v not in names:
+                names.append(v)
+        exo = [v for v in names if v not in endo]
+        parents = {y: [x for x in reg[reg["lhs"] == y]["rhs"]] for y in endo}
+        order = self._topological(endo, parents)
+        self.exo, self.endo = exo, order
+        self.variables = exo + order
+        self.index = {v: i for i, v in enumerate(self.variables)}  # 0-based in variable space
+
+        params: list[_Param] = []
+        for _, r in t[t["op"] != ":="].iterrows():
+            op = r["op"]
+            if op == "~":
+                kind = "reg"
+            elif op == "~1":
+                kind = "int" if r["lhs"] in endo else "mean"
+            else:
+                a, b = r["lhs"], r["rhs"]
+                if (a in endo) != (b in endo):
+                    raise InvalidParameterError(
+                        f"'{a} ~~ {b}' (line {r['line']}) pairs an outcome with an exogenous "
+                        f"variable; equation-wise OLS cannot estimate it; {SEM_HINT}"
+                    )
+                if a in endo:
+                    if a != b and (self._reaches(a, b, parents) or self._reaches(b, a, parents)):
+                        raise InvalidParameterError(
+                            f"'{a} ~~ {b}' (line {r['line']}): a residual covariance between "
+                            f"variables on one causal chain; {SEM_HINT}"
+                        )
+                    kind = "resvar" if a == b else "rescov"
+                else:
+                    kind = "var" if a == b else "cov"
+            if op != "~" and r["free"] == 0:
+                raise InvalidParameterError(
+                    f"'{r['lhs']} {op} {r['rhs']}' (line {r['line']}): fixed values are supported "
+                    f"for regression coefficients only; {SEM_HINT}"
+                )
+            params.append(
+                _Param(r["lhs"], op, r["rhs"], r["label"], kind, True, r["ustart"] if r["free"] == 0 else math.nan)
+            )
+        for y in order:  # lavaan adds residual variances of outcomes automatically
+            if not any(p.kind == "resvar" and p.lhs == y for p in params):
+                params.append(_Param(y, "~~", y, "", "resvar", False))
+        self.params = params
+        self.equations: list[_Equation] = []
+        for y in order:
+            eq = _Equation(y, [], [], [], [], [], None)
+            for i, p in enumerate(params):
+                if p.lhs != y:
+                    continue
+                if p.kind == "reg":
+                    if math.isnan(p.fixed):
+                        eq.free.append(p.rhs)
+                        eq.free_rows.append(i)
+                    else:
+                        eq.fixed.append(p.rhs)
+                        eq.fixed_values.append(p.fixed)
+                        eq.fixed_rows.append(i)
+                elif p.kind == "int":
+                    eq.int_row = i
+            self.equations.append(eq)
+        self.label_rows = {p.label: i for i, p in enumerate(params) if p.label}
+        self.user_defined = [
+            (r["lhs"], parsed.expressions[r["lhs"]], r["line"]) for _, r in t[t["op"] == ":="].iterrows()
+        ]
+        self._enumerate_effects()
+
+    @staticmethod
+    def _topological(endo: list[str], parents: Mapping[str, list[str]]) -> list[str]:
+        order: list[str] = []
+        state: dict[str, int] = {}
+
+        def visit(v: str, stack: list[str]) -> None:
+            if state.get(v) == 2:
+                return
+            if state.get(v) == 1:
+                cycle = stack[stack.index(v) :] + [v]
+                raise InvalidParameterError(
+                    "the model is non-recursive (a feedback loop: "
+                    + " -> ".join(reversed(cycle))
+                    + f"); paths() fits recursive (acyclic) models only; {SEM_HINT}"
+                )
+            state[v] = 1
+            for x in parents.get(v, []):
+                if x in parents:
+                    visit(x, stack + [v])
+            state[v] = 2
+            order.append(v)
+
+        for y in endo:
+            visit(y, [])
+        return order
+
+    @staticmethod
+    def _reaches(a: str, b: str, parents: Mapping[str, list[str]]) -> bool:
+        todo, seen = [b], set()
+        while todo:
+            v = todo.pop()
+            if v == a:
+                return True
+            if v not in seen:
+                seen.add(v)
+                todo.extend(parents.get(v, []))
+        return False
+
+    def _enumerate_effects(self) -> None:
+        """All directed paths of length >= 2 (specific indirect effects) and X -> Y totals."""
+        children: dict[str, list[tuple[str, int]]] = {v: [] for v in self.variables}
+        for i, p in enumerate(self.params):
+            if p.kind == "reg" and not (p.fixed == 0.0):
+                children[p.rhs].append((p.lhs, i))
+        effects: list[dict[str, Any]] = []
+        for src in self.variables:
+            paths_to: dict[str, list[list[tuple[str, int]]]] = {}
+
+            def walk(v: str, trail: list[tuple[str, int]], paths_to: dict = paths_to) -> None:
+                for child, row in children[v]:
+                    step = trail + [(child, row)]
+                    if len(step) >= 2:
+                        paths_to.setdefault(child, []).append(step)
+                    walk(child, step)
+
+            walk(src, [])
+            for dst in self.variables:
+                if dst not in paths_to:
+                    continue
+                specific = paths_to[dst]
+                for trail in specific:
+                    chain = [src] + [v for v, _ in trail]
+                    effects.append(
+                        {
+                            "effect": "specific",
+                            "from": src,
+                            "to": dst,
+                            "path": " \u2192 ".join(chain),
+                            "name": "ind." + ".".join(chain),
+                            "rows": [[r for _, r in trail]],
+                            "direct": None,
+                            "expr": "*".join(self._ref(r) for _, r in trail),
+                        }
+                    )
+                all_rows = [[r for _, r in trail] for trail in specific]
+                direct = next(
+                    (
+                        i
+                        for i, p in enumerate(self.params)
+                        if p.kind == "reg" and p.lhs == dst and p.rhs == src and p.fixed != 0.0
+                    ),
+                    None,
+                )
+                ind_expr = " + ".join("*".join(self._ref(r) for r in rows) for rows in all_rows)
+                if len(specific) > 1:
+                    effects.append(
+                        {
+                            "effect": "total_indirect",
+                            "from": src,
+                            "to": dst,
+                            "path": f"{src} \u2192 \u2026 \u2192 {dst} (all indirect)",
+                            "name": f"ind.{src}.{dst}",
+                            "rows": all_rows,
+                            "direct": None,
+                            "expr": ind_expr,
+                        }
+                    )
+                if direct is not None:
+                    effects.append(
+                        {
+                            "effect": "direct",
+                            "from": src,
+                            "to": dst,
+                            "path": f"{src} \u2192 {dst}",
+                            "name": f"direct.{src}.{dst}",
+                            "rows": [],
+                            "direct": direct,
+                            "expr": self._ref(direct),
+                        }
+                    )
+                effects.append(
+                    {
+                        "effect": "total",
+                        "from": src,
+                        "to": dst,
+                        "path": f"{src} \u2192 {dst} (total)",
+                        "name": f"total.{src}.{dst}",
+                        "rows": all_rows,
+                        "direct": direct,
+                        "expr": (self._ref(direct) + " + " if direct is not None else "") + ind_expr,
+                    }
+                )
+        self.effects = effects
+
+    def _ref(self, row: int) -> str:
+        p = self.params[row]
+        return p.label or f"({p.lhs}~{p.rhs})"
+
+    # -- derived quantities from parameter arrays ---------------------------------------------
+
+    def derived(self, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """User-defined (``:=``) and enumerated effects from parameter arrays ``(R, P)``."""
+        R = est.shape[0]
+        values: dict[str, Any] = {lab: est[:, i] for lab, i in self.label_rows.items()}
+        user = np.empty((R, len(self.user_defined)))
+        for j, (name, expr, _) in enumerate(self.user_defined):
+            res = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
+            values[name] = res
+            user[:, j] = res
+        eff = np.empty((R, len(self.effects)))
+        for j, e in enumerate(self.effects):
+            total = np.zeros(R)
+            for rows in e["rows"]:
+                total = total + np.prod(est[:, rows], axis=1)
+            if e["direct"] is not None:
+                total = total + est[:, e["direct"]]
+            eff[:, j] = total
+        return user, eff
+
+
+# --------------------------------------------------------------------------------------------
+# Estimation engine on moment matrices
+
+
+class _Engine:
+    """Evaluates all parameters for a batch of moment matrices in standardised variable space."""
+
+    def __init__(self, model: _Model, X: np.ndarray) -> None:
+        self.model = model
+        self.mean = X.mean(axis=0)
+        self.sd = X.std(axis=0, ddof=0)
+        self.q = X.shape[1] + 1
+        Z = np.column_stack([np.ones(X.shape[0]), (X - self.mean) / self.sd])
+        self.products = kf.pair_products(Z)
+        self.n = X.shape[0]
+
+    def full_moments(self) -> np.ndarray:
+        return kf.unpack_moments(self.products.sum(axis=0), self.q)[0]
+
+    def compute(self, M: np.ndarray, *, ols_cov: bool = False) -> dict[str, np.ndarray]:
+        """Raw-unit estimates ``est``, ``std``, ``r2`` and ``failed`` for moments ``(R, q, q)``."""
+        m = self.model
+        R = M.shape[0]
+        p = len(m.variables)
+        P = len(m.params)
+        est = np.full((R, P), np.nan)
+        std = np.full((R, P), np.nan)
+        N = M[:, 0, 0]
+        mu = M[:, 0, 1:] / N[:, None]
+        cov_ml = M[:, 1:, 1:] / N[:, None, None] - mu[:, :, None] * mu[:, None, :]
+        beta = np.zeros((R, p, p))  # z-space coefficients, row = outcome
+        G = np.zeros((R, len(m.equations), self.q))
+        failed = np.zeros(R, dtype=bool)
+        r2 = np.full((R, len(m.equations)), np.nan)
+        eq_cov: list[np.ndarray] = []
+        sd, mean = self.sd, self.mean
+        for e, eq in enumerate(m.equations):
+            yi = m.index[eq.y]
+            cols = np.array([0] + [m.index[v] + 1 for v in eq.free], dtype=int)
+            fcols = np.array([m.index[v] + 1 for v in eq.fixed], dtype=int)
+            fz = np.array([f * sd[m.index[v]] / sd[yi] for v, f in zip(eq.fixed, eq.fixed_values, strict=True)])
+            coef, g, sing = kf.batched_ols(M, yi + 1, cols, fcols, fz)
+            failed |= sing
+            G[:, e] = g
+            for j, v in enumerate(eq.free):
+                beta[:, yi, m.index[v]] = coef[:, j + 1]
+                est[:, eq.free_rows[j]] = coef[:, j + 1] * sd[yi] / sd[m.index[v]]
+            for v, f, row in zip(eq.fixed, eq.fixed_values, eq.fixed_rows, strict=True):
+                beta[:, yi, m.index[v]] = f * sd[m.index[v]] / sd[yi]
+                est[:, row] = f
+            intercept = mean[yi] + sd[yi] * coef[:, 0]
+            for v in eq.free + eq.fixed:
+                intercept = intercept - est[:, m.params.index(self._reg(eq.y, v))] * mean[m.index[v]]
+            if eq.int_row is not None:
+                est[:, eq.int_row] = intercept
+            sse = np.einsum("ri,rij,rj->r", g, M, g)
+            k = len(cols)
+            sst = cov_ml[:, yi, yi] * N
+            r2[:, e] = 1.0 - sse / sst
+            if ols_cov:
+                sigma2 = sse[0] / (N[0] - k)
+                xtx = M[0][np.ix_(cols, cols)]
+                Vz = sigma2 * np.linalg.inv(xtx)
+                # raw = T c: slopes b_j = c_j s_y / s_j; intercept = m_y + s_y c_0 - sum b_j m_j
+                T = np.zeros((k, k))
+                T[0, 0] = sd[yi]
+                for j, v in enumerate(eq.free, start=1):
+                    T[j, j] = sd[yi] / sd[m.index[v]]
+                    T[0, j] = -sd[yi] * mean[m.index[v]] / sd[m.index[v]]
+                eq_cov.append(T @ Vz @ T.T)
+        # residual moments (z-space, divisor N) and model-implied covariance
+        res = np.einsum("req,rqs,rfs->ref", G, M, G) / N[:, None, None]
+        psi = np.zeros((R, p, p))
+        nx = len(m.exo)
+        psi[:, :nx, :nx] = cov_ml[:, :nx, :nx]  # exogenous variables come first
+        eq_pos = {eq.y: e for e, eq in enumerate(m.equations)}
+        for eq in m.equations:
+            yi = m.index[eq.y]
+            psi[:, yi, yi] = res[:, eq_pos[eq.y], eq_pos[eq.y]]
+        for prm in m.params:
+            if prm.kind == "rescov":
+                a, b = m.index[prm.lhs], m.index[prm.rhs]
+                psi[:, a, b] = psi[:, b, a] = res[:, eq_pos[prm.lhs], eq_pos[prm.rhs]]
+        safe_beta = np.where(failed[:, None, None], 0.0, beta)
+        safe_psi = np.where(failed[:, None, None], np.eye(p), psi)
+        sigma = kf.implied_covariance(safe_beta, safe_psi)
+        sd_imp = np.sqrt(np.clip(np.diagonal(sigma, axis1=1, axis2=2), 0.0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for i, prm in enumerate(m.params):
+                if prm.kind == "reg":
+                    yi, xi = m.index[prm.lhs], m.index[prm.rhs]
+                    std[:, i] = beta[:, yi, xi] * sd_imp[:, xi] / sd_imp[:, yi]
+                elif prm.kind == "int":
+                    yi = m.index[prm.lhs]
+                    std[:, i] = est[:, i] / (sd_imp[:, yi] * sd[yi])
+                elif prm.kind in ("resvar", "rescov"):
+                    a, b = m.index[prm.lhs], m.index[prm.rhs]
+                    ea, eb = eq_pos[prm.lhs], eq_pos[prm.rhs]
+                    k_a = 1 + len(m.equations[ea].free)
+                    scale = sd[a] * sd[b]
+                    if prm.kind == "resvar":
+                        est[:, i] = res[:, ea, ea] * N / (N - k_a) * scale
+                        std[:, i] = res[:, ea, ea] / sigma[:, a, a]
+                    else:
+                        est[:, i] = res[:, ea, eb] * scale
+                        std[:, i] = res[:, ea, eb] / np.sqrt(res[:, ea, ea] * res[:, eb, eb])
+                elif prm.kind in ("var", "cov"):
+                    a, b = m.index[prm.lhs], m.index[prm.rhs]
+                    est[:, i] = cov_ml[:, a, b] * N / (N - 1) * sd[a] * sd[b]
+                    std[:, i] = cov_ml[:, a, b] / np.sqrt(cov_ml[:, a, a] * cov_ml[:, b, b])
+                elif prm.kind == "mean":
+                    a = m.index[prm.lhs]
+                    est[:, i] = mean[a] + sd[a] * mu[:, a]
+                    std[:, i] = (mean[a] / sd[a] + mu[:, a]) / np.sqrt(cov_ml[:, a, a])
+        est[failed] = np.nan
+        std[failed] = np.nan
+        r2[failed] = np.nan
+        return {"est": est, "std": std, "r2": r2, "failed": failed, "eq_cov": eq_cov, "sd": sd}
+
+    def _reg(self, y: str, x: str) -> _Param:
+        return next(p for p in self.model.params if p.kind == "reg" and p.lhs == y and p.rhs == x)
+
+
+# --------------------------------------------------------------------------------------------
+# Data preparation and checks
+
+
+def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarray, int, int]:
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if missing not in MISSING_RULES:
+        raise InvalidParameterError(
+            f"missing={missing!r} is not supported; allowed: {', '.join(MISSING_RULES)}"
+            " (FIML will come with the SEM engine)"
+        )
+    cols = [str(c) for c in data.columns]
+    absent = [v for v in model.variables if v not in cols]
+    if absent:
+        parts = [f"'{v}'{suggest(v, cols)}" for v in absent]
+        raise DataError(
+            f"variable{'s' if len(absent) > 1 else ''} of the model not found in the data: " + "; ".join(parts)
+        )
+    frame = data.loc[:, model.variables]
+    bad = [
+        v
+        for v in model.variables
+        if not (pd.api.types.is_numeric_dtype(frame[v]) or pd.api.types.is_bool_dtype(frame[v]))
+    ]
+    if bad:
+        kinds = ", ".join(f"'{v}' ({frame[v].dtype})" for v in bad)
+        raise DataError(f"model variables must be numeric; not numeric: {kinds}")
+    X = np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
+    X[~np.isfinite(X)] = np.nan
+    keep = ~np.isnan(X).any(axis=1)
+    n_total = X.shape[0]
+    X = X[keep]
+    n = X.shape[0]
+    dropped = n_total - n
+    if n == 0:
+        raise DataError(
+            f"no complete rows: all {n_total} rows have a missing value in at least one of "
+            + ", ".join(model.variables)
+        )
+    k_max = max(1 + len(eq.free) for eq in model.equations)
+    if n <= k_max + 1:
+        raise DataError(
+            f"too few complete rows: {n} for an equation with {k_max} coefficients (need at least {k_max + 2})"
+        )
+    sd = X.std(axis=0, ddof=0)
+    const = [
+        v for v, s, mu in zip(model.variables, sd, X.mean(axis=0), strict=True) if not s > 1e-12 * max(1.0, abs(mu))
+    ]
+    if const:
+        raise DataError(
+            f"constant variable{'s' if len(const) > 1 else ''} (zero variance in the {n} rows used): "
+            + ", ".join(const)
+        )
+    if dropped:
+        warnings.warn(
+            f"{dropped} of {n_total} rows dropped (listwise) for missing values in model variables",
+            DataWarning,
+            stacklevel=3,
+        )
+    return X, n_total, dropped
+
+
+def _check_collinear(model: _Model, X: np.ndarray) -> None:
+    Xc = (X - X.mean(axis=0)) / X.std(axis=0)
+    for eq in model.equations:
+        if len(eq.free) < 2:
+            continue
+        idx = [model.index[v] for v in eq.free]
+        C = np.corrcoef(Xc[:, idx], rowvar=False)
+        w, v = np.linalg.eigh(C)
+        if w[0] < 1e-10:
+            involved = [eq.free[j] for j in np.flatnonzero(np.abs(v[:, 0]) > 1e-3)]
+            raise DataError(
+                f"perfectly collinear predictors in the equation for '{eq.y}': "
+                + ", ".join(involved)
+                + " (one is a linear combination of the others); drop or combine one of them"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Public function
+
+
+def paths(
+    data: pd.DataFrame,
+    model: str | ParsedModel,
+    *,
+    bootstrap: int = 5000,
+    ci: str = "percentile",
+    level: float = 0.95,
+    seed: SeedLike = None,
+    standardize: bool = True,
+    missing: str = "listwise",
+    chunk_size: int | None = None,
+    mc_draws: int = MC_DRAWS,
+    progress: Callable[[int, int], None] | None = None,
+) -> PathResult:
+    """Fit a recursive path (mediation) model by equation-wise OLS with bootstrap intervals.
+
+    Parameters
+    ----------
+    data
+        One row per person; model variables are columns (numeric).
+    model
+        lavaan-style syntax (``~``, ``~~``, ``~1``, labels, fixed values, ``:=``) or a
+        :class:`~sciplab.stats.syntax.ParsedModel`.
+    bootstrap
+        Number of bootstrap replicates B (resampling rows once per replicate for all equations).
+        Ignored for ``ci="mc"`` and ``ci="none"``.
+    ci
+        ``"percentile"`` (default), ``"bc"`` (bias-corrected; inflates Type I error at small N),
+        ``"bca"`` (bias-corrected and accelerated, jackknife acceleration), ``"mc"`` (Monte Carlo,
+        Preacher & Selig 2012; ``mc_draws`` draws of the coefficients) or ``"none"`` (normal-theory
+        Wald intervals, no resampling).
+    level
+        Confidence level in (0, 1).
+    seed
+        Integer, Generator or None (a fresh seed is drawn and recorded in ``details["seed"]``).
+    standardize
+        Compute fully standardized estimates (``std_all``) and their intervals.
+    missing
+        ``"listwise"``: rows with a missing value in any model variable are dropped (and counted).
+    chunk_size
+        Replicates per batch (memory bound); by default about 500 MB per batch. Results do not
+        depend on it.
+    mc_draws
+        Number of Monte Carlo draws for ``ci="mc"``.
+    progress
+        Optional callback ``progress(done, total)`` called after each batch of replicates.
+
+    Returns
+    -------
+    PathResult
+        ``.table`` (lavaan parameter table plus standardized estimates, bootstrap p-values and the
+        Monte Carlo SE of each interval endpoint), ``.indirect``, ``.details``, ``.summary()``.
+
+    Raises
+    ------
+    DataError
+        Missing or non-numeric variables, constant or collinear predictors, too few rows.
+    InvalidParameterError
+        Unknown CI method, bad B or level, latent variables, non-recursive models.
+    ModelSyntaxError
+        Syntax errors in ``model``.
+
+    Notes
+    -----
+    Coefficients equal lavaan's ML estimates (``sem(model, data)``, ``fixed.x = TRUE``) for
+    recursive models; lavaan's SE = OLS SE * sqrt((N - k) / N) with k the number of coefficients of
+    the equation including the intercept. Specific indirect effect = product of the coefficients
+    along a path; total effect = direct + sum of specific indirect effects. Delta-method SEs:
+    Var f = J V J' with a central-difference Jacobian and V block-diagonal across equations.
+    Bootstrap p-value: p = min(1, 2 min(#{theta* > 0}, #{theta* < 0}) / B) (approximate).
+    Matches R: ``lavaan::sem(model, data, se = "bootstrap")`` point estimates and, within Monte
+    Carlo error, bootstrap intervals.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.normal(size=200); m = 0.5 * x + rng.normal(size=200)
+    >>> y = 0.4 * m + 0.1 * x + rng.normal(size=200)
+    >>> df = pd.DataFrame({"x": x, "m": m, "y": y})
+    >>> res = paths(df, "m ~ a*x; y ~ b*m + x; ab := a*b", bootstrap=500, seed=1)
+    >>> row = res.table.set_index("lhs").loc["ab"]
+    >>> bool(row["ci_lower"] > 0)
+    True
+    >>> res.indirect["path"].iloc[0]
+    'x → m → y'
+    """
+    ci = str(ci).lower() if isinstance(ci, str) else ci
+    if ci not in CI_METHODS:
+        raise InvalidParameterError(
+            f"ci must be one of {', '.join(CI_METHODS)}, got {ci!r}{suggest(str(ci), CI_METHODS)}"
+        )
+    level = bs.check_level(level)
+    B = bs.check_replicates(bootstrap, name="bootstrap")
+    if ci in ("percentile", "bc", "bca") and B == 0:
+        raise InvalidParameterError(
+            f"bootstrap=0 skips resampling, but ci={ci!r} needs replicates; use ci='none' (Wald) "
+            "or ci='mc' (Monte Carlo)"
+        )
+    if ci in ("percentile", "bc", "bca") and B < 100:
+        raise InvalidParameterError(
+            f"bootstrap={B} replicates are too few for {ci} intervals; use at least 1,000 (default 5,000)"
+        )
+    mc_draws = bs.check_replicates(mc_draws, name="mc_draws", allow_zero=False)
+    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
+        raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    if isinstance(model, ParsedModel):
+        parsed, spec = model, _Model(model)
+    elif isinstance(model, str):
+        parsed, spec = _compile(model)
+    else:
+        raise InvalidParameterError(
+            f"model must be lavaan-style syntax (str) or a ParsedModel, got {type(model).__name__}"
+        )
+    X, n_total, dropped = _prepare(data, spec, missing)
+    _check_collinear(spec, X)
+    n = X.shape[0]
+    if ci == "bc" and n < 500:
+        warnings.warn(
+            f"bias-corrected (BC) bootstrap intervals inflate Type I error at small N (n = {n}; "
+            "Fritz, Taylor & MacKinnon 2012); consider ci='percentile'",
+            DataWarning,
+            stacklevel=2,
+        )
+    engine = _Engine(spec, X)
+    full = engine.compute(engine.full_moments()[None], ols_cov=True)
+    est, std = full["est"][0], full["std"][0]
+    user_est, eff_est = spec.derived(full["est"])
+    user_std, eff_std = spec.derived(full["std"])
+    V = _param_cov(spec, full, n)
+    se = np.sqrt(np.clip(np.diagonal(V), 0, None))
+    se[np.diagonal(V) <= 0] = np.nan
+    d_se = _delta_se(spec, est, V)
+
+    P = len(spec.params)
+    n_eq = len(spec.equations)
+    point = np.concatenate([est, full["r2"][0], user_est[0], eff_est[0]])
+    point_std = np.concatenate([std, full["r2"][0], user_std[0], eff_std[0]])
+    se_all = np.concatenate([se, np.full(n_eq, np.nan), d_se])
+
+    seed_used: int | None = None
+    failed = 0
+    ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
+    alpha = 1 - level
+    if ci in ("percentile", "bc", "bca"):
+        seed_used = _int_seed(seed)
+        reps, reps_std, failed = _bootstrap(engine, spec, B, seed_used, chunk_size, progress, standardize)
+        if ci == "percentile":
+            ci_lo, ci_hi = bs.percentile_ci(reps, level)
+            if standardize:
+                std_lo, std_hi = bs.percentile_ci(reps_std, level)
+            probs = np.array([alpha / 2, 1 - alpha / 2])
+            probs_std = probs
+        else:
+            if ci == "bca":
+                jack, jack_std = _jackknife(engine, spec, chunk_size)
+                acc, acc_std = bs.jackknife_acceleration(jack), bs.jackknife_acceleration(jack_std)
+            else:
+                acc = acc_std = np.zeros(point.size)
+            ci_lo, ci_hi = bs.bca_ci(reps, point, acc, level)
+            probs = _bca_probs(reps, point, acc, level)
+            probs_std = None
+            if standardize:
+                std_lo, std_hi = bs.bca_ci(reps_std, point_std, acc_std, level)
+                probs_std = _bca_probs(reps_std, point_std, acc_std, level)
+        mc_lo, mc_hi = bs.endpoint_mcse(reps, probs)
+        boot_p = bs.bootstrap_pvalue(reps, point)
+        if failed:
+            warnings.warn(
+                f"{failed} of {B} bootstrap replicates were singular (a predictor without variance "
+                "or collinear in the resample) and were dropped",
+                DataWarning,
+                stacklevel=2,
+            )
+        del probs_std
+    elif ci == "mc":
+        seed_used = _int_seed(seed)
+        draws = _mc_draws(spec, est, V, mc_draws, seed_used)
+        ci_lo, ci_hi = bs.percentile_ci(draws, level)
+        mc_lo, mc_hi = bs.endpoint_mcse(draws, np.array([alpha / 2, 1 - alpha / 2]))
+        for i, prm in enumerate(spec.params):
+            if not (prm.kind in ("reg", "int", "resvar") and math.isnan(prm.fixed)):
+                ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
+        ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
+    else:
+        zc = _st.norm.ppf(1 - alpha / 2)
+        ci_lo, ci_hi = point - zc * se_all, point + zc * se_all
+    if not standardize:
+        point_std = np.full(point.size, np.nan)
+        std_lo = std_hi = np.full(point.size, np.nan)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = point / se_all
+    pval = 2 * _st.norm.sf(np.abs(z))
+    rows = []
+    for prm in spec.params:
+        rows.append((prm.lhs, prm.op, prm.rhs, prm.label, prm.user))
+    for eq in spec.equations:
+        rows.append((eq.y, "r2", eq.y, "", False))
+    for name, expr, _ in spec.user_defined:
+        rows.append((name, ":=", expr.text, name, True))
+    for e in spec.effects:
+        rows.append((e["name"], ":=", e["expr"], e["name"], False))
+    table = pd.DataFrame(rows, columns=["lhs", "op", "rhs", "label", "user"])
+    stats = {
+        "est": point, "se": se_all, "z": z, "pvalue": pval, "ci_lower": ci_lo, "ci_upper": ci_hi,
+        "std_all": point_std, "std_ci_lower": std_lo, "std_ci_upper": std_hi, "boot_p": boot_p,
+        "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
+    }  # fmt: skip
+    for k, v in stats.items():
+        table[k] = np.asarray(v, dtype=float)
+    table = table[TABLE_COLUMNS[:4] + ["user"] + TABLE_COLUMNS[4:]]
+    table = table.astype({"user": bool})
+    eff_table = table.iloc[P + n_eq + len(spec.user_defined) :]
+    indirect = pd.DataFrame(
+        {
+            "effect": [e["effect"] for e in spec.effects],
+            "from": [e["from"] for e in spec.effects],
+            "to": [e["to"] for e in spec.effects],
+            "path": [e["path"] for e in spec.effects],
+            "name": [e["name"] for e in spec.effects],
+        }
+    )
+    for c in TABLE_COLUMNS[4:]:
+        indirect[c] = eff_table[c].to_numpy()
+    indirect = indirect[INDIRECT_COLUMNS]
+    ci_name = {"none": "wald", "mc": "monte carlo"}.get(ci, ci)
+    details = {
+        "n": n,
+        "n_total": n_total,
+        "n_dropped": dropped,
+        "missing": missing,
+        "ci_method": ci_name,
+        "level": level,
+        "bootstrap": B if ci in ("percentile", "bc", "bca") else 0,
+        "mc_draws": mc_draws if ci == "mc" else 0,
+        "seed": seed_used,
+        "failed_replicates": failed,
+        "standardize": bool(standardize),
+        "estimator": "OLS (equation-wise)",
+        "se": "normal theory (OLS)",
+        "variables": list(spec.variables),
+        "exogenous": list(spec.exo),
+        "outcomes": list(spec.endo),
+        "r2": {eq.y: float(full["r2"][0, e]) for e, eq in enumerate(spec.equations)},
+        "model": parsed.source.strip(),
+        "version": package_version(),
+    }
+    return PathResult(table=table.reset_index(drop=True), details=details, indirect=indirect, model=parsed.table.copy())
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(source: str) -> tuple[ParsedModel, _Model]:
+    # parsing and compiling are pure functions of the text; cached (results never mutate them)
+    parsed = parse_model(source)
+    return parsed, _Model(parsed)
+
+
+def _int_seed(seed: SeedLike) -> int:
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    resolved = resolve_seed(seed)
+    return int(resolved) if resolved is not None else int(np.random.SeedSequence(seed).generate_state(1)[0])
+
+
+def _param_cov(spec: _Model, full: Mapping[str, Any], n: int) -> np.ndarray:
+    """Block-diagonal sampling covariance of the table's parameters (0 = no SE)."""
+    P = len(spec.params)
+    V = np.zeros((P, P))
+    est = full["est"][0]
+    for e, eq in enumerate(spec.equations):
+        cov = full["eq_cov"][e]
+        rows = [eq.int_row if eq.int_row is not None else -1] + eq.free_rows
+        for a, ra in enumerate(rows):
+            for b, rb in enumerate(rows):
+                if ra >= 0 and rb >= 0:
+                    V[ra, rb] = cov[a, b]
+        k = 1 + len(eq.free)
+        for i, prm in enumerate(spec.params):
+            if prm.kind == "resvar" and prm.lhs == eq.y:
+                V[i, i] = 2 * est[i] ** 2 / (n - k)
+    for i, prm in enumerate(spec.params):
+        if prm.kind == "mean":  # SE of a sample mean, ML variance / n
+            V[i, i] = full["sd"][spec.index[prm.lhs]] ** 2 / n
+    return V
+
+
+def _delta_se(spec: _Model, est: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """Delta-method SEs of user-defined parameters and effects (central-difference Jacobian)."""
+    free = np.flatnonzero(np.diagonal(V) > 0)
+    h = 1e-6 * np.maximum(1.0, np.abs(est[free]))
+    pert = np.repeat(est[None, :], 2 * free.size, axis=0)
+    pert[np.arange(free.size), free] += h
+    pert[free.size + np.arange(free.size), free] -= h
+    up, ef = spec.derived(pert)
+    vals = np.concatenate([up, ef], axis=1)
+    if vals.shape[1] == 0:
+        return np.zeros(0)
+    J = (vals[: free.size] - vals[free.size :]) / (2 * h[:, None])  # (k, D)
+    Vf = V[np.ix_(free, free)]
+    var = np.einsum("kd,kl,ld->d", J, Vf, J)
+    return np.sqrt(np.clip(var, 0, None))
+
+
+def _stack(spec: _Model, out: Mapping[str, np.ndarray], key: str) -> np.ndarray:
+    user, eff = spec.derived(out[key])
+    return np.concatenate([out[key], out["r2"], user, eff], axis=1)
+
+
+def _bootstrap(
+    engine: _Engine,
+    spec: _Model,
+    B: int,
+    seed: int,
+    chunk_size: int | None,
+    progress: Callable[[int, int], None] | None,
+    standardize: bool,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    resampler = bs.Resampler(engine.n, B, seed)
+    # <= 2 resampling blocks per batch keeps the counts matrix cache-sized (faster than one big batch)
+    size = chunk_size or min(2 * bs.BLOCK, bs.auto_chunk(engine.n, B, floats_per_row=3))
+    parts, parts_std, failed = [], [], 0
+    for start in range(0, B, size):
+        stop = min(start + size, B)
+        M = kf.weighted_moments(resampler.counts(start, stop), engine.products, engine.q)
+        out = engine.compute(M)
+        failed += int(out["failed"].sum())
+        parts.append(_stack(spec, out, "est"))
+        if standardize:
+            parts_std.append(_stack(spec, out, "std"))
+        if progress is not None:
+            progress(stop, B)
+    reps = np.concatenate(parts)
+    reps_std = np.concatenate(parts_std) if standardize else np.full_like(reps, np.nan)
+    return reps, reps_std, failed
+
+
+def _jackknife(engine: _Engine, spec: _Model, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    full = engine.full_moments()
+    iu, ju = np.triu_indices(engine.q)
+    size = chunk_size or bs.auto_chunk(engine.n, engine.n, floats_per_row=1)
+    size = max(size, 1)
+    parts, parts_std = [], []
+    for start in range(0, engine.n, size):
+        stop = min(start + size, engine.n)
+        M = kf.unpack_moments(full[iu, ju][None, :] - engine.products[start:stop], engine.q)
+        out = engine.compute(M)
+        parts.append(_stack(spec, out, "est"))
+        parts_std.append(_stack(spec, out, "std"))
+    return np.concatenate(parts), np.concatenate(parts_std)
+
+
+def _bca_probs(reps: np.ndarray, point: np.ndarray, acc: np.ndarray, level: float) -> np.ndarray:
+    """The adjusted quantile levels of a BC/BCa interval (for the endpoint MC SE)."""
+    alpha = 1 - level
+    ok = np.isfinite(reps)
+    below = (np.where(ok, reps, np.inf) < point[None, :]).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z0 = _st.norm.ppf(below / ok.sum(axis=0))
+        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
+        lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - acc * (z0 + zl)))
+        hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - acc * (z0 + zu)))
+    probs = np.vstack([lo, hi])
+    probs[:, ~np.isfinite(z0)] = np.nan
+    return probs
+
+
+def _mc_draws(spec: _Model, est: np.ndarray, V: np.ndarray, R: int, seed: int) -> np.ndarray:
+    """Monte Carlo draws (Preacher & Selig 2012): parameters ~ N(est, V), effects recomputed."""
+    rng = np.random.default_rng(seed)
+    free = np.flatnonzero(np.diagonal(V) > 0)
+    draws = np.repeat(est[None, :], R, axis=0)
+    if free.size:
+        draws[:, free] = rng.multivariate_normal(est[free], V[np.ix_(free, free)], size=R, method="cholesky")
+    user, eff = spec.derived(draws)
+    r2 = np.full((R, len(spec.equations)), np.nan)
+    return np.concatenate([draws, r2, user, eff], axis=1)

@@ -1,0 +1,85 @@
+"""CLI tests for ``sciplab fit``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from sciplab.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 200
+    anx, avo = rng.normal(size=n), rng.normal(size=n)
+    sse = -0.3 * anx - 0.2 * avo + rng.normal(size=n)
+    ea = -0.2 * anx - 0.3 * avo + rng.normal(size=n)
+    sup = 0.3 * sse + 0.2 * ea + rng.normal(size=n)
+    dis = -0.3 * sse - 0.2 * ea + 0.2 * anx + rng.normal(size=n)
+    df = pd.DataFrame(
+        {"ECR_anxiety": anx, "ECR_avoidance": avo, "PSSE_total": sse, "TAS-20_total": -ea,
+         "MSPSS_total": sup, "PHQ-9_total": dis}
+    )  # fmt: skip
+    path = tmp_path_factory.mktemp("fit") / "scores.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_fit_syntax_json(data_file):
+    res = runner.invoke(
+        app,
+        ["fit", str(data_file), "--model", "PSSE_total ~ ECR_anxiety; PHQ-9_total ~ PSSE_total",
+         "--bootstrap", "200", "--seed", "3", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 2  # '-' is not allowed in lavaan names: a syntax error, one line
+    assert "line 1" in res.output
+    res = runner.invoke(
+        app,
+        ["fit", str(data_file), "--model", "s ~ a; d ~ s", "--map", str(_map(data_file)),
+         "--bootstrap", "200", "--seed", "3", "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) == {"parameters", "indirect", "details"}
+    assert out["details"]["seed"] == 3 and out["details"]["bootstrap"] == 200
+    assert out["indirect"][0]["path"] == "a → s → d"
+
+
+def _map(data_file):
+    p = data_file.parent / "map.json"
+    p.write_text(json.dumps({"a": "ECR_anxiety", "s": "PSSE_total", "d": "PHQ-9_total"}))
+    return p
+
+
+def test_fit_template_with_report_and_figure(data_file, tmp_path):
+    report, figure = tmp_path / "r.html", tmp_path / "f.png"
+    res = runner.invoke(
+        app,
+        ["fit", str(data_file), "--model", "scip-core", "--bootstrap", "200", "--seed", "1",
+         "--report", str(report), "--figure", str(figure)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "TAS-20_total reversed" in res.output
+    assert report.read_text().count("<svg") == 1
+    assert figure.stat().st_size > 1000
+
+
+def test_fit_model_file_and_errors(data_file, tmp_path):
+    model = tmp_path / "model.lav"
+    model.write_text("# a model file\nPSSE_total ~ ECR_anxiety\nMSPSS_total ~ PSSE_total\n")
+    res = runner.invoke(app, ["fit", str(data_file), "--model", str(model), "--ci", "none", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["details"]["ci_method"] == "wald"
+    res = runner.invoke(app, ["fit", str(data_file), "--model", "scip-core", "--ci", "wrong"])
+    assert res.exit_code == 2 and "ci must be one of" in res.output
+    res = runner.invoke(app, ["fit", str(data_file), "--model", "scip-alliance"])
+    assert res.exit_code == 2 and "alliance" in res.output
+    res = runner.invoke(app, ["fit", str(tmp_path / "none.csv"), "--model", "scip-core"])
+    assert res.exit_code == 2

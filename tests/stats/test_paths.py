@@ -1,0 +1,370 @@
+"""Tests of sciplab.stats.paths against independent computations (statsmodels, pingouin, numpy)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+import statsmodels.api as sm
+
+from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError
+from sciplab.stats import _formulas as kf
+from sciplab.stats.paths import PathResult, _compile, _Engine, _jackknife, _stack, paths
+
+
+def make_data(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    w = rng.normal(size=n)
+    m1 = 0.5 * x + rng.normal(size=n)
+    m2 = 0.3 * m1 + 0.2 * x + rng.normal(size=n)
+    y = 0.4 * m2 + 0.2 * m1 + 0.1 * x + 0.3 * w + rng.normal(size=n)
+    return pd.DataFrame({"x": x, "w": w, "m1": m1, "m2": m2, "y": y})
+
+
+SERIAL = """
+m1 ~ a1*x
+m2 ~ d21*m1 + a2*x
+y ~ b2*m2 + b1*m1 + x + w
+serial := a1*d21*b2
+"""
+
+
+def row(res, lhs, op, rhs=""):
+    t = res.table
+    sel = t[(t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs)]
+    assert len(sel) == 1, (lhs, op, rhs)
+    return sel.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def serial_fit():
+    return paths(make_data(), SERIAL + "y ~ 1", bootstrap=1000, seed=11)
+
+
+def test_coefficients_ses_r2_match_statsmodels(serial_fit):
+    df = make_data()
+    res = serial_fit
+    ols = sm.OLS(df["y"], sm.add_constant(df[["m2", "m1", "x", "w"]])).fit()
+    for name in ["m2", "m1", "x", "w"]:
+        r = row(res, "y", "~", name)
+        np.testing.assert_allclose(r["est"], ols.params[name], rtol=1e-10)
+        np.testing.assert_allclose(r["se"], ols.bse[name], rtol=1e-8)
+        np.testing.assert_allclose(
+            r["pvalue"], 2 * __import__("scipy").stats.norm.sf(abs(ols.tvalues[name])), rtol=1e-6
+        )
+    np.testing.assert_allclose(row(res, "y", "~1")["est"], ols.params["const"], rtol=1e-9)
+    np.testing.assert_allclose(row(res, "y", "~1")["se"], ols.bse["const"], rtol=1e-8)
+    np.testing.assert_allclose(row(res, "y", "r2", "y")["est"], ols.rsquared, rtol=1e-10)
+    np.testing.assert_allclose(row(res, "y", "~~", "y")["est"], ols.scale, rtol=1e-10)
+    np.testing.assert_allclose(res.details["r2"]["y"], ols.rsquared, rtol=1e-10)
+    ols_m2 = sm.OLS(df["m2"], sm.add_constant(df[["m1", "x"]])).fit()
+    np.testing.assert_allclose(row(res, "m2", "~", "m1")["est"], ols_m2.params["m1"], rtol=1e-10)
+    np.testing.assert_allclose(row(res, "m2", "~", "x")["se"], ols_m2.bse["x"], rtol=1e-8)
+
+
+def test_standardized_equal_ols_on_z_scores():
+    # in a saturated (just-identified) model implied variances equal the observed ones
+    df = make_data()
+    res = paths(df, "m1 ~ x + w\nm2 ~ m1 + x + w\ny ~ m2 + m1 + x + w", ci="none")
+    z = (df - df.mean()) / df.std()
+    ols = sm.OLS(z["y"], sm.add_constant(z[["m2", "m1", "x", "w"]])).fit()
+    for name in ["m2", "m1", "x", "w"]:
+        np.testing.assert_allclose(row(res, "y", "~", name)["std_all"], ols.params[name], rtol=1e-9)
+    np.testing.assert_allclose(row(res, "y", "~~", "y")["std_all"], 1 - ols.rsquared, rtol=1e-9)
+
+
+def test_standardized_use_model_implied_variances(serial_fit):
+    # over-identified model: std_all = b * sd_implied(x) / sd_implied(y), as lavaan's std.all
+    res = serial_fit
+    a1, d21, a2 = (row(res, lhs, "~", r)["est"] for lhs, r in [("m1", "x"), ("m2", "m1"), ("m2", "x")])
+    df = make_data()
+    vx = df["x"].var(ddof=0)
+    v_m1 = a1**2 * vx + row(res, "m1", "~~", "m1")["est"] * (len(df) - 2) / len(df)
+    np.testing.assert_allclose(row(res, "m1", "~", "x")["std_all"], a1 * np.sqrt(vx / v_m1), rtol=1e-9)
+    cov_m1_x = a1 * vx
+    v_m2 = d21**2 * v_m1 + a2**2 * vx + 2 * d21 * a2 * cov_m1_x
+    v_m2 += row(res, "m2", "~~", "m2")["est"] * (len(df) - 3) / len(df)
+    np.testing.assert_allclose(row(res, "m2", "~", "m1")["std_all"], d21 * np.sqrt(v_m1 / v_m2), rtol=1e-9)
+
+
+def test_serial_and_parallel_indirect_effects_are_hand_products(serial_fit):
+    res = serial_fit
+    a1, d21, a2 = (row(res, lhs, "~", r)["est"] for lhs, r in [("m1", "x"), ("m2", "m1"), ("m2", "x")])
+    b1, b2, c = (row(res, "y", "~", r)["est"] for r in ["m1", "m2", "x"])
+    ind = res.indirect.set_index("name")
+    np.testing.assert_allclose(ind.loc["ind.x.m1.m2.y", "est"], a1 * d21 * b2, rtol=1e-12)
+    np.testing.assert_allclose(ind.loc["ind.x.m1.y", "est"], a1 * b1, rtol=1e-12)
+    np.testing.assert_allclose(ind.loc["ind.x.m2.y", "est"], a2 * b2, rtol=1e-12)
+    total_ind = a1 * d21 * b2 + a1 * b1 + a2 * b2
+    np.testing.assert_allclose(ind.loc["ind.x.y", "est"], total_ind, rtol=1e-12)
+    np.testing.assert_allclose(ind.loc["total.x.y", "est"], c + total_ind, rtol=1e-12)
+    np.testing.assert_allclose(ind.loc["direct.x.y", "est"], c, rtol=1e-12)
+    assert ind.loc["ind.x.m1.m2.y", "path"] == "x → m1 → m2 → y"
+    np.testing.assert_allclose(row(res, "serial", ":=", "a1*d21*b2")["est"], a1 * d21 * b2, rtol=1e-12)
+    # total effect equals the reduced-form regression coefficient of y on x and w? no: w is not
+    # related to x, so compare with (I - B)^-1 computed by hand
+    std = {k: row(res, *k)["std_all"] for k in [("m1", "~", "x"), ("m2", "~", "m1"), ("y", "~", "m2")]}
+    np.testing.assert_allclose(ind.loc["ind.x.m1.m2.y", "std_all"], np.prod(list(std.values())), rtol=1e-12)
+
+
+def test_parallel_mediators_total_effect_is_reduced_form_regression():
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=n)
+    m1, m2 = 0.4 * x + rng.normal(size=n), -0.3 * x + rng.normal(size=n)
+    y = 0.5 * m1 + 0.2 * m2 + 0.1 * x + rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "m1": m1, "m2": m2, "y": y})
+    res = paths(df, "m1 ~ x; m2 ~ x; y ~ m1 + m2 + x", ci="none")
+    ind = res.indirect.set_index("name")
+    total = sm.OLS(y, sm.add_constant(x)).fit().params[1]  # saturated model: c = c' + sum a_j b_j
+    np.testing.assert_allclose(ind.loc["total.x.y", "est"], total, rtol=1e-10)
+    assert set(res.indirect["effect"]) == {"specific", "total_indirect", "direct", "total"}
+
+
+def test_point_estimates_match_pingouin():
+    df = make_data(500, seed=5)
+    res = paths(df, "m1 ~ x\ny ~ m1 + x", ci="none")
+    stats = pg.mediation_analysis(data=df, x="x", m="m1", y="y", n_boot=50, seed=1)
+    st = stats.set_index("path")
+    ind = res.indirect.set_index("effect")
+    np.testing.assert_allclose(ind.loc["specific", "est"], st.loc["Indirect", "coef"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ind.loc["direct", "est"], st.loc["Direct", "coef"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ind.loc["total", "est"], st.loc["Total", "coef"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(row(res, "m1", "~", "x")["est"], st.loc["m1 ~ X", "coef"], atol=1e-10)
+    np.testing.assert_allclose(row(res, "m1", "~", "x")["se"], st.loc["m1 ~ X", "se"], rtol=1e-8)
+    # pingouin's "Y ~ m1" row is the regression of y on m1 alone; its "Direct" row is ours
+    np.testing.assert_allclose(row(res, "y", "~", "x")["se"], st.loc["Direct", "se"], rtol=1e-8)
+
+
+def test_bootstrap_distribution_matches_pingouin_on_same_indices():
+    df = make_data(200, seed=7)
+    n_boot, seed = 300, 42
+    _, dist = pg.mediation_analysis(data=df, x="x", m="m1", y="y", n_boot=n_boot, seed=seed, return_dist=True)
+    # pingouin draws its indices with a legacy RandomState; rebuild them and use our kernel
+    idx = np.random.RandomState(seed).choice(np.arange(len(df)), replace=True, size=(n_boot, len(df)))
+    counts = np.stack([np.bincount(i, minlength=len(df)) for i in idx]).astype(float)
+    parsed, spec = _compile("m1 ~ x\ny ~ m1 + x")
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    out = engine.compute(kf.weighted_moments(counts, engine.products, engine.q))
+    _, eff = spec.derived(out["est"])
+    specific = [j for j, e in enumerate(spec.effects) if e["effect"] == "specific"]
+    np.testing.assert_allclose(eff[:, specific[0]], np.ravel(dist), rtol=0, atol=1e-10)
+
+
+def test_jackknife_by_downdating_equals_refits():
+    df = make_data(60, seed=9)
+    _, spec = _compile(SERIAL)
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    jack, jack_std = _jackknife(engine, spec, chunk_size=7)
+    for i in (0, 31, 59):
+        sub = df.drop(index=i).reset_index(drop=True)
+        e2 = _Engine(spec, sub[spec.variables].to_numpy(float))
+        full = e2.compute(e2.full_moments()[None])
+        np.testing.assert_allclose(jack[i], _stack(spec, full, "est")[0], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(jack_std[i], _stack(spec, full, "std")[0], rtol=1e-9, atol=1e-12)
+
+
+def test_delta_method_se_is_sobel():
+    df = make_data(250, seed=2)
+    res = paths(df, "m1 ~ a*x\ny ~ b*m1 + x\nab := a*b", ci="none")
+    a, b = row(res, "m1", "~", "x"), row(res, "y", "~", "m1")
+    sobel = np.sqrt(b["est"] ** 2 * a["se"] ** 2 + a["est"] ** 2 * b["se"] ** 2)
+    np.testing.assert_allclose(row(res, "ab", ":=", "a*b")["se"], sobel, rtol=1e-6)
+    np.testing.assert_allclose(res.indirect.iloc[0]["se"], sobel, rtol=1e-6)
+    # Wald interval with ci="none"
+    ab = row(res, "ab", ":=", "a*b")
+    np.testing.assert_allclose(ab["ci_upper"] - ab["est"], 1.959963984540054 * ab["se"], rtol=1e-9)
+
+
+def test_same_seed_identical_and_chunk_size_invariant():
+    df = make_data(120, seed=4)
+    r1 = paths(df, SERIAL, bootstrap=600, seed=3)
+    r2 = paths(df, SERIAL, bootstrap=600, seed=3, chunk_size=7)
+    r3 = paths(df, SERIAL, bootstrap=600, seed=3, chunk_size=256)
+    pd.testing.assert_frame_equal(r1.table, r2.table)
+    pd.testing.assert_frame_equal(r1.table, r3.table)
+    pd.testing.assert_frame_equal(r1.indirect, r2.indirect)
+    r4 = paths(df, SERIAL, bootstrap=600, seed=4)
+    assert not np.allclose(r1.table["ci_lower"], r4.table["ci_lower"], equal_nan=True)
+
+
+def test_seed_none_is_recorded_and_reproducible():
+    df = make_data(80, seed=4)
+    r1 = paths(df, "m1 ~ x; y ~ m1", bootstrap=200)
+    assert isinstance(r1.details["seed"], int)
+    r2 = paths(df, "m1 ~ x; y ~ m1", bootstrap=200, seed=r1.details["seed"])
+    pd.testing.assert_frame_equal(r1.table, r2.table)
+
+
+def test_percentile_coverage_simulation():
+    """Seeded simulation: 400 datasets, nominal 95 %, coverage within 3 MC SE."""
+    rng = np.random.default_rng(2024)
+    reps, n, a, b = 400, 150, 0.5, 0.5
+    hits_ab = hits_a = 0
+    for r in range(reps):
+        x = rng.normal(size=n)
+        m = a * x + rng.normal(size=n)
+        y = b * m + rng.normal(size=n)
+        res = paths(pd.DataFrame({"x": x, "m": m, "y": y}), "m ~ x; y ~ m + x", bootstrap=500, seed=r)
+        ind = res.indirect.iloc[0]
+        hits_ab += ind["ci_lower"] <= a * b <= ind["ci_upper"]
+        ra = row(res, "m", "~", "x")
+        hits_a += ra["ci_lower"] <= a <= ra["ci_upper"]
+    band = 3 * np.sqrt(0.95 * 0.05 / reps)
+    assert abs(hits_ab / reps - 0.95) < band, hits_ab / reps
+    assert abs(hits_a / reps - 0.95) < band, hits_a / reps
+
+
+def test_ci_methods_bc_bca_mc_and_pvalues():
+    df = make_data(600, seed=6)
+    model = "m1 ~ a*x\ny ~ b*m1 + x\nab := a*b"
+    pct = paths(df, model, bootstrap=2000, seed=1)
+    bca = paths(df, model, bootstrap=2000, seed=1, ci="bca")
+    bc = paths(df, model, bootstrap=2000, seed=1, ci="bc")
+    mc = paths(df, model, seed=1, ci="mc", mc_draws=20000)
+    for res in (bca, bc, mc):
+        lo, hi = row(res, "ab", ":=", "a*b")[["ci_lower", "ci_upper"]]
+        plo, phi = row(pct, "ab", ":=", "a*b")[["ci_lower", "ci_upper"]]
+        assert abs(lo - plo) < 0.02 and abs(hi - phi) < 0.02
+    assert mc.details["ci_method"] == "monte carlo" and mc.details["mc_draws"] == 20000
+    assert np.isnan(row(mc, "ab", ":=", "a*b")["std_ci_lower"])
+    assert bca.details["ci_method"] == "bca"
+    ab = row(pct, "ab", ":=", "a*b")
+    assert ab["boot_p"] == 0.0 and 0 < ab["ci_lower_mcse"] < 0.01
+    assert 0.0 <= row(pct, "y", "~", "x")["boot_p"] <= 1.0
+
+
+def test_bc_warns_at_small_n():
+    df = make_data(100, seed=6)
+    with pytest.warns(DataWarning, match="Type I"):
+        paths(df, "m1 ~ x; y ~ m1", bootstrap=200, seed=1, ci="bc")
+
+
+def test_singular_replicates_are_counted_not_fatal():
+    rng = np.random.default_rng(0)
+    n = 30
+    x = np.zeros(n)
+    x[:2] = 1.0  # a rare binary predictor: many resamples contain no 1 at all
+    m = x + rng.normal(size=n)
+    y = m + rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "m": m, "y": y})
+    with pytest.warns(DataWarning, match="singular"):
+        res = paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=1)
+    failed = res.details["failed_replicates"]
+    assert 20 < failed < 150  # expected about 500 * (28/30) ** 30 = 63
+    assert np.isfinite(res.indirect["ci_lower"]).all()
+
+
+def test_fixed_coefficient_and_intercepts():
+    df = make_data(200, seed=8)
+    res = paths(df, "m1 ~ x\ny ~ m1 + 0*x", ci="none")
+    assert row(res, "y", "~", "x")["est"] == 0.0
+    ols = sm.OLS(df["y"], sm.add_constant(df[["m1"]])).fit()
+    np.testing.assert_allclose(row(res, "y", "~", "m1")["est"], ols.params["m1"], rtol=1e-10)
+    assert "direct.x.y" not in set(res.indirect["name"])
+    res2 = paths(df, "m1 ~ x\ny ~ m1 + 0.5*x", ci="none")
+    ols2 = sm.OLS(df["y"] - 0.5 * df["x"], sm.add_constant(df[["m1"]])).fit()
+    np.testing.assert_allclose(row(res2, "y", "~", "m1")["est"], ols2.params["m1"], rtol=1e-10)
+
+
+def test_covariances_and_residual_covariance():
+    df = make_data(300, seed=1)
+    res = paths(df, "m1 ~ x + w\nm2 ~ x + w\nm1 ~~ m2\nx ~~ w", ci="none")
+    e1 = sm.OLS(df["m1"], sm.add_constant(df[["x", "w"]])).fit().resid
+    e2 = sm.OLS(df["m2"], sm.add_constant(df[["x", "w"]])).fit().resid
+    np.testing.assert_allclose(row(res, "m1", "~~", "m2")["est"], np.mean(e1 * e2), rtol=1e-9)
+    np.testing.assert_allclose(row(res, "m1", "~~", "m2")["std_all"], np.corrcoef(e1, e2)[0, 1], rtol=1e-9)
+    np.testing.assert_allclose(row(res, "x", "~~", "w")["est"], df["x"].cov(df["w"]), rtol=1e-9)
+
+
+def test_result_object_api(serial_fit):
+    res = serial_fit
+    assert isinstance(res, PathResult)
+    cols = ["lhs", "op", "rhs", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
+            "std_all", "std_ci_lower", "std_ci_upper"]  # fmt: skip
+    assert all(c in res.table.columns for c in cols)
+    d = res.to_dict()
+    assert set(d) == {"parameters", "indirect", "details"}
+    assert d["details"]["bootstrap"] == 1000 and d["details"]["seed"] == 11
+    assert d["details"]["n"] == 300 and d["details"]["n_dropped"] == 0
+    import json
+
+    json.dumps(d)
+    text = res.summary()
+    assert "Indirect and total effects" in text and "x → m1 → m2 → y" in text
+    assert "<table" in res._repr_html_()
+
+
+def test_input_not_mutated_and_missing_rows_dropped():
+    df = make_data(100, seed=1)
+    df.loc[[3, 7], "m1"] = np.nan
+    before = df.copy()
+    with pytest.warns(DataWarning, match="2 of 100 rows dropped"):
+        res = paths(df, "m1 ~ x; y ~ m1", ci="none")
+    pd.testing.assert_frame_equal(df, before)
+    assert res.details["n"] == 98 and res.details["n_dropped"] == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "match"),
+    [
+        ("m1 ~ xx; y ~ m1", "not found.*'xx'.*did you mean 'x'"),
+        ("m1 ~ x; y ~ m1\ny ~ m1a", "specified twice|not found"),
+    ],
+)
+def test_missing_variables_suggest(model, match):
+    with pytest.raises((DataError, ModelSyntaxError), match=match):
+        paths(make_data(50), model, ci="none")
+
+
+def test_bad_inputs():
+    df = make_data(50)
+    with pytest.raises(InvalidParameterError, match="ci must be one of.*did you mean 'bca'"):
+        paths(df, "y ~ x", ci="bcaa")
+    with pytest.raises(InvalidParameterError, match="between 0 and"):
+        paths(df, "y ~ x", bootstrap=-5)
+    with pytest.raises(InvalidParameterError, match="between 0 and"):
+        paths(df, "y ~ x", bootstrap=10**9)
+    with pytest.raises(InvalidParameterError, match="whole number"):
+        paths(df, "y ~ x", bootstrap=2.5)
+    with pytest.raises(InvalidParameterError, match="too few"):
+        paths(df, "y ~ x", bootstrap=10)
+    with pytest.raises(InvalidParameterError, match="ci='none'"):
+        paths(df, "y ~ x", bootstrap=0)
+    with pytest.raises(InvalidParameterError, match="level"):
+        paths(df, "y ~ x", level=95)
+    with pytest.raises(InvalidParameterError, match="missing"):
+        paths(df, "y ~ x", missing="pairwise", ci="none")
+    with pytest.raises(ModelSyntaxError, match="line 1"):
+        paths(df, "y ~ ~ x")
+    with pytest.raises(InvalidParameterError, match="non-recursive.*SEM"):
+        paths(df, "m1 ~ m2; m2 ~ m1", ci="none")
+    with pytest.raises(InvalidParameterError, match="latent.*SEM"):
+        paths(df, "f =~ x + w + m1; y ~ f", ci="none")
+    with pytest.raises(InvalidParameterError, match="equality constraint"):
+        paths(df, "m1 ~ a*x; y ~ a*m1", ci="none")
+    with pytest.raises(InvalidParameterError, match="DataFrame"):
+        paths(df.to_numpy(), "y ~ x", ci="none")
+
+
+def test_bad_data():
+    df = make_data(50)
+    with pytest.raises(DataError, match="numeric.*'x'"):
+        paths(df.assign(x=["a"] * 50), "y ~ x", ci="none")
+    with pytest.raises(DataError, match="constant.*w"):
+        paths(df.assign(w=1.0), "y ~ x + w", ci="none")
+    with pytest.raises(DataError, match="collinear.*'y'.*x, w, m1"):
+        paths(df.assign(w=2 * df["x"] - df["m1"]), "y ~ x + w + m1", ci="none")
+    with pytest.raises(DataError, match="no complete rows"):
+        paths(df.assign(x=np.nan), "y ~ x", ci="none")
+    with pytest.raises(DataError, match="too few complete rows"):
+        paths(df.head(4), "y ~ x + w + m1", ci="none")
+
+
+def test_progress_callback():
+    calls = []
+    paths(make_data(60), "m1 ~ x; y ~ m1", bootstrap=600, seed=1, chunk_size=256,
+          progress=lambda done, total: calls.append((done, total)))  # fmt: skip
+    assert calls == [(256, 600), (512, 600), (600, 600)]
