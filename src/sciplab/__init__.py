@@ -7,6 +7,7 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.reliability(data, "ECR-S")            # alpha (Feldt CI), omega, item statistics
     sciplab.reliable_change(pre, post, instrument="CORE-10", scale="total")
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
+    sciplab.paths(data, "m ~ x\ny ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
 """
 
 from sciplab._core.errors import (
@@ -22,6 +23,7 @@ from sciplab._core.errors import (
 from sciplab._core.io import read_data, write_data
 from sciplab.instruments import get_instrument, list_instruments
 from sciplab.scoring import reliability, reliable_change, score, score_all
+from sciplab.stats.paths import paths
 
 __all__ = [
     "ConvergenceWarning",
@@ -34,6 +36,7 @@ __all__ = [
     "SciplabError",
     "get_instrument",
     "list_instruments",
+    "paths",
     "read_data",
     "reliability",
     "reliable_change",

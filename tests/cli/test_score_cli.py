@@ -148,10 +148,24 @@ def test_change_cli_scores_items_and_aligns_ids(tmp_path):
     assert missing.exit_code == 2 and "reliable change needs" in missing.output
 
 
-def test_demo_runs_and_prints_reliabilities():
-    res = run("demo", "--json")
+def test_demo_scores_fits_and_writes_report(tmp_path):
+    report = tmp_path / "demo.html"
+    res = run("demo", "--json", "--report", str(report), "--bootstrap", "300")
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
     cols = {r["column"] for r in payload["reliability"]}
     assert {"ECR-S_anxiety", "PHQ-9_total", "MSPSS_total"} <= cols
     assert all(0.5 < r["alpha"] < 1 for r in payload["reliability"])
+    table = payload["fit"]["parameters"] if "parameters" in payload["fit"] else payload["fit"]["table"]
+    paths = {(r["lhs"], r["rhs"]): r for r in table if r["op"] == "~"}
+    # the bundled data were generated with these signs (scripts/make_example_data.py)
+    assert paths[("social_self_efficacy", "attachment_avoidance")]["est"] < 0
+    assert paths[("social_support", "social_self_efficacy")]["est"] > 0
+    assert "<svg" in report.read_text()
+    # a second run may replace its own report, but never a file the user made
+    assert run("demo", "--report", str(report), "--bootstrap", "100").exit_code == 0
+    mine = tmp_path / "mine.html"
+    mine.write_text("<p>my notes</p>")
+    res = run("demo", "--report", str(mine), "--bootstrap", "100")
+    assert res.exit_code == 2 and "was not written by" in res.output
+    assert mine.read_text() == "<p>my notes</p>"

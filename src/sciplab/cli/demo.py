@@ -1,24 +1,43 @@
 """``sciplab demo``: the main job on the bundled example data (no set-up, no server).
 
-Scores the bundled synthetic SCIP sample (ECR-S, PSSE, TAS-20, MSPSS, PHQ-9) and prints the scale
-table with reliabilities.
+Scores the bundled synthetic SCIP sample (ECR-S, PSSE, TAS-20, MSPSS, PHQ-9), prints the scale
+table with reliabilities, fits the ``scip-core`` template (attachment -> social competencies ->
+support and distress; Mallinckrodt & Wei 2005) with 5,000 bootstrap resamples and writes the
+HTML report (tables and path diagram).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 
+from sciplab._core.errors import DataError
 from sciplab._core.results import to_jsonable
 from sciplab.cli._common import console, emit_json, handle_errors
+from sciplab.cli.fit import print_path_result
 from sciplab.cli.score import print_scale_table
 from sciplab.datasets import example_path, load_example
+from sciplab.scip.templates import fit_template
 from sciplab.scoring import reliability
 from sciplab.scoring.engine import score_all
 
 DEMO_INSTRUMENTS = ["ECR-S", "PSSE", "TAS-20", "MSPSS", "PHQ-9"]
+DEMO_MIN_ANSWERED = 0.8  # explicit demo choice: score a scale when >= 80 % of its items are answered
+DEMO_SEED = 2005
+MARKER = "<!-- written by sciplab demo -->"
+
+
+def _writable_report(path: Path, overwrite: bool) -> None:
+    """Never replace a file the user made: only our own earlier demo report, or with --overwrite."""
+    if path.exists() and not overwrite:
+        head = path.read_text(encoding="utf-8", errors="ignore")[:200] if path.is_file() else ""
+        if MARKER not in head:
+            raise DataError(f"{path}: exists and was not written by `sciplab demo`; pass --report OTHER.html or --overwrite")
+    if not path.parent.exists():
+        raise DataError(f"{path}: folder {path.parent} does not exist")
 
 
 def register(app: typer.Typer) -> None:
@@ -26,22 +45,36 @@ def register(app: typer.Typer) -> None:
 
     @app.command("demo")
     @handle_errors
-    def demo_cmd(json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-        """Score the bundled example questionnaire data and print scales with reliabilities."""
+    def demo_cmd(
+        report: Annotated[
+            str, typer.Option("--report", help="Where to write the HTML report ('' to skip).")
+        ] = "sciplab-demo-report.html",
+        bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples.")] = 5000,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report file.")] = False,
+        json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    ) -> None:
+        """Score the bundled example data, show reliabilities, fit scip-core and write the report."""
+        from sciplab.reports.paths import html_report
+
+        target = Path(report) if report else None
+        if target is not None:
+            _writable_report(target, overwrite)
         data = load_example()
-        scored = score_all(data, DEMO_INSTRUMENTS)
+        scored = score_all(data, DEMO_INSTRUMENTS, min_answered=DEMO_MIN_ANSWERED)
         rel = pd.concat([reliability(data, i).table for i in DEMO_INSTRUMENTS], ignore_index=True)
+        fit = fit_template(scored.scores, "scip-core", bootstrap=bootstrap, seed=DEMO_SEED)
+        if target is not None:
+            target.write_text(MARKER + "\n" + html_report(fit, title="SCIP Lab demo: scip-core"), encoding="utf-8")
         if json:
-            emit_json(
-                {
-                    "scales": to_jsonable(scored.table),
-                    "reliability": to_jsonable(rel),
-                    "details": to_jsonable(scored.details),
-                }
-            )
+            emit_json({"scales": to_jsonable(scored.table), "reliability": to_jsonable(rel),
+                       "fit": fit.to_dict(), "report": str(target) if target else None})
             return
         console.print(f"SCIP Lab demo: {len(data)} synthetic respondents from {example_path()}", highlight=False)
+        console.print(f"Scales scored when at least {DEMO_MIN_ANSWERED:.0%} of their items are answered "
+                      "(incomplete sums prorated).", highlight=False)
         print_scale_table(scored, rel)
-        console.print(
-            "Next: `sciplab score YOUR.csv --instrument ECR-S,PHQ-9 -o scored.csv`; `sciplab instruments list`."
-        )
+        print_path_result(fit)
+        if target is not None:
+            console.print(f"report: {target}", highlight=False)
+        console.print("Next: `sciplab score YOUR.csv -i ECR-S,PHQ-9 -o scored.csv`, then "
+                      "`sciplab fit scored.csv --model scip-core --report report.html`.", highlight=False)

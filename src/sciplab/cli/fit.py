@@ -31,7 +31,7 @@ def _resolve_model(model: str) -> tuple[str, str]:
     return "syntax", model
 
 
-def _print(result: PathResult) -> None:
+def print_path_result(result: PathResult) -> None:
     d = result.details
     console.print(
         f"[bold]{result.title}[/]  N = {d['n']} (dropped {d['n_dropped']}), CI: {d['ci_method']}"
@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json(result.to_dict())
         else:
-            _print(result)
+            print_path_result(result)
             for what, where in (("figure", figure), ("report", report)):
                 if where:
                     console.print(f"{what} written to {where}")
