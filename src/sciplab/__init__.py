@@ -7,7 +7,7 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.reliability(data, "ECR-S")            # alpha (Feldt CI), omega, item statistics
     sciplab.reliable_change(pre, post, instrument="CORE-10", scale="total")
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
-    sciplab.paths(data, "m ~ x\ny ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
+    sciplab.paths(data, "m ~ x; y ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
 """
 
 from sciplab._core.errors import (

@@ -35,7 +35,9 @@ def _writable_report(path: Path, overwrite: bool) -> None:
     if path.exists() and not overwrite:
         head = path.read_text(encoding="utf-8", errors="ignore")[:200] if path.is_file() else ""
         if MARKER not in head:
-            raise DataError(f"{path}: exists and was not written by `sciplab demo`; pass --report OTHER.html or --overwrite")
+            raise DataError(
+                f"{path}: exists and was not written by `sciplab demo`; pass --report OTHER.html or --overwrite"
+            )
     if not path.parent.exists():
         raise DataError(f"{path}: folder {path.parent} does not exist")
 
@@ -66,15 +68,27 @@ def register(app: typer.Typer) -> None:
         if target is not None:
             target.write_text(MARKER + "\n" + html_report(fit, title="SCIP Lab demo: scip-core"), encoding="utf-8")
         if json:
-            emit_json({"scales": to_jsonable(scored.table), "reliability": to_jsonable(rel),
-                       "fit": fit.to_dict(), "report": str(target) if target else None})
+            emit_json(
+                {
+                    "scales": to_jsonable(scored.table),
+                    "reliability": to_jsonable(rel),
+                    "fit": fit.to_dict(),
+                    "report": str(target) if target else None,
+                }
+            )
             return
         console.print(f"SCIP Lab demo: {len(data)} synthetic respondents from {example_path()}", highlight=False)
-        console.print(f"Scales scored when at least {DEMO_MIN_ANSWERED:.0%} of their items are answered "
-                      "(incomplete sums prorated).", highlight=False)
+        console.print(
+            f"Scales scored when at least {DEMO_MIN_ANSWERED:.0%} of their items are answered "
+            "(incomplete sums prorated).",
+            highlight=False,
+        )
         print_scale_table(scored, rel)
         print_path_result(fit)
         if target is not None:
             console.print(f"report: {target}", highlight=False)
-        console.print("Next: `sciplab score YOUR.csv -i ECR-S,PHQ-9 -o scored.csv`, then "
-                      "`sciplab fit scored.csv --model scip-core --report report.html`.", highlight=False)
+        console.print(
+            "Next: `sciplab score YOUR.csv -i ECR-S,PHQ-9 -o scored.csv`, then "
+            "`sciplab fit scored.csv --model scip-core --report report.html`.",
+            highlight=False,
+        )

@@ -32,6 +32,7 @@ def _resolve_model(model: str) -> tuple[str, str]:
 
 
 def print_path_result(result: PathResult) -> None:
+    """Print parameters and indirect effects of a path model as rich tables."""
     d = result.details
     console.print(
         f"[bold]{result.title}[/]  N = {d['n']} (dropped {d['n_dropped']}), CI: {d['ci_method']}"
