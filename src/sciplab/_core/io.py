@@ -83,7 +83,9 @@ def read_data(path: str | os.PathLike[str], *, sheet: str | int | None = None) -
         if kind in ("csv", "tsv"):
             df = pd.read_csv(p, sep="," if kind == "csv" else "\t")
         elif kind == "excel":
-            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet)
+            # name the engine: pandas >= 3.1 warns on every .xlsx read that its default will change
+            engine = "openpyxl" if p.suffix.lower() in (".xlsx", ".xlsm") else None
+            df = pd.read_excel(p, sheet_name=0 if sheet is None else sheet, engine=engine)
         elif kind == "parquet":
             df = pd.read_parquet(p)
         else:

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from sciplab._core.errors import DataError
 from sciplab._core.io import read_data
 from sciplab.cli._common import console, emit_json, err_console, handle_errors
 from sciplab.cli._inputs import read_mapping
@@ -85,12 +86,16 @@ def register(app: typer.Typer) -> None:
         level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
         seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded).")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing report/figure files.")] = False,
         report: Annotated[str | None, typer.Option("--report", help="Write a report (.html, .md, .csv).")] = None,
         figure: Annotated[
             str | None, typer.Option("--figure", help="Save the path diagram (.png, .svg, .pdf).")
         ] = None,
     ) -> None:
         """Fit a path/mediation model with bootstrap confidence intervals."""
+        for target in (report, figure):
+            if target and Path(target).exists() and not overwrite:
+                raise DataError(f"{target}: already exists; choose another name or pass --overwrite")
         frame = read_data(data)
         kind, value = _resolve_model(model)
         mapping = read_mapping(map_file) if map_file else None
@@ -115,11 +120,11 @@ def register(app: typer.Typer) -> None:
         if figure:
             from sciplab.plot.paths import save_path_diagram
 
-            save_path_diagram(result, figure)
+            save_path_diagram(result, figure, overwrite=overwrite)
         if report:
             from sciplab.reports.paths import write_report
 
-            write_report(result, report)
+            write_report(result, report, overwrite=overwrite)
         if as_json:
             emit_json(result.to_dict())
         else:

@@ -50,13 +50,17 @@ def apa_style() -> Iterator[None]:
         yield
 
 
-def save_figure(fig: plt.Figure, path: str | os.PathLike[str], *, overwrite: bool = True) -> Path:
-    """Save ``fig`` as PNG (300 dpi), SVG or PDF by extension and close it."""
+def save_figure(fig: plt.Figure, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Save ``fig`` as PNG (300 dpi), SVG or PDF by extension and close it.
+
+    An existing file is never replaced unless ``overwrite=True``.
+    """
     p = Path(path)
     if p.suffix.lower() not in FORMATS:
         raise DataError(f"{p}: figure format must be one of {', '.join(sorted(FORMATS))}")
     if p.exists() and not overwrite:
-        raise DataError(f"{p}: already exists; choose another name or allow overwriting")
+        plt.close(fig)
+        raise DataError(f"{p}: already exists; choose another name or pass overwrite=True (--overwrite)")
     if not p.parent.exists():
         raise DataError(f"{p}: folder {p.parent} does not exist")
     fig.savefig(p)

@@ -187,8 +187,10 @@ def path_diagram(
     return fig
 
 
-def save_path_diagram(result: PathResult, path: str | os.PathLike[str], **kwargs: object) -> Path:
-    """Draw :func:`path_diagram` and save it as PNG, SVG or PDF (by extension)."""
+def save_path_diagram(
+    result: PathResult, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: object
+) -> Path:
+    """Draw :func:`path_diagram` and save it as PNG, SVG or PDF (by extension); never replaces a file unless asked."""
     with apa_style():
         fig = path_diagram(result, **kwargs)  # type: ignore[arg-type]
-        return save_figure(fig, path)
+        return save_figure(fig, path, overwrite=overwrite)

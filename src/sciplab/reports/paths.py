@@ -215,9 +215,16 @@ def _svg(result: PathResult) -> str:
     return text[text.find("<svg") :]
 
 
-def write_report(result: PathResult, path: str | os.PathLike[str], **kwargs: object) -> Path:
-    """Write the report by extension: ``.html`` (full report), ``.md`` or ``.csv``."""
+def write_report(
+    result: PathResult, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: object
+) -> Path:
+    """Write the report by extension: ``.html`` (full report), ``.md`` or ``.csv``.
+
+    An existing file is never replaced unless ``overwrite=True``.
+    """
     p = Path(path)
+    if p.exists() and not overwrite:
+        raise DataError(f"{p}: already exists; choose another name or pass overwrite=True (--overwrite)")
     if not p.parent.exists():
         raise DataError(f"{p}: folder {p.parent} does not exist")
     suffix = p.suffix.lower()

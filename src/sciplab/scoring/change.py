@@ -195,8 +195,9 @@ def reliable_change(
     for name, s in (("pre", a), ("post", b)):
         out = s[(s < lo_r - 1e-9) | (s > hi_r + 1e-9)]
         if len(out):
+            label = out.index[0].item() if isinstance(out.index[0], np.generic) else out.index[0]
             raise DataError(
-                f"{name}: score {out.iloc[0]!r} at index {out.index[0]!r} is outside the "
+                f"{name}: score {float(out.iloc[0])!r} at index {label!r} is outside the "
                 f"possible range {lo_r:g}-{hi_r:g} of {inst.id} {sc.name}"
             )
     worse_high = _direction(sc, inst, higher_is_worse)

@@ -48,12 +48,16 @@ def match_columns(
         (duplicated item columns), duplicated column names, or a mapping naming absent columns.
     """
     where = _where(data)
-    dupes = data.columns[data.columns.duplicated()].unique().tolist()
+    names = pd.Index([str(c) for c in data.columns])
+    dupes = names[names.duplicated()].unique().tolist()
     if dupes:
         raise DataError(f"{where}duplicated column names: {', '.join(map(str, dupes))}")
     needed = list(instrument.item_numbers if needed is None else needed)
     valid = set(instrument.item_numbers)
-    present = [str(c) for c in data.columns]
+    present = list(names)
+    # matching works on the text of the labels; the result names the DataFrame's own labels
+    # (non-string labels such as 0, 1, 2 would otherwise not be found by data[...])
+    label_of = dict(zip(present, data.columns, strict=True))
 
     if columns is not None:
         if isinstance(columns, Mapping):
@@ -112,4 +116,4 @@ def match_columns(
             f"(prefixes {', '.join(instrument.column_prefixes)}, case-insensitive) or an explicit "
             "mapping (columns=... / --map FILE)"
         )
-    return {i: mapping[i] for i in needed}
+    return {i: label_of[mapping[i]] for i in needed}

@@ -107,7 +107,8 @@ def _numeric_matrix(data: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np
     """Return ``(X, bad)``: float matrix and a mask of non-missing cells that are not numbers."""
     frame = data[cols]
     if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes):
-        X = frame.to_numpy(dtype=float, na_value=np.nan)
+        # copy=True: X is reverse-keyed in place later; a view would be read-only or alias the input
+        X = frame.to_numpy(dtype=float, na_value=np.nan, copy=True)
         return X, np.zeros(X.shape, dtype=bool)
     X = np.empty(frame.shape, dtype=float)
     bad = np.zeros(frame.shape, dtype=bool)
@@ -140,6 +141,8 @@ def _describe_invalid(
     out = []
     for r, c in zip(rows[:MAX_LISTED], cols[:MAX_LISTED], strict=True):
         value = data[colnames[c]].iloc[r]
+        if isinstance(value, np.generic):  # show 2.5, not np.float64(2.5)
+            value = value.item()
         label = data.index[r]
         out.append(
             f"row {r + 1} (index {label!r}), column {colnames[c]!r} (item {items[c]}): {value!r}, "
@@ -215,7 +218,7 @@ def _resolve_min_answered(scale: Scale, override: int | float | Mapping[str, int
         value = override
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise InvalidParameterError(f"min_answered must be a number of items or a proportion, got {value!r}")
-    if isinstance(value, float | np.floating) and 0 < value <= 1 and not float(value).is_integer():
+    if isinstance(value, float | np.floating) and 0 < value <= 1:  # floats in (0, 1] are proportions (1.0 = every item)
         n = int(np.ceil(value * k - 1e-9))
         return max(1, n), f"user-supplied: at least {value:.0%} of {k} items ({n})"
     n = int(value)
@@ -322,6 +325,14 @@ def score(
     chosen = list(inst.scales)
     if scales is not None:
         chosen = [inst.scale(s) for s in scales]
+    if isinstance(min_answered, Mapping):
+        known = {s.name.lower() for s in inst.scales}
+        unknown = [str(a) for a in min_answered if str(a).lower() not in known]
+        if unknown:
+            raise InvalidParameterError(
+                f"min_answered names scale(s) {', '.join(map(repr, unknown))} that {inst.id} does not have; "
+                f"scales: {', '.join(s.name for s in inst.scales)}"
+            )
     prepared = prepare_items(data, inst, chosen, columns=columns, on_invalid=on_invalid)
     X, items, mapping, invalid = prepared.X, prepared.items, prepared.mapping, prepared.invalid
     n_invalid = int(invalid.sum())
@@ -398,7 +409,8 @@ def score(
         nrm = inst.norm(norm)
         converted = {}
         for sc in chosen:
-            ms = norm_on_score_metric(nrm, sc, sc.name)
+            # convert the norm to the metric actually scored (a rule= override changes it)
+            ms = norm_on_score_metric(nrm, dataclasses.replace(sc, scoring=rules_used[sc.name]["scoring"]), sc.name)
             if ms is None:
                 continue
             col = f"{inst.id}_{sc.name}"
@@ -437,6 +449,8 @@ def score(
     for cut in inst.cutoffs:
         if not cut.bands or cut.applies_to or cut.scale not in {s.name for s in chosen}:
             continue
+        if rules_used[cut.scale]["scoring"] != inst.scale(cut.scale).scoring:
+            continue  # bands are defined on the definition's metric, not on a rule= override
         col = f"{inst.id}_{cut.scale}"
         vals = scores_df[col].to_numpy()
         # Bands are read as consecutive intervals [min_i, min_{i+1}), so prorated (fractional)
@@ -446,7 +460,11 @@ def score(
         pos = np.searchsorted(mins, np.nan_to_num(vals, nan=-np.inf), side="right") - 1
         inside = (pos >= 0) & (vals <= max(b.max for b in ordered)) & ~np.isnan(vals)
         codes = np.where(inside, pos, -1)
-        bands[f"{col}_band"] = pd.Categorical.from_codes(codes, categories=[b.label for b in ordered])
+        # a second band set for the same scale (K10: ABS and clinical bands) gets its own column
+        name, n = f"{col}_band", 2
+        while name in bands.columns:
+            name, n = f"{col}_band{n}", n + 1
+        bands[name] = pd.Categorical.from_codes(codes, categories=[b.label for b in ordered])
 
     details = {
         "instruments": [
