@@ -8,6 +8,7 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.reliable_change(pre, post, instrument="CORE-10", scale="total")
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
     sciplab.paths(data, "m ~ x; y ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
+    sciplab.ssm(data, ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"], group="Gender")  # circumplex SSM
 """
 
 from sciplab._core.errors import (
@@ -23,9 +24,11 @@ from sciplab._core.errors import (
 from sciplab._core.io import read_data, write_data
 from sciplab.instruments import get_instrument, list_instruments
 from sciplab.scoring import reliability, reliable_change, score, score_all
+from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
 from sciplab.stats.paths import paths
 
 __all__ = [
+    "OCTANTS",
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
@@ -42,5 +45,7 @@ __all__ = [
     "reliable_change",
     "score",
     "score_all",
+    "ssm",
+    "ssm_scores",
     "write_data",
 ]
