@@ -132,6 +132,7 @@ def path_diagram(
             )
             name = labels.get(v, v.replace("_", " "))
             ax.text(x, y, "\n".join(textwrap.wrap(name, 16)) or v, ha="center", va="center", fontsize=8.5, zorder=4)
+        arc_ys: list[float] = []
         for r in reg.itertuples(index=False):
             if r.rhs not in pos or r.lhs not in pos:
                 continue
@@ -142,49 +143,81 @@ def path_diagram(
                 mark = "*" if np.isfinite(r.ci_lower) and (r.ci_lower > 0 or r.ci_upper < 0) else ""
             (x0, y0), (x1, y1) = pos[r.rhs], pos[r.lhs]
             skip = layer[r.lhs] - layer[r.rhs] > 1
-            if skip:  # a direct path over a layer: leave and enter over/under the boxes
-                side = 1.0 if (y0 + y1) / 2 >= 0 else -1.0
+            start, end = (x0 + box_w / 2, y0), (x1 - box_w / 2, y1)
+            rad, t = 0.0, 0.3
+            if skip and _crosses_box(start, end, pos, {r.lhs, r.rhs}, box_w, box_h):
+                # a direct path over a layer that would run through a box: arc over (upper half) or
+                # under (lower half) the boxes
+                side = 1.0 if y0 > 0 or (y0 == 0 and y1 >= 0) else -1.0
                 start, end = (x0, y0 + side * box_h / 2), (x1, y1 + side * box_h / 2)
-                rad = -0.25 * side
-            else:
-                start, end = (x0 + box_w / 2, y0), (x1 - box_w / 2, y1)
-                rad = 0.0
+                rad, t = -0.25 * side, 0.5
+            elif skip:  # a straight path through the gap between boxes; keep its label off the crossing point
+                t = 0.35
             ax.annotate(
                 "", xy=end, xytext=start, zorder=1,
                 arrowprops={"arrowstyle": "-|>", "lw": 0.9, "color": "black", "shrinkA": 0,
                             "shrinkB": 0, "connectionstyle": f"arc3,rad={rad}"},
             )  # fmt: skip
-            t = 0.3 if not skip else 0.5
-            lx, ly = start[0] + t * (end[0] - start[0]), start[1] + t * (end[1] - start[1])
-            if skip:  # the arc midpoint lies rad / 2 * chord length off the chord
-                dx, dy = end[0] - start[0], end[1] - start[1]
-                lx, ly = lx + 0.5 * rad * dy, ly - 0.5 * rad * dx
+            lx, ly = _arc_point(start, end, rad, t)
+            arc_ys.append(_arc_point(start, end, rad, 0.5)[1])
             ax.text(
                 lx, ly, _fmt(value) + mark, fontsize=7.5, ha="center", va="center",
                 bbox={"fc": "white", "ec": "none", "pad": 0.5}, zorder=2,
             )  # fmt: skip
         xs = [p[0] for p in pos.values()]
         ys = [p[1] for p in pos.values()]
-        bottom = min(ys) - box_h - (0.45 if any(layer[v] > 1 for v in layer) else 0.0)
-        top = max(ys) + box_h / 2 + (0.75 if any(layer[v] > 1 for v in layer) else 0.3)
-        if show_indirect and len(indirect):
-            lines = ["Indirect effects (" + ("standardized" if standardized else "unstandardized") + "; 95% CI of b):"]
-            level = float(result.details.get("level", 0.95))
-            lines[0] = lines[0].replace("95%", f"{100 * level:g}%")
-            for r in indirect.itertuples(index=False):
-                value = r.std_all if standardized and np.isfinite(r.std_all) else r.est
-                ci = f" [{r.ci_lower:.3f}, {r.ci_upper:.3f}]" if np.isfinite(r.ci_lower) else ""
-                lines.append(f"{r.path.replace('_', ' ')}: {_fmt(value)}{ci}")
-            ax.text(min(xs) - box_w / 2, bottom - 0.2, "\n".join(lines), ha="left", va="top", fontsize=7.5)
-            bottom -= 0.2 * len(lines) + 0.3
-        ax.set_xlim(min(xs) - box_w / 2 - 0.2, max(xs) + box_w / 2 + 0.2)
-        ax.set_ylim(bottom, top)
+        bottom = min([min(ys) - box_h, *(y - 0.3 for y in arc_ys)])
+        top = max([max(ys) + box_h / 2 + 0.3, *(y + 0.25 for y in arc_ys)])
         note = "Arrows: " + ("standardized coefficients" if standardized else "coefficients")
         note += "; * p < .05, ** p < .01, *** p < .001" if star_rule == "p" else "; * CI excludes 0"
-        fig.text(0.01, 0.005, note, fontsize=7, ha="left", va="bottom")
+        lines = [note]
+        if show_indirect and len(indirect):
+            level = float(result.details.get("level", 0.95))
+            kind = "standardized" if standardized else "unstandardized"
+            lines += ["", f"Indirect effects ({kind}, {100 * level:g}% CI):"]
+            for r in indirect.itertuples(index=False):
+                if standardized and np.isfinite(r.std_all):
+                    value, lo, hi = r.std_all, r.std_ci_lower, r.std_ci_upper
+                else:
+                    value, lo, hi = r.est, r.ci_lower, r.ci_upper
+                ci = f" [{_fmt(lo)}, {_fmt(hi)}]" if np.isfinite(lo) else ""
+                lines.append(f"{r.path.replace('_', ' ')}: {_fmt(value)}{ci}")
+        ax.text(min(xs) - box_w / 2, bottom - 0.1, "\n".join(lines), ha="left", va="top", fontsize=7.5)
+        bottom -= 0.2 * len(lines) + 0.2
+        ax.set_xlim(min(xs) - box_w / 2 - 0.2, max(xs) + box_w / 2 + 0.2)
+        ax.set_ylim(bottom, top)
         if title:
             ax.set_title(title)
     return fig
+
+
+def _arc_point(start: tuple[float, float], end: tuple[float, float], rad: float, t: float) -> tuple[float, float]:
+    """Point at parameter ``t`` on matplotlib's ``arc3`` quadratic Bezier from start to end."""
+    (xa, ya), (xb, yb) = start, end
+    cx, cy = (xa + xb) / 2 + rad * (yb - ya), (ya + yb) / 2 - rad * (xb - xa)
+    u = 1 - t
+    return u * u * xa + 2 * u * t * cx + t * t * xb, u * u * ya + 2 * u * t * cy + t * t * yb
+
+
+def _crosses_box(
+    start: tuple[float, float],
+    end: tuple[float, float],
+    pos: dict[str, tuple[float, float]],
+    own: set[str],
+    box_w: float,
+    box_h: float,
+) -> bool:
+    """True when the straight segment start-end passes through another variable's box."""
+    ts = np.linspace(0.0, 1.0, 200)
+    xs = start[0] + ts * (end[0] - start[0])
+    ys = start[1] + ts * (end[1] - start[1])
+    for v, (x, y) in pos.items():
+        if v in own:
+            continue
+        inside = (np.abs(xs - x) <= box_w / 2 + 0.05) & (np.abs(ys - y) <= box_h / 2 + 0.05)
+        if inside.any():
+            return True
+    return False
 
 
 def save_path_diagram(
