@@ -1,0 +1,74 @@
+"""Tests of sciplab.plot.monitor: trajectory chart with expected course, lights and rupture markers."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from sciplab._core.errors import DataError
+from sciplab.plot.monitor import STATUS_COLOURS, plot_monitor, save_figure
+from sciplab.stats.change import detect_ruptures, expected_response, fit_reference
+
+
+@pytest.fixture(scope="module")
+def reference():
+    rng = np.random.default_rng(1)
+    u = rng.normal(0, [3, 1], (40, 2))
+    rows = [
+        (c, t, 25 + u[c, 0] + (u[c, 1] - 4) * np.log(t + 1) + rng.normal(0, 2)) for c in range(40) for t in range(8)
+    ]
+    return fit_reference(pd.DataFrame(rows, columns=["client", "session", "score"]), client="client",
+                         session="session", measure="score")  # fmt: skip
+
+
+def _client() -> pd.DataFrame:
+    return pd.DataFrame({"client": "A", "session": range(6), "score": [27.0, 26, 24.5, 25, 21, 18],
+                         "wai": [5.0, 5.1, 5.0, 3.6, 5.0, 5.1]})  # fmt: skip
+
+
+def test_chart_has_expected_curve_status_colours_and_markers(reference, tmp_path) -> None:
+    data = _client()
+    exp = expected_response(reference, data, cutoff=19)
+    rup = detect_ruptures(data, client="client", session="session", alliance="wai", sd_ref=0.3)
+    fig = plot_monitor(data, client="client", session="session", measure="score", client_id="A", expected=exp,
+                       ruptures=rup, cutoff=19)  # fmt: skip
+    top, bottom = fig.axes
+    assert top.get_title() == "Client A" and bottom.get_ylabel() == "wai" and bottom.get_xlabel() == "Session"
+    labels = [t.get_text() for t in top.get_legend().get_texts()]
+    assert "expected" in labels and "observed" in labels and "red bound (q 0.9)" in labels and "cut-off" in labels
+    # markers coloured by status
+    statuses = exp.table["status"].astype(str).tolist()
+    faces = top.collections[-1].get_facecolors()
+    expected_rgba = [plt.matplotlib.colors.to_rgba(STATUS_COLOURS[s]) for s in statuses]
+    np.testing.assert_allclose(faces, expected_rgba)
+    assert statuses[-1] == "white"
+    rupture_labels = [t.get_text() for t in bottom.get_legend().get_texts()]
+    assert rupture_labels == ["rupture (trough)", "repair"]
+    for ext in (".png", ".svg", ".pdf"):
+        assert save_figure(fig if ext == ".png" else plot_monitor(data, client="client", session="session",
+                           measure="score", client_id="A"), tmp_path / f"m{ext}").stat().st_size > 0  # fmt: skip
+    plt.close("all")
+
+
+def test_unresolved_marker_and_single_panel() -> None:
+    data = pd.DataFrame({"client": 1, "session": range(1, 9), "score": 10.0,
+                         "wai": [5.2, 5.3, 5.2, 5.3, 3.5, 3.6, 3.4, 3.6]})  # fmt: skip
+    rup = detect_ruptures(data, client="client", session="session", alliance="wai", sd_ref=0.3)
+    fig = plot_monitor(data, client="client", session="session", measure="score", client_id=1, ruptures=rup)
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == ["rupture (trough)", "unresolved"]
+    plt.close(fig)
+    fig = plot_monitor(data, client="client", session="session", measure="score", client_id=1)
+    assert len(fig.axes) == 1
+    plt.close(fig)
+
+
+def test_errors() -> None:
+    data = _client()
+    with pytest.raises(DataError, match="client 'B' not found"):
+        plot_monitor(data, client="client", session="session", measure="score", client_id="B")
+    with pytest.raises(DataError, match="column 'scores'"):
+        plot_monitor(data, client="client", session="session", measure="scores", client_id="A")
+    with pytest.raises(DataError, match="alliance column 'srs'"):
+        plot_monitor(data, client="client", session="session", measure="score", client_id="A", alliance="srs")
