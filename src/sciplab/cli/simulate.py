@@ -1,0 +1,162 @@
+"""``sciplab simulate``: run, calibrate, sweep and report the agent-based SCIP simulation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sciplab._core.errors import DataError
+from sciplab.cli._common import console, err_console, handle_errors, split_list
+
+HELP = "Agent-based SCIP simulation: caregiving -> attachment -> network -> therapy -> follow-up."
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+
+def _phase_callback(bar: Progress):
+    tasks: dict[str, int] = {}
+
+    def cb(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            tasks[phase] = bar.add_task(phase, total=total)
+        bar.update(tasks[phase], completed=done, total=total)
+
+    return cb
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` command group to ``app``."""
+    sim = typer.Typer(help=HELP, no_args_is_help=True)
+    app.add_typer(sim, name="simulate")
+
+    @sim.command("run")
+    @handle_errors
+    def run(
+        out: Annotated[str, typer.Option("--out", "-o", help="Output folder (must not exist unless --overwrite).")],
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Number of agents.")] = 2000,
+        years: Annotated[float, typer.Option("--years", help="Years of adult network dynamics.")] = 4.0,
+        seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded; drawn when omitted).")] = None,
+        instruments: Annotated[
+            str, typer.Option("--instruments", help="Comma-separated instrument ids (need a scoring key).")
+        ] = "ECR-S,PBI,TAS-20,PSSE,MSPSS,IIP-32,PHQ-9,WAI-SR",
+        policy: Annotated[
+            str, typer.Option("--policy", help="Therapist policy: fixed, complementary, scip, disconfirming.")
+        ] = "scip",
+        no_error: Annotated[bool, typer.Option("--no-error", help="Generate items without measurement error.")] = False,
+        csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of every table.")] = False,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing folder.")] = False,
+    ) -> None:
+        """Simulate a population and write persons, items, sessions and ties."""
+        from sciplab.sim import simulate
+
+        folder = Path(out)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) and not overwrite:
+            raise DataError(
+                f"{folder}: output folder already exists and is not empty; choose another folder or pass --overwrite"
+            )
+        with _progress() as bar:
+            res = simulate(
+                agents,
+                years=years,
+                seed=seed,
+                policy=policy,
+                instruments=split_list(instruments),
+                measurement_error=not no_error,
+                progress=_phase_callback(bar),
+            )
+        files = res.write(out, csv=csv, overwrite=overwrite)
+        d = res.details
+        console.print(
+            f"[bold]SCIP simulation[/]: {d['n_agents']} agents, {d['n_clients']} clients, policy {d['policy']}, "
+            f"seed {d['seed']}, {d['runtime_s']:.1f} s",
+            highlight=False,
+        )
+        console.print(f"wrote {len(files)} files to {out}", highlight=False)
+
+    @sim.command("calibrate")
+    @handle_errors
+    def calibrate_cmd(
+        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates (Monte Carlo interval).")] = 3,
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per replicate.")] = 3000,
+        seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = 1,
+    ) -> None:
+        """Print published targets vs simulated values; exit code 1 when any target is missed."""
+        from sciplab.sim import calibrate
+
+        with _progress() as bar:
+            task = bar.add_task("replicates", total=reps)
+            res = calibrate(reps=reps, n_agents=agents, seed=seed, progress=lambda d, t: bar.update(task, completed=d))
+        table = Table(title=f"Calibration (reps = {reps}, agents = {agents}, seed = {res.details['seed']})")
+        for col in ("target", "published", "band", "simulated", "MC interval", "ok"):
+            table.add_column(col)
+        for r in res.table.itertuples(index=False):
+            table.add_row(
+                r.target,
+                f"{r.published:.2f}",
+                f"[{r.lower:.2f}, {r.upper:.2f}]",
+                f"{r.simulated:.3f}",
+                f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]",
+                "[green]yes[/]" if r.ok else "[red]MISS[/]",
+            )
+        console.print(table)
+        if res.misses:
+            console.print("[red]missed:[/] " + "; ".join(res.misses), highlight=False)
+            raise typer.Exit(1)
+        console.print("all targets met")
+
+    @sim.command("sweep")
+    @handle_errors
+    def sweep_cmd(
+        grid: Annotated[str, typer.Argument(help="Grid file (.toml) with [grid] and optional [fixed].")],
+        out: Annotated[str, typer.Option("--out", "-o", help="Folder for shards and results (resumable).")],
+        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates per grid point.")] = 1,
+        scheduler: Annotated[
+            str | None, typer.Option("--scheduler", help="Dask scheduler address; default a local cluster.")
+        ] = None,
+        workers: Annotated[int, typer.Option("--workers", help="Local cluster workers.")] = 2,
+        seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = None,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the scheduler.")] = 10.0,
+    ) -> None:
+        """Run a parameter grid x replicates on Dask; writes shards and results.parquet."""
+        from sciplab._core.io import write_data
+        from sciplab.sim import read_grid, sweep
+
+        read_grid(grid)  # validate names before starting a cluster
+        with _progress() as bar:
+            task = bar.add_task("tasks", total=None)
+            res = sweep(
+                grid, reps, scheduler=scheduler, seed=seed, out=out, n_workers=workers, timeout=timeout,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )  # fmt: skip
+        write_data(res.table, Path(out) / "results.parquet", overwrite=True)
+        console.print(f"{res.details['n_tasks']} tasks, seed {res.details['seed']}; wrote {out}/results.parquet")
+
+    @sim.command("report")
+    @handle_errors
+    def report_cmd(
+        folder: Annotated[str, typer.Argument(help="Folder written by 'sciplab simulate run'.")],
+        output: Annotated[str, typer.Option("--output", "-o", help="HTML file to write.")] = "report.html",
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report.")] = False,
+    ) -> None:
+        """HTML report: attachment plane, degree and support, therapy trajectories and outcomes."""
+        from sciplab.reports.sim import write_report
+
+        with _progress() as bar:
+            task = bar.add_task("figures", total=None)
+            path = write_report(
+                folder, output, overwrite=overwrite, progress=lambda d, t: bar.update(task, completed=d, total=t)
+            )
+        console.print(f"wrote {path}")

@@ -1,0 +1,100 @@
+"""Figures of a SCIP simulation run (APA style): attachment plane, network, therapy.
+
+Each function takes the tables written by ``sciplab simulate run`` (persons, sessions) and returns
+a matplotlib Figure drawn inside :func:`sciplab.plot._style.apa_style`.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from sciplab._core.errors import DataError
+from sciplab.plot._style import apa_style
+
+__all__ = ["attachment_plane", "network_distributions", "outcomes_by_policy", "therapy_trajectories"]
+
+
+def _need(df: pd.DataFrame, cols: list[str], what: str) -> None:
+    missing = [c for c in cols if c not in df]
+    if missing:
+        raise DataError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def attachment_plane(persons: pd.DataFrame) -> plt.Figure:
+    """Scatter of attachment anxiety vs avoidance, clients highlighted.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"attachment_anxiety": [0.0, 1.0], "attachment_avoidance": [1.0, 0.0],
+    ...                    "client": [True, False]})
+    >>> attachment_plane(df).axes[0].get_xlabel()
+    'Attachment Avoidance (z)'
+    """
+    _need(persons, ["attachment_anxiety", "attachment_avoidance"], "attachment plane")
+    with apa_style():
+        fig, ax = plt.subplots(figsize=(4.5, 4.5))
+        client = persons["client"].astype(bool) if "client" in persons else pd.Series(False, index=persons.index)
+        ax.scatter(persons.loc[~client, "attachment_avoidance"], persons.loc[~client, "attachment_anxiety"],
+                   s=4, color="0.7", label="Population")  # fmt: skip
+        ax.scatter(persons.loc[client, "attachment_avoidance"], persons.loc[client, "attachment_anxiety"],
+                   s=6, color="black", label="Clients")  # fmt: skip
+        ax.axhline(0, color="0.4", lw=0.6)
+        ax.axvline(0, color="0.4", lw=0.6)
+        ax.set_xlabel("Attachment Avoidance (z)")
+        ax.set_ylabel("Attachment Anxiety (z)")
+        ax.legend(loc="upper right")
+    return fig
+
+
+def network_distributions(persons: pd.DataFrame) -> plt.Figure:
+    """Histograms of network degree and perceived support."""
+    _need(persons, ["degree", "perceived_support"], "network distributions")
+    with apa_style():
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+        axes[0].hist(persons["degree"], bins=30, color="0.5")
+        axes[0].set_xlabel("Number of Ties")
+        axes[0].set_ylabel("Persons")
+        axes[1].hist(persons["perceived_support"], bins=30, color="0.5")
+        axes[1].set_xlabel("Perceived Support")
+        fig.tight_layout()
+    return fig
+
+
+def therapy_trajectories(sessions: pd.DataFrame) -> plt.Figure:
+    """Mean alliance, tension and therapist-client distance gap by session and policy."""
+    _need(sessions, ["session", "alliance", "tension", "policy"], "therapy trajectories")
+    with apa_style():
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3))
+        styles = ["-", "--", ":", "-."]
+        for k, (pol, g) in enumerate(sessions.groupby("policy")):
+            m = g.groupby("session")[["alliance", "tension"]].mean()
+            axes[0].plot(m.index, m["alliance"], styles[k % 4], color="black", label=pol)
+            axes[1].plot(m.index, m["tension"], styles[k % 4], color="black", label=pol)
+        axes[0].set_xlabel("Session")
+        axes[0].set_ylabel("Alliance")
+        axes[1].set_xlabel("Session")
+        axes[1].set_ylabel("Tension")
+        axes[0].legend()
+        fig.tight_layout()
+    return fig
+
+
+def outcomes_by_policy(persons: pd.DataFrame) -> plt.Figure:
+    """Mean symptom improvement (intake - follow-up) by policy and rupture status, with 95% CIs."""
+    _need(persons, ["client", "policy", "improvement", "n_ruptures", "unrepaired_end"], "outcomes")
+    c = persons[persons["client"].astype(bool)].copy()
+    c["group"] = np.select(
+        [c["n_ruptures"] == 0, ~c["unrepaired_end"].astype(bool)], ["no rupture", "repaired"], "unrepaired"
+    )
+    with apa_style():
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        groups = c.groupby(["policy", "group"])["improvement"]
+        stats = groups.agg(["mean", "sem", "count"]).reset_index()
+        x = np.arange(len(stats))
+        ax.bar(x, stats["mean"], yerr=1.96 * stats["sem"].fillna(0), color="0.6", capsize=3)
+        ax.set_xticks(x, [f"{p}\n{g}" for p, g in zip(stats["policy"], stats["group"], strict=True)], fontsize=7)
+        ax.set_ylabel("Improvement (Symptom Intensity)")
+        ax.axhline(0, color="black", lw=0.6)
+    return fig

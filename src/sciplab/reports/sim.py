@@ -1,0 +1,83 @@
+"""HTML report of a simulation run folder: attachment plane, network and support, therapy by policy.
+
+Figures are drawn by :mod:`sciplab.plot.sim` and embedded as inline SVG, so the report is one file.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from sciplab._core.errors import DataError
+from sciplab.plot import sim as simplot
+from sciplab.sim.io import read_outputs
+
+__all__ = ["html_report", "write_report"]
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.find("<svg") :]
+
+
+def html_report(folder: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None) -> str:
+    """Build the report HTML for a folder written by ``sciplab simulate run``."""
+    data = read_outputs(folder)
+    persons, sessions, details = data["persons"], data["sessions"], data["details"]
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>SCIP simulation report</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:auto} table{border-collapse:collapse}"
+        "td,th{padding:2px 8px;border-bottom:1px solid #ccc;text-align:right}</style></head><body>",
+        "<h1>SCIP simulation report</h1>",
+        f"<p>{html.escape(str(details.get('n_agents')))} agents, {html.escape(str(details.get('n_clients')))} clients, "
+        f"policy {html.escape(str(details.get('policy')))}, seed {html.escape(str(details.get('seed')))}.</p>",
+    ]
+    figures = [
+        ("Attachment plane", lambda: simplot.attachment_plane(persons)),
+        ("Network degree and perceived support", lambda: simplot.network_distributions(persons)),
+    ]
+    if len(sessions):
+        figures.append(("Therapy trajectories by policy", lambda: simplot.therapy_trajectories(sessions)))
+        figures.append(("Outcomes by policy and rupture repair", lambda: simplot.outcomes_by_policy(persons)))
+    for k, (title, make) in enumerate(figures):
+        parts.append(f"<h2>{html.escape(title)}</h2>{_svg(make())}")
+        if progress is not None:
+            progress(k + 1, len(figures))
+    cols = [c for c in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
+                        "degree", "perceived_support", "loneliness", "distress") if c in persons]  # fmt: skip
+    desc = persons[cols].describe().T[["mean", "std", "min", "max"]]
+    parts.append("<h2>Latent states at baseline</h2>" + desc.to_html(float_format=lambda v: f"{v:.2f}"))
+    if "client" in persons and persons["client"].any():
+        c = persons[persons["client"].astype(bool)]
+        out = c.groupby("policy")[["improvement", "alliance_end", "n_ruptures", "sessions_attended"]].mean()
+        parts.append("<h2>Therapy outcomes by policy</h2>" + out.to_html(float_format=lambda v: f"{v:.2f}"))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(
+    folder: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write the HTML report; refuses to replace an existing file unless ``overwrite``."""
+    out = Path(output)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise DataError(f"{out}: report must be an .html file")
+    if out.exists() and not overwrite:
+        raise DataError(f"{out}: already exists; choose another name or pass --overwrite")
+    if not out.parent.exists():
+        raise DataError(f"{out}: folder {out.parent} does not exist")
+    text = html_report(folder, progress)
+    out.write_text(text, encoding="utf-8")
+    return out

@@ -1,0 +1,48 @@
+"""CLI tests for ``sciplab simulate``."""
+
+from __future__ import annotations
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from sciplab.cli.main import app
+
+runner = CliRunner()
+
+
+def test_run_report_and_refusals(tmp_path):
+    out = tmp_path / "run"
+    args = ["simulate", "run", "--agents", "300", "--years", "0.5", "--seed", "4", "--out", str(out)]
+    res = runner.invoke(app, [*args, "--instruments", "ECR-S,PHQ-9", "--policy", "complementary", "--csv"])
+    assert res.exit_code == 0, res.output
+    assert (out / "persons.parquet").exists() and (out / "items_ECR-S.csv").exists()
+    persons = pd.read_parquet(out / "persons.parquet")
+    assert len(persons) == 300 and "ECR-S_anxiety" in persons
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "already exists" in again.output
+    rep = runner.invoke(app, ["simulate", "report", str(out), "-o", str(tmp_path / "r.html")])
+    assert rep.exit_code == 0, rep.output
+    assert "Attachment plane" in (tmp_path / "r.html").read_text()
+
+
+def test_bad_input_one_line_exit_2(tmp_path):
+    for extra, fragment in [
+        (["--agents", "-1"], "n_agents"),
+        (["--instruments", "CATS"], "CATS"),
+        (["--policy", "scipp"], "did you mean"),
+    ]:
+        res = runner.invoke(app, ["simulate", "run", "--out", str(tmp_path / "x"), *extra])
+        assert res.exit_code == 2, res.output
+        assert fragment in res.output
+        assert "Traceback" not in res.output
+
+
+def test_sweep_bad_grid_and_calibrate_exit_codes(tmp_path):
+    g = tmp_path / "g.toml"
+    g.write_text('[grid]\n"therapy.polcy" = ["scip"]\n')
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw")])
+    assert res.exit_code == 2 and "therapy.policy" in res.output
+    cal = runner.invoke(app, ["simulate", "calibrate", "--reps", "1", "--agents", "300", "--seed", "1"])
+    assert cal.exit_code in (0, 1)
+    assert "Calibration" in cal.output
+    assert ("MISS" in cal.output) == (cal.exit_code == 1)
