@@ -127,3 +127,82 @@ def test_check_level_and_auto_chunk():
             bs.check_level(bad)
     assert bs.auto_chunk(1000, 5000) == 5000
     assert 1 <= bs.auto_chunk(10**6, 5000, floats_per_row=3) < 5000
+
+
+# --- fast paths: weighted sums without count matrices, one-sort interval summaries -------------
+
+
+@pytest.mark.parametrize(("n", "B", "k"), [(50, 700, 3), (1000, 513, 10), (7, 257, 28), (3000, 300, 6)])
+def test_weighted_sums_equal_counts_times_table(n, B, k):
+    r = bs.Resampler(n, B, seed=11)
+    table = np.random.default_rng(n).normal(size=(n, k))
+    ref = r.counts() @ table
+    got = np.concatenate([s for _, _, s in r.weighted_sums(table, threads=1)])
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+def test_weighted_sums_threads_and_chunks_bit_identical():
+    r = bs.Resampler(200, 1500, seed=4)
+    table = np.random.default_rng(0).normal(size=(200, 6))
+    seq = [(a, b, s) for a, b, s in r.weighted_sums(table, 100, threads=1)]
+    par = [(a, b, s) for a, b, s in r.weighted_sums(table, 100, threads=2)]
+    assert [(a, b) for a, b, _ in seq] == [(a, b) for a, b, _ in par]
+    assert seq[-1][1] == 1500
+    whole_seq = np.concatenate([s for _, _, s in seq])
+    np.testing.assert_array_equal(np.concatenate([s for _, _, s in par]), whole_seq)
+    for size in (1, 7, 256, 999, None):
+        got = np.concatenate([s for _, _, s in r.weighted_sums(table, size, threads=2)])
+        np.testing.assert_array_equal(got, whole_seq)
+
+
+def test_weighted_sums_strata_and_errors():
+    strata = np.array([0] * 10 + [1] * 30)
+    r = bs.Resampler(40, 300, seed=2, strata=strata)
+    table = np.random.default_rng(1).normal(size=(40, 3))
+    got = np.concatenate([s for _, _, s in r.weighted_sums(table, 64)])
+    np.testing.assert_allclose(got, r.counts() @ table, rtol=1e-12, atol=1e-12)
+    with pytest.raises(InvalidParameterError):
+        next(r.weighted_sums(np.ones((39, 2))))
+    with pytest.raises(InvalidParameterError):
+        next(r.weighted_sums(table, 0))
+    assert list(bs.Resampler(40, 0, seed=2).weighted_sums(table)) == []
+
+
+def test_vectorised_quantiles_bit_identical_to_numpy():
+    rng = np.random.default_rng(5)
+    reps = rng.normal(size=(997, 6))
+    reps[:, 1] = np.round(reps[:, 1], 1)  # ties
+    reps[::7, 2] = np.nan
+    reps[:, 3] = np.nan  # all missing
+    reps[1:, 4] = np.nan  # one value
+    probs = np.array([0.0, 0.025, 0.3, 0.5, 0.975, 1.0, 0.123456789])
+    got = bs._quantile_cols(reps, probs)
+    for j in range(reps.shape[1]):
+        col = reps[:, j][np.isfinite(reps[:, j])]
+        expect = np.full(probs.size, np.nan) if col.size == 0 else np.quantile(col, probs, method="linear")
+        np.testing.assert_array_equal(got[:, j], expect)
+    probs2 = rng.uniform(size=(2, 6))
+    probs2[0, 5] = np.nan
+    got2 = bs._quantile_cols(reps, probs2)
+    for j in (0, 1, 2, 5):
+        col = reps[:, j][np.isfinite(reps[:, j])]
+        for i in range(2):
+            expect = np.nan if np.isnan(probs2[i, j]) else np.quantile(col, probs2[i, j], method="linear")
+            np.testing.assert_array_equal(got2[i, j], expect)
+
+
+def test_replicate_summary_bit_identical_to_separate_functions():
+    rng = np.random.default_rng(8)
+    reps = rng.gamma(2.0, size=(2000, 4)) - 1.0
+    reps[::13, 1] = np.nan
+    est = np.array([0.5, 0.0, -0.2, 1.0])
+    for probs in (np.array([0.025, 0.975]), rng.uniform(0.01, 0.99, size=(2, 4))):
+        s = bs.replicate_summary(reps, est, probs)
+        np.testing.assert_array_equal(s["ci"], bs._quantile_cols(reps, probs))
+        np.testing.assert_array_equal(s["mcse"], bs.endpoint_mcse(reps, probs))
+        np.testing.assert_array_equal(s["pvalue"], bs.bootstrap_pvalue(reps, est))
+    alpha = 1 - 0.9
+    pct = bs.replicate_summary(reps, est, np.array([alpha / 2, 1 - alpha / 2]))["ci"]
+    np.testing.assert_array_equal(pct, bs.percentile_ci(reps, 0.9))
+    skipped = bs.replicate_summary(reps, est, np.array([0.05, 0.95]), mcse=False, pvalue=False)
+    assert np.isnan(skipped["mcse"]).all() and np.isnan(skipped["pvalue"]).all()

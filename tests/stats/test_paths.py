@@ -9,8 +9,9 @@ import pytest
 import statsmodels.api as sm
 
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError
+from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
-from sciplab.stats.paths import PathResult, _compile, _Engine, _jackknife, _stack, paths
+from sciplab.stats.paths import PathResult, _bootstrap, _compile, _Engine, _jackknife, _stack, paths
 
 
 def make_data(n=300, seed=0):
@@ -368,3 +369,59 @@ def test_progress_callback():
     paths(make_data(60), "m1 ~ x; y ~ m1", bootstrap=600, seed=1, chunk_size=256,
           progress=lambda done, total: calls.append((done, total)))  # fmt: skip
     assert calls == [(256, 600), (512, 600), (600, 600)]
+
+
+# --- fast bootstrap path vs the reference computation ------------------------------------------
+
+
+def _reference_percentile(df, model, B, seed, level=0.95):
+    """The straightforward computation: count matrix -> weighted moments -> estimates -> intervals."""
+    _, spec = _compile(model)
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    r = bs.Resampler(engine.n, B, seed)
+    parts, parts_std = [], []
+    for start in range(0, B, 100):
+        out = engine.compute(kf.weighted_moments(r.counts(start, start + 100), engine.products, engine.q))
+        parts.append(_stack(spec, out, "est"))
+        parts_std.append(_stack(spec, out, "std"))
+    reps, reps_std = np.concatenate(parts), np.concatenate(parts_std)
+    alpha = 1 - level
+    probs = np.array([alpha / 2, 1 - alpha / 2])
+    full = engine.compute(engine.full_moments()[None])
+    point = _stack(spec, full, "est")[0]
+    return {
+        "reps": reps,
+        "reps_std": reps_std,
+        "ci": bs.percentile_ci(reps, level),
+        "std_ci": bs.percentile_ci(reps_std, level),
+        "mcse": bs.endpoint_mcse(reps, probs),
+        "boot_p": bs.bootstrap_pvalue(reps, point),
+    }
+
+
+@pytest.mark.parametrize(("model", "n", "B"), [("m1 ~ x\ny ~ m1 + x", 400, 1000), (SERIAL + "y ~ 1", 150, 777)])
+def test_fast_bootstrap_equals_reference_computation(model, n, B):
+    df = make_data(n, seed=12)
+    ref = _reference_percentile(df, model, B, seed=5)
+    _, spec = _compile(model)
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    reps, reps_std, failed = _bootstrap(engine, spec, B, 5, None, None, True)
+    assert failed == 0
+    np.testing.assert_allclose(reps, ref["reps"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(reps_std, ref["reps_std"], rtol=1e-12, atol=1e-12)
+    res = paths(df, model, bootstrap=B, seed=5)
+    t = res.table
+    np.testing.assert_allclose(t[["ci_lower", "ci_upper"]].to_numpy().T, ref["ci"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(t[["std_ci_lower", "std_ci_upper"]].to_numpy().T, ref["std_ci"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(t[["ci_lower_mcse", "ci_upper_mcse"]].to_numpy().T, ref["mcse"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(t["boot_p"].to_numpy(), ref["boot_p"])
+
+
+def test_bootstrap_threads_bit_identical():
+    df = make_data(300, seed=3)
+    _, spec = _compile(SERIAL)
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    one = _bootstrap(engine, spec, 1300, 9, None, None, True, threads=1)
+    two = _bootstrap(engine, spec, 1300, 9, 100, None, True, threads=2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])

@@ -9,6 +9,11 @@ Design
   depend on the chunk size (memory bound) chosen.
 * **Stratified resampling** (SSM groups): rows are resampled within each stratum, stratum sizes
   fixed.
+* **Weighted sums without count matrices.** :meth:`Resampler.weighted_sums` gives
+  ``counts() @ table`` block by block (the ``(B, n)`` count matrix is never built), optionally
+  generating blocks in a small thread pool: blocks are independently seeded and each is computed
+  the same way whichever thread runs it, so the output is bit-identical to a sequential run and
+  does not depend on the chunk size.
 * **Intervals** work on a ``(B, p)`` array of replicate estimates (NaN = failed replicate, dropped
   per column and counted): percentile (type-7 quantiles, = R ``quantile(type = 7)``), bias-corrected
   (BC) and bias-corrected and accelerated (BCa; Efron 1987, acceleration from the jackknife), the
@@ -23,7 +28,9 @@ Hyndman, R. J., & Fan, Y. (1996). Sample quantiles in statistical packages. *Am 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +42,27 @@ BLOCK = 256
 """Replicates per independently seeded block of indices."""
 
 MAX_B = 10_000_000
+
+GEMM_SINGLE_THREAD = 2**17
+"""Multiply-adds per product slice in :meth:`Resampler.weighted_sums`: small enough that BLAS runs
+each slice in the calling thread (OpenBLAS hands GEMMs above ~2.6e5 multiply-adds to its own thread
+pool, a costly hand-off on a busy machine), large enough for efficient kernels."""
+
+COUNT_ELEMENTS = 12_288
+"""Indices counted per ``bincount`` call in :meth:`Resampler.weighted_sums`: temporaries of about
+100 kB stay in cache and below the allocator's mmap threshold (larger ones page-fault on every call)."""
+
+THREAD_BLOCK_BYTES = 256e6
+"""Blocks are generated in a thread pool only when one block's temporaries stay below this."""
+
+
+def default_threads() -> int:
+    """Worker threads for resampling: 2 when at least 2 CPUs are available to this process, else 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    return 2 if cpus >= 2 else 1
 
 
 def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True) -> int:
@@ -130,10 +158,112 @@ class Resampler:
             reps = hi - lo
             dtype = np.int32 if reps * self.n < 2**31 else np.int64
             flat = (idx + (np.arange(reps, dtype=dtype)[:, None] * dtype(self.n))).ravel()
-            out[lo - start : hi - start] = np.bincount(flat, minlength=reps * self.n).reshape(
-                reps, self.n
-            )
+            out[lo - start : hi - start] = np.bincount(flat, minlength=reps * self.n).reshape(reps, self.n)
             lo = hi
+        return out
+
+    def weighted_sums(
+        self, table: np.ndarray, chunk_size: int | None = None, *, threads: int | None = None
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(start, stop, counts(start, stop) @ table)`` chunk by chunk, in order.
+
+        The fast route to weighted sufficient statistics (weighted sums of per-row products) of
+        every replicate: per block of :data:`BLOCK` replicates the indices are counted with one
+        ``bincount`` and multiplied with ``table`` in row slices of about
+        :data:`GEMM_SINGLE_THREAD` multiply-adds; no ``(B, n)`` float matrix is built.
+
+        Parameters
+        ----------
+        table
+            ``(n, k)`` per-row values (e.g. cross-products of the variables).
+        chunk_size
+            Replicates per yielded chunk (default: all). Results do not depend on it.
+        threads
+            Worker threads generating blocks (default :func:`default_threads`; 1 = no pool).
+            Results are bit-identical for any number of threads.
+
+        Notes
+        -----
+        Equal to ``counts(start, stop) @ table`` up to floating-point summation order (the BLAS
+        kernel chosen depends on the shape of each product); every replicate is always computed
+        in the same slice of the same block, so the values do not depend on ``chunk_size`` or
+        ``threads``.
+        """
+        table = np.ascontiguousarray(table, dtype=float)
+        if table.ndim != 2 or table.shape[0] != self.n:
+            raise InvalidParameterError(f"table must have shape ({self.n}, k), got {table.shape}")
+        size = max(self.B, 1) if chunk_size is None else int(chunk_size)
+        if size < 1:
+            raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+        if self.B == 0:
+            return
+        n_blocks = -(-self.B // BLOCK)
+        workers = default_threads() if threads is None else max(1, int(threads))
+        if BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its indices
+            workers = 1
+        workers = min(workers, n_blocks)
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        try:
+            # all blocks are submitted at once: the workers never wait for the consumer, and only
+            # running blocks hold temporaries (results are small: rows x table columns)
+            futures: list[Future[np.ndarray]] = (
+                [pool.submit(self._block_sums, j, table) for j in range(n_blocks)] if pool is not None else []
+            )
+            done: dict[int, np.ndarray] = {}
+
+            def block(k: int) -> np.ndarray:
+                if pool is not None:
+                    return futures[k].result()
+                if k not in done:
+                    done.clear()
+                    done[k] = self._block_sums(k, table)
+                return done[k]
+
+            for start in range(0, self.B, size):
+                stop = min(start + size, self.B)
+                first, last = start // BLOCK, (stop - 1) // BLOCK
+                parts = [
+                    block(k)[max(start, k * BLOCK) - k * BLOCK : min(stop, (k + 1) * BLOCK) - k * BLOCK]
+                    for k in range(first, last + 1)
+                ]
+                yield start, stop, parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _block_sums(self, k: int, table: np.ndarray) -> np.ndarray:
+        """``counts`` of block ``k`` times ``table``: ``(rows of block k, table columns)``.
+
+        The block's indices are drawn in one call (as :meth:`_block`); counting and the products
+        run on row slices with cache-sized temporaries.
+        """
+        idx = self._block(k)
+        reps, n = idx.shape
+        width = table.shape[1]
+        rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, n * width)))
+        # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
+        n_slices = max(1, reps // rows)
+        bounds = [reps * i // n_slices for i in range(n_slices + 1)]
+        # counting slices: several product slices, about COUNT_ELEMENTS indices each
+        per = max(1, COUNT_ELEMENTS // max(1, n * (bounds[1] - bounds[0])))
+        groups = [(bounds[i], bounds[min(i + per, n_slices)]) for i in range(0, n_slices, per)]
+        width_max = max(hi - lo for lo, hi in groups)
+        offsets = np.arange(0, width_max * n, n, dtype=np.intp)[:, None]
+        ones = np.ones(width_max * n)
+        flat_buf = np.empty((width_max, n), dtype=np.intp)
+        out = np.empty((reps, width))
+        for lo, hi in groups:
+            m = hi - lo
+            flat = np.add(idx[lo:hi], offsets[:m], out=flat_buf[:m]).ravel()
+            # float counts straight from bincount (weights of one)
+            cnt = np.bincount(flat, weights=ones[: m * n], minlength=m * n).reshape(m, n)
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                if a < lo or b > hi:
+                    continue
+                if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
+                    out[a:b] = (np.repeat(cnt[a - lo : b - lo], 2, axis=0) @ table)[:1]
+                else:
+                    out[a:b] = cnt[a - lo : b - lo] @ table
         return out
 
 
@@ -159,21 +289,51 @@ def _valid_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return reps, ok
 
 
-def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Type-7 quantiles per column, ignoring NaN; ``probs`` is ``(k,)`` or ``(k, p)``."""
-    reps, _ = _valid_columns(reps)
-    p = reps.shape[1]
+def sorted_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Columns of ``reps`` (``(B, p)``) sorted, as rows of a ``(p, B)`` array, and finite counts.
+
+    NaN sorts to the end of each row; the counts are the numbers of finite values per column.
+    """
+    reps, ok = _valid_columns(reps)
+    return np.sort(reps.T, axis=1), ok.sum(axis=0)
+
+
+def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Type-7 quantiles from :func:`sorted_columns` output, all columns at once: ``(k, p)``.
+
+    Row ``j`` uses its first ``counts[j]`` values; ``probs`` is ``(k,)`` or ``(k, p)`` (clipped to
+    [0, 1]; NaN gives NaN). Bit-identical to ``np.quantile(..., method="linear")`` per column (same
+    virtual index ``(c - 1) q`` and the same two-sided linear interpolation).
+    """
+    p = sorted_rows.shape[0]
     probs = np.asarray(probs, dtype=float)
     if probs.ndim == 1:
         probs = np.repeat(probs[:, None], p, axis=1)
-    out = np.full(probs.shape, np.nan)
-    sorted_reps = np.sort(reps, axis=0)  # NaN sort to the end
-    counts = np.isfinite(reps).sum(axis=0)
-    for j in np.flatnonzero(counts > 0):  # loop over parameters, not replicates
-        col = sorted_reps[: counts[j], j]
-        good = np.isfinite(probs[:, j])
-        out[good, j] = np.quantile(col, np.clip(probs[good, j], 0, 1), method="linear")
+    counts = np.asarray(counts)
+    good = np.isfinite(probs) & (counts > 0)[None, :]
+    q = np.where(good, np.clip(np.where(good, probs, 0.0), 0, 1), 0.0)
+    c = np.maximum(counts, 1)[None, :]
+    virtual = (c - 1) * q
+    prev = np.floor(virtual)
+    gamma = virtual - prev
+    prev = prev.astype(np.intp)
+    nxt = prev + 1
+    above = virtual >= c - 1
+    prev = np.where(above, c - 1, prev)
+    nxt = np.where(above, c - 1, nxt)
+    cols = np.arange(p)[None, :]
+    a = sorted_rows[cols, prev]
+    b = sorted_rows[cols, nxt]
+    diff = b - a
+    out = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
+    out[~good] = np.nan
     return out
+
+
+def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Type-7 quantiles per column, ignoring NaN; ``probs`` is ``(k,)`` or ``(k, p)``."""
+    return quantiles_sorted(*sorted_columns(reps), probs)
 
 
 def percentile_ci(reps: np.ndarray, level: float = 0.95) -> np.ndarray:
@@ -263,6 +423,39 @@ def endpoint_mcse(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
     lo = _quantile_cols(reps, np.clip(probs - spread, 0, 1))
     hi = _quantile_cols(reps, np.clip(probs + spread, 0, 1))
     return (hi - lo) / 2.0
+
+
+def replicate_summary(
+    reps: np.ndarray,
+    estimate: np.ndarray,
+    probs: np.ndarray,
+    *,
+    mcse: bool = True,
+    pvalue: bool = True,
+) -> dict[str, np.ndarray]:
+    """Interval endpoints, their Monte Carlo SEs and bootstrap p-values from one sort of ``reps``.
+
+    Returns ``{"ci": (k, p), "mcse": (k, p), "pvalue": (p,)}`` equal (bit for bit) to
+    ``_quantile_cols(reps, probs)``, :func:`endpoint_mcse` and :func:`bootstrap_pvalue`; ``probs``
+    as in :func:`endpoint_mcse` (percentile: ``[alpha / 2, 1 - alpha / 2]``; BC/BCa: ``(2, p)``).
+    Skipped parts (``mcse=False``, ``pvalue=False``) are NaN.
+    """
+    reps, ok = _valid_columns(reps)
+    srt, counts = np.sort(reps.T, axis=1), ok.sum(axis=0)
+    probs = np.asarray(probs, dtype=float)
+    if probs.ndim == 1:
+        probs = np.repeat(probs[:, None], reps.shape[1], axis=1)
+    out = {"ci": quantiles_sorted(srt, counts, probs)}
+    if mcse:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            spread = np.sqrt(probs * (1 - probs) / counts.astype(float)[None, :])
+        lo = quantiles_sorted(srt, counts, np.clip(probs - spread, 0, 1))
+        hi = quantiles_sorted(srt, counts, np.clip(probs + spread, 0, 1))
+        out["mcse"] = (hi - lo) / 2.0
+    else:
+        out["mcse"] = np.full(probs.shape, np.nan)
+    out["pvalue"] = bootstrap_pvalue(reps, estimate) if pvalue else np.full(reps.shape[1], np.nan)
+    return out
 
 
 def circular_mean(angles_rad: np.ndarray, axis: int = 0) -> np.ndarray:

@@ -225,7 +225,14 @@ def batched_ols(
     scaled = xtx / (d_safe[:, :, None] * d_safe[:, None, :])
     singular = bad_diag | ~np.isfinite(scaled).all(axis=(1, 2))
     scaled = np.where(singular[:, None, None], np.eye(free.size), scaled)
-    singular = singular | (np.linalg.eigvalsh(scaled)[:, 0] < tol)
+    # smallest eigenvalue < tol; eigenvalues only where the Gershgorin lower bound
+    # min_i (s_ii - sum_j!=i |s_ij|) <= eigmin does not already clear tol by a wide margin
+    absolute = np.abs(scaled)
+    diag = np.diagonal(scaled, axis1=1, axis2=2)
+    bound = (2 * diag - absolute.sum(axis=2)).min(axis=1)
+    check = np.flatnonzero(~(bound > tol + 1e-8))
+    if check.size:
+        singular[check] |= np.linalg.eigvalsh(scaled[check])[:, 0] < tol
     rhs = xty / d_safe
     scaled = np.where(singular[:, None, None], np.eye(free.size), scaled)
     coef = np.linalg.solve(scaled, rhs[:, :, None])[:, :, 0] / d_safe
