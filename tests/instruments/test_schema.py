@@ -351,6 +351,8 @@ def mutated(draw: st.DrawFn) -> dict:
             parent[last]  # noqa: B018 - path may have vanished after an earlier mutation
         except (KeyError, IndexError, TypeError):
             continue
+        if not isinstance(parent, dict | list):  # an earlier mutation turned a table into text
+            continue
         new = draw(REPLACEMENTS)
         if new is None:  # drop the key / list element
             del parent[last]
