@@ -23,6 +23,7 @@ from sciplab._core.errors import (
 )
 from sciplab._core.io import read_data, write_data
 from sciplab.instruments import get_instrument, list_instruments
+from sciplab.scip.formulate import formulate
 from sciplab.scoring import reliability, reliable_change, score, score_all
 from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
 from sciplab.stats.paths import paths
@@ -37,6 +38,7 @@ __all__ = [
     "KeyNotVerifiedError",
     "ModelSyntaxError",
     "SciplabError",
+    "formulate",
     "get_instrument",
     "list_instruments",
     "paths",

@@ -19,7 +19,7 @@ app = typer.Typer(
 )
 
 # Modules under sciplab.cli that define register(app). Add new command modules here.
-COMMAND_MODULES: list[str] = ["demo", "instruments", "score", "fit", "ssm", "monitor", "simulate"]
+COMMAND_MODULES: list[str] = ["demo", "instruments", "score", "fit", "ssm", "monitor", "simulate", "formulate"]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"sciplab.cli.{_name}").register(app)

@@ -1,0 +1,153 @@
+"""Markdown, HTML and JSON renderings of a SCIP case formulation, with its figures.
+
+The text comes from :class:`sciplab.scip.formulate.Formulation` (``to_markdown`` / ``to_html``);
+this module adds the figures the ``scip`` layer may not draw: the attachment plane
+(:func:`sciplab.plot.formulation.plot_attachment_plane`) and, when octants exist, the circumplex
+circle (:func:`sciplab.plot.formulation.plot_interpersonal`). HTML embeds them as inline SVG (one
+self-contained file); Markdown references SVG files written next to the report.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.results import to_jsonable
+from sciplab.plot.formulation import plot_attachment_plane, plot_interpersonal
+from sciplab.scip.formulate import Formulation
+
+__all__ = ["figures_svg", "html_report", "to_html", "to_json", "to_markdown", "write_report"]
+
+_CSS = """
+body { font-family: 'DejaVu Sans', Arial, sans-serif; max-width: 60em; margin: 2em auto; color: #111; }
+table.apa { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
+table.apa th { border-top: 1.5px solid #000; border-bottom: 1px solid #000; padding: 0.3em 0.6em; text-align: left; }
+table.apa td { padding: 0.2em 0.6em; vertical-align: top; }
+table.apa tbody tr:last-child td { border-bottom: 1.5px solid #000; }
+ul.details { font-size: 0.85em; color: #333; }
+figure { margin: 1em 0; } figure svg { max-width: 32em; height: auto; }
+"""
+
+
+def _check(f: Any) -> None:
+    if not isinstance(f, Formulation):
+        raise InvalidParameterError(f"expected a Formulation, got {type(f).__name__}")
+
+
+def _svg(fig: plt.Figure) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    text = buf.getvalue()
+    return text[text.find("<svg") :]
+
+
+def figures_svg(f: Formulation) -> dict[str, str]:
+    """Inline SVG of the figures that apply: ``"attachment"`` and/or ``"circumplex"``.
+
+    Examples
+    --------
+    >>> from sciplab.scip.formulate import formulate
+    >>> sorted(figures_svg(formulate({"ECR-S_anxiety": 2.0, "ECR-S_avoidance": 6.0})))
+    ['attachment']
+    """
+    _check(f)
+    out = {}
+    if f.attachment.get("available"):
+        out["attachment"] = _svg(plot_attachment_plane(f))
+    if f.ssm is not None and f.interpersonal and f.interpersonal.get("displacement") is not None:
+        out["circumplex"] = _svg(plot_interpersonal(f))
+    return out
+
+
+def to_markdown(f: Formulation, *, figure_files: dict[str, str] | None = None) -> str:
+    """The formulation as Markdown; ``figure_files`` (``{"attachment": "x.svg", ...}``) adds image links.
+
+    Examples
+    --------
+    >>> from sciplab.scip.formulate import formulate
+    >>> to_markdown(formulate({"MSPSS_total": 2.0})).splitlines()[0]
+    '# SCIP case formulation'
+    """
+    _check(f)
+    return f.to_markdown(figures={k: f"![{k} figure]({v})" for k, v in (figure_files or {}).items()})
+
+
+def to_html(f: Formulation, *, figures: bool = True) -> str:
+    """The formulation as an HTML fragment with inline SVG figures."""
+    _check(f)
+    return f.to_html(figures=figures_svg(f) if figures else None)
+
+
+def html_report(f: Formulation, *, title: str = "SCIP case formulation", figures: bool = True) -> str:
+    """A self-contained HTML page: formulation, figures, settings.
+
+    Examples
+    --------
+    >>> from sciplab.scip.formulate import formulate
+    >>> page = html_report(formulate({"ECR-S_anxiety": 5.5, "ECR-S_avoidance": 5.5}))
+    >>> page.startswith("<!DOCTYPE html>") and "<svg" in page
+    True
+    """
+    _check(f)
+    d = f.details
+    settings = "".join(
+        f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
+        for k, v in d.items()
+        if not isinstance(v, dict | list)
+    )
+    return "\n".join(
+        [
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>",
+            to_html(f, figures=figures),
+            f"<h3>Settings</h3><ul class='details'>{settings}</ul></body></html>",
+        ]
+    )
+
+
+def to_json(f: Formulation, **kwargs: Any) -> str:
+    """``f.to_dict()`` as JSON text (NaN -> null)."""
+    _check(f)
+    return json.dumps(to_jsonable(f.to_dict()), **kwargs)
+
+
+def write_report(f: Formulation, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    """Write the report by extension: ``.html`` (self-contained), ``.md`` (+ SVG files) or ``.json``.
+
+    An existing file is never replaced unless ``overwrite=True``.
+    """
+    _check(f)
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".html", ".htm", ".md", ".json"):
+        raise DataError(f"{p}: report format must be .html, .md or .json")
+    if not p.parent.exists():
+        raise DataError(f"{p}: folder {p.parent} does not exist")
+    targets = [p]
+    svgs: dict[str, str] = {}
+    if suffix == ".md":
+        svgs = figures_svg(f)
+        targets += [p.with_name(f"{p.stem}_{k}.svg") for k in svgs]
+    for t in targets:
+        if t.exists() and not overwrite:
+            raise DataError(f"{t}: already exists; choose another name or pass overwrite=True (--overwrite)")
+    if suffix in (".html", ".htm"):
+        p.write_text(html_report(f), encoding="utf-8")
+    elif suffix == ".json":
+        p.write_text(to_json(f, indent=2) + "\n", encoding="utf-8")
+    else:
+        files = {}
+        for k, svg in svgs.items():
+            fp = p.with_name(f"{p.stem}_{k}.svg")
+            fp.write_text(svg, encoding="utf-8")
+            files[k] = fp.name
+        p.write_text(to_markdown(f, figure_files=files), encoding="utf-8")
+    return p
