@@ -10,6 +10,10 @@ SD and r_xx come from the instrument definition (a cited norm sample and a cited
 from the user (``sd=``, ``rxx=``) or, for SD, from the pre-treatment scores (``sd="pre"``); where
 the definition publishes a reliable-change value in raw points (CORE-10: 6) and no SD/r_xx is
 available, that value is the threshold. Every result records what was used and its source.
+
+This module finds the constants (norms, reliabilities, cut-offs: instrument facts); the arithmetic
+and classification are the pure kernel ``sciplab.stats._formulas.jt_classify``, shared with the
+session-level ``sciplab.stats.change.client_change``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sciplab._core.results import Result, package_version
 from sciplab.instruments.registry import get_instrument
 from sciplab.instruments.schema import Instrument, Norm, Scale
 from sciplab.scoring.engine import norm_on_score_metric
+from sciplab.stats._formulas import jt_classify
 
 #: Constructs whose high scores are desirable (a high TAS-20 total is undesirable: its scale is
 #: declared ``direction = "inverse"`` to emotional awareness, which flips this).
@@ -311,21 +316,13 @@ def reliable_change(
                 "the definition lacks the norms or published value it needs"
             )
 
-    change = b - a
-    improvement = -change if worse_high else change
-    if method == "jacobson-truax":
-        rc = change / s_diff
-        reliable = rc.abs() > z
-    else:
-        rc = pd.Series(np.nan, index=a.index)
-        reliable = change.abs() >= min_change
-    crossed = pd.Series(False, index=a.index)
-    if cut_val is not None:
-        crossed = (b < cut_val) if worse_high else (b > cut_val)
-        # scores exactly at the cut-off count as still dysfunctional (conservative)
-    cls = np.where(
-        ~reliable, "unchanged", np.where(improvement > 0, np.where(crossed, "recovered", "improved"), "deteriorated")
-    )
+    k = jt_classify(
+        a.to_numpy(float), b.to_numpy(float), s_diff=s_diff if method == "jacobson-truax" else None,
+        rc_points=min_change, z=z, cutoff=cut_val, higher_is_worse=worse_high,
+    )  # fmt: skip
+    change, improvement = pd.Series(k["change"], index=a.index), pd.Series(k["improvement"], index=a.index)
+    rc, reliable = pd.Series(k["rc"], index=a.index), pd.Series(k["reliable"], index=a.index)
+    crossed, cls = pd.Series(k["crossed"], index=a.index), k["cls"]
     valid = a.notna() & b.notna()
     cls = np.where(valid, cls, None)
     table = pd.DataFrame(

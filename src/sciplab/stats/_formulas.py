@@ -251,3 +251,50 @@ def implied_covariance(beta: np.ndarray, psi: np.ndarray) -> np.ndarray:
     p = beta.shape[-1]
     A = np.linalg.inv(np.eye(p) - beta)
     return A @ psi @ np.swapaxes(A, -1, -2)
+
+
+# --- reliable change (Jacobson & Truax 1991) ---------------------------------------------------
+
+
+def jt_classify(
+    pre: np.ndarray,
+    post: np.ndarray,
+    *,
+    s_diff: float | None,
+    rc_points: float | None,
+    z: float,
+    cutoff: float | None,
+    higher_is_worse: bool,
+) -> dict[str, np.ndarray]:
+    """Jacobson & Truax (1991) reliable change index and classes for arrays of pre and post scores.
+
+    ``RC = (post - pre) / S_diff``, reliable when ``|RC| > z``; with a published value instead,
+    reliable when ``|post - pre| >= rc_points``. Classes: recovered (reliable improvement and post on
+    the functional side of the cut-off; a score exactly at the cut-off counts as dysfunctional),
+    improved, unchanged, deteriorated. Shared by ``sciplab.scoring.change`` (pre/post scale scores)
+    and ``sciplab.stats.change`` (first vs last session per client).
+    """
+    change = post - pre
+    improvement = -change if higher_is_worse else change
+    if s_diff is not None:
+        rc = change / s_diff
+        reliable = np.abs(rc) > z
+    else:
+        rc = np.full(change.shape, np.nan)
+        reliable = np.abs(change) >= rc_points
+    if cutoff is None:
+        crossed = np.zeros(change.shape, dtype=bool)
+    else:
+        # a score exactly at the cut-off counts as still dysfunctional (conservative; as sciplab.scoring)
+        crossed = post < cutoff if higher_is_worse else post > cutoff
+    cls = np.where(
+        ~reliable, "unchanged", np.where(improvement > 0, np.where(crossed, "recovered", "improved"), "deteriorated")
+    )
+    return {
+        "change": change,
+        "improvement": improvement,
+        "rc": rc,
+        "reliable": reliable,
+        "crossed": crossed,
+        "cls": cls,
+    }

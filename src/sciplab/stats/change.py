@@ -93,6 +93,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
+from sciplab.stats._formulas import jt_classify
 
 __all__ = [
     "CLASSES",
@@ -273,43 +274,6 @@ def first_last(data: pd.DataFrame, *, client: str, session: str, measure: str, d
 # --------------------------------------------------------------------------------------------
 # reliable change per client
 # --------------------------------------------------------------------------------------------
-def jt_classify(
-    pre: np.ndarray,
-    post: np.ndarray,
-    *,
-    s_diff: float | None,
-    rc_points: float | None,
-    z: float,
-    cutoff: float | None,
-    higher_is_worse: bool,
-) -> dict[str, np.ndarray]:
-    """Kernel: Jacobson & Truax RC and classes for arrays of pre and post scores."""
-    change = post - pre
-    improvement = -change if higher_is_worse else change
-    if s_diff is not None:
-        rc = change / s_diff
-        reliable = np.abs(rc) > z
-    else:
-        rc = np.full(change.shape, np.nan)
-        reliable = np.abs(change) >= rc_points
-    if cutoff is None:
-        crossed = np.zeros(change.shape, dtype=bool)
-    else:
-        # a score exactly at the cut-off counts as still dysfunctional (conservative; as sciplab.scoring)
-        crossed = post < cutoff if higher_is_worse else post > cutoff
-    cls = np.where(
-        ~reliable, "unchanged", np.where(improvement > 0, np.where(crossed, "recovered", "improved"), "deteriorated")
-    )
-    return {
-        "change": change,
-        "improvement": improvement,
-        "rc": rc,
-        "reliable": reliable,
-        "crossed": crossed,
-        "cls": cls,
-    }
-
-
 @dataclasses.dataclass(frozen=True)
 class ClientChangeResult(Result):
     """Per-client reliable change, first vs last session (``.table``), constants in ``.details``."""
