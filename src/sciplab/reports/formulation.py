@@ -10,17 +10,15 @@ self-contained file); Markdown references SVG files written next to the report.
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
-
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import to_jsonable
 from sciplab.plot.formulation import plot_attachment_plane, plot_interpersonal
+from sciplab.reports._svg import figure_svg
 from sciplab.scip.formulate import Formulation
 
 __all__ = ["figures_svg", "html_report", "to_html", "to_json", "to_markdown", "write_report"]
@@ -41,14 +39,6 @@ def _check(f: Any) -> None:
         raise InvalidParameterError(f"expected a Formulation, got {type(f).__name__}")
 
 
-def _svg(fig: plt.Figure) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.find("<svg") :]
-
-
 def figures_svg(f: Formulation) -> dict[str, str]:
     """Inline SVG of the figures that apply: ``"attachment"`` and/or ``"circumplex"``.
 
@@ -61,9 +51,9 @@ def figures_svg(f: Formulation) -> dict[str, str]:
     _check(f)
     out = {}
     if f.attachment.get("available"):
-        out["attachment"] = _svg(plot_attachment_plane(f))
+        out["attachment"] = figure_svg(plot_attachment_plane(f))
     if f.ssm is not None and f.interpersonal and f.interpersonal.get("displacement") is not None:
-        out["circumplex"] = _svg(plot_interpersonal(f))
+        out["circumplex"] = figure_svg(plot_interpersonal(f))
     return out
 
 

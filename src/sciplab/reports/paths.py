@@ -9,7 +9,6 @@ work). The HTML report bundles the tables with the path diagram (inline SVG).
 from __future__ import annotations
 
 import html
-import io
 import os
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab.reports._svg import figure_svg
 from sciplab.stats.paths import PathResult
 
 __all__ = ["apa_table", "html_report", "indirect_table", "to_csv", "to_html", "to_markdown", "write_report"]
@@ -201,18 +201,11 @@ def html_report(result: PathResult, *, title: str = "SCIP path model", figure: b
 
 
 def _svg(result: PathResult) -> str:
-    import matplotlib.pyplot as plt
-
     from sciplab.plot._style import apa_style
     from sciplab.plot.paths import path_diagram  # reports may import plot (layering)
 
     with apa_style():
-        fig = path_diagram(result)
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
-        plt.close(fig)
-    text = buf.getvalue()
-    return text[text.find("<svg") :]
+        return figure_svg(path_diagram(result))
 
 
 def write_report(
