@@ -24,7 +24,9 @@ def test_targets_within_bands(big):
     # the therapy targets individually, with their published meaning
     assert -0.8 < stats["d(pre-therapy anxiety -> outcome)"] < -0.15
     assert abs(stats["d(pre-therapy avoidance -> outcome)"]) < 0.3
-    assert stats["d(repaired vs unrepaired rupture -> outcome)"] > 0
+    assert stats["d(repaired vs unrepaired rupture -> outcome)"] > 0.2
+    assert stats["path avoidance -> distress (direct)"] > -0.02
+    assert stats["path social self-efficacy -> distress"] < -0.08
     assert 0.6 < stats["r(CATS secure, alliance)"] < 0.82
 
 
@@ -44,6 +46,15 @@ def test_scip_core_on_scored_data_closes_the_loop(big):
     via_sse_support = ind[ind["path"].str.contains("social_self_efficacy → social_support")]
     for block in (via_ea_support, via_sse_support):
         assert (block["ci_upper"] < 0).all()  # significant, negative: insecurity lowers support
+    # ... and significant, positive indirect effects on distress through both competencies
+    via_distress = ind[ind["path"].str.endswith("→ distress")]
+    assert len(via_distress) == 4
+    assert (via_distress["ci_lower"] > 0).all(), via_distress[["path", "est", "ci_lower", "ci_upper"]]
+    for m in ("social_self_efficacy", "emotional_awareness"):
+        assert reg.loc[("distress", m), "est"] < 0 and reg.loc[("distress", m), "pvalue"] < 0.05
+    # the direct avoidance -> distress path is not negative (avoidance-depression r = .27)
+    direct = reg.loc[("distress", "attachment_avoidance")]
+    assert direct["est"] > 0 or direct["pvalue"] > 0.05
 
 
 def test_latent_paths_recovered_without_measurement_error():
@@ -68,6 +79,10 @@ def test_calibrate_reports_misses_and_intervals():
     t = res.table
     assert len(t) == len(TARGETS)
     assert (t["mc_lower"] <= t["simulated"]).all() and (t["simulated"] <= t["mc_upper"]).all()
+    # a target passes only when the point estimate lies in its band
+    inside = (t["lower"] <= t["simulated"]) & (t["simulated"] <= t["upper"])
+    assert (t["ok"] == inside).all()
+    assert set(res.misses) == set(t.loc[~inside, "target"])
     assert isinstance(res.misses, list)
     assert "SCIP simulation calibration" in res.summary()
     pd.testing.assert_frame_equal(res.replicates, calibrate(reps=2, n_agents=600, seed=3).replicates)

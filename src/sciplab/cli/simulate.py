@@ -89,11 +89,11 @@ def register(app: typer.Typer) -> None:
     @sim.command("calibrate")
     @handle_errors
     def calibrate_cmd(
-        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates (Monte Carlo interval).")] = 3,
-        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per replicate.")] = 3000,
+        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates (Monte Carlo interval).")] = 4,
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per replicate.")] = 5000,
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = 1,
     ) -> None:
-        """Print published targets vs simulated values; exit code 1 when any target is missed."""
+        """Print published targets vs simulated values; exit code 1 when any point estimate is outside its band."""
         from sciplab.sim import calibrate
 
         with _progress() as bar:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from sciplab._core.random import SeedLike, generator_and_seed
 
@@ -48,6 +47,11 @@ _EDGES = [(0, 1), (0, 6), (0, 8), (0, 7), (1, 2), (1, 3), (2, 4), (3, 5), (4, 6)
 CRAMER_W = np.zeros((9, 9))
 for _i, _j in _EDGES:
     CRAMER_W[_i, _j] = CRAMER_W[_j, _i] = 1.0
+_MINUS_A32 = -CRAMER_A.astype(np.float32)
+_BITS = (1 << np.arange(9)).astype(np.uint16)
+_B32 = CRAMER_B.astype(np.float32)
+#: active-neighbour counts of every node for each of the 512 symptom patterns (bit j = node j)
+_NEIGHBOURS = ((np.arange(512)[:, None] >> np.arange(9)) & 1).astype(np.float32) @ CRAMER_W.astype(np.float32)
 
 
 def symptom_step(
@@ -76,9 +80,18 @@ def symptom_step(
     >>> bool(p[0].max() < 0.01), bool(p[1].min() > 0.8)
     (True, True)
     """
-    drive = (active.astype(np.float32) @ CRAMER_W.astype(np.float32)) * connectivity[:, None].astype(np.float32)
-    drive += field[:, None].astype(np.float32)
-    prob = expit(CRAMER_A.astype(np.float32) * (drive - CRAMER_B.astype(np.float32)))
+    n = active.shape[0]
+    # active-neighbour counts by lookup: the 9 booleans as a 9-bit code, one row of _NEIGHBOURS each
+    code = np.ascontiguousarray(active, dtype=bool).view(np.uint8) @ _BITS
+    drive = np.take(_NEIGHBOURS, code, axis=0)
+    drive *= np.asarray(connectivity, dtype=np.float32).reshape(n, 1)
+    drive += np.asarray(field, dtype=np.float32).reshape(n, 1)
+    drive -= _B32
+    drive *= _MINUS_A32  # -a_j (A_j - b_j)
+    with np.errstate(over="ignore"):  # exp overflow -> inf -> probability 0, as intended
+        np.exp(drive, out=drive)
+    drive += np.float32(1.0)
+    prob = np.reciprocal(drive, out=drive)
     return rng.random(prob.shape, dtype=np.float32) < prob, prob
 
 

@@ -297,7 +297,7 @@ def _therapy_columns(ts, n: int, post: np.ndarray, follow_distress: np.ndarray, 
     m = ts.clients.size
     z_b = (ts.alliance - 0.6) / 0.15
     z_rel = (rel - 0.7) / 0.15
-    secure = 0.75 * z_b + 0.25 * z_rel - 0.1 * (ts.anxiety_pre + ts.avoidance_pre) + 1.1 * rng.standard_normal(m)
+    secure = 0.75 * z_b + 0.25 * z_rel - 0.1 * (ts.anxiety_pre + ts.avoidance_pre) + 1.3 * rng.standard_normal(m)
     avoidant = 0.2 * ts.avoidance_pre + 0.3 * ts.tension - 0.5 * z_b + 0.8 * rng.standard_normal(m)
     preocc = (
         0.35 * ts.anxiety_pre + 0.2 * np.maximum(ts.therapist_distance - ts.preferred, 0) + 0.9 * rng.standard_normal(m)

@@ -7,7 +7,9 @@ SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] fun
    friend (a random tie of a random tie: triadic closure), the rest at random.
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
-   both directions are created with strength ``w0``.
+   both directions are created with strength ``w0`` when neither exists and both ends have a free
+   slot (:meth:`~sciplab.sim.state.TieSlots.add_pairs`); every meeting is a chance, a pair forms at
+   most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
    with decay ``delta_i = delta0 * exp(d_av * avoidance_i + d_L * lonely_i)`` and interaction
    quality ``q_ij = logistic(q0 + q_dis * min(disclosure_i, disclosure_j) + q_cm * mean conflict
@@ -22,23 +24,104 @@ SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] fun
    ``logistic(logit(g) + l_ps (PS_i - 0.5))``; the loneliness score is an exponential moving
    average of the lonely state.
 6. Distress: :func:`sciplab.sim.distress.symptom_step` with life events ``Poisson(rate)`` of
-   exponential severity feeding a decaying stress term.
+   exponential severity times ``exp(s_av * avoidance_i)`` feeding a decaying stress term; field
+   ``E0 + stress - l_S PS + l_L loneliness + f_av avoidance - f_SSE SSE``, connectivity
+   ``c0 + c_anx anx + c_av avo - c_EA EA`` (floored at 0).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from scipy.special import expit, logit
 
+from sciplab._core.errors import InvalidParameterError
 from sciplab.sim.distress import symptom_step
 from sciplab.sim.params import SimParams
 from sciplab.sim.state import COMPETENCIES, Population, TieSlots
 
-__all__ = ["adult_step", "init_adulthood", "refresh_quality", "run_weeks"]
+__all__ = ["adult_step", "init_adulthood", "refresh_quality", "run_weeks", "set_threads"]
 
 _SSE, _EA, _DIS, _AST, _INI, _CM = range(len(COMPETENCIES))
+
+
+def _poisson_events(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
+    """Owner indices (sorted) of independent ``Poisson(rates[i])`` event counts, drawn as one process.
+
+    Same distribution as ``np.repeat(arange(n), rng.poisson(rates))``: the total is
+    ``Poisson(sum rates)`` and, given the total, the events are uniform on ``[0, sum rates)``
+    (sorted uniforms from normalised cumulative exponentials), each falling to the agent whose
+    interval of the cumulative rate holds it. About twice as fast as per-agent Poisson draws.
+    """
+    cum = np.cumsum(rates)
+    total = float(cum[-1]) if cum.size else 0.0
+    count = int(rng.poisson(total)) if total > 0 else 0
+    if count == 0:
+        return np.zeros(0, dtype=np.int64)
+    u = np.cumsum(rng.standard_exponential(count + 1))
+    u = u[:-1] * (total / u[-1])
+    return np.minimum(np.searchsorted(cum, u, side="right"), rates.size - 1).astype(np.int64)
+
+
+_THREADS = max(1, int(os.environ.get("SCIPLAB_SIM_THREADS", "1") or 1))
+_POOL: ThreadPoolExecutor | None = None
+_MIN_PARALLEL_SLOTS = 1 << 20
+_CHUNK_ROWS = 4096
+
+
+def set_threads(threads: int) -> int:
+    """Threads for the tie-slot passes of the adult step (default 1, or ``SCIPLAB_SIM_THREADS``).
+
+    The passes are split into contiguous row blocks, one per thread; every row is computed exactly
+    as with one thread, so results are identical whatever the number of threads. NumPy and scipy
+    release the GIL in these kernels. Returns the previous setting.
+
+    Examples
+    --------
+    >>> old = set_threads(1)
+    >>> set_threads(old)
+    1
+    """
+    global _THREADS, _POOL
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
+        raise InvalidParameterError(f"threads must be a whole number from 1 to 256, got {threads!r}")
+    old, _THREADS = _THREADS, threads
+    if _POOL is not None and _POOL._max_workers != threads:  # noqa: SLF001 - own pool
+        _POOL.shutdown(wait=True)
+        _POOL = None
+    return old
+
+
+def _blocks(ties: TieSlots) -> list[tuple[int, int]]:
+    if _THREADS == 1 or ties.n * ties.k < _MIN_PARALLEL_SLOTS:
+        return [(0, ties.n)]
+    # thread ranges on chunk boundaries, so the cached row blocks are the same for every step
+    chunks = -(-ties.n // _CHUNK_ROWS)
+    edges = np.minimum(np.linspace(0, chunks, _THREADS + 1).round().astype(int) * _CHUNK_ROWS, ties.n)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _run_blocks(fn: Callable[[int, int, int], Any], blocks: list[tuple[int, int]]) -> list[Any]:
+    """Run ``fn(first_row, end_row, worker)`` for each block, in threads when there are several."""
+    global _POOL
+    if len(blocks) == 1:
+        return [fn(*blocks[0], 0)]
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="sciplab-sim")
+    return list(_POOL.map(lambda w: fn(*blocks[w], w), range(len(blocks))))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function in place on a fresh float array (numpy's vectorised exp; faster than expit)."""
+    np.negative(x, out=x)
+    with np.errstate(over="ignore"):  # exp overflow -> inf -> 0, the correct limit
+        np.exp(x, out=x)
+    x += 1.0
+    return np.reciprocal(x, out=x)
 
 
 def _quality_gain(pop: Population, i: np.ndarray, j: np.ndarray, p: SimParams) -> np.ndarray:
@@ -73,48 +156,33 @@ def _form(pop: Population, i: np.ndarray, j: np.ndarray, via_friend: np.ndarray,
     i, j, via_friend = i[keep], j[keep], via_friend[keep]
     if i.size == 0:
         return
-    # one request per unordered pair
-    a, b = np.minimum(i, j), np.maximum(i, j)
-    _, first = np.unique(a * pop.n + b, return_index=True)
-    i, j, via_friend = a[first], b[first], via_friend[first]
     comp = pop.competencies
-    avo = pop.prototype_avoidance + pop.state_avoidance
-    lon = pop.lonely
-    z = (
-        n.form_intercept
-        + n.form_triadic * via_friend
-        - n.form_homophily * np.abs(pop.warmth[i] - pop.warmth[j])
-        + n.form_initiation * (comp[i, _INI] + comp[j, _INI]) / 2
-        + n.form_self_efficacy * (comp[i, _SSE] + comp[j, _SSE]) / 2
-        - n.form_avoidance * (avo[i] + avo[j]) / 2
-        - n.form_lonely * (lon[i].astype(float) + lon[j])
+    # per-agent part of the formation logit (the pair terms are means, so each end adds half)
+    solo = (
+        (n.form_initiation / 2) * comp[:, _INI]
+        + (n.form_self_efficacy / 2) * comp[:, _SSE]
+        - (n.form_avoidance / 2) * (pop.prototype_avoidance + pop.state_avoidance)
+        - n.form_lonely * pop.lonely
     )
-    ok = rng.random(i.size) < expit(z)
-    i, j = i[ok], j[ok]
-    if i.size == 0:
+    z = n.form_intercept + n.form_triadic * via_friend - n.form_homophily * np.abs(pop.warmth[i] - pop.warmth[j])
+    z += solo[i]
+    z += solo[j]
+    ok = rng.random(i.size) < _sigmoid(z)
+    if not ok.any():
         return
-    ties = pop.ties
-    w0 = np.full(i.size, n.initial_strength, dtype=np.float32)
-    # both directions need a free slot; create i->j first, then j->i for the successful ones
-    ok1 = ties.add(i, j, w0, _quality_gain(pop, i, j, p))
-    ok2 = ties.add(j[ok1], i[ok1], w0[ok1], _quality_gain(pop, j[ok1], i[ok1], p))
-    if not ok2.all():  # j was full: undo the half-made ties
-        bad_i, bad_j = i[ok1][~ok2], j[ok1][~ok2]
-        s2 = ties.strength2d[bad_i]
-        hit = (ties.partner2d[bad_i] == bad_j[:, None]) & (s2 > 0)
-        r, c = np.nonzero(hit)
-        ties.strength[bad_i[r] * ties.k + c] = 0.0
-        ties.gain[bad_i[r] * ties.k + c] = 0.0
-        ties.partner[bad_i[r] * ties.k + c] = bad_i[r]
-        np.add.at(ties.n_ties, bad_i[r], -1)
+    # every meeting is a chance; a pair that succeeds more than once in a week forms one tie
+    a, b = np.minimum(i[ok], j[ok]), np.maximum(i[ok], j[ok])
+    key = np.sort(a * pop.n + b)
+    key = key[np.r_[True, key[1:] != key[:-1]]]
+    i, j = key // pop.n, key % pop.n
+    # both directions need a free slot (TieSlots.add_pairs); the two directions differ in quality
+    pop.ties.add_pairs(i, j, n.initial_strength, _quality_gain(pop, i, j, p), _quality_gain(pop, j, i, p))
 
 
 def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) -> None:
     n = p.network
     ties = pop.ties
-    lam = rate * np.exp(0.3 * pop.competencies[:, _INI])
-    counts = rng.poisson(lam)
-    i = np.repeat(np.arange(pop.n, dtype=np.int64), counts)
+    i = _poisson_events(rng, rate * np.exp(0.3 * pop.competencies[:, _INI]))
     if i.size == 0:
         return
     j = rng.integers(0, pop.n, i.size)
@@ -126,7 +194,8 @@ def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) 
         friend = ties.partner[s1].astype(np.int64)
         s2 = friend * ties.k + rng.integers(0, ties.k, ii.size)
         cand = ties.partner[s2].astype(np.int64)
-        good = (ties.strength[s1] > 0) & (ties.strength[s2] > 0) & (cand != ii)
+        # an empty slot points at its owner: friend != ii means slot s1 holds a tie, cand != friend s2
+        good = (friend != ii) & (cand != friend) & (cand != ii)
         sel = np.flatnonzero(try_ff)[good]
         j[sel] = cand[good]
         via[sel] = 1.0
@@ -170,24 +239,90 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     _support(pop, params)
 
 
-def _support(pop: Population, p: SimParams) -> np.ndarray:
-    n = p.network
+def _responsiveness(pop: Population) -> np.ndarray:
     comp = pop.competencies
-    resp = expit(0.5 * comp[:, _SSE] + 0.5 * comp[:, _EA] + 0.3 * pop.warmth)
-    both = pop.ties.csr @ np.column_stack([resp, pop.lonely.astype(float)])
-    rs = 1.0 - np.exp(-both[:, 0] / n.support_scale)
+    return _sigmoid((0.5 * comp[:, _SSE] + 0.5 * comp[:, _EA] + 0.3 * pop.warmth).astype(np.float32))
+
+
+def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
+    """Received support from ``sum_j w_ij resp_j`` and perceived support with the attachment bias."""
+    n = p.network
+    rs = -np.expm1(-total.astype(np.float64) / n.support_scale)
     pop.received_support = rs
     anx = pop.prototype_anxiety + pop.state_anxiety
     avo = pop.prototype_avoidance + pop.state_avoidance
     rs_c = np.clip(rs, 1e-4, 1 - 1e-4)
-    pop.perceived_support = expit(
-        logit(rs_c) - n.support_bias_anxiety * anx - n.support_bias_avoidance * avo + pop.support_bias
-    )
-    return both[:, 1]
+    z = np.log(rs_c / (1.0 - rs_c))
+    z -= n.support_bias_anxiety * anx
+    z -= n.support_bias_avoidance * avo
+    z += pop.support_bias
+    pop.perceived_support = _sigmoid(z)
+
+
+def _support(pop: Population, p: SimParams) -> np.ndarray:
+    """Received and perceived support; returns each agent's lonely-friend exposure ``sum_j w_ij L_j``."""
+    csr = pop.ties.csr
+    _perceive(pop, p, csr @ _responsiveness(pop))
+    return csr @ pop.lonely.astype(np.float32)
+
+
+def _tie_pass(
+    pop: Population,
+    p: SimParams,
+    keep: np.ndarray,
+    budget: np.ndarray,
+    conflict_slots: np.ndarray,
+    prune: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Strengthen/decay, conflicts, pruning and the two support products in one sweep over the slots.
+
+    Rows are processed in cache-sized chunks (``_CHUNK_ROWS``): each chunk is strengthened
+    (``w <- min(1, w keep_i + gain_ij budget_i)``, four in-place float32 operations), hit by its
+    conflicts (``conflict_slots`` sorted), pruned in pruning weeks and multiplied into the support
+    and lonely-friend sums while it is still in cache. Every operation is row-local, so the result
+    is identical to doing each step over all slots, and to any number of threads.
+    Returns ``(sum_j w_ij resp_j, sum_j w_ij L_j)`` as float32.
+    """
+    n = p.network
+    ties = pop.ties
+    k = ties.k
+    s2, g2 = ties.strength2d, ties.gain2d
+    resp = _responsiveness(pop)
+    lonely = pop.lonely.astype(np.float32)
+    total = np.empty(ties.n, dtype=np.float32)
+    lonely_friends = np.empty(ties.n, dtype=np.float32)
+    factor = np.float32(1.0 - n.conflict_cost)
+    cap = np.float32(1.0)
+
+    def work(a: int, b: int, worker: int) -> None:
+        scratch = ties.scratch(worker, min(_CHUNK_ROWS, b - a) * k)
+        for c0 in range(a, b, _CHUNK_ROWS):
+            c1 = min(c0 + _CHUNK_ROWS, b)
+            s = s2[c0:c1]
+            buf = scratch[: (c1 - c0) * k].reshape(c1 - c0, k)
+            np.multiply(s, keep[c0:c1, None], out=s)
+            np.multiply(g2[c0:c1], budget[c0:c1, None], out=buf)
+            np.add(s, buf, out=s)
+            np.minimum(s, cap, out=s)
+            lo, hi = np.searchsorted(conflict_slots, (c0 * k, c1 * k))
+            if hi > lo:
+                ties.strength[conflict_slots[lo:hi]] *= factor
+            if prune:
+                ties.prune_rows(c0, c1, n.min_strength, scratch)
+            block = ties.row_block(c0, c1)
+            total[c0:c1] = block @ resp
+            lonely_friends[c0:c1] = block @ lonely
+
+    _run_blocks(work, _blocks(ties))
+    return total, lonely_friends
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
-    """Advance every agent one week (network, support, loneliness, distress)."""
+    """Advance every agent one week (network, support, loneliness, distress).
+
+    The tie slots are swept once, in cache-sized row chunks (:func:`_tie_pass`); no tie-sized
+    temporary is allocated.
+    """
     n = params.network
     d = params.distress
     ties = pop.ties
@@ -196,49 +331,49 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     comp = pop.competencies
     # 1-2 meetings and formation
     _meet(pop, params, rng, n.meet_rate)
-    # 3 strengthening and decay, in place over all tie slots
+    # 3 strengthening, decay, conflicts, pruning and 4 support (+ lonely-friend exposure): one sweep
     keep = (1.0 - n.decay * np.exp(n.decay_avoidance * avo + n.decay_lonely * pop.lonely)).astype(np.float32)
     budget = (1.0 / (1.0 + ties.n_ties / n.capacity_half)).astype(np.float32)
-    s2 = ties.strength2d
-    s2 *= keep[:, None]
-    s2 += ties.gain.reshape(pop.n, ties.k) * budget[:, None]
-    np.minimum(s2, 1.0, out=s2)
-    conflicts = rng.poisson(n.conflict_rate * np.exp(n.conflict_anxiety * anx - 0.5 * comp[:, _CM]))
-    ci = np.repeat(np.arange(pop.n, dtype=np.int64), conflicts)
-    if ci.size:
-        ties.strength[ci * ties.k + rng.integers(0, ties.k, ci.size)] *= np.float32(1.0 - n.conflict_cost)
-    if (week + 1) % n.prune_every == 0:
-        before = ties.strength > 0
-        ties.prune(n.min_strength)
-        ties.gain[before & (ties.strength == 0)] = 0.0
-    # 4 support (+ lonely-friend exposure in the same sparse product)
-    lonely_friends = _support(pop, params)
+    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - 0.5 * comp[:, _CM]))
+    conflict_slots = ci * ties.k + rng.integers(0, ties.k, ci.size)  # sorted: ci is sorted, offsets < k
+    total, lonely_friends = _tie_pass(pop, params, keep, budget, conflict_slots, (week + 1) % n.prune_every == 0)
+    _perceive(pop, params, total)
     ps = np.clip(pop.perceived_support + pop.therapy_support, 0.0, 1.0)
     # 5 loneliness (SISa)
-    onset = expit(
+    onset = _sigmoid(
         n.lonely_intercept
         + n.lonely_support * (0.5 - ps)
         + n.lonely_anxiety * anx
         - n.lonely_self_efficacy * comp[:, _SSE]
         + n.lonely_friends * lonely_friends
     )
-    recover = expit(logit(n.lonely_recovery) + n.lonely_support * (ps - 0.5))
+    recover = _sigmoid(logit(n.lonely_recovery) + n.lonely_support * (ps - 0.5))
     u = rng.random(pop.n)
     pop.lonely = np.where(pop.lonely, u >= recover, u < onset)
     pop.loneliness += (pop.lonely - pop.loneliness) / n.lonely_memory_weeks
     # 6 distress
-    events = rng.poisson(d.life_event_rate, pop.n)
-    hit = events > 0
+    # at least one life event this week (Poisson(rate) > 0); only its occurrence matters
+    hit = rng.random(pop.n) < -np.expm1(-d.life_event_rate)
     pop.stress *= d.stress_decay
     if hit.any():
-        pop.stress[hit] += rng.exponential(d.life_event_severity, int(hit.sum()))
-    conn = np.maximum(d.connectivity + d.connectivity_anxiety * anx - d.connectivity_awareness * comp[:, _EA], 0.0)
+        sev = rng.exponential(d.life_event_severity, int(hit.sum()))
+        if d.stress_avoidance:
+            sev *= np.exp(d.stress_avoidance * avo[hit])
+        pop.stress[hit] += sev
+    conn = np.maximum(
+        d.connectivity
+        + d.connectivity_anxiety * anx
+        + d.connectivity_avoidance * avo
+        - d.connectivity_awareness * comp[:, _EA],
+        0.0,
+    )
     field = (
         d.field_intercept
         + pop.stress
         - d.field_support * ps
         + d.field_lonely * pop.loneliness
         + d.field_avoidance * avo
+        - d.field_self_efficacy * comp[:, _SSE]
     )
     pop.symptoms, prob = symptom_step(pop.symptoms, conn, field, rng)
     pop.symptom_intensity += (prob - pop.symptom_intensity) / np.float32(d.symptom_memory_weeks)

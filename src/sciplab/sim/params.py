@@ -155,7 +155,9 @@ class NetworkParams(_Validated):
     conflict_anxiety: float = _p(0.5, -3, 3, "log-conflict per SD of anxiety (reassurance seeking)", INF)
     conflict_cost: float = _p(0.3, 0, 1, "share of tie strength lost in a conflict", INF)
     support_scale: float = _p(6.0, 1e-3, 1e4, "received support saturation constant", INF)
-    support_bias_anxiety: float = _p(0.15, -3, 3, "perceived support bias: minus anxiety (logit)", CAL)
+    support_bias_anxiety: float = _p(
+        0.05, -3, 3, "perceived support bias: minus anxiety (logit)", "calibrated: d(anxiety -> outcome) -.46"
+    )
     support_bias_avoidance: float = _p(0.15, -3, 3, "perceived support bias: minus avoidance (logit)", CAL)
     support_bias_sd: float = _p(0.5, 0, 5, "SD of person-specific support perception bias (logit)", CAL)
     lonely_intercept: float = _p(-3.2, -20, 5, "weekly loneliness onset logit", "Hill et al. (2010), calibrated")
@@ -177,14 +179,35 @@ class DistressParams(_Validated):
 
     connectivity: float = _p(1.0, 0, 10, "baseline connectivity c of the symptom network", "Cramer et al. (2016)")
     connectivity_anxiety: float = _p(0.0, -5, 5, "connectivity per SD of anxiety (reactivity)", CAL)
-    connectivity_awareness: float = _p(0.12, -5, 5, "connectivity per SD of emotional awareness (minus)", CAL)
+    connectivity_awareness: float = _p(
+        0.2, -5, 5, "connectivity per SD of emotional awareness (minus)", "calibrated: path EA -> distress < 0"
+    )
+    connectivity_avoidance: float = _p(
+        0.0, -5, 5, "connectivity per SD of avoidance (plus; minus = deactivation dampens spreading)", INF
+    )
     field_intercept: float = _p(-0.5, -10, 10, "baseline external field E", CAL)
     field_support: float = _p(1.2, -10, 10, "field: minus perceived support", "simulation.md 4.1 borrow")
     field_lonely: float = _p(0.5, -10, 10, "field: loneliness score", "simulation.md 4.1 borrow")
-    field_avoidance: float = _p(-0.38, -5, 5, "field per SD of avoidance (deactivation; Wei et al. 2005)", CAL)
+    field_self_efficacy: float = _p(
+        0.2, -5, 5, "field per SD of social self-efficacy (minus)", "calibrated: path SSE -> distress < 0 (M&W 2005)"
+    )
+    field_avoidance: float = _p(
+        -0.76,
+        -5,
+        5,
+        "field per SD of avoidance (deactivation; Wei et al. 2005)",
+        "calibrated: d(avoidance -> outcome) 0",
+    )
     life_event_rate: float = _p(0.04, 0, 10, "life events per agent per week", INF)
     life_event_severity: float = _p(1.5, 0, 20, "mean life-event stress (exponential)", INF)
     stress_decay: float = _p(0.9, 0, 1, "weekly retention of life-event stress", INF)
+    stress_avoidance: float = _p(
+        0.75,
+        -3,
+        3,
+        "log life-event stress per SD of avoidance (episodic reactivity; [inference])",
+        "calibrated: path avoidance -> distress >= 0 with d(avoidance -> outcome) 0",
+    )
     symptom_memory_weeks: float = _p(8.0, 1, 52, "time constant of symptom intensity (weeks)", "PHQ-9 2-week window")
 
 
@@ -246,6 +269,13 @@ class TherapyParams(_Validated):
     dropout_rupture: float = _p(1.2, -10, 10, "dropout logit with an open rupture", "McLaughlin et al. (2014)")
     corrective_rate: float = _p(
         0.12, 0, 1, "drift of preferred distance toward therapist distance (zeta)", "Boker (2015)"
+    )
+    rupture_stress: float = _p(
+        4.0,
+        0,
+        20,
+        "stress added when therapy ends with a rupture unrepaired [inference]",
+        "calibrated: d(repaired vs unrepaired) .62 (Eubanks et al. 2018)",
     )
     repair_weight: float = _p(
         2.0, 1, 10, "weight of a repaired rupture in corrective drift (counts double)", "simulation.md 6.5"

@@ -56,11 +56,18 @@ class TieSlots:
         self.strength = self.csr.data
         self.partner = self.csr.indices
         self.n_ties = np.zeros(self.n, dtype=np.int32)
+        self._scratch: dict[int, np.ndarray] = {}
+        self._blocks: dict[tuple[int, int], sp.csr_matrix] = {}
 
     @property
     def strength2d(self) -> np.ndarray:
         """Strengths as an ``(n, K)`` view."""
         return self.strength.reshape(self.n, self.k)
+
+    @property
+    def gain2d(self) -> np.ndarray:
+        """Gains (growth x interaction quality) as an ``(n, K)`` view."""
+        return self.gain.reshape(self.n, self.k)
 
     @property
     def partner2d(self) -> np.ndarray:
@@ -75,44 +82,145 @@ class TieSlots:
         """Put ties ``i -> j`` into free slots of ``i`` (vectorised; full agents are skipped).
 
         Returns the boolean mask of requests that found a slot. Duplicate ties (``j`` already a
-        partner of ``i``) are allowed to be requested but are skipped.
+        partner of ``i``) are allowed to be requested but are skipped. The ``r``-th request of an
+        agent (in request order) takes its ``r``-th free slot.
         """
         i = np.asarray(i, dtype=np.int64)
         j = np.asarray(j, dtype=np.int64)
         ok = np.zeros(i.size, dtype=bool)
         if i.size == 0:
             return ok
-        rows = self.strength2d[i]
-        already = ((self.partner2d[i] == j[:, None]) & (rows > 0)).any(axis=1)
-        # rank of each request among the requests of the same agent
-        order = np.argsort(i, kind="stable")
-        si = i[order]
-        start = np.r_[0, np.flatnonzero(np.diff(si)) + 1]
-        counts = np.diff(np.r_[start, si.size])
-        rank = np.empty(i.size, dtype=np.int64)
-        rank[order] = np.arange(si.size) - np.repeat(start, counts)
-        free = rows == 0
-        cum = np.cumsum(free, axis=1)
-        target = rank + 1
-        has = (cum[:, -1] >= target) & ~already
-        slot = np.argmax(cum >= target[:, None], axis=1)
+        occupied = self.strength2d[i] > 0
+        already = ((self.partner2d[i] == j[:, None]) & occupied).any(axis=1)
+        rank = self._ranks(i)
+        # first free slot (most requests); the r-th free slot only for the few later requests
+        slot = np.argmin(occupied, axis=1)
+        has = ~occupied[np.arange(i.size), slot]
+        multi = np.flatnonzero(rank > 0)
+        if multi.size:
+            cum = np.cumsum(~occupied[multi], axis=1, dtype=np.int16)
+            target = (rank[multi] + 1)[:, None]
+            slot[multi] = np.argmax(cum >= target, axis=1)
+            has[multi] = cum[:, -1] >= target[:, 0]
+        has &= ~already
         idx = i[has] * self.k + slot[has]
         self.partner[idx] = j[has]
         self.strength[idx] = strength[has]
         self.gain[idx] = gain[has]
-        np.add.at(self.n_ties, i[has], 1)
+        self.n_ties += np.bincount(i[has], minlength=self.n).astype(np.int32)
         ok[has] = True
         return ok
 
+    def _ranks(self, agents: np.ndarray) -> np.ndarray:
+        """Rank of each entry among the entries of the same agent (in order of appearance).
+
+        Most agents appear once, so only the repeated ones are sorted.
+        """
+        rank = np.zeros(agents.size, dtype=np.int64)
+        rep = np.flatnonzero(np.bincount(agents, minlength=self.n)[agents] > 1)
+        if rep.size:
+            sub = agents[rep]
+            order = np.argsort(sub, kind="stable")
+            sa = sub[order]
+            start = np.flatnonzero(np.r_[True, sa[1:] != sa[:-1]])
+            rank[rep[order]] = np.arange(sa.size) - np.repeat(start, np.diff(np.r_[start, sa.size]))
+        return rank
+
+    def add_pairs(
+        self, i: np.ndarray, j: np.ndarray, strength: float, gain_ij: np.ndarray, gain_ji: np.ndarray
+    ) -> np.ndarray:
+        """Create mutual ties ``i <-> j`` for distinct unordered pairs (vectorised).
+
+        A pair is formed when neither direction exists yet and both agents still have a free slot
+        for it: each agent's requests are ranked (in request order, over both roles) and the
+        ``r``-th request needs more than ``r`` free slots. Formed ties take the agents' first free
+        slots. Returns the boolean mask of formed pairs.
+        """
+        i = np.asarray(i, dtype=np.int64)
+        j = np.asarray(j, dtype=np.int64)
+        m = i.size
+        formed = np.zeros(m, dtype=bool)
+        if m == 0:
+            return formed
+        both = np.concatenate([i, j])
+        other = np.concatenate([j, i]).astype(self.partner.dtype)
+        # an empty slot points at its owner (never at a distinct partner), so the partner rows alone
+        # tell both which slots are free and whether the tie exists
+        rows = np.take(self.partner2d, both, axis=0)
+        exists = (rows == other[:, None]).any(axis=1)
+        rows_occ = rows != both[:, None].astype(self.partner.dtype)
+        cand = ~(exists[:m] | exists[m:])
+        rank = self._ranks(both[np.r_[cand, cand]])
+        free = self.k - self.n_ties[both[np.r_[cand, cand]]]
+        fits = rank < free
+        nc = int(cand.sum())
+        formed[np.flatnonzero(cand)[fits[:nc] & fits[nc:]]] = True
+        if not formed.any():
+            return formed
+        take = np.r_[formed, formed]
+        src, occ = both[take], rows_occ[take]
+        rank = self._ranks(src)
+        slot = np.argmin(occ, axis=1)
+        multi = np.flatnonzero(rank > 0)
+        if multi.size:
+            cum = np.cumsum(~occ[multi], axis=1, dtype=np.int16)
+            slot[multi] = np.argmax(cum > rank[multi][:, None], axis=1)
+        idx = src * self.k + slot
+        self.partner[idx] = other[take]
+        self.strength[idx] = np.float32(strength)
+        self.gain[idx] = np.concatenate([gain_ij[formed], gain_ji[formed]])
+        self.n_ties += np.bincount(src, minlength=self.n).astype(np.int32)
+        return formed
+
     def prune(self, min_strength: float) -> int:
         """Empty slots whose strength fell below ``min_strength``; returns the number dropped."""
-        s2 = self.strength2d
-        dead = (s2 < min_strength) & (s2 > 0)
-        dropped = dead.sum(axis=1)
-        s2[dead] = 0.0
-        self.partner2d[dead] = np.nonzero(dead)[0].astype(self.partner.dtype)
-        self.n_ties -= dropped.astype(np.int32)
-        return int(dropped.sum())
+        return self.prune_rows(0, self.n, min_strength)
+
+    def prune_rows(self, a: int, b: int, min_strength: float, scratch: np.ndarray | None = None) -> int:
+        """:meth:`prune` for rows ``a:b`` (``scratch``: optional float32/uint32 work array).
+
+        One pass over the slots: strengths are non-negative float32, whose bit patterns order like
+        the numbers, so ``0 < w < w_min`` is ``bits(w) - 1 < bits(w_min) - 1`` in unsigned integers
+        (an empty slot, bits 0, wraps around to the largest value).
+        """
+        limit = np.float32(min_strength).view(np.uint32)
+        if limit == 0 or b <= a:
+            return 0
+        lo, hi = a * self.k, b * self.k
+        bits = self.strength[lo:hi].view(np.uint32)
+        work = np.empty(hi - lo, dtype=np.uint32) if scratch is None else scratch[: hi - lo].view(np.uint32)
+        np.subtract(bits, np.uint32(1), out=work)
+        dead = np.flatnonzero(work < limit - np.uint32(1))
+        if dead.size == 0:
+            return 0
+        dead += lo
+        rows = dead // self.k
+        self.strength[dead] = 0.0
+        self.gain[dead] = 0.0
+        self.partner[dead] = rows.astype(self.partner.dtype)
+        self.n_ties[a:b] -= np.bincount(rows - a, minlength=b - a).astype(np.int32)
+        return int(dead.size)
+
+    def scratch(self, worker: int, size: int) -> np.ndarray:
+        """A cached float32 work array of at least ``size`` elements for one worker thread."""
+        buf = self._scratch.get(worker)
+        if buf is None or buf.size < size:
+            buf = self._scratch[worker] = np.empty(size, dtype=np.float32)
+        return buf
+
+    def row_block(self, a: int, b: int) -> sp.csr_matrix:
+        """CSR matrix of rows ``a:b`` sharing the slot arrays (cached; used by the threaded passes)."""
+        key = (a, b)
+        block = self._blocks.get(key)
+        if block is None:
+            lo, hi = a * self.k, b * self.k
+            # the constructor copies slices, so attach the views directly (rows of K slots each)
+            block = sp.csr_matrix((b - a, self.n), dtype=self.strength.dtype)
+            block.data = self.strength[lo:hi]
+            block.indices = self.partner[lo:hi]
+            block.indptr = self.indptr[: b - a + 1]
+            self._blocks[key] = block
+        return block
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Occupied ties as ``(source, target, strength)`` arrays."""
@@ -121,7 +229,8 @@ class TieSlots:
 
     def nbytes(self) -> int:
         """Memory held by the tie arrays."""
-        return self.partner.nbytes + self.strength.nbytes + self.gain.nbytes + self.indptr.nbytes
+        extra = sum(a.nbytes for a in self._scratch.values())
+        return self.partner.nbytes + self.strength.nbytes + self.gain.nbytes + self.indptr.nbytes + extra
 
 
 @dataclasses.dataclass

@@ -22,6 +22,9 @@ simulation.md 6.5 and scip-model.md sections 5-6 (functional forms are [inferenc
   drift away from the hyperactivating side lowers the anxiety prototype, away from the
   deactivating side the avoidance prototype; competencies rise with the security gain (SCIP change
   loop) and emotional awareness with attendance.
+* No corrective drift in a session that ends with a rupture open; leaving therapy (dropout or the
+  last session) with a rupture unrepaired adds ``rupture_stress`` to the client's stress (the
+  insecure expectation is confirmed; Eubanks, Muran & Safran 2018) [inference].
 * While in therapy the alliance adds perceived support (the therapist as a support source).
 """
 
@@ -211,7 +214,9 @@ def run_session(
     ts.relation_no[act] += ~available
     # corrective experience: slow drift of the preferred distance (Boker's adaptive equilibrium)
     old = ts.preferred[act]
-    weight = np.where(repaired, t.repair_weight, 1.0) * (alliance > t.alliance_threshold)
+    # no corrective experience while a rupture stays open (simulation.md 6.5: change needs B > B_min
+    # and no open rupture); a repaired rupture counts repair_weight times
+    weight = np.where(repaired, t.repair_weight, 1.0) * (alliance > t.alliance_threshold) * ~still_open
     drift = t.corrective_rate * weight * (target - old)
     new_pref = old + drift
     toward = np.abs(new_pref - t.secure_distance) < np.abs(old - t.secure_distance)
@@ -227,6 +232,11 @@ def run_session(
         t.dropout_intercept - t.dropout_alliance * (alliance - 0.5) + t.dropout_rupture * still_open
     )
     last = session == t.sessions - 1
+    # ending with an unrepaired rupture confirms the insecure expectation: an interpersonal stressor
+    # (Eubanks, Muran & Safran 2018: unrepaired ruptures -> worse outcome) [inference]
+    ends_open = still_open & (dropout | last)
+    if t.rupture_stress and ends_open.any():
+        pop.stress[who[ends_open]] += t.rupture_stress
     # write back
     ts.preferred[act] = new_pref
     ts.therapist_distance[act] = target
