@@ -6,26 +6,16 @@ Figures are drawn by :mod:`sciplab.plot.sim` and embedded as inline SVG, so the 
 from __future__ import annotations
 
 import html
-import io
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
 from sciplab._core.errors import DataError
 from sciplab.plot import sim as simplot
+from sciplab.reports._svg import figure_svg
 from sciplab.sim.io import read_outputs
 
 __all__ = ["html_report", "write_report"]
-
-
-def _svg(fig: plt.Figure) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    plt.close(fig)
-    text = buf.getvalue()
-    return text[text.find("<svg") :]
 
 
 def html_report(folder: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None) -> str:
@@ -48,7 +38,7 @@ def html_report(folder: str | os.PathLike[str], progress: Callable[[int, int], N
         figures.append(("Therapy trajectories by policy", lambda: simplot.therapy_trajectories(sessions)))
         figures.append(("Outcomes by policy and rupture repair", lambda: simplot.outcomes_by_policy(persons)))
     for k, (title, make) in enumerate(figures):
-        parts.append(f"<h2>{html.escape(title)}</h2>{_svg(make())}")
+        parts.append(f"<h2>{html.escape(title)}</h2>{figure_svg(make())}")
         if progress is not None:
             progress(k + 1, len(figures))
     cols = [c for c in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
