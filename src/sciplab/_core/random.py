@@ -7,6 +7,8 @@ No SCIP Lab function touches a global RNG. Each stochastic function accepts
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from sciplab._core.errors import InvalidParameterError
@@ -22,7 +24,8 @@ def resolve_seed(seed: SeedLike) -> int | None:
     function returns ``None`` and the caller records that a Generator was passed.
     """
     if seed is None:
-        return int(np.random.SeedSequence().entropy % (2**63))
+        entropy = cast(int, np.random.SeedSequence().entropy)  # fresh OS entropy is always an int
+        return int(entropy % (2**63))
     if isinstance(seed, bool):
         raise InvalidParameterError(f"seed must be an integer or a numpy Generator, got {seed!r}")
     if isinstance(seed, int | np.integer):

@@ -324,7 +324,7 @@ def reliable_change(
     rc, reliable = pd.Series(k["rc"], index=a.index), pd.Series(k["reliable"], index=a.index)
     crossed, cls = pd.Series(k["crossed"], index=a.index), k["cls"]
     valid = a.notna() & b.notna()
-    cls = np.where(valid, cls, None)
+    cls = np.where(valid.to_numpy(), cls.astype(object), np.array(None, dtype=object))
     table = pd.DataFrame(
         {
             "pre": a,

@@ -410,7 +410,9 @@ def score(
         converted = {}
         for sc in chosen:
             # convert the norm to the metric actually scored (a rule= override changes it)
-            ms = norm_on_score_metric(nrm, dataclasses.replace(sc, scoring=rules_used[sc.name]["scoring"]), sc.name)
+            ms = norm_on_score_metric(
+                nrm, dataclasses.replace(sc, scoring=str(rules_used[sc.name]["scoring"])), sc.name
+            )
             if ms is None:
                 continue
             col = f"{inst.id}_{sc.name}"
