@@ -83,8 +83,17 @@ class Result:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary: ``{"table": [...rows...], "details": {...}}``."""
-        return {"table": to_jsonable(self.table), "details": to_jsonable(self.details)}
+        """JSON-safe dictionary: ``{"table": [...], "details": {...}}`` plus other DataFrame fields.
+
+        Every further DataFrame field of a result (``items``, ``scores``, ``curve``...) appears under
+        its own name, so subclasses need not override this.
+        """
+        out = {"table": to_jsonable(self.table), "details": to_jsonable(self.details)}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name not in out and isinstance(value, pd.DataFrame):
+                out[f.name] = to_jsonable(value)
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         """``to_dict()`` serialised as JSON text."""

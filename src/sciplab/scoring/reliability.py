@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -172,12 +172,6 @@ class ReliabilityResult(Result):
                 f"({row['item_rest_r']:.2f}) - check the reverse key"
             )
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: ``{"table", "items", "details"}``."""
-        out = super().to_dict()
-        out["items"] = Result(self.items, {}).to_dict()["table"]
-        return out
 
 
 def reliability(

@@ -786,12 +786,6 @@ class ExpectedResponseResult(Result):
             )
         return "\n".join(lines)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary with ``table``, ``curve`` and ``details``."""
-        out = super().to_dict()
-        out["curve"] = to_jsonable(self.curve)
-        return out
-
 
 def _nn_fit(reference: Reference, feat_values: np.ndarray, k: int) -> tuple[_MixedFit, list[Any]]:
     ref = reference.data
@@ -1179,12 +1173,6 @@ class RuptureResult(Result):
         for cid, info in d.get("expected_rupture_types", {}).items():
             lines.append(f"  client {cid}: attachment {info['pattern']} -> watch for {info['expected_rupture']}")
         return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary with ``table``, ``series`` and ``details``."""
-        out = super().to_dict()
-        out["series"] = to_jsonable(self.series)
-        return out
 
 
 _RULE_NAMES = {1: "lenient (1 SD)", 2: "strict (2 SD)"}

@@ -60,7 +60,7 @@ import pandas as pd
 
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike, generator_and_seed
-from sciplab._core.results import Result, package_version, to_jsonable
+from sciplab._core.results import Result, package_version
 from sciplab.stats._bootstrap import (
     Resampler,
     auto_chunk,
@@ -116,14 +116,6 @@ class SSMResult(Result):
 
     scores: pd.DataFrame
     title: ClassVar[str] = "Structural Summary Method"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe ``{"table": [...], "scores": [...], "details": {...}}``."""
-        return {
-            "table": to_jsonable(self.table),
-            "scores": to_jsonable(self.scores),
-            "details": to_jsonable(self.details),
-        }
 
     def summary(self) -> str:
         """Readable report with interpretation guards (the only place that rounds)."""
