@@ -20,9 +20,10 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Ellipse
 from scipy.stats import chi2
 
-from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.errors import DataError
 from sciplab.plot._style import apa_style, save_figure
 from sciplab.plot.circumplex import plot_circle
+from sciplab.stats._bootstrap import check_level
 
 __all__ = ["plot_attachment_plane", "plot_interpersonal", "save_figure"]
 
@@ -74,8 +75,7 @@ def plot_attachment_plane(
     2.189
     """
     _check(formulation)
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
     att = formulation.attachment
     if not att.get("available"):
         raise DataError("the formulation has no attachment anxiety and avoidance scores: no attachment plane")

@@ -30,6 +30,7 @@ from sciplab._core.results import Result, package_version
 from sciplab.instruments.registry import get_instrument
 from sciplab.instruments.schema import Instrument, Norm, Scale
 from sciplab.scoring.engine import norm_on_score_metric
+from sciplab.stats._bootstrap import check_level
 from sciplab.stats._formulas import jt_classify
 
 #: Constructs whose high scores are desirable (a high TAS-20 total is undesirable: its scale is
@@ -184,8 +185,7 @@ def reliable_change(
     """
     inst = get_instrument(instrument, instruments_dir=instruments_dir)
     sc = inst.scale(scale)
-    if not 0 < level < 1:
-        raise InvalidParameterError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
     a, b = _series(pre, "pre"), _series(post, "post")
     if isinstance(pre, pd.Series) and isinstance(post, pd.Series):
         if not a.index.equals(b.index):

@@ -31,6 +31,7 @@ from sciplab._core.results import Result, package_version
 from sciplab.instruments.registry import get_instrument, require_key
 from sciplab.instruments.schema import Instrument
 from sciplab.scoring.engine import OnInvalid, prepare_items
+from sciplab.stats._bootstrap import check_level
 
 # ----------------------------------------------------------------------------------------------
 # Kernels
@@ -226,10 +227,7 @@ def reliability(
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if not 0 < level < 1:
-        from sciplab._core.errors import InvalidParameterError
-
-        raise InvalidParameterError(f"level must be in (0, 1), got {level!r}")
+    level = check_level(level)
     inst = require_key(get_instrument(instrument, instruments_dir=instruments_dir, key_file=key_file))
     chosen = [inst.scale(s) for s in scales] if scales is not None else [s for s in inst.scales if s.n_items >= 2]
     if not chosen:

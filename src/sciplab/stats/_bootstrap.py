@@ -79,14 +79,16 @@ def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True
     return B
 
 
-def check_level(level: float) -> float:
-    """Validate a confidence level in (0, 1)."""
-    try:
-        value = float(level)
-    except (TypeError, ValueError):
-        raise InvalidParameterError(f"level must be a number in (0, 1), got {level!r}") from None
+def check_level(level: float, *, name: str = "level") -> float:
+    """Validate a confidence level (or any probability argument called ``name``) in (0, 1).
+
+    Shared by every analysis that takes a level or a quantile, so the check and its message are one.
+    """
+    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
+        raise InvalidParameterError(f"{name} must be a number in (0, 1), got {level!r}")
+    value = float(level)
     if not 0.0 < value < 1.0:
-        raise InvalidParameterError(f"level must be in (0, 1), e.g. 0.95, got {level!r}")
+        raise InvalidParameterError(f"{name} must be in (0, 1), e.g. 0.95, got {level!r}")
     return value
 
 

@@ -93,6 +93,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
+from sciplab.stats._bootstrap import check_level
 from sciplab.stats._formulas import jt_classify
 
 __all__ = [
@@ -222,11 +223,6 @@ def _long(
 def _py(value: Any) -> Any:
     """Plain Python scalar for messages (numpy 2 reprs read ``np.int64(1)``)."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _check_level(level: float, name: str = "level") -> None:
-    if not isinstance(level, int | float) or not 0 < level < 1:
-        raise InvalidParameterError(f"{name} must be a number in (0, 1), got {level!r}")
 
 
 def first_last(data: pd.DataFrame, *, client: str, session: str, measure: str, date: str | None = None) -> pd.DataFrame:
@@ -376,7 +372,7 @@ def client_change(
     >>> r.table["classification"].tolist()
     ['recovered', 'unchanged']
     """
-    _check_level(level)
+    check_level(level)
     long = _long(data, client=client, session=session, values=[measure], date=date)
     n_missing = int(long[measure].isna().sum())
     fl = first_last(long, client="client", session="session", measure=measure)
@@ -888,8 +884,8 @@ def expected_response(
         raise InvalidParameterError(
             f"reference must be a Reference (fit_reference or Reference.load), got {type(reference).__name__}"
         )
-    _check_level(q_yellow, "q_yellow")
-    _check_level(q_red, "q_red")
+    check_level(q_yellow, name="q_yellow")
+    check_level(q_red, name="q_red")
     if q_red < q_yellow:
         raise InvalidParameterError(f"q_red ({q_red}) must be at least q_yellow ({q_yellow})")
     cols = reference.columns
@@ -1538,7 +1534,7 @@ def growth_model(
     """
     if time not in ("log", "linear"):
         raise InvalidParameterError(f"time must be 'log' or 'linear', got {time!r}")
-    _check_level(level)
+    check_level(level)
     preds, wb = list(predictors), list(within_between)
     clash = set(preds) & set(wb)
     if clash:
