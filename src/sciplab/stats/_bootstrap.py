@@ -2,18 +2,17 @@
 
 Design
 ------
-* **Indices, not loops.** Case-resampling indices are drawn in fixed blocks of
-  :data:`BLOCK` replicates, each block from its own child of one ``SeedSequence``
-  (``SeedSequence(seed).spawn``-style keys). A caller processing replicates in chunks of any size
-  therefore gets exactly the same resamples as one processing them all at once: results do not
-  depend on the chunk size (memory bound) chosen.
+* **Indices, not loops.** Replicate ``b`` draws its rows from its own counter-based stream, a
+  function of ``(seed, b)`` only, in compiled kernels (:mod:`sciplab.stats._resample_kernels`,
+  exact uniform draws). A caller processing replicates in chunks of any size, in any order or in
+  several threads gets exactly the same resamples: results do not depend on the chunk size (memory
+  bound) chosen.
 * **Stratified resampling** (SSM groups): rows are resampled within each stratum, stratum sizes
   fixed.
 * **Weighted sums without count matrices.** :meth:`Resampler.weighted_sums` gives
-  ``counts() @ table`` block by block (the ``(B, n)`` count matrix is never built), optionally
-  generating blocks in a small thread pool: blocks are independently seeded and each is computed
-  the same way whichever thread runs it, so the output is bit-identical to a sequential run and
-  does not depend on the chunk size.
+  ``counts() @ table`` block by block in a small thread pool (the kernels release the GIL); each
+  replicate is computed the same way whichever thread runs it, so the output is bit-identical to a
+  sequential run and does not depend on the chunk size.
 * **Intervals** work on a ``(B, p)`` array of replicate estimates (NaN = failed replicate, dropped
   per column and counted): percentile (type-7 quantiles, = R ``quantile(type = 7)``), bias-corrected
   (BC) and bias-corrected and accelerated (BCa; Efron 1987, acceleration from the jackknife), the
@@ -24,6 +23,7 @@ References
 ----------
 Efron, B. (1987). Better bootstrap confidence intervals. *JASA, 82*, 171-185.
 Hyndman, R. J., & Fan, Y. (1996). Sample quantiles in statistical packages. *Am Stat, 50*, 361-365.
+Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 29*(1), 3.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from scipy import stats as _st
@@ -39,7 +40,7 @@ from scipy import stats as _st
 from sciplab._core.errors import InvalidParameterError
 
 BLOCK = 256
-"""Replicates per independently seeded block of indices."""
+"""Replicates per block (the unit of work of the thread pool)."""
 
 MAX_B = 10_000_000
 
@@ -48,9 +49,11 @@ GEMM_SINGLE_THREAD = 2**17
 each slice in the calling thread (OpenBLAS hands GEMMs above ~2.6e5 multiply-adds to its own thread
 pool, a costly hand-off on a busy machine), large enough for efficient kernels."""
 
-COUNT_ELEMENTS = 12_288
-"""Indices counted per ``bincount`` call in :meth:`Resampler.weighted_sums`: temporaries of about
-100 kB stay in cache and below the allocator's mmap threshold (larger ones page-fault on every call)."""
+FUSED_COLUMNS = 16
+"""Widest table whose weighted sums are computed replicate by replicate in the compiled kernel;
+wider tables go through a block of counts and BLAS (measured crossover about 18 columns)."""
+
+_MAX_STRATUM = 2**32 - 1
 
 THREAD_BLOCK_BYTES = 256e6
 """Blocks are generated in a thread pool only when one block's temporaries stay below this."""
@@ -96,6 +99,10 @@ def check_level(level: float, *, name: str = "level") -> float:
 class Resampler:
     """Reproducible case resampling of ``n`` rows, optionally within strata.
 
+    Replicate ``b`` draws from its own stream, a function of ``(seed, b)`` only (see
+    :mod:`sciplab.stats._resample_kernels`): any range, chunking or thread count gives the same
+    resamples.
+
     Parameters
     ----------
     n
@@ -113,28 +120,34 @@ class Resampler:
     seed: int
     strata: np.ndarray | None = None
 
-    def _block(self, k: int) -> np.ndarray:
-        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(k,)))
-        size = min(BLOCK, self.B - k * BLOCK)
-        dtype = np.int32 if self.n < 2**31 else np.int64
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise InvalidParameterError(f"cannot resample {self.n} rows")
         if self.strata is None:
-            return rng.integers(0, self.n, size=(size, self.n), dtype=dtype)
-        out = np.empty((size, self.n), dtype=dtype)
-        for members in _strata_members(self.strata):  # loop over strata, never over replicates
-            draws = rng.integers(0, members.size, size=(size, members.size))
-            out[:, members] = members[draws]
-        return out
+            members, bounds = np.arange(self.n, dtype=np.int64), np.array([0, self.n], dtype=np.int64)
+        else:
+            groups = _strata_members(np.asarray(self.strata))
+            members = np.concatenate(groups).astype(np.int64)
+            bounds = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
+            if members.size != self.n:
+                raise InvalidParameterError(f"strata must have one label per row ({self.n}), got {members.size}")
+        if np.diff(bounds).max() > _MAX_STRATUM:
+            raise InvalidParameterError(f"cannot resample more than {_MAX_STRATUM:,} rows in one stratum")
+        key = np.random.SeedSequence(self.seed).generate_state(1, np.uint64)[0]
+        object.__setattr__(self, "_plan", (key, members, bounds))
+
+    def _range(self, start: int, stop: int | None) -> tuple[int, int]:
+        stop = self.B if stop is None else min(stop, self.B)
+        return start, max(start, stop)
 
     def indices(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Row indices of replicates ``start:stop`` as a ``(stop - start, n)`` array."""
-        stop = self.B if stop is None else min(stop, self.B)
-        if start >= stop:
-            return np.empty((0, self.n), dtype=np.int64)
-        first, last = start // BLOCK, (stop - 1) // BLOCK
-        parts = [self._block(k) for k in range(first, last + 1)]
-        whole = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
-        offset = first * BLOCK
-        return whole[start - offset : stop - offset]
+        """Row indices of replicates ``start:stop`` as a ``(stop - start, n)`` int64 array."""
+        start, stop = self._range(start, stop)
+        out = np.empty((stop - start, self.n), dtype=np.int64)
+        if out.size:
+            key, members, bounds = self._plan
+            _kernels().fill_indices(key, start, members, bounds, out)
+        return out
 
     def chunks(self, chunk_size: int) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(start, stop, indices)`` covering all replicates in chunks of ``chunk_size``."""
@@ -150,18 +163,11 @@ class Resampler:
         Weighted statistics (weighted means, weighted cross-products) on these counts equal the
         statistics of the resampled data, and batch well with ``einsum``/matrix products.
         """
-        stop = self.B if stop is None else min(stop, self.B)
-        out = np.empty((max(stop - start, 0), self.n))
-        # one block of indices at a time: cache-sized temporaries, same values as indices()
-        lo = start
-        while lo < stop:
-            hi = min(stop, (lo // BLOCK + 1) * BLOCK)
-            idx = self.indices(lo, hi)
-            reps = hi - lo
-            dtype = np.int32 if reps * self.n < 2**31 else np.int64
-            flat = (idx + (np.arange(reps, dtype=dtype)[:, None] * dtype(self.n))).ravel()
-            out[lo - start : hi - start] = np.bincount(flat, minlength=reps * self.n).reshape(reps, self.n)
-            lo = hi
+        start, stop = self._range(start, stop)
+        out = np.empty((stop - start, self.n))
+        if out.size:
+            key, members, bounds = self._plan
+            _kernels().fill_counts(key, start, members, bounds, out)
         return out
 
     def weighted_sums(
@@ -170,9 +176,10 @@ class Resampler:
         """Yield ``(start, stop, counts(start, stop) @ table)`` chunk by chunk, in order.
 
         The fast route to weighted sufficient statistics (weighted sums of per-row products) of
-        every replicate: per block of :data:`BLOCK` replicates the indices are counted with one
-        ``bincount`` and multiplied with ``table`` in row slices of about
-        :data:`GEMM_SINGLE_THREAD` multiply-adds; no ``(B, n)`` float matrix is built.
+        every replicate. Replicates run in blocks of :data:`BLOCK` (in a thread pool). For tables of
+        at most :data:`FUSED_COLUMNS` columns each replicate's counts are multiplied with ``table``
+        as soon as they are drawn (compiled kernel, nothing stored); wider tables get a block of
+        counts and BLAS products in row slices of about :data:`GEMM_SINGLE_THREAD` multiply-adds.
 
         Parameters
         ----------
@@ -181,15 +188,14 @@ class Resampler:
         chunk_size
             Replicates per yielded chunk (default: all). Results do not depend on it.
         threads
-            Worker threads generating blocks (default :func:`default_threads`; 1 = no pool).
+            Worker threads computing blocks (default :func:`default_threads`; 1 = no pool).
             Results are bit-identical for any number of threads.
 
         Notes
         -----
-        Equal to ``counts(start, stop) @ table`` up to floating-point summation order (the BLAS
-        kernel chosen depends on the shape of each product); every replicate is always computed
-        in the same slice of the same block, so the values do not depend on ``chunk_size`` or
-        ``threads``.
+        Equal to ``counts(start, stop) @ table`` up to floating-point summation order; every
+        replicate is always computed by the same code on the same values, so the results do not
+        depend on ``chunk_size`` or ``threads``.
         """
         table = np.ascontiguousarray(table, dtype=float)
         if table.ndim != 2 or table.shape[0] != self.n:
@@ -199,9 +205,12 @@ class Resampler:
             raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size}")
         if self.B == 0:
             return
+        kernels = _kernels()  # import (and compile) before the pool starts
+        fused = table.shape[1] <= FUSED_COLUMNS
+        operand = np.ascontiguousarray(table.T) if fused else table
         n_blocks = -(-self.B // BLOCK)
         workers = default_threads() if threads is None else max(1, int(threads))
-        if BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its indices
+        if not fused and BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its counts
             workers = 1
         workers = min(workers, n_blocks)
         pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
@@ -209,7 +218,9 @@ class Resampler:
             # all blocks are submitted at once: the workers never wait for the consumer, and only
             # running blocks hold temporaries (results are small: rows x table columns)
             futures: list[Future[np.ndarray]] = (
-                [pool.submit(self._block_sums, j, table) for j in range(n_blocks)] if pool is not None else []
+                [pool.submit(self._block_sums, kernels, j, operand, fused) for j in range(n_blocks)]
+                if pool is not None
+                else []
             )
             done: dict[int, np.ndarray] = {}
 
@@ -218,7 +229,7 @@ class Resampler:
                     return futures[k].result()
                 if k not in done:
                     done.clear()
-                    done[k] = self._block_sums(k, table)
+                    done[k] = self._block_sums(kernels, k, operand, fused)
                 return done[k]
 
             for start in range(0, self.B, size):
@@ -233,40 +244,36 @@ class Resampler:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
-    def _block_sums(self, k: int, table: np.ndarray) -> np.ndarray:
-        """``counts`` of block ``k`` times ``table``: ``(rows of block k, table columns)``.
-
-        The block's indices are drawn in one call (as :meth:`_block`); counting and the products
-        run on row slices with cache-sized temporaries.
-        """
-        idx = self._block(k)
-        reps, n = idx.shape
-        width = table.shape[1]
-        rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, n * width)))
+    def _block_sums(self, kernels: ModuleType, k: int, operand: np.ndarray, fused: bool) -> np.ndarray:
+        """``counts`` of block ``k`` times the table: ``(rows of block k, table columns)``."""
+        key, members, bounds = self._plan
+        lo = k * BLOCK
+        reps = min(BLOCK, self.B - lo)
+        if fused:
+            out = np.empty((reps, operand.shape[0]))
+            kernels.fill_sums(key, lo, members, bounds, operand, out)
+            return out
+        cnt = np.empty((reps, self.n))
+        kernels.fill_counts(key, lo, members, bounds, cnt)
+        width = operand.shape[1]
+        rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, self.n * width)))
         # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
         n_slices = max(1, reps // rows)
-        bounds = [reps * i // n_slices for i in range(n_slices + 1)]
-        # counting slices: several product slices, about COUNT_ELEMENTS indices each
-        per = max(1, COUNT_ELEMENTS // max(1, n * (bounds[1] - bounds[0])))
-        groups = [(bounds[i], bounds[min(i + per, n_slices)]) for i in range(0, n_slices, per)]
-        width_max = max(hi - lo for lo, hi in groups)
-        offsets = np.arange(0, width_max * n, n, dtype=np.intp)[:, None]
-        ones = np.ones(width_max * n)
-        flat_buf = np.empty((width_max, n), dtype=np.intp)
+        bounds_r = [reps * i // n_slices for i in range(n_slices + 1)]
         out = np.empty((reps, width))
-        for lo, hi in groups:
-            m = hi - lo
-            flat = np.add(idx[lo:hi], offsets[:m], out=flat_buf[:m]).ravel()
-            # float counts straight from bincount (weights of one)
-            cnt = np.bincount(flat, weights=ones[: m * n], minlength=m * n).reshape(m, n)
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-                if a < lo or b > hi:
-                    continue
-                if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
-                    out[a:b] = (np.repeat(cnt[a - lo : b - lo], 2, axis=0) @ table)[:1]
-                else:
-                    out[a:b] = cnt[a - lo : b - lo] @ table
+        for a, b in zip(bounds_r[:-1], bounds_r[1:], strict=True):
+            if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
+                out[a:b] = (np.repeat(cnt[a:b], 2, axis=0) @ operand)[:1]
+            else:
+                out[a:b] = cnt[a:b] @ operand
         return out
+
+
+def _kernels() -> ModuleType:
+    """The compiled kernels (imported on first use: numba takes about a second to import)."""
+    from sciplab.stats import _resample_kernels
+
+    return _resample_kernels
 
 
 def _strata_members(strata: np.ndarray) -> list[np.ndarray]:

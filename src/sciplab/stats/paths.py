@@ -489,12 +489,9 @@ class _Engine:
                 intercept = intercept - est[:, m.params.index(self._reg(eq.y, v))] * mean[m.index[v]]
             if eq.int_row is not None:
                 est[:, eq.int_row] = intercept
-            sse = np.einsum("ri,rij,rj->r", g, M, g)
             k = len(cols)
-            sst = cov_ml[:, yi, yi] * N
-            r2[:, e] = 1.0 - sse / sst
             if ols_cov:
-                sigma2 = sse[0] / (N[0] - k)
+                sigma2 = float(g[0] @ M[0] @ g[0]) / (N[0] - k)
                 xtx = M[0][np.ix_(cols, cols)]
                 Vz = sigma2 * np.linalg.inv(xtx)
                 # raw = T c: slopes b_j = c_j s_y / s_j; intercept = m_y + s_y c_0 - sum b_j m_j
@@ -506,6 +503,9 @@ class _Engine:
                 eq_cov.append(T @ Vz @ T.T)
         # residual moments (z-space, divisor N) and model-implied covariance
         res = (G @ M) @ np.swapaxes(G, 1, 2) / N[:, None, None]  # G M G' (matmul: 2-8x faster than einsum)
+        for e, eq in enumerate(m.equations):  # R^2 = 1 - SSE / SST, SSE = g' M g = N res_ee
+            yi = m.index[eq.y]
+            r2[:, e] = 1.0 - res[:, e, e] / cov_ml[:, yi, yi]
         psi = np.zeros((R, p, p))
         nx = len(m.exo)
         psi[:, :nx, :nx] = cov_ml[:, :nx, :nx]  # exogenous variables come first
@@ -517,10 +517,11 @@ class _Engine:
             if prm.kind == "rescov":
                 a, b = m.index[prm.lhs], m.index[prm.rhs]
                 psi[:, a, b] = psi[:, b, a] = res[:, eq_pos[prm.lhs], eq_pos[prm.rhs]]
-        safe_beta = np.where(failed[:, None, None], 0.0, beta)
-        safe_psi = np.where(failed[:, None, None], np.eye(p), psi)
-        sigma = kf.implied_covariance(safe_beta, safe_psi)
-        sd_imp = np.sqrt(np.clip(np.diagonal(sigma, axis1=1, axis2=2), 0.0, None))
+        if failed.any():  # keep failed replicates finite (their values are discarded below)
+            beta[failed] = 0.0
+            psi[failed] = np.eye(p)
+        var_imp = kf.implied_variances_recursive(beta, psi)  # variables are in causal order
+        sd_imp = np.sqrt(np.clip(var_imp, 0.0, None))
         with np.errstate(divide="ignore", invalid="ignore"):
             for i, prm in enumerate(m.params):
                 if prm.kind == "reg":
@@ -536,7 +537,7 @@ class _Engine:
                     scale = sd[a] * sd[b]
                     if prm.kind == "resvar":
                         est[:, i] = res[:, ea, ea] * N / (N - k_a) * scale
-                        std[:, i] = res[:, ea, ea] / sigma[:, a, a]
+                        std[:, i] = res[:, ea, ea] / var_imp[:, a]
                     else:
                         est[:, i] = res[:, ea, eb] * scale
                         std[:, i] = res[:, ea, eb] / np.sqrt(res[:, ea, ea] * res[:, eb, eb])

@@ -1,0 +1,132 @@
+"""Compiled kernels of the resampling engine: bootstrap draws, counts and weighted sums.
+
+Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about a second to import, so
+commands that never resample do not pay for it). Every kernel releases the GIL, so the engine runs
+blocks of replicates in a thread pool; compiled code is cached on disk (``cache=True``).
+
+Random stream
+-------------
+Replicate ``b`` (0-based, over all replicates) of a resampling run with 64-bit key ``K`` has its own
+stream: a SplitMix64 generator (Steele, Lea & Flood 2014) started at
+``s_b = mix(K ^ mix((b + 1) * gamma))``, i.e. outputs ``mix(s_b + t * gamma)``, t = 1, 2, ...
+(``gamma`` the 64-bit golden-ratio increment, ``mix`` the MurmurHash3/Stafford variant-13 finaliser).
+A replicate's draws therefore depend only on ``(K, b)``: any chunking of the replicates, any number
+of threads and any order of evaluation give identical resamples.
+
+Each draw of a row position in ``[0, m)`` takes the upper 32 bits ``u`` of one output and uses
+Lemire's (2019) multiply-shift with rejection: ``x = u * m``; accept when ``x mod 2^32 >=
+(2^32 - m) mod m``, then the position is ``x >> 32``. Accepted positions are exactly uniform.
+
+Strata: rows are resampled within each stratum; ``members`` lists the rows stratum by stratum and
+``bounds`` (length strata + 1) delimits the strata in it. Slot ``members[s0 + t]`` of a replicate
+receives row ``members[s0 + j_t]`` with ``j_t`` uniform on the stratum (the unstratified case is one
+stratum holding ``0 .. n - 1``). Draws of a replicate run over the strata in order.
+
+References
+----------
+Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 29*(1), 3.
+Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom number generators.
+*OOPSLA 2014*, 453-472.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_TWO32 = np.uint64(1 << 32)
+_S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+
+MAX_STRATUM = 2**32 - 1
+"""Largest stratum (or sample) size the 32-bit draw supports."""
+
+
+@nb.njit(inline="always", cache=True)
+def _mix(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@nb.njit(inline="always", cache=True)
+def _start(key: np.uint64, b: int) -> np.uint64:
+    return _mix(key ^ _mix(np.uint64(b + 1) * _GAMMA))
+
+
+@nb.njit(inline="always", cache=True)
+def _draw(state: np.uint64, m: np.uint64, threshold: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """Next state and a uniform position in ``[0, m)`` (Lemire multiply-shift with rejection)."""
+    while True:
+        state += _GAMMA
+        x = (_mix(state) >> _S32) * m
+        if (x & _LOW32) >= threshold:
+            return state, x >> _S32
+
+
+@nb.njit(nogil=True, cache=True)
+def fill_indices(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+    """Row indices of replicates ``lo .. lo + len(out) - 1`` into ``out`` (``(reps, n)`` int64)."""
+    for r in range(out.shape[0]):
+        state = _start(key, lo + r)
+        row = out[r]
+        for s in range(bounds.shape[0] - 1):
+            s0 = bounds[s]
+            m = np.uint64(bounds[s + 1] - s0)
+            threshold = (_TWO32 - m) % m
+            for t in range(bounds[s + 1] - s0):
+                state, j = _draw(state, m, threshold)
+                row[members[s0 + t]] = members[s0 + np.int64(j)]
+
+
+@nb.njit(inline="always", cache=True)
+def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: np.ndarray) -> None:
+    if bounds.shape[0] == 2:  # one stratum: members are 0 .. n - 1, no look-up
+        m = np.uint64(cnt.shape[0])
+        threshold = (_TWO32 - m) % m
+        for _ in range(cnt.shape[0]):
+            state, j = _draw(state, m, threshold)
+            cnt[j] += 1.0
+        return
+    for s in range(bounds.shape[0] - 1):
+        s0 = bounds[s]
+        m = np.uint64(bounds[s + 1] - s0)
+        threshold = (_TWO32 - m) % m
+        for _ in range(bounds[s + 1] - s0):
+            state, j = _draw(state, m, threshold)
+            cnt[members[s0 + np.int64(j)]] += 1.0
+
+
+@nb.njit(nogil=True, cache=True)
+def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
+    """How often each row appears in replicates ``lo ..`` into ``out`` (``(reps, n)`` float64)."""
+    for r in range(out.shape[0]):
+        row = out[r]
+        row[:] = 0.0
+        _count_row(_start(key, lo + r), members, bounds, row)
+
+
+@nb.njit(nogil=True, cache=True, fastmath=True)
+def fill_sums(
+    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, table_t: np.ndarray, out: np.ndarray
+) -> None:
+    """``counts @ table`` of replicates ``lo ..`` into ``out`` (``(reps, k)``); ``table_t`` is ``(k, n)``.
+
+    Counts of one replicate stay in cache and are multiplied at once; no count matrix is stored.
+    ``fastmath`` lets the compiler vectorise each dot product (summation order fixed per build,
+    identical for every replicate, chunk and thread).
+    """
+    n = table_t.shape[1]
+    cnt = np.empty(n)
+    for r in range(out.shape[0]):
+        cnt[:] = 0.0
+        _count_row(_start(key, lo + r), members, bounds, cnt)
+        for c in range(table_t.shape[0]):
+            acc = 0.0
+            col = table_t[c]
+            for i in range(n):
+                acc += cnt[i] * col[i]
+            out[r, c] = acc

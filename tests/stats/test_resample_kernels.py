@@ -1,0 +1,128 @@
+"""Tests of the compiled resampling kernels (sciplab.stats._resample_kernels).
+
+The random stream is pinned against a pure-Python implementation of its documented definition
+(SplitMix64 per replicate, Lemire multiply-shift with rejection), written from the module docstring
+with Python integers, so any change to the stream fails here first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from sciplab._core.errors import InvalidParameterError
+from sciplab.stats import _bootstrap as bs
+from sciplab.stats import _resample_kernels as K
+
+MASK64 = 2**64 - 1
+GAMMA = 0x9E3779B97F4A7C15
+
+
+def mix(z: int) -> int:
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def reference_indices(seed: int, b: int, n: int, strata: np.ndarray | None = None) -> list[int]:
+    """Replicate ``b`` as documented, in plain Python integers."""
+    key = int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0])
+    state = mix(key ^ mix(((b + 1) * GAMMA) & MASK64))
+    if strata is None:
+        groups = [list(range(n))]
+    else:
+        groups = [list(np.flatnonzero(strata == s)) for s in np.unique(strata)]
+    out = [0] * n
+    for members in groups:
+        m = len(members)
+        threshold = (2**32 - m) % m
+        for slot in members:
+            while True:
+                state = (state + GAMMA) & MASK64
+                x = (mix(state) >> 32) * m
+                if (x & 0xFFFFFFFF) >= threshold:
+                    break
+            out[slot] = members[x >> 32]
+    return out
+
+
+def test_stream_matches_its_documented_definition():
+    r = bs.Resampler(11, 40, seed=2024)
+    idx = r.indices()
+    for b in (0, 1, 17, 39):
+        assert idx[b].tolist() == reference_indices(2024, b, 11)
+
+
+def test_stratified_stream_matches_its_documented_definition():
+    strata = np.array([2, 0, 2, 1, 0, 2, 2, 1, 0])
+    idx = bs.Resampler(9, 12, seed=5, strata=strata).indices()
+    for b in (0, 5, 11):
+        assert idx[b].tolist() == reference_indices(5, b, 9, strata)
+
+
+def test_lemire_rejection_matches_reference_for_a_range_that_rejects_often():
+    # m = 3 * 2^30 + 1 rejects about a quarter of the 32-bit draws: the accepted positions and the
+    # state after each draw must follow the definition exactly
+    m = 3 * 2**30 + 1
+    threshold = (2**32 - m) % m
+    state, ref_state = np.uint64(12345), 12345
+    rejected = 0
+    for _ in range(200):
+        state, j = K._draw(np.uint64(state), np.uint64(m), np.uint64(threshold))
+        while True:
+            ref_state = (ref_state + GAMMA) & MASK64
+            x = (mix(ref_state) >> 32) * m
+            if (x & 0xFFFFFFFF) >= threshold:
+                break
+            rejected += 1
+        assert int(j) == x >> 32 and int(state) == ref_state
+    assert rejected > 20  # the rejection branch was exercised
+
+
+def test_draws_are_uniform_and_counts_are_multinomial():
+    n, B = 13, 20_000
+    counts = bs.Resampler(n, B, seed=77).counts()
+    totals = counts.sum(axis=0)
+    chi2 = ((totals - B) ** 2 / B).sum()
+    assert stats.chi2.sf(chi2, n - 1) > 1e-3
+    # each count is Binomial(n, 1/n): variance (n - 1) / n; pairwise covariance -1 / n
+    np.testing.assert_allclose(counts.var(axis=0).mean(), (n - 1) / n, rtol=0.03)
+    cov = np.cov(counts, rowvar=False)
+    np.testing.assert_allclose(cov[np.triu_indices(n, 1)].mean(), -1 / n, atol=0.01)
+
+
+def test_replicates_are_independent_of_each_other():
+    # lag-1 correlation of the counts of one row across replicates is zero within Monte Carlo error
+    counts = bs.Resampler(50, 10_000, seed=3).counts()
+    r = np.corrcoef(counts[:-1, 0], counts[1:, 0])[0, 1]
+    assert abs(r) < 4 / np.sqrt(10_000)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    B=st.integers(1, 600),
+    k=st.integers(1, 24),
+    seed=st.integers(0, 2**63),
+    lo=st.integers(0, 599),
+)
+def test_sums_counts_and_indices_agree_for_any_range(n, B, k, seed, lo):
+    r = bs.Resampler(n, B, seed)
+    lo = min(lo, B - 1)
+    idx = r.indices(lo)
+    counts = r.counts(lo)
+    ref = np.stack([np.bincount(i, minlength=n) for i in idx]).astype(float)
+    np.testing.assert_array_equal(counts, ref)
+    table = np.random.default_rng(seed % 1000).normal(size=(n, k))
+    sums = np.concatenate([s for _, _, s in r.weighted_sums(table, threads=1)])
+    np.testing.assert_allclose(sums[lo:], counts @ table, rtol=1e-12, atol=1e-12)
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(InvalidParameterError, match="rows"):
+        bs.Resampler(0, 10, 1)
+    with pytest.raises(InvalidParameterError, match="one label per row"):
+        bs.Resampler(5, 10, 1, strata=np.array([0, 1]))
