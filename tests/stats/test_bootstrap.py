@@ -206,3 +206,22 @@ def test_replicate_summary_bit_identical_to_separate_functions():
     np.testing.assert_array_equal(pct, bs.percentile_ci(reps, 0.9))
     skipped = bs.replicate_summary(reps, est, np.array([0.05, 0.95]), mcse=False, pvalue=False)
     assert np.isnan(skipped["mcse"]).all() and np.isnan(skipped["pvalue"]).all()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process.*multi-threaded:DeprecationWarning")  # Python >= 3.12
+def test_weighted_sums_work_in_a_forked_child_after_the_parent_used_the_pool():
+    import multiprocessing as mp
+
+    r = bs.Resampler(100, 1000, seed=8)
+    table = np.random.default_rng(0).normal(size=(100, 3))
+    parent = np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)])
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:  # the child inherits the parent's (thread-less) pool object
+        child = pool.apply_async(_sums_in_child, (table,)).get(timeout=30)
+    np.testing.assert_array_equal(child, parent)
+
+
+def _sums_in_child(table: np.ndarray) -> np.ndarray:
+    r = bs.Resampler(100, 1000, seed=8)
+    return np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)])
