@@ -67,19 +67,27 @@ def _draw(state: np.uint64, m: np.uint64, threshold: np.uint64) -> tuple[np.uint
             return state, x >> _S32
 
 
+@nb.njit(inline="always", cache=True)
+def _resample_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, out: np.ndarray, as_counts: bool) -> None:
+    """One replicate, stratum by stratum: row indices per slot into ``out``, or counts per row."""
+    for s in range(bounds.shape[0] - 1):
+        s0 = bounds[s]
+        m = np.uint64(bounds[s + 1] - s0)
+        threshold = (_TWO32 - m) % m
+        for t in range(bounds[s + 1] - s0):
+            state, j = _draw(state, m, threshold)
+            row = members[s0 + np.int64(j)]
+            if as_counts:
+                out[row] += 1
+            else:
+                out[members[s0 + t]] = row
+
+
 @nb.njit(nogil=True, cache=True)
 def fill_indices(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
     """Row indices of replicates ``lo .. lo + len(out) - 1`` into ``out`` (``(reps, n)`` int64)."""
     for r in range(out.shape[0]):
-        state = _start(key, lo + r)
-        row = out[r]
-        for s in range(bounds.shape[0] - 1):
-            s0 = bounds[s]
-            m = np.uint64(bounds[s + 1] - s0)
-            threshold = (_TWO32 - m) % m
-            for t in range(bounds[s + 1] - s0):
-                state, j = _draw(state, m, threshold)
-                row[members[s0 + t]] = members[s0 + np.int64(j)]
+        _resample_row(_start(key, lo + r), members, bounds, out[r], False)
 
 
 @nb.njit(inline="always", cache=True)
@@ -91,13 +99,7 @@ def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: n
             state, j = _draw(state, m, threshold)
             cnt[j] += 1.0
         return
-    for s in range(bounds.shape[0] - 1):
-        s0 = bounds[s]
-        m = np.uint64(bounds[s + 1] - s0)
-        threshold = (_TWO32 - m) % m
-        for _ in range(bounds[s + 1] - s0):
-            state, j = _draw(state, m, threshold)
-            cnt[members[s0 + np.int64(j)]] += 1.0
+    _resample_row(state, members, bounds, cnt, True)
 
 
 @nb.njit(nogil=True, cache=True)
