@@ -83,7 +83,8 @@ def test_implied_variances_recursive_equal_the_dense_formula():
     R, p = 20, 5
     beta = np.tril(rng.normal(size=(R, p, p)), k=-1)
     psi = _spd_batch(rng, R, p)
-    dense = kf.implied_covariance(beta, psi)
+    A = np.linalg.inv(np.eye(p) - beta)  # the dense formula (I - B)^-1 Psi (I - B)^-T
+    dense = A @ psi @ np.swapaxes(A, -1, -2)
     np.testing.assert_allclose(
         kf.implied_variances_recursive(beta, psi), np.diagonal(dense, axis1=1, axis2=2), rtol=1e-10
     )

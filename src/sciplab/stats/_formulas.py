@@ -312,13 +312,6 @@ def batched_ols(
     return coef, g, singular
 
 
-def implied_covariance(beta: np.ndarray, psi: np.ndarray) -> np.ndarray:
-    """Model-implied covariance ``(I - B)^-1 Psi (I - B)^-T`` for batches ``(R, p, p)``."""
-    p = beta.shape[-1]
-    A = np.linalg.inv(np.eye(p) - beta)
-    return A @ psi @ np.swapaxes(A, -1, -2)
-
-
 def implied_variances_recursive(beta: np.ndarray, psi: np.ndarray) -> np.ndarray:
     """Diagonal of ``(I - B)^-1 Psi (I - B)^-T`` when ``B`` is strictly lower triangular: ``(R, p)``.
 

@@ -15,7 +15,8 @@ of threads and any order of evaluation give identical resamples.
 
 Each draw of a row position in ``[0, m)`` takes the upper 32 bits ``u`` of one output and uses
 Lemire's (2019) multiply-shift with rejection: ``x = u * m``; accept when ``x mod 2^32 >=
-(2^32 - m) mod m``, then the position is ``x >> 32``. Accepted positions are exactly uniform.
+(2^32 - m) mod m``, then the position is ``x >> 32``. Accepted positions are exactly uniform; strata
+(and samples) must hold fewer than 2^32 rows (checked by the caller).
 
 Strata: rows are resampled within each stratum; ``members`` lists the rows stratum by stratum and
 ``bounds`` (length strata + 1) delimits the strata in it. Slot ``members[s0 + t]`` of a replicate
@@ -40,9 +41,6 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TWO32 = np.uint64(1 << 32)
 _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
-
-MAX_STRATUM = 2**32 - 1
-"""Largest stratum (or sample) size the 32-bit draw supports."""
 
 
 @nb.njit(inline="always", cache=True)
