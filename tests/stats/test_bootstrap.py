@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from sciplab._core.errors import InvalidParameterError
+from sciplab._core.validation import check_level, check_replicates
 from sciplab.stats import _bootstrap as bs
 
 
@@ -117,14 +118,14 @@ def test_endpoint_mcse_matches_repeated_bootstraps():
 @pytest.mark.parametrize("bad", [-1, 10**8, 2.5, True, "100"])
 def test_check_replicates_rejects(bad):
     with pytest.raises(InvalidParameterError):
-        bs.check_replicates(bad)
+        check_replicates(bad)
 
 
 def test_check_level_and_auto_chunk():
-    assert bs.check_level(0.9) == 0.9
+    assert check_level(0.9) == 0.9
     for bad in (0, 1, 95, "x"):
         with pytest.raises(InvalidParameterError):
-            bs.check_level(bad)
+            check_level(bad)
     assert bs.auto_chunk(1000, 5000) == 5000
     assert 1 <= bs.auto_chunk(10**6, 5000, floats_per_row=3) < 5000
 

@@ -8,9 +8,9 @@
 * :func:`plot_contrast` -- contrast estimates of e, x, y, a, d with CIs and a zero line
   (after ``ssm_plot_contrast``).
 
-APA style via :func:`sciplab.plot._style.apa_style`; colours are the colour-blind-safe
+APA style via :func:`sciplab.plot.style.apa_style`; colours are the colour-blind-safe
 Okabe-Ito palette, markers differ too so figures survive grey-scale printing. Save with
-:func:`sciplab.plot._style.save_figure` (PNG 300 dpi, SVG, PDF).
+:func:`sciplab.plot.style.save_figure` (PNG 300 dpi, SVG, PDF).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from matplotlib.patches import Circle, Wedge
 
 from sciplab._core.errors import DataError
-from sciplab.plot._style import apa_style, save_figure
+from sciplab.plot.style import apa_style, save_figure
 
 __all__ = ["plot_circle", "plot_contrast", "plot_curve", "save_figure"]
 

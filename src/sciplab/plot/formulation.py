@@ -8,7 +8,7 @@ r"""Figures for a SCIP case formulation (:class:`sciplab.scip.formulate.Formulat
 * :func:`plot_interpersonal` -- the octant profile on the interpersonal circle, reusing
   :func:`sciplab.plot.circumplex.plot_circle` on the formulation's one-profile SSM result.
 
-APA style via :func:`sciplab.plot._style.apa_style`; save with :func:`save_figure`.
+APA style via :func:`sciplab.plot.style.apa_style`; save with :func:`save_figure`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from matplotlib.patches import Ellipse
 from scipy.stats import chi2
 
 from sciplab._core.errors import DataError
-from sciplab.plot._style import apa_style, save_figure
+from sciplab._core.validation import check_level
 from sciplab.plot.circumplex import plot_circle
-from sciplab.stats._bootstrap import check_level
+from sciplab.plot.style import apa_style, save_figure
 
 __all__ = ["plot_attachment_plane", "plot_interpersonal", "save_figure"]
 

@@ -4,7 +4,7 @@ Top panel: observed scores (markers coloured by traffic-light status when an exp
 is given), the expected curve (dashed), the yellow zone between the one-sided yellow and red
 bounds (shaded) and the red bound (line) (clinical-algorithms.md section 3). Bottom panel (when
 alliance ratings are given): the alliance series with rupture troughs and repairs (strict-rule
-events drawn larger; unresolved episodes marked with a cross). APA style (:mod:`sciplab.plot._style`).
+events drawn larger; unresolved episodes marked with a cross). APA style (:mod:`sciplab.plot.style`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError
-from sciplab.plot._style import apa_style, save_figure
+from sciplab.plot.style import apa_style, save_figure
 from sciplab.stats.change import ExpectedResponseResult, RuptureResult
 
 __all__ = ["STATUS_COLOURS", "plot_monitor", "save_figure"]

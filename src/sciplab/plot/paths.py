@@ -5,7 +5,7 @@ layer right of its latest predictor); arrows carry standardized coefficients (``
 ``est``) with significance stars (* p < .05, ** p < .01, *** p < .001; normal-theory p, or
 "CI excludes 0" for bootstrap intervals when ``stars="ci"``). Indirect effects are listed under the
 diagram with their intervals. Saved as PNG (300 dpi), SVG or PDF via
-:func:`sciplab.plot._style.save_figure`.
+:func:`sciplab.plot.style.save_figure`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
 from sciplab._core.errors import InvalidParameterError
-from sciplab.plot._style import apa_style, save_figure
+from sciplab.plot.style import apa_style, save_figure
 from sciplab.stats.paths import PathResult
 
 __all__ = ["layers", "path_diagram", "save_path_diagram", "stars"]

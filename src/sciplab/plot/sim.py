@@ -1,7 +1,7 @@
 """Figures of a SCIP simulation run (APA style): attachment plane, network, therapy.
 
 Each function takes the tables written by ``sciplab simulate run`` (persons, sessions) and returns
-a matplotlib Figure drawn inside :func:`sciplab.plot._style.apa_style`.
+a matplotlib Figure drawn inside :func:`sciplab.plot.style.apa_style`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError
-from sciplab.plot._style import apa_style
+from sciplab.plot.style import apa_style
 
 __all__ = ["attachment_plane", "network_distributions", "outcomes_by_policy", "therapy_trajectories"]
 

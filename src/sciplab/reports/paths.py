@@ -201,8 +201,8 @@ def html_report(result: PathResult, *, title: str = "SCIP path model", figure: b
 
 
 def _svg(result: PathResult) -> str:
-    from sciplab.plot._style import apa_style
     from sciplab.plot.paths import path_diagram  # reports may import plot (layering)
+    from sciplab.plot.style import apa_style
 
     with apa_style():
         return figure_svg(path_diagram(result))

@@ -27,10 +27,10 @@ from scipy import stats as st
 
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import Result, package_version
+from sciplab._core.validation import check_level
 from sciplab.instruments.registry import get_instrument
 from sciplab.instruments.schema import Instrument, Norm, Scale
 from sciplab.scoring.engine import norm_on_score_metric
-from sciplab.stats._bootstrap import check_level
 from sciplab.stats._formulas import jt_classify
 
 #: Constructs whose high scores are desirable (a high TAS-20 total is undesirable: its scale is

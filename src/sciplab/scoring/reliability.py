@@ -28,10 +28,10 @@ from scipy import stats as st
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning
 from sciplab._core.results import Result, package_version
+from sciplab._core.validation import check_level
 from sciplab.instruments.registry import get_instrument, require_key
 from sciplab.instruments.schema import Instrument
 from sciplab.scoring.engine import OnInvalid, prepare_items
-from sciplab.stats._bootstrap import check_level
 
 # ----------------------------------------------------------------------------------------------
 # Kernels

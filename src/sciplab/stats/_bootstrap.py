@@ -38,12 +38,14 @@ from types import ModuleType
 import numpy as np
 from scipy import stats as _st
 
+from sciplab._core.angles import circular_mean, wrap_pi
 from sciplab._core.errors import InvalidParameterError
+from sciplab._core.validation import MAX_BOOTSTRAP, check_level
 
 BLOCK = 256
 """Replicates per block (the unit of work of the thread pool)."""
 
-MAX_B = 10_000_000
+MAX_B = MAX_BOOTSTRAP
 
 GEMM_SINGLE_THREAD = 2**17
 """Multiply-adds per product slice in :meth:`Resampler.weighted_sums`: small enough that BLAS runs
@@ -67,33 +69,6 @@ def default_threads() -> int:
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
     return 2 if cpus >= 2 else 1
-
-
-def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True) -> int:
-    """Validate a number of replicates (0 allowed to switch resampling off)."""
-    if isinstance(B, bool) or not isinstance(B, int | np.integer):
-        raise InvalidParameterError(f"{name} must be a whole number of replicates, got {B!r}")
-    B = int(B)
-    low = 0 if allow_zero else 1
-    if B < low or B > MAX_B:
-        raise InvalidParameterError(
-            f"{name} must be between {low} and {MAX_B:,} replicates, got {B:,}"
-            + ("; use 0 to skip resampling" if allow_zero else "")
-        )
-    return B
-
-
-def check_level(level: float, *, name: str = "level") -> float:
-    """Validate a confidence level (or any probability argument called ``name``) in (0, 1).
-
-    Shared by every analysis that takes a level or a quantile, so the check and its message are one.
-    """
-    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
-        raise InvalidParameterError(f"{name} must be a number in (0, 1), got {level!r}")
-    value = float(level)
-    if not 0.0 < value < 1.0:
-        raise InvalidParameterError(f"{name} must be in (0, 1), e.g. 0.95, got {level!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -494,17 +469,6 @@ def replicate_summary(
         out["mcse"] = np.full(probs.shape, np.nan)
     out["pvalue"] = bootstrap_pvalue(reps, estimate) if pvalue else np.full(reps.shape[1], np.nan)
     return out
-
-
-def circular_mean(angles_rad: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Circular mean ``atan2(mean sin, mean cos)`` ignoring NaN."""
-    return np.arctan2(np.nanmean(np.sin(angles_rad), axis=axis), np.nanmean(np.cos(angles_rad), axis=axis))
-
-
-def wrap_pi(angles_rad: np.ndarray) -> np.ndarray:
-    """Wrap angles into (-pi, pi]."""
-    out = np.mod(np.asarray(angles_rad, dtype=float) + np.pi, 2 * np.pi) - np.pi
-    return np.where(out == -np.pi, np.pi, out)
 
 
 def circular_percentile_ci(reps_rad: np.ndarray, level: float = 0.95) -> np.ndarray:

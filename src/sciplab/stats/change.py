@@ -93,7 +93,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
-from sciplab.stats._bootstrap import check_level
+from sciplab._core.validation import check_level
 from sciplab.stats._formulas import jt_classify
 
 __all__ = [

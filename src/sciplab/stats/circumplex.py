@@ -58,17 +58,16 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from sciplab._core.angles import wrap_pi
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike, generator_and_seed
 from sciplab._core.results import Result, package_version
+from sciplab._core.validation import check_level, check_replicates
 from sciplab.stats._bootstrap import (
     Resampler,
     auto_chunk,
-    check_level,
-    check_replicates,
     circular_percentile_ci,
     percentile_ci,
-    wrap_pi,
 )
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations, weighted_means
 

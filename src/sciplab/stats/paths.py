@@ -62,6 +62,7 @@ from scipy import stats as _st
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.results import Result, package_version, to_jsonable
+from sciplab._core.validation import check_level, check_replicates
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
 from sciplab.stats.syntax import ParsedModel, parse_model
@@ -734,8 +735,8 @@ def paths(
         raise InvalidParameterError(
             f"ci must be one of {', '.join(CI_METHODS)}, got {ci!r}{suggest(str(ci), CI_METHODS)}"
         )
-    level = bs.check_level(level)
-    B = bs.check_replicates(bootstrap, name="bootstrap")
+    level = check_level(level)
+    B = check_replicates(bootstrap, name="bootstrap")
     if ci in ("percentile", "bc", "bca") and B == 0:
         raise InvalidParameterError(
             f"bootstrap=0 skips resampling, but ci={ci!r} needs replicates; use ci='none' (Wald) "
@@ -745,7 +746,7 @@ def paths(
         raise InvalidParameterError(
             f"bootstrap={B} replicates are too few for {ci} intervals; use at least 1,000 (default 5,000)"
         )
-    mc_draws = bs.check_replicates(mc_draws, name="mc_draws", allow_zero=False)
+    mc_draws = check_replicates(mc_draws, name="mc_draws", allow_zero=False)
     if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
         raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(model, ParsedModel):

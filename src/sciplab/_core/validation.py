@@ -1,0 +1,56 @@
+"""Checks of arguments shared by every layer: confidence levels, replicate counts, finite numbers.
+
+One home, so the rule and its message are the same in ``paths``, ``ssm``, reliability, reliable
+change, the formulation and the CLI. Each check returns the cleaned value or raises
+:class:`~sciplab._core.errors.InvalidParameterError` naming the argument, the value and what is
+allowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sciplab._core.errors import InvalidParameterError
+
+MAX_BOOTSTRAP = 10_000_000
+"""Upper bound on resampling replicates accepted by any analysis (memory is checked separately)."""
+
+
+def check_level(level: float, *, name: str = "level") -> float:
+    """Validate a confidence level (or any probability argument called ``name``) in (0, 1)."""
+    if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
+        raise InvalidParameterError(f"{name} must be a number in (0, 1), got {level!r}")
+    value = float(level)
+    if not 0.0 < value < 1.0:
+        raise InvalidParameterError(f"{name} must be in (0, 1), e.g. 0.95, got {level!r}")
+    return value
+
+
+def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True) -> int:
+    """Validate a number of resampling replicates (0 allowed to switch resampling off)."""
+    if isinstance(B, bool) or not isinstance(B, int | np.integer):
+        raise InvalidParameterError(f"{name} must be a whole number of replicates, got {B!r}")
+    B = int(B)
+    low = 0 if allow_zero else 1
+    if B < low or B > MAX_BOOTSTRAP:
+        raise InvalidParameterError(
+            f"{name} must be between {low} and {MAX_BOOTSTRAP:,} replicates, got {B:,}"
+            + ("; use 0 to skip resampling" if allow_zero else "")
+        )
+    return B
+
+
+def check_finite(value: float, *, name: str, low: float | None = None, high: float | None = None) -> float:
+    """Validate a real, finite number (optionally within ``[low, high]``); NaN and infinities are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and out < low:
+        raise InvalidParameterError(f"{name} must be at least {low:g}, got {value!r}")
+    if high is not None and out > high:
+        raise InvalidParameterError(f"{name} must be at most {high:g}, got {value!r}")
+    return out
