@@ -346,7 +346,7 @@ def test_bad_inputs():
         paths(df, "f =~ x + w + m1; y ~ f", ci="none")
     with pytest.raises(InvalidParameterError, match="equality constraint"):
         paths(df, "m1 ~ a*x; y ~ a*m1", ci="none")
-    with pytest.raises(InvalidParameterError, match="DataFrame"):
+    with pytest.raises(DataError, match="DataFrame"):
         paths(df.to_numpy(), "y ~ x", ci="none")
 
 

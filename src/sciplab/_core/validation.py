@@ -54,3 +54,23 @@ def check_finite(value: float, *, name: str, low: float | None = None, high: flo
     if high is not None and out > high:
         raise InvalidParameterError(f"{name} must be at most {high:g}, got {value!r}")
     return out
+
+
+def require_frame(data: object, *, name: str = "data") -> None:
+    """Refuse anything but a pandas DataFrame with unique column names (raises ``DataError``).
+
+    Duplicated names make "the column called X" ambiguous, so every analysis refuses them and names
+    them, rather than picking one silently.
+    """
+    import pandas as pd
+
+    from sciplab._core.errors import DataError
+
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(f"{name} must be a pandas DataFrame, got {type(data).__name__}")
+    dup = data.columns[data.columns.duplicated()].unique()
+    if len(dup):
+        shown = ", ".join(str(c) for c in dup[:10]) + (" ..." if len(dup) > 10 else "")
+        source = data.attrs.get("source")
+        where = f" in {source}" if source else ""
+        raise DataError(f"{name}{where} has duplicated column names: {shown}; rename them so each is unique")

@@ -39,6 +39,7 @@ from typing import Any
 import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError, suggest
+from sciplab._core.validation import require_frame
 from sciplab.stats.paths import PathResult, paths
 from sciplab.stats.syntax import parse_model
 
@@ -259,8 +260,7 @@ def bind(
     'support'
     """
     tmpl = get_template(template)
-    if not isinstance(data, pd.DataFrame):
-        raise InvalidParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     mapping = dict(mapping or {})
     unknown = [k for k in mapping if k not in tmpl.roles]
     if unknown:

@@ -29,6 +29,7 @@ from scipy.special import ndtr
 
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import Result, package_version
+from sciplab._core.validation import require_frame
 from sciplab.instruments.registry import get_instrument, require_key
 from sciplab.instruments.schema import Instrument, Norm, Scale
 from sciplab.scoring.columns import match_columns
@@ -312,8 +313,7 @@ def score(
     >>> score(df, "PHQ-9").scores["PHQ-9_total"].tolist()
     [9.0, 0.0]
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     where = _where(data)
     if data.shape[0] == 0:
         raise DataError(f"{where}the data have no rows to score")

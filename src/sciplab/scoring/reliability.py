@@ -28,7 +28,7 @@ from scipy import stats as st
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning
 from sciplab._core.results import Result, package_version
-from sciplab._core.validation import check_level
+from sciplab._core.validation import check_level, require_frame
 from sciplab.instruments.registry import get_instrument, require_key
 from sciplab.instruments.schema import Instrument
 from sciplab.scoring.engine import OnInvalid, prepare_items
@@ -225,8 +225,7 @@ def reliability(
     >>> bool(0.7 < r.table.loc[0, "alpha"] < 0.95)
     True
     """
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     level = check_level(level)
     inst = require_key(get_instrument(instrument, instruments_dir=instruments_dir, key_file=key_file))
     chosen = [inst.scale(s) for s in scales] if scales is not None else [s for s in inst.scales if s.n_items >= 2]

@@ -93,7 +93,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
-from sciplab._core.validation import check_level
+from sciplab._core.validation import check_level, require_frame
 from sciplab.stats._formulas import jt_classify
 
 __all__ = [
@@ -127,8 +127,7 @@ MAX_DECLINE = 6
 # input handling
 # --------------------------------------------------------------------------------------------
 def _check_columns(data: Any, columns: Mapping[str, str | None]) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     source = data.attrs.get("source")
     where = f"{source}: " if source else ""
     for arg, col in columns.items():

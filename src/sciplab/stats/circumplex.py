@@ -62,7 +62,7 @@ from sciplab._core.angles import wrap_pi
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike, generator_and_seed
 from sciplab._core.results import Result, package_version
-from sciplab._core.validation import check_level, check_replicates
+from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats._bootstrap import (
     Resampler,
     auto_chunk,
@@ -212,8 +212,7 @@ def _interpretation(row: Any, corr: bool, has_ci: bool) -> list[str]:
 
 
 def _check_frame(data: Any) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     if data.shape[0] == 0:
         raise DataError("data has no rows")
     return data

@@ -62,7 +62,7 @@ from scipy import stats as _st
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.results import Result, package_version, to_jsonable
-from sciplab._core.validation import check_level, check_replicates
+from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
 from sciplab.stats.syntax import ParsedModel, parse_model
@@ -564,8 +564,7 @@ class _Engine:
 
 
 def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarray, int, int]:
-    if not isinstance(data, pd.DataFrame):
-        raise InvalidParameterError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    require_frame(data)
     if missing not in MISSING_RULES:
         raise InvalidParameterError(
             f"missing={missing!r} is not supported; allowed: {', '.join(MISSING_RULES)}"
