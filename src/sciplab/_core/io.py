@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from sciplab._core.errors import DataError
+from sciplab._core.files import atomic_write, note_input
 
 READERS = {
     ".csv": "csv",
@@ -108,6 +109,7 @@ def read_data(path: str | os.PathLike[str], *, sheet: str | int | None = None) -
         raise DataError(f"{p}: no columns found; expected a header row naming the columns")
     df.attrs.update(attrs)
     df.attrs["source"] = str(p)
+    note_input(p)
     return df
 
 
@@ -116,24 +118,32 @@ def write_data(
 ) -> Path:
     """Write a DataFrame by extension (``.csv``, ``.tsv``, ``.xlsx``, ``.sav``, ``.parquet``).
 
-    An existing file is never replaced unless ``overwrite=True``. SPSS value and variable labels in
-    ``data.attrs`` are written to ``.sav`` files.
+    An existing file is never replaced unless ``overwrite=True``; the file is written to a temporary
+    name and renamed into place, so a failure leaves no partial file (:mod:`sciplab._core.files`).
+    SPSS value and variable labels in ``data.attrs`` are written to ``.sav`` files.
     """
     p = Path(path)
     kind = _format(p, WRITERS, "write")
-    if p.exists() and not overwrite:
-        raise DataError(f"{p}: already exists; choose another name or pass overwrite=True")
-    if not p.parent.exists():
-        raise DataError(f"{p}: folder {p.parent} does not exist")
     out = data.reset_index() if index else data
+    with atomic_write(p, overwrite=overwrite) as tmp:
+        try:
+            _write(out, data, tmp, kind)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - third-party writers raise many types
+            raise DataError(f"{p}: cannot write as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
+    return p
+
+
+def _write(out: pd.DataFrame, data: pd.DataFrame, tmp: Path, kind: str) -> None:
     if kind == "csv":
-        out.to_csv(p, index=False)
+        out.to_csv(tmp, index=False)
     elif kind == "tsv":
-        out.to_csv(p, index=False, sep="\t")
+        out.to_csv(tmp, index=False, sep="\t")
     elif kind == "excel":
-        out.to_excel(p, index=False)
+        out.to_excel(tmp, index=False, engine="openpyxl")
     elif kind == "parquet":
-        out.to_parquet(p, index=False)
+        out.to_parquet(tmp, index=False)
     else:
         import pyreadstat
 
@@ -141,8 +151,7 @@ def write_data(
         value_labels = data.attrs.get("value_labels") or {}
         pyreadstat.write_sav(
             out,
-            str(p),
+            str(tmp),
             column_labels=[labels.get(c) or "" for c in out.columns],
             variable_value_labels={k: v for k, v in value_labels.items() if k in out.columns},
         )
-    return p
