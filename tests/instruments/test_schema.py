@@ -370,3 +370,11 @@ def test_random_mutations_load_or_raise_definition_error(raw: dict) -> None:
         assert str(exc).startswith("mutant.toml: ")
     else:
         assert inst.id and inst.scales
+
+
+def test_every_construct_has_one_polarity():
+    from sciplab.instruments.schema import CONSTRUCT_HIGHER_IS_WORSE, CONSTRUCTS
+
+    assert set(CONSTRUCT_HIGHER_IS_WORSE) == set(CONSTRUCTS)
+    assert CONSTRUCT_HIGHER_IS_WORSE["distress"] is True
+    assert CONSTRUCT_HIGHER_IS_WORSE["social_support"] is False

@@ -45,6 +45,32 @@ CONSTRUCTS: dict[str, str] = {
     "distress_facet": "Facet of distress (wellbeing, problems, functioning, risk)",
 }
 
+#: Polarity of each construct: True when higher scores are worse (problems), False when higher scores
+#: are better (resources), None when neither applies (e.g. session impact, therapeutic distance).
+#: The one home of this fact: reliable change, the formulation profile and the clinic read it here.
+#: A scale declared ``direction = "inverse"`` measures its construct reversed (TAS-20 total vs
+#: emotional awareness), which flips the polarity of its scores.
+CONSTRUCT_HIGHER_IS_WORSE: dict[str, bool | None] = {
+    "attachment_anxiety": True,
+    "attachment_avoidance": True,
+    "parental_care": False,
+    "parental_overprotection": True,
+    "social_self_efficacy": False,
+    "emotional_awareness": False,
+    "alexithymia_facet": True,
+    "interpersonal_competence": False,
+    "social_support": False,
+    "social_support_facet": False,
+    "interpersonal_problems": True,
+    "interpersonal_octant": True,
+    "alliance": False,
+    "alliance_facet": False,
+    "client_attachment_to_therapist": None,
+    "therapeutic_distance": None,
+    "session_impact": None,
+    "distress": True,
+    "distress_facet": True,
+}
 STATUSES = ("verified", "single-source")
 SCORING_RULES = ("sum", "mean")
 DIRECTIONS = ("positive", "inverse")
