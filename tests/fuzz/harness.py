@@ -38,7 +38,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 
 #: Seconds one in-process CLI run may take before the run is stopped and reported as a hang.
 #: A guard against blocking the suite, not a timing assertion: every baseline runs in about a second.
-HANG_SECONDS = 120
+HANG_SECONDS = 60
 
 SLOW_EXAMPLES = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 

@@ -101,13 +101,20 @@ DATA_COMMANDS = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="issue 11 items 2, 4, 7, 8, 9 (duplicated headers, markup in names, hostile values; see FUZZ_FINDINGS.md)",
-    strict=False,
-)
+#: Commands whose data-file fuzzing fails today, with the defect (the lead removes entries as rooms merge).
+DATA_DEFECTS = {
+    ("score",): "issue 11 items 2, 4, 8: duplicated headers, markup in names, hostile values",
+    ("monitor",): "issue 11 item 4: a column name like x[/x] crashes Rich (MarkupError)",
+    ("reference", "fit"): "issue 11 item 4: a column name like x[/x] crashes Rich (MarkupError)",
+}
+
+
 @pytest.mark.parametrize(("cmd", "positions"), DATA_COMMANDS, ids=[c.name for c, _ in DATA_COMMANDS])
-def test_hostile_data_files(cmd, positions):
-    @h.fuzz_settings(15)
+def test_hostile_data_files(cmd, positions, request):
+    if cmd.path in DATA_DEFECTS:
+        request.applymarker(pytest.mark.xfail(reason=DATA_DEFECTS[cmd.path], strict=False))
+
+    @h.fuzz_settings(8)
     @given(data=st.data())
     def check(data):
         args = list(h.BASELINES[cmd.path])
@@ -173,7 +180,7 @@ UNDECODABLE = [b"\xff\xfe\xfa", b"", b"\x00" * 10, b"[" * 3000 + b"]" * 3000, b"
     content=st.sampled_from(UNDECODABLE) | json_value.map(_json_bytes),
     cmd=st.sampled_from([("score",), ("reliability",), ("fit",)]),
 )
-@h.fuzz_settings(20)
+@h.fuzz_settings(10)
 def test_hostile_map_files(ext, content, cmd):
     args = list(h.BASELINES[cmd])
     if cmd == ("fit",):
@@ -189,7 +196,7 @@ def _definition(name: str) -> str:
 
 @pytest.mark.xfail(reason="issue 11 items 5, 6: instrument folders and key files are not validated", strict=False)
 @given(data=st.data(), where=st.sampled_from(["dir", "key"]))
-@h.fuzz_settings(25)
+@h.fuzz_settings(10)
 def test_hostile_instrument_definitions(data, where):
     with h.workspace() as ws:
         if where == "dir":
@@ -207,7 +214,7 @@ def test_hostile_instrument_definitions(data, where):
 
 @pytest.mark.xfail(reason="issue 11 item 5: monitor --reference is checked only by its header", strict=False)
 @given(data=st.data())
-@h.fuzz_settings(15)
+@h.fuzz_settings(8)
 def test_hostile_reference_files(data):
     with h.workspace() as ws:
         ref = json.loads((ws / "ref.json").read_text(encoding="utf-8"))
@@ -232,7 +239,7 @@ def test_hostile_reference_files(data):
 
 @pytest.mark.xfail(reason="issue 11 item 5: sweep grids, rule files and model files are not validated", strict=False)
 @given(data=st.data(), kind=st.sampled_from(["grid", "rules", "model"]))
-@h.fuzz_settings(20)
+@h.fuzz_settings(10)
 def test_hostile_grid_rules_and_model_files(data, kind):
     with h.workspace() as ws:
         if kind == "grid":

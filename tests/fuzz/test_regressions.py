@@ -28,8 +28,13 @@ from . import harness as h
 PHQ = [f"PHQ9_{i:02d}" for i in range(1, 10)]
 
 
-def xfail(reason: str):
-    return pytest.mark.xfail(reason=reason, strict=False)
+def xfail(reason: str, *, run: bool = True):
+    return pytest.mark.xfail(reason=reason, strict=False, run=run)
+
+
+#: Known to run until the timeout today: not run (each would spend its whole timeout of CPU on a shared
+#: machine) until the lead removes ``run=False`` with the fix.
+HANGS_TODAY = False
 
 
 def phq_frame(n: int = 6) -> pd.DataFrame:
@@ -77,13 +82,6 @@ def _output_options():
             yield pytest.param(cmd, p, id=f"{cmd.name} {p.opts[0]}")
 
 
-def _overwrite_reason(cmd: h.Command) -> str | None:
-    """Commands that write but cannot be told to replace."""
-    if cmd.option("--overwrite") is None:
-        return "issue 10 item 4: command writes files but has no --overwrite"
-    return None
-
-
 OUTPUT_REASONS = {
     ("reference", "fit"): "issue 10 item 4: reference fit replaces an existing file and has no --overwrite",
     ("score",): "issue 10 item 11: the error says 'pass overwrite=True'; --validity fails after -o was written",
@@ -94,7 +92,7 @@ OUTPUT_REASONS = {
 @pytest.mark.parametrize(("cmd", "param"), list(_output_options()))
 def test_every_output_option_refuses_an_existing_file(cmd, param, request):
     """Issue 10 item 4: no command replaces an existing file without --overwrite, and says which option to use."""
-    reason = OUTPUT_REASONS.get(cmd.path) or _overwrite_reason(cmd)
+    reason = OUTPUT_REASONS.get(cmd.path)
     if reason:
         request.applymarker(xfail(reason))
     args = list(h.BASELINES[cmd.path])
@@ -321,7 +319,7 @@ def _mutate(obj, key, value):
 @given(mutation=_mutations())
 @example(mutation=("sigma2", -1.0))
 @example(mutation=("cov_re", [[-1, 0], [0, -1]]))
-@h.fuzz_settings(10)
+@h.fuzz_settings(5)
 def test_mutated_reference_file(mutation):
     key, value = mutation
     with h.workspace() as ws:
@@ -486,7 +484,7 @@ CLI_IN_SUBPROCESS = """
 """
 
 
-@xfail("issue 11 item 11: monitor --repair-within 99999999999999999999 never returns")
+@xfail("issue 11 item 11: monitor --repair-within 99999999999999999999 never returns", run=HANGS_TODAY)
 @given(value=st.sampled_from(["99999999999999999999", "1000000000", "-1", "0"]))
 @example(value="99999999999999999999")
 @h.fuzz_settings(1)
@@ -495,22 +493,22 @@ def test_repair_within_is_bounded(value):
         h.sessions_frame().assign(wai=lambda f: f["WAI-SR_total"]).to_csv("s.csv", index=False)
         args = ["monitor", str(ws / "s.csv"), "--measure", "CORE-10_total", "--rc-points", "5", "--alliance",
                 "WAI-SR_total", "--repair-within", value]  # fmt: skip
-        proc = _isolated(CLI_IN_SUBPROCESS.format(args=args), timeout=90)
+        proc = _isolated(CLI_IN_SUBPROCESS.format(args=args), timeout=60)
     assert proc.returncode in (0, 2), proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-@xfail("issue 11 item 11: -B 10000000 is accepted and fails to allocate")
+@xfail("issue 11 item 11: -B 10000000 is accepted and fails to allocate", run=HANGS_TODAY)
 def test_huge_bootstrap_is_refused_or_bounded():
     with h.workspace() as ws:
         args = ["fit", str(ws / "paths.csv"), "--model", "m ~ a*x\ny ~ b*m + x\nab := a*b", "-B", "10000000",
                 "--seed", "1"]  # fmt: skip
-        proc = _isolated(CLI_IN_SUBPROCESS.format(args=args), timeout=120, mem_gib=3)
+        proc = _isolated(CLI_IN_SUBPROCESS.format(args=args), timeout=60, mem_gib=3)
     assert proc.returncode in (0, 2), proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
-@xfail("issue 11 item 11: indirect-effect enumeration is exponential and uncapped")
+@xfail("issue 11 item 11: indirect-effect enumeration is exponential and uncapped", run=HANGS_TODAY)
 def test_fully_recursive_model_is_bounded():
     code = """
         import warnings
@@ -527,7 +525,7 @@ def test_fully_recursive_model_is_bounded():
         except sciplab.SciplabError as exc:
             print("refused:", exc)
     """
-    proc = _isolated(code, timeout=90, mem_gib=2)
+    proc = _isolated(code, timeout=60, mem_gib=2)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
