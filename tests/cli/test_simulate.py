@@ -42,7 +42,7 @@ def test_sweep_bad_grid_and_calibrate_exit_codes(tmp_path):
     g.write_text('[grid]\n"therapy.polcy" = ["scip"]\n')
     res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw")])
     assert res.exit_code == 2 and "therapy.policy" in res.output
-    cal = runner.invoke(app, ["simulate", "calibrate", "--reps", "1", "--agents", "300", "--seed", "1"])
+    cal = runner.invoke(app, ["simulate", "calibrate", "--repetitions", "1", "--agents", "300", "--seed", "1"])
     assert cal.exit_code in (0, 1)
     assert "Calibration" in cal.output
     assert ("MISS" in cal.output) == (cal.exit_code == 1)

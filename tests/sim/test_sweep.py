@@ -12,7 +12,7 @@ FIXED = {"n_agents": 150, "years": 0.5, "followup_weeks": 4}
 def test_grid_file_unknown_names_suggest(tmp_path):
     g = tmp_path / "g.toml"
     g.write_text('[grid]\n"network.meet_rat" = [0.1, 0.2]\n')
-    with pytest.raises(InvalidParameterError, match="did you mean 'network.meet_rate'"):
+    with pytest.raises(DataError, match="did you mean .network.meet_rate."):
         read_grid(g)
     g.write_text("[grdi]\nn_agents = [10]\n")
     with pytest.raises(DataError, match="did you mean 'grid'"):
