@@ -3,7 +3,7 @@
 import numpy as np
 
 from sciplab.sim.childhood import run_childhood
-from sciplab.sim.network import init_adulthood, refresh_quality, run_weeks
+from sciplab.sim.network import init_adulthood, run_weeks
 from sciplab.sim.params import SimParams
 
 
@@ -21,19 +21,3 @@ def test_network_reaches_dense_steady_state_and_support_tracks_ties():
     # ties point at real partners, never at the owner
     src, dst, _ = pop.ties.edges()
     assert (src != dst).all()
-
-
-def test_refresh_quality_follows_changed_competencies():
-    """Raised disclosure and conflict management raise the quality (gain) of the agents' own ties only."""
-    p = SimParams(n_agents=600)
-    rng = np.random.default_rng(4)
-    pop = run_childhood(p, rng)
-    init_adulthood(pop, p, rng)
-    run_weeks(pop, p, rng, 8)
-    rows = np.arange(50)
-    before = pop.ties.gain2d.copy()
-    pop.competencies[rows] += 2.0
-    refresh_quality(pop, rows, p)
-    occ = pop.ties.strength2d > 0
-    assert (pop.ties.gain2d[rows][occ[rows]] > before[rows][occ[rows]]).mean() > 0.9
-    np.testing.assert_array_equal(pop.ties.gain2d[50:], before[50:])
