@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,17 +40,15 @@ import pandas as pd
 
 from sciplab._core.errors import DataError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
-from sciplab.instruments.registry import get_instrument, list_instruments
 from sciplab.instruments.schema import Instrument, Scale
 from sciplab.scip.attachment import FALLBACK_RELIABILITY, FALLBACK_SD, describe_attachment, quadrant_probabilities
 from sciplab.scip.constructs import QUADRANTS
 from sciplab.scip.interpersonal import interpersonal_profile
+from sciplab.scip.items import instrument_registry, score_recognised
 from sciplab.scip.plan import missing_constructs, rule_context, statements
 from sciplab.scip.profile import profile_row
 from sciplab.scip.rules import RuleSet, load_rules
 from sciplab.scip.sections import Section, formulation_sections, heading, render_text
-from sciplab.scoring.columns import match_columns
-from sciplab.scoring.engine import score_all
 from sciplab.stats.circumplex import SSMResult
 
 __all__ = ["FALLBACK_RELIABILITY", "FALLBACK_SD", "ID_COLUMNS", "QUADRANTS", "Formulation", "formulate",
@@ -211,13 +208,6 @@ def _select_client(frame: pd.DataFrame, client: Any, id_col: str | None) -> tupl
     return frame.loc[mask.to_numpy()], ids[mask].iloc[0]
 
 
-def _registry(instruments_dir: str | None) -> list[Instrument]:
-    out = []
-    for item in list_instruments(instruments_dir=instruments_dir) if instruments_dir else list_instruments():
-        out.append(item if isinstance(item, Instrument) else get_instrument(item, instruments_dir=instruments_dir))
-    return out
-
-
 def _score_columns(frame: pd.DataFrame, registry: list[Instrument]) -> dict[str, tuple[Instrument, Scale]]:
     """``{column: (instrument, scale)}`` for columns named exactly as ``score()`` names them.
 
@@ -226,44 +216,6 @@ def _score_columns(frame: pd.DataFrame, registry: list[Instrument]) -> dict[str,
     """
     lookup = {inst.column(s.name): (inst, s) for inst in registry for s in inst.scales}
     return {str(c): lookup[str(c)] for c in frame.columns if str(c) in lookup}
-
-
-def _item_hits(frame: pd.DataFrame, inst: Instrument) -> bool:
-    valid = set(inst.item_numbers)
-    for c in frame.columns:
-        name = re.sub(r"[^a-z0-9]", "", str(c).lower())
-        for prefix in inst.column_prefixes:
-            p = re.sub(r"[^a-z0-9]", "", prefix.lower())
-            if name.startswith(p) and name[len(p) :].isdigit() and int(name[len(p) :]) in valid:
-                return True
-    return False
-
-
-def _score_items(
-    frame: pd.DataFrame, registry: list[Instrument], present: set[str], instruments: Sequence[str] | None,
-    instruments_dir: str | None,
-) -> tuple[pd.DataFrame, list[str]]:  # fmt: skip
-    """Score raw item columns; returns the score columns and the instruments scored."""
-    if instruments is not None:
-        chosen = [get_instrument(i, instruments_dir=instruments_dir) for i in instruments]
-    else:
-        chosen, claimed = [], {}
-        for inst in registry:
-            if not inst.has_key or inst.id in present or not _item_hits(frame, inst):
-                continue
-            cols = set(match_columns(frame, inst).values())
-            for other, other_cols in claimed.items():
-                if cols & other_cols:
-                    raise DataError(
-                        f"item columns fit both {other} and {inst.id} (e.g. {sorted(cols & other_cols)[0]}); "
-                        "say which was administered with instruments=[...] (CLI --instruments)"
-                    )
-            claimed[inst.id] = cols
-            chosen.append(inst)
-    if not chosen:
-        return pd.DataFrame(index=frame.index), []
-    res = score_all(frame, chosen, instruments_dir=instruments_dir)
-    return res.scores, [i.id for i in chosen]
 
 
 def _check_value(col: str, value: Any, inst: Instrument, scale: Scale, where: str) -> float | None:
@@ -363,10 +315,12 @@ def formulate(
     where = f"{frame.attrs['source']}: " if frame.attrs.get("source") else ""
     frame, client_id = _select_client(frame, client, id_col)
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
-    registry = _registry(instruments_dir)
+    registry = instrument_registry(instruments_dir)
     found = _score_columns(frame, registry)
     present = {inst.id for inst, _ in found.values()}
-    item_scores, scored_instruments = _score_items(frame, registry, present, instruments, instruments_dir)
+    item_scores, scored_instruments = score_recognised(
+        frame, registry, exclude=present, instruments=instruments, instruments_dir=instruments_dir
+    )
     measures: list[dict[str, Any]] = []
     seen_cols: set[str] = set()
     for col, (inst, scale) in found.items():
