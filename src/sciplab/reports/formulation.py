@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.files import check_output, write_text_atomic
 from sciplab._core.results import to_jsonable
 from sciplab.plot.formulation import plot_attachment_plane, plot_interpersonal
 from sciplab.reports._svg import figure_svg
@@ -174,32 +175,27 @@ def to_json(f: Formulation, **kwargs: Any) -> str:
 def write_report(f: Formulation, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the report by extension: ``.html`` (self-contained), ``.md`` (+ SVG files) or ``.json``.
 
-    An existing file is never replaced unless ``overwrite=True``.
+    An existing file is never replaced unless ``overwrite=True``, an input never. Every file is
+    checked before any is written, and each is written atomically: nothing is written unless
+    everything can be.
     """
     _check(f)
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".html", ".htm", ".md", ".json"):
         raise DataError(f"{p}: report format must be .html, .md or .json")
-    if not p.parent.exists():
-        raise DataError(f"{p}: folder {p.parent} does not exist")
-    targets = [p]
-    svgs: dict[str, str] = {}
-    if suffix == ".md":
-        svgs = figures_svg(f)
-        targets += [p.with_name(f"{p.stem}_{k}.svg") for k in svgs]
-    for t in targets:
-        if t.exists() and not overwrite:
-            raise DataError(f"{t}: already exists; choose another name or pass overwrite=True (--overwrite)")
+    check_output(p, overwrite=overwrite)
+    files: dict[Path, str] = {}
     if suffix in (".html", ".htm"):
-        p.write_text(html_report(f), encoding="utf-8")
+        files[p] = html_report(f)
     elif suffix == ".json":
-        p.write_text(to_json(f, indent=2) + "\n", encoding="utf-8")
+        files[p] = to_json(f, indent=2) + "\n"
     else:
-        files = {}
-        for k, svg in svgs.items():
-            fp = p.with_name(f"{p.stem}_{k}.svg")
-            fp.write_text(svg, encoding="utf-8")
-            files[k] = fp.name
-        p.write_text(to_markdown(f, figure_files=files), encoding="utf-8")
+        svgs = {p.with_name(f"{p.stem}_{k}.svg"): (k, svg) for k, svg in figures_svg(f).items()}
+        for target in svgs:
+            check_output(target, overwrite=overwrite)
+        files = {t: svg for t, (_, svg) in svgs.items()}
+        files[p] = to_markdown(f, figure_files={k: t.name for t, (k, _) in svgs.items()})
+    for target, text in files.items():
+        write_text_atomic(target, text, overwrite=overwrite)
     return p

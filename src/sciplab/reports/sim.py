@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sciplab._core.errors import DataError
+from sciplab._core.files import check_output, write_text_atomic
 from sciplab.plot import sim as simplot
 from sciplab.reports._svg import figure_svg
 from sciplab.sim.io import read_outputs
@@ -64,10 +65,6 @@ def write_report(
     out = Path(output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise DataError(f"{out}: report must be an .html file")
-    if out.exists() and not overwrite:
-        raise DataError(f"{out}: already exists; choose another name or pass --overwrite")
-    if not out.parent.exists():
-        raise DataError(f"{out}: folder {out.parent} does not exist")
+    check_output(out, overwrite=overwrite)
     text = html_report(folder, progress)
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_text_atomic(out, text, overwrite=overwrite)
