@@ -60,10 +60,10 @@ from sciplab._core.errors import DataError, InvalidParameterError, suggest
 from sciplab._core.results import Result, package_version, to_jsonable
 from sciplab.instruments.registry import get_instrument, list_instruments
 from sciplab.instruments.schema import CONSTRUCTS, Instrument, Scale
+from sciplab.scip.relationship import expected_rupture_type
 from sciplab.scip.rules import EVIDENCE_LEVELS, RuleSet, load_rules
 from sciplab.scoring.columns import match_columns
 from sciplab.scoring.engine import norm_on_score_metric, score_all
-from sciplab.stats.change import expected_rupture_type
 from sciplab.stats.circumplex import SSMResult, ssm_scores
 
 __all__ = ["FALLBACK_RELIABILITY", "FALLBACK_SD", "QUADRANTS", "Formulation", "formulate", "quadrant_probabilities"]
