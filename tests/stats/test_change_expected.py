@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hs
 
 from sciplab import DataError, InvalidParameterError
 from sciplab.stats.change import Reference, expected_response, fit_reference
@@ -187,3 +189,115 @@ def test_expected_response_bad_input(sim_ref) -> None:
         expected_response({"fit": {}}, data)  # type: ignore[arg-type]
     with pytest.raises(DataError, match="varies within client"):
         expected_response(ref, data.assign(intake=np.arange(len(data))).head(20))
+
+
+def _mutations(obj: dict) -> list[tuple[str, object]]:
+    """(description, mutated reference) pairs: each must be refused with a DataError naming the field."""
+    import copy
+
+    out = []
+
+    def put(desc, path, value):
+        m = copy.deepcopy(obj)
+        node = m
+        for key in path[:-1]:
+            node = node[key]
+        if value is KeyError:
+            del node[path[-1]]
+        else:
+            node[path[-1]] = value
+        out.append((desc, m))
+
+    put("no fit", ["fit"], KeyError)
+    put("fit a list", ["fit"], [1, 2])
+    put("method unknown", ["method"], "oq")
+    put("no columns", ["columns"], KeyError)
+    put("measure not text", ["columns", "measure"], 3)
+    put("no fe", ["fit", "fe"], KeyError)
+    put("fe too short", ["fit", "fe"], [1.0, 2.0])
+    put("fe text", ["fit", "fe"], ["a", "b", "c", "d"])
+    put("fe NaN", ["fit", "fe"], [None, 1.0, 2.0, 3.0])
+    put("cov_fe ragged", ["fit", "cov_fe"], [[1.0], [2.0, 3.0]])
+    put("cov_re 3x3", ["fit", "cov_re"], np.eye(3).tolist())
+    put("cov_re not symmetric", ["fit", "cov_re"], [[1.0, 0.5], [0.2, 1.0]])
+    put("cov_re not positive definite", ["fit", "cov_re"], [[1.0, 2.0], [2.0, 1.0]])
+    put("cov_re zero", ["fit", "cov_re"], [[0.0, 0.0], [0.0, 0.0]])
+    put("sigma2 negative", ["fit", "sigma2"], -4.0)
+    put("sigma2 text", ["fit", "sigma2"], "4")
+    put("sigma2 bool", ["fit", "sigma2"], True)
+    put("intake_mean missing", ["fit", "intake_mean"], KeyError)
+    put("session_max infinite", ["fit", "session_max"], 1e999)
+    put("messages not texts", ["fit", "messages"], [1])
+    put("fe_names wrong", ["fit", "fe_names"], ["a", "b", "c", "d"])
+    return out
+
+
+def test_reference_file_schema_is_validated(sim_ref, tmp_path) -> None:
+    _, ref = sim_ref
+    good = json.loads(json.dumps(ref.to_dict()))
+    for i, (desc, bad) in enumerate(_mutations(good)):
+        path = tmp_path / f"m{i}.json"
+        path.write_text(json.dumps(bad))
+        with pytest.raises(DataError, match=str(path).replace("\\", "\\\\")) as info:
+            Reference.load(path)
+        assert "field" in str(info.value) or "not a SCIP Lab" in str(info.value), (desc, info.value)
+    nested = tmp_path / "deep.json"
+    nested.write_text("[" * 5000 + "]" * 5000)
+    with pytest.raises(DataError, match="nested too deeply"):
+        Reference.load(nested)
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(DataError, match="reference file is not UTF-8 text"):
+        Reference.load(binary)
+
+
+def test_nn_reference_data_table_is_validated(tmp_path) -> None:
+    fast = _kind(60, 5, 0, 20.0, -6.0, 15.0)
+    ref = fit_reference(fast, **KW, intake="intake", method="nn", k=10)
+    obj = json.loads(json.dumps(ref.to_dict()))
+    for key, value, message in [
+        ("y", [None] * len(obj["data"]["y"]), "column 'y' of the data table must hold finite numbers"),
+        ("session", obj["data"]["session"][:-1], "equal length"),
+        ("intake", KeyError, "has no field 'intake'"),
+    ]:
+        bad = json.loads(json.dumps(obj))
+        if value is KeyError:
+            del bad["data"][key]
+        else:
+            bad["data"][key] = value
+        path = tmp_path / f"{key}.json"
+        path.write_text(json.dumps(bad))
+        with pytest.raises(DataError, match=message):
+            Reference.load(path)
+    bad = json.loads(json.dumps(obj))
+    bad["parameters"]["k"] = 1000
+    (tmp_path / "k.json").write_text(json.dumps(bad))
+    with pytest.raises(DataError, match="fewer clients than k = 1000"):
+        Reference.load(tmp_path / "k.json")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=hs.data())
+def test_property_any_mutated_reference_is_refused_or_usable(sim_ref, tmp_path_factory, data) -> None:
+    _, ref = sim_ref
+    obj = json.loads(json.dumps(ref.to_dict()))
+    section = data.draw(hs.sampled_from(["fit", "columns", "parameters"]))
+    key = data.draw(hs.sampled_from(sorted(obj[section])))
+    junk = hs.one_of(
+        hs.none(), hs.booleans(), hs.integers(), hs.floats(), hs.text(max_size=5), hs.lists(hs.floats(), max_size=5),
+        hs.dictionaries(hs.text(max_size=3), hs.integers(), max_size=2),
+    )  # fmt: skip
+    obj[section][key] = data.draw(junk)
+    path = tmp_path_factory.mktemp("ref") / "r.json"
+    path.write_text(json.dumps(obj))
+    try:
+        loaded = Reference.load(path)
+    except DataError:
+        return
+    # accepted: then it works with finite bounds, or refuses the data with a typed error (a renamed column)
+    new = _simulate(2, 4, seed=3, offset=500)
+    try:
+        res = expected_response(loaded, new)
+    except (DataError, InvalidParameterError):
+        return
+    assert np.isfinite(res.table["bound_red"]).all()
