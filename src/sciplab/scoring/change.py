@@ -101,7 +101,7 @@ def _direction(scale: Scale, inst: Instrument, higher_is_worse: bool | None) -> 
     for cut in inst.cutoffs:
         if cut.scale == scale.name:
             return cut.higher_is_worse
-    worse = CONSTRUCT_HIGHER_IS_WORSE.get(scale.construct)
+    worse = CONSTRUCT_HIGHER_IS_WORSE.get(scale.construct) if scale.construct else None
     if worse is None:
         raise InvalidParameterError(
             f"{inst.id} {scale.name}: cannot tell whether higher scores are worse; "
@@ -246,7 +246,7 @@ def _cutoff(
     if wanted is None:
         return None, None, ""
     if isinstance(wanted, int | float | np.integer | np.floating) and not isinstance(wanted, bool):
-        return check_finite(wanted, name="cutoff"), "user", "user-supplied"
+        return check_finite(float(wanted), name="cutoff"), "user", "user-supplied"
     if wanted not in ("auto", "a", "b", "c", "published"):
         raise InvalidParameterError(
             f"cutoff must be 'auto', 'a', 'b', 'c', 'published', a number or None, got {wanted!r}"
