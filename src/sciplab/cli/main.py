@@ -19,7 +19,9 @@ app = typer.Typer(
 )
 
 # Modules under sciplab.cli that define register(app). Add new command modules here.
-COMMAND_MODULES: list[str] = ["demo", "instruments", "score", "fit", "ssm", "monitor", "simulate", "formulate"]
+COMMAND_MODULES: list[str] = [
+    "demo", "instruments", "score", "change", "fit", "ssm", "monitor", "simulate", "formulate",
+]  # fmt: skip
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"sciplab.cli.{_name}").register(app)

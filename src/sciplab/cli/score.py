@@ -1,4 +1,4 @@
-"""``sciplab score``, ``sciplab reliability`` and ``sciplab change``: the scoring layer's CLI."""
+"""``sciplab score`` and ``sciplab reliability``: the scoring layer's CLI (``change``: :mod:`sciplab.cli.change`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sciplab._core.io import read_data, write_data
 from sciplab.cli._common import console, emit_json, handle_errors, split_list
 from sciplab.cli._inputs import read_mapping
 from sciplab.instruments.registry import get_instrument
-from sciplab.scoring import reliability, reliable_change, score
+from sciplab.scoring import reliability, score
 from sciplab.scoring.engine import ScoreResult, score_all
 
 InstrumentOpt = Annotated[
@@ -150,7 +150,7 @@ def print_scale_table(result: ScoreResult, reliabilities: pd.DataFrame | None = 
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``score``, ``reliability`` and ``change``."""
+    """Add ``score`` and ``reliability``."""
 
     @app.command("score")
     @handle_errors
@@ -239,79 +239,6 @@ def register(app: typer.Typer) -> None:
             on_invalid=on_invalid,  # type: ignore[arg-type]
             instruments_dir=instruments_dir,
             key_file=key_file,
-        )
-        if json:
-            emit_json(res.to_dict())
-            return
-        console.print(res.summary(), highlight=False)
-
-    @app.command("change")
-    @handle_errors
-    def change_cmd(
-        pre: Annotated[str, typer.Argument(help="Pre-treatment data (item columns or the <ID>_<scale> score column).")],
-        post: Annotated[str, typer.Argument(help="Post-treatment data, same clients.")],
-        instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument id.")],
-        scale: Annotated[str, typer.Option("--scale", help="Scale name, e.g. total.")],
-        id_col: Annotated[
-            str | None, typer.Option("--id", help="Client id column to align PRE and POST (default: row order).")
-        ] = None,
-        sd: Annotated[
-            str | None, typer.Option("--sd", help="SD for the RCI: a number or 'pre' (default: the definition's norm).")
-        ] = None,
-        rxx: Annotated[float | None, typer.Option("--rxx", help="Reliability (default: the definition's).")] = None,
-        cutoff: Annotated[str, typer.Option("--cutoff", help="auto, a, b, c, published, none or a number.")] = "auto",
-        instruments_dir: DirOpt = None,
-        json: JsonOpt = False,
-    ) -> None:
-        """Reliable and clinically significant change (Jacobson & Truax 1991) per client."""
-        inst = get_instrument(instrument, instruments_dir=instruments_dir)
-        col = inst.column(scale)
-        series = []
-        for path in (pre, post):
-            frame = read_data(path)
-            if id_col is not None:
-                if id_col not in frame.columns:
-                    raise DataError(f"{path}: no id column {id_col!r}")
-                if frame[id_col].duplicated().any():
-                    raise DataError(f"{path}: id column {id_col!r} has duplicated ids")
-                frame = frame.set_index(id_col)
-                frame.attrs["source"] = path
-            s = (
-                frame[col]
-                if col in frame.columns
-                else score(frame, inst, scales=[scale], instruments_dir=instruments_dir).scores[col]
-            )
-            series.append(s)
-        a, b = series
-        if id_col is not None:
-            missing = a.index.symmetric_difference(b.index)
-            if len(missing):
-                raise DataError(f"clients not in both files: {', '.join(map(str, missing[:10]))}")
-            b = b.loc[a.index]
-        elif len(a) != len(b):
-            raise DataError(f"{pre} has {len(a)} rows but {post} has {len(b)}; align them or pass --id")
-        else:
-            b.index = a.index
-        sd_value: float | str | None = None
-        if sd is not None:
-            sd_value = "pre" if sd == "pre" else float(sd)
-        cut: float | str | None
-        if cutoff == "none":
-            cut = None
-        else:
-            try:
-                cut = float(cutoff)
-            except ValueError:
-                cut = cutoff
-        res = reliable_change(
-            a,
-            b,
-            instrument=inst,
-            scale=scale,
-            sd=sd_value,
-            rxx=rxx,
-            cutoff=cut,  # type: ignore[arg-type]
-            instruments_dir=instruments_dir,
         )
         if json:
             emit_json(res.to_dict())

@@ -25,8 +25,8 @@ from typing import Any
 import pandas as pd
 
 from sciplab.instruments.schema import CONSTRUCTS, Instrument
+from sciplab.scip.relationship import expected_rupture_type
 from sciplab.scip.rules import EVIDENCE_LEVELS, PHASES, RuleSet
-from sciplab.stats.change import expected_rupture_type
 
 __all__ = ["STATEMENT_COLUMNS", "missing_constructs", "rule_context", "statements"]
 
