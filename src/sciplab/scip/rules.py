@@ -11,7 +11,7 @@ clinician-researcher can read and adapt:
   (plan: ``engagement``, ``corrective``, ``marker``, ``caution``), optional ``pattern``, a condition
   ``when``, the ``text``, an ``evidence`` level, ``sources`` (keys of ``[sources]``, at least one),
   optional ``rupture`` (an attachment pattern whose expected rupture type, from
-  :func:`sciplab.stats.change.expected_rupture_type`, is attached) and ``note``.
+  :func:`sciplab.scip.relationship.expected_rupture_type`, is attached) and ``note``.
 
 Condition language
 ------------------
