@@ -73,6 +73,9 @@ class _Marker:
 OUTPUT = _Marker("OUTPUT")
 """``Annotated`` marker of an option naming a file the command writes (checked by :func:`run_command`)."""
 
+OWN_CHECK = _Marker("OWN_CHECK")
+"""``Annotated`` marker of an output option whose command applies its own (stricter) rule first."""
+
 INPUT = _Marker("INPUT")
 """``Annotated`` marker of an argument naming a file the command reads (never replaced by an output)."""
 
@@ -129,18 +132,37 @@ API_VALUES = {("contrast", "pairwise"): "pairwise"}
 _ASSIGNMENT = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)=('([^']*)'|\"([^\"]*)\"|[^\s,;)]+|)")
 
 
-def _options_of(fn: Callable[..., Any]) -> dict[str, str]:
-    """Parameter name -> its long option string (``"min_answered" -> "--min-answered"``)."""
-    from typer.models import OptionInfo
+OUTPUT_OPTIONS = frozenset({"-o", "--output", "--report", "--figure", "--validity"})
+"""Options that name a file a command writes, marked or not (``--out`` folders are marked explicitly)."""
 
-    out: dict[str, str] = {}
+
+def _options_of(fn: Callable[..., Any]) -> tuple[dict[str, str], list[str], list[str]]:
+    """``(name -> long option, output parameters, input parameters)`` of a command function.
+
+    Outputs: options marked :data:`OUTPUT` or spelled as in :data:`OUTPUT_OPTIONS`. Inputs:
+    arguments (positional file names) and options marked :data:`INPUT`.
+    """
+    from typer.models import ArgumentInfo, OptionInfo
+
+    options: dict[str, str] = {}
+    outputs: list[str] = []
+    inputs: list[str] = []
     for name, hint in _hints(fn).items():
-        info = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, OptionInfo)), None)
-        if info is None:
+        meta = getattr(hint, "__metadata__", ())
+        info = next((m for m in meta if isinstance(m, OptionInfo | ArgumentInfo)), None)
+        if any(m is OUTPUT for m in meta):
+            outputs.append(name)
+        if any(m is INPUT for m in meta) or isinstance(info, ArgumentInfo):
+            inputs.append(name)
+        if not isinstance(info, OptionInfo):
             continue
-        decls = [d.split("/")[0] for d in (info.param_decls or ()) if d.startswith("--")]
-        out[name] = max(decls, key=len) if decls else "--" + name.replace("_", "-")
-    return out
+        decls = [d.split("/")[0] for d in (info.param_decls or ())]
+        longs = [d for d in decls if d.startswith("--")]
+        options[name] = max(longs, key=len) if longs else "--" + name.replace("_", "-")
+        own = any(m is OWN_CHECK for m in meta)
+        if name not in outputs and not own and OUTPUT_OPTIONS & {*decls, options[name]}:
+            outputs.append(name)
+    return options, outputs, inputs
 
 
 def _hints(fn: Callable[..., Any]) -> dict[str, Any]:
@@ -166,7 +188,10 @@ def cli_wording(message: str, options: dict[str, str]) -> str:
             return m.group(0)
         return opt if value in ("", "True") else f"{opt} {value}"
 
-    text = _ASSIGNMENT.sub(assignment, message)
+    text = message
+    if "overwrite" not in options:  # no such option here: drop the advice rather than give Python's
+        text = re.sub(r",? or (?:pass|add) overwrite=True(?: \(--overwrite\))?", "", text)
+    text = _ASSIGNMENT.sub(assignment, text)
     text = re.sub(r"(--[\w-]+(?: [^\s()]+)?) \(\1\)", r"\1", text)  # "--x v (--x v)" -> "--x v"
     for api, cli in API_NAMES.items():
         if cli in options:
@@ -186,16 +211,13 @@ def _error_message(exc: SciplabError, options: dict[str, str]) -> str:
 _depth = 0
 
 
-def _marked(fn: Callable[..., Any], marker: _Marker) -> list[str]:
-    """Names of ``fn``'s parameters annotated with ``marker``."""
-    return [name for name, hint in _hints(fn).items() if any(m is marker for m in getattr(hint, "__metadata__", ()))]
-
-
 def check_outputs(targets: list[str | os.PathLike[str] | None], *, overwrite: bool) -> None:
     """Refuse, before any work is done, an output that exists (without ``overwrite``) or is an input."""
     for target in targets:
         if target is not None and str(target) != "":
-            check_output(target, overwrite=overwrite)
+            target = Path(target)
+            if not (target.is_dir() and not target.suffix):  # folders are checked by their command
+                check_output(target, overwrite=overwrite)
 
 
 @contextmanager
@@ -217,9 +239,7 @@ def run_command(fn: F) -> F:
     """Wrap a command function in the CLI runner (idempotent; see the module docstring)."""
     if getattr(fn, "__sciplab_runner__", False):
         return fn
-    outputs = _marked(fn, OUTPUT)
-    inputs = _marked(fn, INPUT)
-    options = _options_of(fn)
+    options, outputs, inputs = _options_of(fn)
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -17,7 +17,7 @@ import typer
 from sciplab._core.errors import DataError
 from sciplab._core.files import write_text_atomic
 from sciplab._core.results import to_jsonable
-from sciplab.cli._common import emit_json, say
+from sciplab.cli._common import OWN_CHECK, emit_json, say
 from sciplab.cli._options import BootstrapOpt, JsonOpt, OverwriteOpt
 from sciplab.cli._render import print_scale_table
 from sciplab.datasets import example_path, load_example
@@ -53,7 +53,9 @@ def _writable_report(path: Path, overwrite: bool) -> None:
 
 def demo_cmd(
     report: Annotated[
-        str, typer.Option("--report", help="Where to write the HTML report ('' to skip).")
+        str,
+        typer.Option("--report", help="Where to write the HTML report ('' to skip; replaces only its own)."),
+        OWN_CHECK,
     ] = "sciplab-demo-report.html",
     bootstrap: BootstrapOpt = 5000,
     overwrite: OverwriteOpt = False,
