@@ -83,3 +83,34 @@ def test_fit_model_file_and_errors(data_file, tmp_path):
     assert res.exit_code == 2 and "alliance" in res.output
     res = runner.invoke(app, ["fit", str(tmp_path / "none.csv"), "--model", "scip-core"])
     assert res.exit_code == 2
+
+
+def test_fit_prints_the_library_summary_with_defined_parameters(data_file):
+    model = "PSSE_total ~ a*ECR_anxiety; MSPSS_total ~ b*PSSE_total; ab := a*b"
+    res = runner.invoke(app, ["fit", str(data_file), "--model", model, "-B", "0", "--ci", "none"])
+    assert res.exit_code == 0, res.output
+    assert "Defined parameters" in res.stdout and "ab" in res.stdout
+
+
+def test_fit_report_never_replaces_its_input(data_file, tmp_path):
+    before = data_file.read_bytes()
+    res = runner.invoke(
+        app, ["fit", str(data_file), "--model", "PSSE_total ~ ECR_anxiety", "-B", "0", "--ci", "none",
+              "--report", str(data_file), "--overwrite"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "input" in res.output
+    assert data_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(("content", "expected"), [(b"\x00\x01\x02 ~ x", "NUL"), (b"\xff\xfe y ~ x", "UTF-8")])
+def test_model_file_is_read_as_a_side_file(data_file, tmp_path, content, expected):
+    model = tmp_path / "model.lav"
+    model.write_bytes(content)
+    res = runner.invoke(app, ["fit", str(data_file), "--model", str(model), "-B", "0", "--ci", "none"])
+    assert res.exit_code == 2 and expected in res.output and "model.lav" in res.output
+
+
+@pytest.mark.parametrize("args", [["-B", "10000001"], ["-B", "-1"], ["--level", "nan"], ["--seed", "-3"]])
+def test_option_ranges_are_checked_when_parsed(data_file, args):
+    res = runner.invoke(app, ["fit", str(data_file), "--model", "PSSE_total ~ ECR_anxiety", *args])
+    assert res.exit_code == 2 and "Traceback" not in res.output
