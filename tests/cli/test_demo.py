@@ -6,10 +6,10 @@ import re
 import shlex
 
 import pytest
+from tests.cli.conftest import invoke
 
 from sciplab.cli.demo import next_steps
 from sciplab.datasets import example_path
-from tests.cli.conftest import invoke
 
 
 def test_the_next_hint_works_on_the_bundled_data(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from sciplab.instruments.registry import get_instrument
 from tests.cli.conftest import invoke
+
+from sciplab.instruments.registry import get_instrument
 
 
 def test_list_shows_each_instruments_item_columns() -> None:

@@ -12,12 +12,12 @@ import pytest
 import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.cli.conftest import invoke, path_scores, phq_frame
 
 from sciplab._core.errors import DataError, DataWarning
 from sciplab._core.results import package_version
 from sciplab.cli import _common
 from sciplab.cli.main import app
-from tests.cli.conftest import invoke, path_scores, phq_frame
 
 
 def test_version() -> None:
