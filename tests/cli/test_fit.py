@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
+from tests.cli.conftest import path_scores
 from typer.testing import CliRunner
 
 from sciplab.cli.main import app
@@ -16,17 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    n = 200
-    anx, avo = rng.normal(size=n), rng.normal(size=n)
-    sse = -0.3 * anx - 0.2 * avo + rng.normal(size=n)
-    ea = -0.2 * anx - 0.3 * avo + rng.normal(size=n)
-    sup = 0.3 * sse + 0.2 * ea + rng.normal(size=n)
-    dis = -0.3 * sse - 0.2 * ea + 0.2 * anx + rng.normal(size=n)
-    df = pd.DataFrame(
-        {"ECR_anxiety": anx, "ECR_avoidance": avo, "PSSE_total": sse, "TAS-20_total": -ea,
-         "MSPSS_total": sup, "PHQ-9_total": dis}
-    )  # fmt: skip
+    df = path_scores()  # same builder and seed as before
     path = tmp_path_factory.mktemp("fit") / "scores.csv"
     df.to_csv(path, index=False)
     return path
