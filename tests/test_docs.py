@@ -8,7 +8,7 @@ and ``../shared/data`` (skipped with a reason when absent). A ```json block intr
 backticked ``*.json`` name is written to that file first. Every ```python block of a document runs
 in order in one namespace in such a folder.
 
-Only the work is made smaller, never the command: ``--agents`` is capped at 200 and ``--reps`` at 1
+Only the work is made smaller, never the command: ``--agents`` is capped at 200 and ``--repetitions`` at 1
 (calibrate's defaults are added when absent), so the walk-through runs in seconds. Not run, with the
 reason: ``pip install uv`` (installs a tool) and ``uv run --locked pytest`` (this suite itself).
 A command must exit 0 unless the text right after it in the doc states another code (``exit 1 when``).
@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner
 
 import sciplab
@@ -100,17 +101,24 @@ SKIPPED = {
 }
 
 
+def _options(*path: str) -> set[str]:
+    cmd = typer.main.get_command(app)
+    for name in path:
+        cmd = cmd.commands[name]
+    return {o for p in cmd.params for o in p.opts}
+
+
 def smaller(args: list[str]) -> list[str]:
     """The same command with less work (fewer agents and repetitions; see the module docstring)."""
     out = list(args)
-    for opt, cap in (("--agents", 200), ("-n", 200), ("--reps", 1), ("-r", 1)):
+    for opt, cap in (("--agents", 200), ("-n", 200), ("--repetitions", 1), ("--reps", 1), ("-r", 1)):
         if opt in out:
             i = out.index(opt)
             out[i + 1] = str(min(int(out[i + 1]), cap))
     if out[:2] == ["simulate", "calibrate"]:
-        out += [o for o in ("--agents", "200") if "--agents" not in out] + (
-            ["--reps", "1"] if "--reps" not in out else []
-        )
+        reps = "--repetitions" if "--repetitions" in _options("simulate", "calibrate") else "--reps"
+        out += [] if "--agents" in out else ["--agents", "200"]
+        out += [] if reps in out else [reps, "1"]
     return out
 
 
@@ -252,10 +260,7 @@ def _side_files(doc: Path, folder: Path) -> None:
 
 
 # Commands that fail today because of defects other rooms are fixing (the lead removes these).
-KNOWN = {
-    "reference fit archive_sessions.csv": "issue 10 item 6: simulated sessions lack CORE-10/WAI-SR scores",
-    "monitor sessions.csv": "issue 10 item 6: simulated sessions lack CORE-10/WAI-SR scores",
-}
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("doc", "words", "comment", "before"), BASH)
@@ -281,10 +286,7 @@ def test_documented_command_runs(doc, words, comment, before, request):
     assert "Traceback" not in res.output
 
 
-KNOWN_PYTHON = {
-    "README.md": "issue 10 item 15: reliable_change refuses item-level data the CLI accepts",
-    "user-guide.md": "issue 10 item 15: reliable_change refuses item-level data the CLI accepts",
-}
+KNOWN_PYTHON: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("doc", "py_blocks"), PYTHON)

@@ -170,7 +170,7 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
         "--instruments",
         "PHQ-9",
     ],
-    ("simulate", "calibrate"): ["--reps", "1", "--agents", "200", "--seed", "1"],
+    ("simulate", "calibrate"): ["--repetitions", "1", "--agents", "200", "--seed", "1"],
     ("simulate", "sweep"): ["grid.toml", "--out", "sweepout", "--scheduler", "synchronous", "--seed", "1"],
     ("simulate", "report"): ["sim", "-o", "simreport.html"],
 }

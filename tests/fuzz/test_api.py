@@ -63,7 +63,6 @@ def test_reliability(data, level):
     h.call_api(sciplab.reliability, data, "PHQ-9", level=level)
 
 
-@pytest.mark.xfail(reason="issue 11 item 9: sd=[]/rxx='x' raise TypeError/ValueError, not SciplabError", strict=False)
 @given(
     pre=st.lists(number_cells, max_size=6),
     post=st.lists(number_cells, max_size=6),
@@ -124,7 +123,6 @@ def test_formulate(anxiety, avoidance, support, client, reliability, sd):
     h.call_api(sciplab.formulate, frame, client=client, reliability=reliability, sd=sd)
 
 
-@pytest.mark.xfail(reason="issue 11 item 9: read_data(123) raises an untyped error", strict=False)
 @given(path=st.sampled_from([123, None, b"x.csv", "", ".", "nope.csv", "x.unknown", "[/x].csv", 1.5]))
 @example(path=123)
 @h.fuzz_settings(9)

@@ -104,8 +104,6 @@ DATA_COMMANDS = [
 #: Commands whose data-file fuzzing fails today, with the defect (the lead removes entries as rooms merge).
 DATA_DEFECTS = {
     ("score",): "issue 11 items 2, 4, 8: duplicated headers, markup in names, hostile values",
-    ("monitor",): "issue 11 item 4: a column name like x[/x] crashes Rich (MarkupError)",
-    ("reference", "fit"): "issue 11 item 4: a column name like x[/x] crashes Rich (MarkupError)",
 }
 
 
@@ -174,7 +172,6 @@ def _json_bytes(value) -> bytes:
 UNDECODABLE = [b"\xff\xfe\xfa", b"", b"\x00" * 10, b"[" * 3000 + b"]" * 3000, b"{" * 3000]
 
 
-@pytest.mark.xfail(reason="issue 11 item 5: --map files are not decoded or validated", strict=False)
 @given(
     ext=st.sampled_from([".json", ".toml", ".csv"]),
     content=st.sampled_from(UNDECODABLE) | json_value.map(_json_bytes),
@@ -194,7 +191,6 @@ def _definition(name: str) -> str:
     return (Path(sciplab.__file__).parent / "instruments" / "definitions" / f"{name}.toml").read_text(encoding="utf-8")
 
 
-@pytest.mark.xfail(reason="issue 11 items 5, 6: instrument folders and key files are not validated", strict=False)
 @given(data=st.data(), where=st.sampled_from(["dir", "key"]))
 @h.fuzz_settings(10)
 def test_hostile_instrument_definitions(data, where):
@@ -212,7 +208,6 @@ def test_hostile_instrument_definitions(data, where):
         h.assert_clean(h.run_cli(args, ws))
 
 
-@pytest.mark.xfail(reason="issue 11 item 5: monitor --reference is checked only by its header", strict=False)
 @given(data=st.data())
 @h.fuzz_settings(8)
 def test_hostile_reference_files(data):
@@ -237,7 +232,6 @@ def test_hostile_reference_files(data):
                                   "--reference", "bad.json"], ws))  # fmt: skip
 
 
-@pytest.mark.xfail(reason="issue 11 item 5: sweep grids, rule files and model files are not validated", strict=False)
 @given(data=st.data(), kind=st.sampled_from(["grid", "rules", "model"]))
 @h.fuzz_settings(10)
 def test_hostile_grid_rules_and_model_files(data, kind):
