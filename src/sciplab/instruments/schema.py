@@ -90,10 +90,6 @@ class ResponseScale:
     anchors: Mapping[int, str]
     source: str
 
-    def reverse(self, value: float) -> float:
-        """Reverse-key a response: ``min + max - value``."""
-        return self.min + self.max - value
-
 
 @dataclass(frozen=True)
 class MissingRule:
