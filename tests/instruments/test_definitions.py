@@ -495,3 +495,17 @@ def test_structure_only_process_instruments() -> None:  # §8.3, §8.4, §9.1
     assert seq.n_items == 21 and (seq.response.min, seq.response.max) == (1, 7)
     assert [s.name for s in seq.scales] == ["depth", "smoothness", "positivity", "arousal"]
     assert inst("CATS").n_items == 36
+
+
+def test_docs_show_every_instruments_prefix() -> None:
+    """docs/instrument-format.md lists each shipped instrument's column prefixes as the definitions do."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "instrument-format.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- prefix-table")[1].split("<!-- /prefix-table -->")[0]
+    rows = {}
+    for line in block.splitlines()[3:]:
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        rows[cells[0]] = (cells[1], [p.strip().strip("`") for p in cells[2].split(",")] if cells[2] != "-" else [])
+    assert set(rows) == SHIPPED
+    for inst in list_instruments():
+        assert rows[inst.id] == (inst.prefix, list(inst.column_prefixes[1:])), inst.id
+    assert rows["ECR-S"][0] == "ECRS"

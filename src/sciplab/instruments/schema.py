@@ -277,6 +277,15 @@ class Instrument:
             f"instrument {self.id} has no scale {name!r}{suggest(name, names)}; scales: {', '.join(names)}"
         )
 
+    @property
+    def prefix(self) -> str:
+        """The canonical prefix of item columns: the id without ``-`` (``ECR-S`` -> ``ECRS``).
+
+        Item *k* is canonically ``<prefix>_<kk>`` (``ECRS_01``); the id as written (``ECR-S_01``)
+        and every other entry of ``column_prefixes`` are accepted too (``docs/instrument-format.md``).
+        """
+        return self.column_prefixes[0]
+
     def column(self, scale: str) -> str:
         """Name of the score column ``score()`` produces for ``scale``: ``<ID>_<scale>``."""
         return f"{self.id}_{self.scale(scale).name}"
