@@ -22,7 +22,8 @@ from pathlib import Path
 
 from sciplab._core.errors import DataError, InstrumentDefinitionError, KeyNotVerifiedError, suggest
 from sciplab._core.files import note_input, parse_structured, read_side_text
-from sciplab.instruments.schema import Instrument, parse_definition
+from sciplab.instruments.schema import Instrument
+from sciplab.instruments.validate import parse_definition
 
 ENV_VAR = "SCIPLAB_INSTRUMENTS"
 
