@@ -29,6 +29,7 @@ def describe(inst: Instrument) -> dict:
             "description": inst.description,
             "items": inst.n_items,
             "item_numbers": list(inst.item_numbers),
+            "prefix": inst.prefix,
             "column_prefixes": list(inst.column_prefixes),
             "aliases": list(inst.aliases),
             "response": {
@@ -45,7 +46,7 @@ def describe(inst: Instrument) -> dict:
             "scales": [
                 {
                     "name": s.name,
-                    "column": f"{inst.id}_{s.name}",
+                    "column": inst.column(s.name),
                     "label": s.label,
                     "construct": s.construct,
                     "direction": s.direction,
@@ -66,6 +67,10 @@ def describe(inst: Instrument) -> dict:
                 "statement": inst.licence.statement,
                 "source": inst.licence.source,
                 "status": inst.licence.status,
+                "name": inst.licence.name,
+                "url": inst.licence.url,
+                "attribution": inst.licence.attribution,
+                "text_source": inst.licence.text_source,
             },
             "item_text": dict(inst.item_text),
             "norms": [
@@ -148,6 +153,8 @@ def register(app: typer.Typer) -> None:
             f"responses {inst.response.min}-{inst.response.max}; "
             f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}"
         )
+        prefixes = ", ".join(inst.column_prefixes)
+        console.print(f"item columns: {inst.prefix}_01 ... (prefixes {prefixes})", highlight=False, markup=False)
         if inst.key is None:
             console.print("[yellow]No verified scoring key: score with --key FILE (see docs/instrument-format.md).[/]")
         table = Table()
@@ -157,7 +164,7 @@ def register(app: typer.Typer) -> None:
         for s in inst.scales:
             items = ", ".join(f"{i}R" if i in rev else str(i) for i in s.items) or "(key not shipped)"
             table.add_row(
-                f"{inst.id}_{s.name}",
+                inst.column(s.name),
                 s.label,
                 s.construct or "-",
                 items,
@@ -176,6 +183,12 @@ def register(app: typer.Typer) -> None:
                 f"{c.applies_to} ({c.status}) - {c.source}",
                 highlight=False,
             )
-        console.print(f"licence: {inst.licence.statement} ({inst.licence.source})", highlight=False)
+        lic = inst.licence
+        named = f"{lic.name}{f' <{lic.url}>' if lic.url else ''}: " if lic.name else ""
+        console.print(f"licence: {named}{lic.statement} ({lic.source})", highlight=False, markup=False)
+        if lic.attribution:
+            console.print(f"attribution: {lic.attribution}", highlight=False, markup=False)
+        if inst.item_text:
+            console.print(f"item wording from: {lic.text_source}", highlight=False, markup=False)
 
     app.add_typer(group, name="instruments")
