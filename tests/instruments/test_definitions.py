@@ -538,3 +538,14 @@ def test_instruments_show_prints_licence_attribution_source_and_prefix() -> None
     assert "item columns: CORE10_01 ... (prefixes CORE10)" in out
     js = CliRunner().invoke(app, ["instruments", "show", "ECR-S", "--json"])
     assert '"prefix": "ECRS"' in js.output
+
+
+def test_no_user_visible_text_cites_internal_notes() -> None:
+    """Users have no instruments.md or shared/docs: definitions and messages cite papers or docs/ (10.16)."""
+    src = Path(__file__).resolve().parents[2] / "src" / "sciplab"
+    files = [*FILES, *(src / "instruments").glob("*.py")]
+    files += [src / "scoring" / f"{m}.py" for m in ("engine", "columns", "reliability", "octants", "__init__")]
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        for internal in ("instruments.md", "shared/docs", "scip-model.md", "analysis-methods.md", "§"):
+            assert internal not in text, f"{f.name} cites {internal}"
