@@ -100,3 +100,36 @@ def test_same_seed_same_output_and_input_untouched(case: Case) -> None:
     a, b = case.run(data), case.run(data)
     pd.testing.assert_frame_equal(data, before)
     pd.testing.assert_frame_equal(a.table, b.table)
+
+
+# -- SCIP room: formulate and fit_template ----------------------------------------------------------
+from sciplab.scip.formulate import formulate as _formulate  # noqa: E402
+from sciplab.scip.templates import fit_template as _fit_template  # noqa: E402
+from sciplab.scip.templates import get_template as _get_template  # noqa: E402
+
+
+def _client_scores() -> pd.DataFrame:
+    return pd.DataFrame({
+        "client": ["a", "b"],
+        "ECR-S_anxiety": [5.5, 2.0],
+        "ECR-S_avoidance": [2.5, 6.0],
+        "MSPSS_total": [2.2, 6.0],
+        "PHQ-9_total": [17, 3],
+    })  # fmt: skip
+
+
+def _constructs(n: int = 150, seed: int = 4) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    cols = _get_template("scip-core").constructs
+    return pd.DataFrame(rng.normal(size=(n, len(cols))), columns=cols)
+
+
+register(Case("formulate", _client_scores, lambda d: _formulate(d, client="a"), "client"))
+register(
+    Case(
+        "fit_template",
+        _constructs,
+        lambda d: _fit_template(d, "scip-core", bootstrap=200, seed=5, instruments=[]),
+        "distress",
+    )
+)

@@ -83,3 +83,18 @@ def test_fit_model_file_and_errors(data_file, tmp_path):
     assert res.exit_code == 2 and "alliance" in res.output
     res = runner.invoke(app, ["fit", str(tmp_path / "none.csv"), "--model", "scip-core"])
     assert res.exit_code == 2
+
+
+@pytest.mark.filterwarnings("ignore:115 of 400 rows dropped")  # the example has incomplete rows
+def test_fit_raw_items_with_score(tmp_path):
+    # issue 10.17: raw questionnaire data to a fitted SCIP model in one command
+    from sciplab.datasets import example_path
+
+    res = runner.invoke(app, ["fit", example_path(), "--model", "scip-core", "--ci", "none"])
+    assert res.exit_code == 2 and "--score" in res.output and "--map" in res.output
+    assert "no a scored" not in res.output
+    res = runner.invoke(app, ["fit", example_path(), "--model", "scip-core", "--score", "--ci", "none", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)["details"]
+    assert d["scored_from_items"] == ["ECR-S", "MSPSS", "PHQ-9", "PSSE", "TAS-20"]
+    assert "attachment_anxiety <- ECR-S_anxiety (scale score)" in d["binding"]

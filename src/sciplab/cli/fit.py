@@ -81,6 +81,9 @@ def register(app: typer.Typer) -> None:
         map_file: Annotated[
             str | None, typer.Option("--map", help="Template mapping {construct: column} (.json/.toml/.csv).")
         ] = None,
+        score: Annotated[
+            bool, typer.Option("--score", help="Score the raw items of every recognised instrument first (templates).")
+        ] = False,
         bootstrap: Annotated[int, typer.Option("--bootstrap", "-B", help="Bootstrap replicates.")] = 5000,
         ci: Annotated[str, typer.Option("--ci", help="percentile, bc, bca, mc or none.")] = "percentile",
         level: Annotated[float, typer.Option("--level", help="Confidence level.")] = 0.95,
@@ -112,7 +115,9 @@ def register(app: typer.Typer) -> None:
 
             kwargs = {"bootstrap": bootstrap, "ci": ci, "level": level, "seed": seed, "progress": progress}
             if kind == "template":
-                result = fit_template(frame, value, mapping, **kwargs)  # type: ignore[arg-type]
+                result = fit_template(frame, value, mapping, score=score, **kwargs)  # type: ignore[arg-type]
+            elif score:
+                raise DataError("--score works with a SCIP template (--model scip-core, scip-alliance, scip-serial)")
             else:
                 if mapping:
                     frame = frame.rename(columns={col: name for name, col in mapping.items()})
