@@ -496,6 +496,15 @@ def _parse_norms(ctx: _Ctx, raw: Mapping[str, Any], names: set[str]) -> tuple[No
     return tuple(norms)
 
 
+def _scale_fact(ctx: _Ctx, table: Mapping[str, Any], path: str, names: set[str]) -> dict[str, str]:
+    """The ``scale``, ``source`` and ``status`` every published value about one scale carries."""
+    return {
+        "scale": _scale_ref(ctx, _get(ctx, table, "scale", path, str), f"{path}.scale", names),
+        "source": _get(ctx, table, "source", path, str),
+        "status": _choice(ctx, _get(ctx, table, "status", path, str), STATUSES, f"{path}.status"),
+    }
+
+
 def _parse_reliability(ctx: _Ctx, raw: Mapping[str, Any], names: set[str]) -> tuple[Reliability, ...]:
     out: list[Reliability] = []
     for path, rraw in _tables(ctx, raw, "reliability"):
@@ -503,9 +512,7 @@ def _parse_reliability(ctx: _Ctx, raw: Mapping[str, Any], names: set[str]) -> tu
             ctx, rraw, {"scale", "alpha", "retest", "retest_interval", "sample", "n", "source", "status"}, path
         )
         rec = Reliability(
-            scale=_scale_ref(ctx, _get(ctx, rraw, "scale", path, str), f"{path}.scale", names),
-            source=_get(ctx, rraw, "source", path, str),
-            status=_choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
+            **_scale_fact(ctx, rraw, path, names),
             alpha=_get(ctx, rraw, "alpha", path, float, required=False),
             retest=_get(ctx, rraw, "retest", path, float, required=False),
             retest_interval=_text(ctx, rraw, "retest_interval", path),
@@ -553,9 +560,7 @@ def _parse_cutoffs(ctx: _Ctx, raw: Mapping[str, Any], names: set[str]) -> tuple[
             ctx, craw, {"scale", "value", "higher_is_worse", "bands", "applies_to", "note", "source", "status"}, path
         )
         cut = Cutoff(
-            scale=_scale_ref(ctx, _get(ctx, craw, "scale", path, str), f"{path}.scale", names),
-            source=_get(ctx, craw, "source", path, str),
-            status=_choice(ctx, _get(ctx, craw, "status", path, str), STATUSES, f"{path}.status"),
+            **_scale_fact(ctx, craw, path, names),
             value=_get(ctx, craw, "value", path, float, required=False),
             higher_is_worse=_get(ctx, craw, "higher_is_worse", path, bool, required=False, default=True),
             bands=_parse_bands(ctx, craw, path),
@@ -575,14 +580,7 @@ def _parse_reliable_change(ctx: _Ctx, raw: Mapping[str, Any], names: set[str]) -
         points = _get(ctx, rraw, "points", path, float)
         if points <= 0:
             raise ctx.fail(f"{path}.points", f"must be positive, got {points}")
-        out.append(
-            ReliableChangeValue(
-                _scale_ref(ctx, _get(ctx, rraw, "scale", path, str), f"{path}.scale", names),
-                points,
-                _get(ctx, rraw, "source", path, str),
-                _choice(ctx, _get(ctx, rraw, "status", path, str), STATUSES, f"{path}.status"),
-            )
-        )
+        out.append(ReliableChangeValue(points=points, **_scale_fact(ctx, rraw, path, names)))
     return tuple(out)
 
 
