@@ -32,6 +32,7 @@ def describe(inst: Instrument) -> dict:
             "description": inst.description,
             "items": inst.n_items,
             "item_numbers": list(inst.item_numbers),
+            "prefix": inst.prefix,
             "column_prefixes": list(inst.column_prefixes),
             "aliases": list(inst.aliases),
             "response": {
@@ -69,6 +70,10 @@ def describe(inst: Instrument) -> dict:
                 "statement": inst.licence.statement,
                 "source": inst.licence.source,
                 "status": inst.licence.status,
+                "name": inst.licence.name,
+                "url": inst.licence.url,
+                "attribution": inst.licence.attribution,
+                "text_source": inst.licence.text_source,
             },
             "item_text": dict(inst.item_text),
             "norms": [
@@ -169,7 +174,13 @@ def show_cmd(
             f"cut-off {c.scale}: {c.value if c.value is not None else ''} {bands} "
             f"{c.applies_to} ({c.status}) - {c.source}"
         )
-    say(f"licence: {inst.licence.statement} ({inst.licence.source})")
+    lic = inst.licence
+    named = f"{lic.name}{f' <{lic.url}>' if lic.url else ''}: " if lic.name else ""
+    say(f"licence: {named}{lic.statement} ({lic.source})")
+    if lic.attribution:
+        say(f"attribution: {lic.attribution}")
+    if inst.item_text:
+        say(f"item wording from: {lic.text_source}")
 
 
 def register(app: typer.Typer) -> None:
