@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import typer
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -59,6 +59,16 @@ DEEP = settings.default.max_examples > 100
 def fuzz_settings(n: int) -> settings:
     """Settings of one fuzz test: ``scaled(n)`` examples, no deadline, the profile's derandomization."""
     return settings(max_examples=scaled(n), deadline=None, suppress_health_check=SLOW_EXAMPLES)
+
+
+def explicit_settings(n: int) -> settings:
+    """Only the explicit ``@example`` cases by default; ``scaled(n)`` generated ones under a deeper profile.
+
+    For cases that need a subprocess (seconds each) to guard against hangs and runaway memory.
+    """
+    if DEEP:
+        return fuzz_settings(n)
+    return settings(fuzz_settings(n), phases=[Phase.explicit])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -180,6 +190,9 @@ EXTRA_EXIT_CODES: dict[tuple[str, ...], tuple[int, str]] = {
     # README: "exit 1 when a point estimate is outside its band"
     ("simulate", "calibrate"): (1, "MISS"),
 }
+
+#: Commands that render figures or reports on every run: fewer examples in the default profile.
+HEAVY_COMMANDS = {("simulate", "report"), ("monitor",)}
 
 #: Commands too slow to run many examples of in the default profile (simulation-sized work).
 SLOW_COMMANDS = {("demo",), ("simulate", "calibrate"), ("simulate", "sweep")}

@@ -42,7 +42,6 @@ def frames(draw, columns: list[str], min_rows: int = 0, max_rows: int = 12) -> p
     return frame
 
 
-@pytest.mark.xfail(reason="issue 11 items 3, 8, 9: untyped errors from hostile arguments", strict=False)
 @given(
     data=frames(PHQ),
     instrument=st.sampled_from(["PHQ-9", "phq9", "[red]PHQ[/red]", "", "CATS", "nope"]),

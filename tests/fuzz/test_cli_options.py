@@ -93,7 +93,7 @@ def test_hostile_option_values(cmd, request):
     if cmd.path in OPTION_DEFECTS:
         request.applymarker(pytest.mark.xfail(reason=OPTION_DEFECTS[cmd.path], strict=False))
 
-    @h.fuzz_settings(8)
+    @h.fuzz_settings(4 if cmd.path in h.HEAVY_COMMANDS else 8)
     @given(args=invocation(cmd))
     def check(args):
         with h.workspace() as ws:
