@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError
 from sciplab.stats._bootstrap import Resampler
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations
-from sciplab.stats.circumplex import OCTANTS, SSMResult, ssm, ssm_scores
+from sciplab.stats.circumplex import OCTANT_CODES, OCTANTS, SSMResult, ssm, ssm_scores
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".." / "shared" / "data"
@@ -616,3 +616,10 @@ M1: b - a  (contrast: second minus first)
 
 Note: displacement has no null-hypothesis test (0° is an arbitrary reference);
 an interval written [hi, lo] with hi > lo passes through 0°."""
+
+
+def test_octant_codes_pair_with_octant_angles_in_r_circumplex_order():
+    # R circumplex::octants(): PA 90, BC 135, DE 180, FG 225, HI 270, JK 315, LM 360, NO 45
+    assert dict(zip(OCTANT_CODES, OCTANTS, strict=True)) == {
+        "PA": 90.0, "BC": 135.0, "DE": 180.0, "FG": 225.0, "HI": 270.0, "JK": 315.0, "LM": 360.0, "NO": 45.0,
+    }  # fmt: skip

@@ -46,6 +46,7 @@ from typing import Any, NoReturn
 
 from sciplab._core.errors import SciplabError, suggest
 from sciplab.instruments.schema import CONSTRUCTS
+from sciplab.stats.circumplex import OCTANT_CODES
 
 __all__ = [
     "ATTACHMENT_ATTRIBUTES",
@@ -98,7 +99,7 @@ INTERPERSONAL_ATTRIBUTES: dict[str, str] = {
 _BLOCKS: dict[str, dict[str, str]] = {"attachment": ATTACHMENT_ATTRIBUTES, "interpersonal": INTERPERSONAL_ATTRIBUTES}
 _TEXT_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
     ("attachment", "pattern"): ("secure", "preoccupied", "dismissing", "fearful"),
-    ("interpersonal", "octant"): ("PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"),
+    ("interpersonal", "octant"): OCTANT_CODES,
 }
 
 #: Evidence levels a rule may carry.

@@ -71,10 +71,13 @@ from sciplab.stats._bootstrap import (
 )
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations, weighted_means
 
-__all__ = ["OCTANTS", "SSMResult", "ssm", "ssm_scores"]
+__all__ = ["OCTANTS", "OCTANT_CODES", "SSMResult", "ssm", "ssm_scores"]
+
+OCTANT_CODES: tuple[str, ...] = ("PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO")
+"""The eight octant codes of the interpersonal circumplex, in R ``circumplex`` order (the one home)."""
 
 OCTANTS: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0, 315.0, 360.0, 45.0)
-"""Octant angles in degrees for PA, BC, DE, FG, HI, JK, LM, NO (R ``circumplex::octants()``)."""
+"""Octant angles in degrees for :data:`OCTANT_CODES` (PA ... NO; R ``circumplex::octants()``)."""
 
 _PARAMS = ("e", "x", "y", "a", "d")
 _NAMES = {
