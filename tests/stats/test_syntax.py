@@ -151,9 +151,7 @@ def test_model_length_is_bounded():
         parse_model("y ~ x\n" + "#" * 1_000_001)
 
 
-@pytest.mark.parametrize(
-    ("text", "col"), [("y ~ 1e999*x", 5), ("y ~ -1e400*x", 6), ("m ~ a*x\nd := a*1e999", 8)]
-)
+@pytest.mark.parametrize(("text", "col"), [("y ~ 1e999*x", 5), ("y ~ -1e400*x", 6), ("m ~ a*x\nd := a*1e999", 8)])
 def test_non_finite_numbers_are_syntax_errors(text, col):
     with pytest.raises(ModelSyntaxError, match="not finite") as info:
         parse_model(text)

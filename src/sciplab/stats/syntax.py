@@ -337,7 +337,7 @@ class _ExprParser:
         tree = self.p_or() if self.logic else self.p_sum()
         tok = self.peek()
         if tok is not None:
-            raise self.fail(f"unexpected {tok.text!r} in the expression", tok)
+            raise self.fail(f"unexpected {tok.text!r}", tok)
         return tree
 
     def p_or(self) -> tuple[Any, ...]:
