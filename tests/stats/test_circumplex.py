@@ -279,9 +279,14 @@ def test_seed_none_records_a_reusable_seed():
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
-def test_generator_seed_accepted():
+def test_generator_seed_records_the_integer_it_drew():
+    # changed on purpose (issue 12.4): the seed drawn from a Generator is recorded (was None), so
+    # details["seed"] reproduces the run, as in paths
     res = ssm(_toy(20), SCALES, boots=20, seed=np.random.default_rng(1))
-    assert res.details["seed"] is None and np.isfinite(res.table["e_lci"]).all()
+    assert isinstance(res.details["seed"], int) and np.isfinite(res.table["e_lci"]).all()
+    again = ssm(_toy(20), SCALES, boots=20, seed=res.details["seed"])
+    pd.testing.assert_frame_equal(res.table, again.table)
+    assert f"seed {res.details['seed']}" in res.summary()
 
 
 def test_boots_zero_gives_no_intervals():

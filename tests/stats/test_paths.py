@@ -425,3 +425,15 @@ def test_bootstrap_threads_bit_identical():
     two = _bootstrap(engine, spec, 1300, 9, 100, None, True, threads=2)
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_generator_seed_is_recorded_like_ssm_and_reproduces():
+    from sciplab.stats.circumplex import ssm
+
+    df = make_data(120)
+    res = paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=np.random.default_rng(8))
+    assert res.details["seed"] == bs.resampling_seed(np.random.default_rng(8))
+    again = paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=res.details["seed"])
+    pd.testing.assert_frame_equal(res.table, again.table)
+    circ = ssm(df, ["x", "w", "m1", "m2"], angles_deg=[0, 90, 180, 270], seed=np.random.default_rng(8))
+    assert circ.details["seed"] == res.details["seed"]  # one helper: same Generator, same recorded seed

@@ -60,7 +60,7 @@ import pandas as pd
 
 from sciplab._core.angles import wrap_pi
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
-from sciplab._core.random import SeedLike, generator_and_seed
+from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version
 from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats._bootstrap import (
@@ -68,6 +68,7 @@ from sciplab.stats._bootstrap import (
     auto_chunk,
     circular_percentile_ci,
     percentile_ci,
+    resampling_seed,
 )
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations, weighted_means
 
@@ -138,7 +139,7 @@ class SSMResult(Result):
         lines.append(f"Missing data: {det['missing']} deletion, {det['rows_dropped']} row(s) dropped")
         if det["boots"] > 0:
             strat = f", stratified by {det['group']}" if det["group"] is not None else ""
-            seed = det["seed"] if det["seed"] is not None else "from a user Generator"
+            seed = det["seed"]
             lines.append(
                 f"Bootstrap: {det['boots']} case resamples{strat}; {_fmt_num(100 * det['level'], 0)}% "
                 f"percentile CIs (displacement: circular); seed {seed}"
@@ -337,7 +338,8 @@ def ssm(
     level
         Confidence level of the intervals.
     seed
-        Integer, ``numpy.random.Generator`` or ``None`` (fresh seed, recorded in ``details``).
+        Integer, ``numpy.random.Generator`` or ``None``; the integer that seeds the resampling is
+        recorded in ``details["seed"]`` (drawn from a Generator, fresh entropy for ``None``).
     listwise
         ``True``: complete cases on all scales (and measures). ``False``: pairwise -- each mean
         or correlation uses the rows where its own variables are present.
@@ -439,7 +441,7 @@ def ssm(
         raise InvalidParameterError(f"listwise must be True or False, got {listwise!r}")
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
         raise InvalidParameterError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    rng, recorded_seed = generator_and_seed(seed)
+    recorded_seed = resampling_seed(seed)
 
     prep = _prepare(data, scales, measure_cols, group, bool(listwise))
     G, M, m = len(prep.groups), max(len(measure_cols), 1), len(scales)
@@ -472,9 +474,8 @@ def ssm(
     reps = {p: np.full((boots, P), np.nan) for p in _PARAMS}
     failed = np.zeros(P, dtype=int)
     if boots > 0:
-        boot_seed = recorded_seed if recorded_seed is not None else int(rng.integers(2**63))
         strata = prep.codes if G > 1 else None
-        sampler = Resampler(prep.n, boots, boot_seed, strata)
+        sampler = Resampler(prep.n, boots, recorded_seed, strata)
         # per replicate: one row of counts (n floats) plus the weighted sums (small)
         size = chunk_size or auto_chunk(prep.n, boots, floats_per_row=2)
         for start in range(0, boots, size):

@@ -60,7 +60,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
-from sciplab._core.random import SeedLike, resolve_seed
+from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version, to_jsonable
 from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats import _bootstrap as bs
@@ -787,7 +787,7 @@ def paths(
     ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
     alpha = 1 - level
     if ci in ("percentile", "bc", "bca"):
-        seed_used = _int_seed(seed)
+        seed_used = bs.resampling_seed(seed)
         reps, reps_std, failed = _bootstrap(engine, spec, B, seed_used, chunk_size, progress, standardize)
         if ci == "percentile":
             probs = probs_std = np.array([alpha / 2, 1 - alpha / 2])
@@ -797,8 +797,8 @@ def paths(
                 acc, acc_std = bs.jackknife_acceleration(jack), bs.jackknife_acceleration(jack_std)
             else:
                 acc = acc_std = np.zeros(point.size)
-            probs = _bca_probs(reps, point, acc, level)
-            probs_std = _bca_probs(reps_std, point_std, acc_std, level) if standardize else None
+            probs = bs.bca_probs(reps, point, acc, level)
+            probs_std = bs.bca_probs(reps_std, point_std, acc_std, level) if standardize else None
         # one sort per replicate array gives the interval, the endpoints' MC SEs and the p-values
         summ = bs.replicate_summary(reps, point, probs)
         ci_lo, ci_hi = summ["ci"]
@@ -814,7 +814,7 @@ def paths(
                 stacklevel=2,
             )
     elif ci == "mc":
-        seed_used = _int_seed(seed)
+        seed_used = bs.resampling_seed(seed)
         draws = _mc_draws(spec, est, V, mc_draws, seed_used)
         ci_lo, ci_hi = bs.percentile_ci(draws, level)
         mc_lo, mc_hi = bs.endpoint_mcse(draws, np.array([alpha / 2, 1 - alpha / 2]))
@@ -891,13 +891,6 @@ def _compile(source: str) -> tuple[ParsedModel, _Model]:
     # parsing and compiling are pure functions of the text; cached (results never mutate them)
     parsed = parse_model(source)
     return parsed, _Model(parsed)
-
-
-def _int_seed(seed: SeedLike) -> int:
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
-    resolved = resolve_seed(seed)
-    return int(resolved) if resolved is not None else int(np.random.SeedSequence(seed).generate_state(1)[0])
 
 
 def _param_cov(spec: _Model, full: Mapping[str, Any], n: int) -> np.ndarray:
@@ -994,33 +987,14 @@ def _estimate_batch(q: int) -> int:
 
 
 def _jackknife(engine: _Engine, spec: _Model, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    full = engine.full_moments()
-    iu, ju = np.triu_indices(engine.q)
+    """Leave-one-out estimates (raw and standardized) from the engine's downdated moments."""
     size = chunk_size or bs.auto_chunk(engine.n, engine.n, floats_per_row=1)
-    size = max(size, 1)
     parts, parts_std = [], []
-    for start in range(0, engine.n, size):
-        stop = min(start + size, engine.n)
-        M = kf.unpack_moments(full[iu, ju][None, :] - engine.products[start:stop], engine.q)
-        out = engine.compute(M)
+    for _, _, sums in bs.jackknife_sums(engine.products, size):
+        out = engine.compute(kf.unpack_moments(sums, engine.q))
         parts.append(_stack(spec, out, "est"))
         parts_std.append(_stack(spec, out, "std"))
     return np.concatenate(parts), np.concatenate(parts_std)
-
-
-def _bca_probs(reps: np.ndarray, point: np.ndarray, acc: np.ndarray, level: float) -> np.ndarray:
-    """The adjusted quantile levels of a BC/BCa interval (for the endpoint MC SE)."""
-    alpha = 1 - level
-    ok = np.isfinite(reps)
-    below = (np.where(ok, reps, np.inf) < point[None, :]).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = _st.norm.ppf(below / ok.sum(axis=0))
-        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
-        lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - acc * (z0 + zl)))
-        hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - acc * (z0 + zu)))
-    probs = np.vstack([lo, hi])
-    probs[:, ~np.isfinite(z0)] = np.nan
-    return probs
 
 
 def _mc_draws(spec: _Model, est: np.ndarray, V: np.ndarray, R: int, seed: int) -> np.ndarray:
