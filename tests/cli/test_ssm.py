@@ -37,7 +37,7 @@ def test_json_output_matches_library(jz_path):
             "--group",
             "Gender",
             "--contrast",
-            "--boots",
+            "--bootstrap",
             "100",
             "--seed",
             "3",
@@ -48,9 +48,9 @@ def test_json_output_matches_library(jz_path):
     payload = json.loads(out.stdout)
     assert set(payload) == {"results", "details"}
     assert [r["label"] for r in payload["results"]] == ["Female", "Male", "Male - Female"]
-    lib = ssm(pd.read_csv(jz_path), SCALES.split(","), group="Gender", contrast=True, boots=100, seed=3)
+    lib = ssm(pd.read_csv(jz_path), SCALES.split(","), group="Gender", contrast=True, bootstrap=100, seed=3)
     np.testing.assert_allclose([r["d_lci"] for r in payload["results"]], lib.table["d_lci"])
-    assert payload["details"]["seed"] == 3 and payload["details"]["boots"] == 100
+    assert payload["details"]["seed"] == 3 and payload["details"]["bootstrap"] == 100
 
 
 def test_text_summary_measures_and_angles(jz_path, tmp_path):
@@ -66,7 +66,7 @@ def test_text_summary_measures_and_angles(jz_path, tmp_path):
             "PARPD,NARPD",
             "--angles",
             "90,135,180,225,270,315,0,45",
-            "--boots",
+            "--bootstrap",
             "50",
             "--seed",
             "1",
@@ -89,7 +89,7 @@ def test_text_summary_measures_and_angles(jz_path, tmp_path):
     ],
 )
 def test_errors_are_one_line_exit_2(jz_path, args, message):
-    out = runner.invoke(app, ["ssm", str(jz_path), *args, "--boots", "0"])
+    out = runner.invoke(app, ["ssm", str(jz_path), *args, "--bootstrap", "0"])
     assert out.exit_code == 2
     assert message in out.output
     assert "Traceback" not in out.output
@@ -106,6 +106,6 @@ def test_warnings_printed_not_raised(tmp_path):
     df.iloc[0, 0] = np.nan
     path = tmp_path / "d.csv"
     df.to_csv(path, index=False)
-    out = runner.invoke(app, ["ssm", str(path), "--scales", SCALES, "--boots", "20", "--seed", "1"])
+    out = runner.invoke(app, ["ssm", str(path), "--scales", SCALES, "--bootstrap", "20", "--seed", "1"])
     assert out.exit_code == 0, out.output
     assert "warning:" in out.output and "listwise deletion" in out.output

@@ -41,7 +41,7 @@ def ssm_command(
     contrast: Annotated[
         bool, typer.Option("--contrast", help="Contrast two groups or two measures (second minus first).")
     ] = False,
-    boots: Annotated[int, typer.Option("--boots", help="Bootstrap resamples (0: no CIs).")] = 2000,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", "-B", help="Bootstrap resamples (0: no CIs).")] = 2000,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in the output).")] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"results": [...], "details": {...}} as JSON.')
@@ -93,12 +93,12 @@ def ssm_command(
         "measures": split_list(measures) or None,
         "group": group,
         "contrast": contrast,
-        "boots": boots,
+        "bootstrap": bootstrap,
         "seed": seed,
     }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        with err_console.status(f"Bootstrapping {boots:,} resamples ..."):
+        with err_console.status(f"Bootstrapping {bootstrap:,} resamples ..."):
             result = ssm(frame, scale_names, **kwargs)
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)

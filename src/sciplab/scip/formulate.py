@@ -680,7 +680,7 @@ def _interpersonal(
             "contrast_labels": [],
             "profile_labels": [row["label"]],
             "n": 1,
-            "boots": 0,
+            "bootstrap": 0,
             "group": None,
             "measures": [],
             "n_by_group": {"All": 1},

@@ -44,7 +44,7 @@ from scipy import stats as _st
 from sciplab._core.angles import circular_mean, wrap_pi
 from sciplab._core.errors import InvalidParameterError
 from sciplab._core.random import SeedLike, resolve_seed
-from sciplab._core.validation import MAX_BOOTSTRAP, check_level
+from sciplab._core.validation import MAX_BOOTSTRAP
 
 BLOCK = 256
 """Replicates per block (the unit of work of the thread pool)."""
@@ -398,8 +398,11 @@ def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 
 def percentile_ci(reps: np.ndarray, level: float = 0.95) -> np.ndarray:
-    """Percentile interval (type-7 quantiles) per column: ``(2, p)`` array of lower, upper."""
-    alpha = 1.0 - check_level(level)
+    """Percentile interval (type-7 quantiles) per column: ``(2, p)`` array of lower, upper.
+
+    ``level`` is checked once, by the public analysis that calls this (``check_level``).
+    """
+    alpha = 1.0 - level
     return _quantile_cols(reps, np.array([alpha / 2, 1 - alpha / 2]))
 
 
@@ -436,7 +439,7 @@ def bc_ci(reps: np.ndarray, estimate: np.ndarray, level: float = 0.95) -> np.nda
 
 def bca_ci(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float = 0.95) -> np.ndarray:
     """Bias-corrected and accelerated interval: ``(2, p)``; ``acceleration`` from :func:`jackknife_acceleration`."""
-    return _quantile_cols(reps, bca_probs(reps, estimate, acceleration, check_level(level)))
+    return _quantile_cols(reps, bca_probs(reps, estimate, acceleration, level))
 
 
 def jackknife_acceleration(jack: np.ndarray) -> np.ndarray:

@@ -113,7 +113,7 @@ class SSMResult(Result):
         The profiles analysed (``label, group, measure`` and one column per scale): scale means
         or correlations; contrast rows hold differences of scale scores.
     details
-        Settings and bookkeeping: n per group, rows dropped, missing-data rule, boots, level,
+        Settings and bookkeeping: n per group, rows dropped, missing-data rule, bootstrap, level,
         seed used, angles, degenerate replicates, version.
     """
 
@@ -137,15 +137,16 @@ class SSMResult(Result):
             groups = ", ".join(f"{g} {n}" for g, n in by_group.items())
             lines.append(f"Sample: n = {det['n']} ({det['group']}: {groups})")
         lines.append(f"Missing data: {det['missing']} deletion, {det['rows_dropped']} row(s) dropped")
-        if det["boots"] > 0:
+        B = det.get("bootstrap", 0)
+        if B > 0:
             strat = f", stratified by {det['group']}" if det["group"] is not None else ""
             seed = det["seed"]
             lines.append(
-                f"Bootstrap: {det['boots']} case resamples{strat}; {_fmt_num(100 * det['level'], 0)}% "
+                f"Bootstrap: {B} case resamples{strat}; {_fmt_num(100 * det['level'], 0)}% "
                 f"percentile CIs (displacement: circular); seed {seed}"
             )
         else:
-            lines.append("Bootstrap: none (boots = 0); no confidence intervals")
+            lines.append("Bootstrap: none (bootstrap = 0); no confidence intervals")
         contrast_labels = set(det["contrast_labels"])
         for row in self.table.itertuples(index=False):
             is_contrast = row.label in contrast_labels
@@ -159,11 +160,11 @@ class SSMResult(Result):
                 est, lo, hi = (getattr(row, f"{p}_{s}") for s in ("est", "lci", "uci"))
                 digits = 1 if p == "d" else 3
                 unit = "°" if p == "d" else ""
-                ci = "" if det["boots"] == 0 else f"  [{_fmt_num(lo, digits)}{unit}, {_fmt_num(hi, digits)}{unit}]"
+                ci = "" if B == 0 else f"  [{_fmt_num(lo, digits)}{unit}, {_fmt_num(hi, digits)}{unit}]"
                 lines.append(f"  {_NAMES[p]:<13}{_fmt_num(est, digits):>8}{unit}{ci}")
             lines.append(f"  {'Fit':<13}{_fmt_num(row.fit_est, 3):>8}")
             if not is_contrast:
-                lines.extend(f"  - {msg}" for msg in _interpretation(row, corr, det["boots"] > 0))
+                lines.extend(f"  - {msg}" for msg in _interpretation(row, corr, B > 0))
         lines.append("")
         lines.append(
             "Note: displacement has no null-hypothesis test (0° is an arbitrary reference);\n"
@@ -304,7 +305,7 @@ def ssm(
     measures: Sequence[str] | str | None = None,
     group: str | None = None,
     contrast: bool | str = False,
-    boots: int = 2000,
+    bootstrap: int = 2000,
     level: float = 0.95,
     seed: SeedLike = None,
     listwise: bool = True,
@@ -333,7 +334,7 @@ def ssm(
         measures (one group): every parameter of the second minus the first; or ``"pairwise"`` for
         all pairwise contrasts among k >= 2 groups (within each measure) or, with one group, among
         measures. Contrast rows are labelled ``"B - A"`` (``"M: B - A"`` with measures).
-    boots
+    bootstrap
         Bootstrap replicates (0: no CIs).
     level
         Confidence level of the intervals.
@@ -360,7 +361,7 @@ def ssm(
         rows, a constant measure or scale (correlation undefined).
     InvalidParameterError
         Angles not matching the scales or outside [0, 360), a bad ``contrast`` request (for
-        example ``True`` with three groups), bad ``boots``/``level``/``seed``.
+        example ``True`` with three groups), bad ``bootstrap``/``level``/``seed``.
 
     Warns
     -----
@@ -405,11 +406,11 @@ def ssm(
     >>> rng = np.random.default_rng(1)
     >>> noise = rng.normal(0, 0.3, size=(50, 8))
     >>> df = pd.DataFrame(0.5 + 0.8 * np.cos(theta - np.radians(315)) + noise, columns=names)
-    >>> res = ssm(df, names, boots=200, seed=1)
+    >>> res = ssm(df, names, bootstrap=200, seed=1)
     >>> print(res.table[["label", "e_est", "a_est", "d_est"]].round(1).to_string(index=False))
     label  e_est  a_est  d_est
       All    0.5    0.8  315.1
-    >>> res.details["n"], res.details["boots"], bool(res.table.loc[0, "d_lci"] < 315 < res.table.loc[0, "d_uci"])
+    >>> res.details["n"], res.details["bootstrap"], bool(res.table.loc[0, "d_lci"] < 315 < res.table.loc[0, "d_uci"])
     (50, 200, True)
     """
     data = _check_frame(data)
@@ -435,7 +436,7 @@ def ssm(
             raise InvalidParameterError(f"group column '{group}' is also a scale or measure")
     if not (isinstance(contrast, bool) or (isinstance(contrast, str) and contrast == "pairwise")):
         raise InvalidParameterError(f"contrast must be False, True or 'pairwise', got {contrast!r}")
-    boots = check_replicates(boots, name="boots")
+    bootstrap = check_replicates(bootstrap, name="bootstrap")
     level = check_level(level)
     if not isinstance(listwise, bool | np.bool_):
         raise InvalidParameterError(f"listwise must be True or False, got {listwise!r}")
@@ -471,15 +472,15 @@ def ssm(
 
     # ---- bootstrap: all replicates through the same kernels, in chunks
     P = G * M
-    reps = {p: np.full((boots, P), np.nan) for p in _PARAMS}
+    reps = {p: np.full((bootstrap, P), np.nan) for p in _PARAMS}
     failed = np.zeros(P, dtype=int)
-    if boots > 0:
+    if bootstrap > 0:
         strata = prep.codes if G > 1 else None
-        sampler = Resampler(prep.n, boots, recorded_seed, strata)
+        sampler = Resampler(prep.n, bootstrap, recorded_seed, strata)
         # per replicate: one row of counts (n floats) plus the weighted sums (small)
-        size = chunk_size or auto_chunk(prep.n, boots, floats_per_row=2)
-        for start in range(0, boots, size):
-            stop = min(start + size, boots)
+        size = chunk_size or auto_chunk(prep.n, bootstrap, floats_per_row=2)
+        for start in range(0, bootstrap, size):
+            stop = min(start + size, bootstrap)
             w = sampler.counts(start, stop)
             prof = _profiles(prep, w).reshape(stop - start, P, m)
             par = ssm_parameters(prof, theta)
@@ -494,11 +495,11 @@ def ssm(
     for i in range(P):
         row: dict[str, Any] = {"label": labels[i], "group": groups_col[i], "measure": measures_col[i]}
         for p in ("e", "x", "y", "a"):
-            lo, hi = _linear_ci(reps[p][:, i], level, boots)
+            lo, hi = _linear_ci(reps[p][:, i], level, bootstrap)
             row.update({f"{p}_est": flat_est[p][i], f"{p}_lci": lo, f"{p}_uci": hi})
         d_est = _deg360(flat_est["d"][i])
         d_lo = d_hi = np.nan
-        if boots > 0 and np.isfinite(d_est):
+        if bootstrap > 0 and np.isfinite(d_est):
             d_reps = reps["d"][:, i]
             ok = np.isfinite(d_reps)
             degenerate[labels[i]] = int(np.isfinite(reps["e"][:, i]).sum() - ok.sum())
@@ -516,11 +517,11 @@ def ssm(
         row = {"label": c["label"], "group": c["group"], "measure": c["measure"]}
         for p in ("e", "x", "y", "a"):
             diff = reps[p][:, i2] - reps[p][:, i1]
-            lo, hi = _linear_ci(diff, level, boots)
+            lo, hi = _linear_ci(diff, level, bootstrap)
             row.update({f"{p}_est": flat_est[p][i2] - flat_est[p][i1], f"{p}_lci": lo, f"{p}_uci": hi})
         d_est = float(wrap_pi(flat_est["d"][i2] - flat_est["d"][i1]))
         d_lo = d_hi = np.nan
-        if boots > 0 and np.isfinite(d_est):
+        if bootstrap > 0 and np.isfinite(d_est):
             dd = wrap_pi(reps["d"][:, i2] - reps["d"][:, i1])
             ok = np.isfinite(dd)
             degenerate[c["label"]] = int(
@@ -542,7 +543,7 @@ def ssm(
         contrast_labels.append(labels_all)
     bad_d = {k: v for k, v in degenerate.items() if v}
     if bad_d:
-        txt = ", ".join(f"{k} {v} of {boots}" for k, v in bad_d.items())
+        txt = ", ".join(f"{k} {v} of {bootstrap}" for k, v in bad_d.items())
         warnings.warn(
             f"bootstrap replicates with a degenerate profile (flat or zero amplitude) were dropped "
             f"from the displacement CI: {txt}",
@@ -576,7 +577,7 @@ def ssm(
         "rows_dropped_by_reason": prep.drop_reasons,
         "missing": "listwise" if listwise else "pairwise",
         "n_used": prep.n_used(labels),
-        "boots": boots,
+        "bootstrap": bootstrap,
         "level": level,
         "ci_method": {"e,x,y,a": "percentile (type 7)", "d": "circular percentile", "fit": None},
         "resampling": "case resampling" + (f", stratified by {group}" if group is not None else ""),
@@ -931,8 +932,8 @@ def _check_point_correlations(
     )
 
 
-def _linear_ci(reps: np.ndarray, level: float, boots: int) -> tuple[float, float]:
-    if boots == 0 or np.isfinite(reps).sum() < 2:
+def _linear_ci(reps: np.ndarray, level: float, bootstrap: int) -> tuple[float, float]:
+    if bootstrap == 0 or np.isfinite(reps).sum() < 2:
         return np.nan, np.nan
     ci = percentile_ci(reps[:, None], level)[:, 0]
     return float(ci[0]), float(ci[1])

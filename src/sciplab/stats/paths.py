@@ -685,7 +685,9 @@ def paths(
         Replicates per batch (memory bound); by default about 500 MB per batch. Results do not
         depend on it.
     mc_draws
-        Number of Monte Carlo draws for ``ci="mc"``.
+        Number of Monte Carlo draws for ``ci="mc"``: draws of the coefficients from their
+        estimated normal sampling distribution, not resamples of the rows, hence a name of its own
+        (``bootstrap`` counts resamples and is ignored for ``ci="mc"``).
     progress
         Optional callback ``progress(done, total)`` called after each batch of replicates.
 
