@@ -630,3 +630,13 @@ def test_octant_codes_pair_with_octant_angles_in_r_circumplex_order():
     assert dict(zip(OCTANT_CODES, OCTANTS, strict=True)) == {
         "PA": 90.0, "BC": 135.0, "DE": 180.0, "FG": 225.0, "HI": 270.0, "JK": 315.0, "LM": 360.0, "NO": 45.0,
     }  # fmt: skip
+
+
+def test_complex_duplicate_and_chunk_size_errors_are_typed():
+    df = _toy(20)
+    with pytest.raises(DataError, match="column 'BC' holds complex numbers"):
+        ssm(df.astype({"BC": complex}), SCALES, bootstrap=0)
+    with pytest.raises(DataError, match="duplicated column names: PA"):
+        ssm(pd.concat([df, df[["PA"]]], axis=1), SCALES, bootstrap=0)
+    with pytest.raises(InvalidParameterError, match="chunk_size"):
+        ssm(df, SCALES, bootstrap=10, chunk_size="a")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
 import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError
+from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
 from sciplab.stats.paths import PathResult, _bootstrap, _compile, _Engine, _jackknife, _stack, paths
@@ -437,3 +441,56 @@ def test_generator_seed_is_recorded_like_ssm_and_reproduces():
     pd.testing.assert_frame_equal(res.table, again.table)
     circ = ssm(df, ["x", "w", "m1", "m2"], angles_deg=[0, 90, 180, 270], seed=np.random.default_rng(8))
     assert circ.details["seed"] == res.details["seed"]  # one helper: same Generator, same recorded seed
+
+
+# --- hostile input: typed errors (issues 11.3, 11.8, 11.9) ---------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e100, 1e-160, 1e-100])
+@pytest.mark.parametrize("column", ["x", "m1", "y"])
+def test_extreme_magnitudes_are_refused_with_the_column(scale, column):
+    df = make_data(60)
+    df[column] = df[column] * scale
+    with pytest.raises(DataError, match=rf"'{column}' \(largest \|value\|.*rescale"):
+        paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+
+
+def test_small_but_varying_values_are_not_constant():
+    # was refused as "constant" (absolute threshold); a variance relative to the values is what counts
+    df = make_data(80)
+    small = df.assign(x=df["x"] * 1e-40, y=df["y"] * 1e-30)
+    res, ref = (paths(d, "m1 ~ x; y ~ m1 + x", ci="none") for d in (small, df))
+    np.testing.assert_allclose(res.table["std_all"], ref.table["std_all"], rtol=1e-9)
+    np.testing.assert_allclose(row(res, "y", "~", "x")["est"], row(ref, "y", "~", "x")["est"] * 1e10, rtol=1e-9)
+
+
+def test_complex_columns_are_refused_by_name():
+    df = make_data(60).astype({"m1": complex})
+    with pytest.raises(DataError, match=r"complex-valued.*'m1' \(complex128\)"):
+        paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+
+
+def test_duplicate_columns_and_bad_chunk_size_are_typed_errors():
+    df = make_data(60)
+    dup = pd.concat([df, df[["x"]]], axis=1)
+    with pytest.raises(DataError, match="duplicated column names: x"):
+        paths(dup, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+    for bad in ("a", 2.5, 0, True):
+        with pytest.raises(InvalidParameterError, match="chunk_size"):
+            paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1, chunk_size=bad)
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(finite, finite, finite), min_size=5, max_size=30), st.sampled_from([1.0, 1e80, 1e-80]))
+def test_random_data_fit_or_raise_a_project_error(rows, scale):
+    df = pd.DataFrame(rows, columns=["x", "m", "y"]) * scale
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            res = paths(df, "m ~ a*x; y ~ b*m + x; ab := a*b", bootstrap=100, seed=1, ci="percentile")
+    except SciplabError:
+        return
+    assert np.isfinite(res.table.loc[res.table["op"] == "~", "est"]).all()

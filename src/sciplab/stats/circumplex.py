@@ -254,6 +254,11 @@ def _check_columns(data: pd.DataFrame, cols: list[Any], arg: str) -> None:
         )
     for c in cols:
         col = data[c]
+        if pd.api.types.is_complex_dtype(col):
+            raise DataError(
+                f"{where}{arg}: column '{c}' holds complex numbers (dtype {col.dtype}); SSM needs real "
+                "numbers (the imaginary part would be lost); convert it to real scores first"
+            )
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
             example = f"; e.g. {bad.iloc[0]!r} in row {bad.index[0]}" if len(bad) else ""

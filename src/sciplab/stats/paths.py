@@ -578,6 +578,12 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             f"variable{'s' if len(absent) > 1 else ''} of the model not found in the data: " + "; ".join(parts)
         )
     frame = data.loc[:, model.variables]
+    cplx = [v for v in model.variables if pd.api.types.is_complex_dtype(frame[v])]
+    if cplx:
+        kinds = ", ".join(f"'{v}' ({frame[v].dtype})" for v in cplx)
+        raise DataError(
+            f"model variables must be real numbers; complex-valued (the imaginary part would be lost): {kinds}"
+        )
     bad = [
         v
         for v in model.variables
@@ -588,6 +594,7 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
         raise DataError(f"model variables must be numeric; not numeric: {kinds}")
     X = np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
     X[~np.isfinite(X)] = np.nan
+    _check_magnitude(model.variables, X)
     keep = ~np.isnan(X).any(axis=1)
     n_total = X.shape[0]
     X = X[keep]
@@ -604,9 +611,8 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             f"too few complete rows: {n} for an equation with {k_max} coefficients (need at least {k_max + 2})"
         )
     sd = X.std(axis=0, ddof=0)
-    const = [
-        v for v, s, mu in zip(model.variables, sd, X.mean(axis=0), strict=True) if not s > 1e-12 * max(1.0, abs(mu))
-    ]
+    # zero variance relative to the column's own magnitude (values of 1e-50 can vary; 1e6 +- 1e-9 cannot)
+    const = [v for v, s, top in zip(model.variables, sd, np.abs(X).max(axis=0), strict=True) if not s > 1e-12 * top]
     if const:
         raise DataError(
             f"constant variable{'s' if len(const) > 1 else ''} (zero variance in the {n} rows used): "
@@ -619,6 +625,25 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             stacklevel=3,
         )
     return X, n_total, dropped
+
+
+MAX_MAGNITUDE = 1e75
+"""Largest absolute value (and inverse of the smallest non-zero one) a model variable may hold:
+variances of residual variances need fourth powers of the data, which leave double precision
+(about 1.8e308) beyond this."""
+
+
+def _check_magnitude(names: list[str], X: np.ndarray) -> None:
+    """Refuse columns whose values are too large (or all too small) to be squared twice in floats."""
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(np.where(np.isnan(X), -np.inf, np.abs(X)), axis=0)
+    bad = [(v, t) for v, t in zip(names, top, strict=True) if t > MAX_MAGNITUDE or 0 < t < 1 / MAX_MAGNITUDE]
+    if bad:
+        shown = ", ".join(f"'{v}' (largest |value| {t:.3g})" for v, t in bad)
+        raise DataError(
+            f"values outside the range double precision can analyse (|value| between {1 / MAX_MAGNITUDE:g} and "
+            f"{MAX_MAGNITUDE:g}) in {shown}; rescale these columns (e.g. change their units) before fitting"
+        )
 
 
 def _check_collinear(model: _Model, X: np.ndarray) -> None:
@@ -748,7 +773,9 @@ def paths(
             f"bootstrap={B} replicates are too few for {ci} intervals; use at least 1,000 (default 5,000)"
         )
     mc_draws = check_replicates(mc_draws, name="mc_draws", allow_zero=False)
-    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1
+    ):
         raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     if isinstance(model, ParsedModel):
         parsed, spec = model, _Model(model)
