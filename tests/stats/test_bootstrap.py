@@ -258,3 +258,11 @@ def test_resampling_seed_one_rule_for_every_kind_of_seed():
     for bad in (-1, True, "1", 1.5):
         with pytest.raises(InvalidParameterError):
             bs.resampling_seed(bad)
+
+
+def test_infinite_replicates_count_as_failed():
+    rng = np.random.default_rng(2)
+    reps = rng.normal(size=(400, 1))
+    with_inf = np.vstack([reps, [[-np.inf]], [[np.inf]], [[np.nan]]])
+    np.testing.assert_array_equal(bs.percentile_ci(with_inf), bs.percentile_ci(reps))
+    np.testing.assert_array_equal(bs.bootstrap_pvalue(with_inf, np.array([0.1])), bs.bootstrap_pvalue(reps, [0.1]))

@@ -640,3 +640,10 @@ def test_complex_duplicate_and_chunk_size_errors_are_typed():
         ssm(pd.concat([df, df[["PA"]]], axis=1), SCALES, bootstrap=0)
     with pytest.raises(InvalidParameterError, match="chunk_size"):
         ssm(df, SCALES, bootstrap=10, chunk_size="a")
+
+
+def test_ssm_memory_is_estimated_before_allocating():
+    df = _toy(20)
+    measures = {f"M{i}": df["PA"] + i for i in range(10)}
+    with pytest.raises(InvalidParameterError, match=r"bootstrap=10,000,000 needs about .* GiB"):
+        ssm(df.assign(**measures), SCALES, measures=list(measures), bootstrap=10_000_000)

@@ -494,3 +494,46 @@ def test_random_data_fit_or_raise_a_project_error(rows, scale):
     except SciplabError:
         return
     assert np.isfinite(res.table.loc[res.table["op"] == "~", "est"]).all()
+
+
+# --- bounded work (issue 11.11) ------------------------------------------------------------------
+
+
+def _full_recursive(k):
+    names = [f"v{i}" for i in range(k)]
+    return "\n".join(f"{names[j]} ~ " + " + ".join(names[:j]) for j in range(1, k)), names
+
+
+def test_exponential_indirect_paths_are_counted_and_refused_quickly():
+    model, names = _full_recursive(20)
+    df = pd.DataFrame(np.random.default_rng(1).normal(size=(60, 20)), columns=names)
+    expected = r"has 1,048,365 specific indirect paths, more than max_paths=10,000"
+    with pytest.raises(InvalidParameterError, match=expected):
+        paths(df, model, ci="none")
+    # the count equals the enumeration when it is allowed
+    model6, names6 = _full_recursive(6)
+    res = paths(df.iloc[:, :6].set_axis(names6, axis=1), model6, ci="none", max_paths=42)
+    assert (res.indirect["effect"] == "specific").sum() == 42  # complete DAG: 2^k - k - 1 - k(k-1)/2
+    with pytest.raises(InvalidParameterError, match="has 42 specific .* max_paths=41"):
+        paths(df.iloc[:, :6].set_axis(names6, axis=1), model6, ci="none", max_paths=41)
+
+
+def test_long_causal_chains_need_no_recursion():
+    k = 1500
+    model = "\n".join(f"v{j} ~ v{j - 1}" for j in range(1, k))
+    with pytest.raises(InvalidParameterError, match="specific indirect paths"):
+        _compile(model)  # 1,121,251 paths along the chain: counted, not walked
+    fixed = "\n".join(f"v{j} ~ 0*v{j - 1}" for j in range(1, k))  # fixed at 0: no indirect paths
+    _, spec = _compile(fixed)
+    assert spec.endo == [f"v{j}" for j in range(1, k)] and spec.effects == []
+    cyc = "\n".join(f"v{j} ~ v{j - 1}" for j in range(1, k)) + f"\nv0 ~ v{k - 1}"
+    with pytest.raises(InvalidParameterError, match="non-recursive"):
+        _compile(cyc)
+
+
+def test_memory_is_estimated_before_allocating():
+    df = make_data(60)
+    with pytest.raises(InvalidParameterError, match=r"bootstrap=10,000,000 needs about .* GiB.*at most [\d,]+ fit"):
+        paths(df, SERIAL, bootstrap=10_000_000, seed=1)
+    with pytest.raises(InvalidParameterError, match=r"mc_draws=10,000,000 needs about"):
+        paths(df, SERIAL, ci="mc", mc_draws=10_000_000, seed=1)

@@ -94,6 +94,27 @@ def resampling_seed(seed: SeedLike) -> int:
     return resolved
 
 
+MEMORY_BUDGET_BYTES = 2 * 2**30
+"""Largest size of the replicate arrays an analysis may allocate (checked before allocating)."""
+
+
+def check_memory(replicates: int, columns: int, *, arrays: int, name: str = "bootstrap") -> None:
+    """Refuse a run whose ``arrays`` arrays of ``replicates x columns`` floats exceed the budget.
+
+    The message gives the estimate and the largest number of replicates that fits, so a user
+    asking for ``bootstrap=10_000_000`` learns what to change instead of meeting a failed allocation.
+    """
+    per_replicate = max(1, columns) * 8 * max(1, arrays)
+    need = replicates * per_replicate
+    if need > MEMORY_BUDGET_BYTES:
+        fits = MEMORY_BUDGET_BYTES // per_replicate
+        raise InvalidParameterError(
+            f"{name}={replicates:,} needs about {need / 2**30:.1f} GiB for the replicate estimates "
+            f"({columns:,} statistics); at most {fits:,} fit in the {MEMORY_BUDGET_BYTES / 2**30:g} GiB "
+            f"budget: lower {name} (or analyse fewer statistics at once)"
+        )
+
+
 def default_threads() -> int:
     """Worker threads for resampling: 2 when at least 2 CPUs are available to this process, else 1."""
     try:
@@ -347,6 +368,8 @@ def _valid_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reps.ndim == 1:
         reps = reps[:, None]
     ok = np.isfinite(reps)
+    if np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
+        reps = np.where(ok, reps, np.nan)
     return reps, ok
 
 

@@ -66,6 +66,7 @@ from sciplab._core.validation import check_level, check_replicates, require_fram
 from sciplab.stats._bootstrap import (
     Resampler,
     auto_chunk,
+    check_memory,
     circular_percentile_ci,
     percentile_ci,
     resampling_seed,
@@ -477,6 +478,7 @@ def ssm(
 
     # ---- bootstrap: all replicates through the same kernels, in chunks
     P = G * M
+    check_memory(bootstrap, P, arrays=len(_PARAMS) + 1)  # five parameters, one contrast/sort temporary
     reps = {p: np.full((bootstrap, P), np.nan) for p in _PARAMS}
     failed = np.zeros(P, dtype=int)
     if bootstrap > 0:

@@ -72,6 +72,8 @@ __all__ = ["PathResult", "paths"]
 CI_METHODS = ("percentile", "bc", "bca", "mc", "none")
 MISSING_RULES = ("listwise",)
 MC_DRAWS = 20_000
+MAX_PATHS = 10_000
+"""Default cap on the specific indirect paths enumerated (``paths(max_paths=...)`` raises it)."""
 TABLE_COLUMNS = [
     "lhs", "op", "rhs", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
     "std_all", "std_ci_lower", "std_ci_upper", "boot_p", "ci_lower_mcse", "ci_upper_mcse",
@@ -187,7 +189,7 @@ class _Equation:
 class _Model:
     """A path model compiled from a parameter table (variables in causal order)."""
 
-    def __init__(self, parsed: ParsedModel) -> None:
+    def __init__(self, parsed: ParsedModel, max_paths: int = MAX_PATHS) -> None:
         t = parsed.table
         self.parsed = parsed
         bad = t[~t["op"].isin(["~", "~1", "~~", ":="])]
@@ -283,32 +285,39 @@ class _Model:
         self.user_defined = [
             (r["lhs"], parsed.expressions[r["lhs"]], r["line"]) for _, r in t[t["op"] == ":="].iterrows()
         ]
-        self._enumerate_effects()
+        self._enumerate_effects(max_paths)
 
     @staticmethod
     def _topological(endo: list[str], parents: Mapping[str, list[str]]) -> list[str]:
+        """Outcomes in causal order (iterative depth-first search: long chains need no recursion)."""
         order: list[str] = []
         state: dict[str, int] = {}
-
-        def visit(v: str, stack: list[str]) -> None:
-            if state.get(v) == 2:
-                return
-            if state.get(v) == 1:
-                cycle = stack[stack.index(v) :] + [v]
-                raise InvalidParameterError(
-                    "the model is non-recursive (a feedback loop: "
-                    + " -> ".join(reversed(cycle))
-                    + f"); paths() fits recursive (acyclic) models only; {SEM_HINT}"
-                )
-            state[v] = 1
-            for x in parents.get(v, []):
-                if x in parents:
-                    visit(x, stack + [v])
-            state[v] = 2
-            order.append(v)
-
-        for y in endo:
-            visit(y, [])
+        for root in endo:
+            if state.get(root) == 2:
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            state[root] = 1
+            while stack:
+                v, i = stack[-1]
+                ps = [x for x in parents.get(v, []) if x in parents]
+                if i < len(ps):
+                    stack[-1] = (v, i + 1)
+                    x = ps[i]
+                    if state.get(x) == 1:
+                        trail = [u for u, _ in stack]
+                        cycle = trail[trail.index(x) :] + [x]
+                        raise InvalidParameterError(
+                            "the model is non-recursive (a feedback loop: "
+                            + " -> ".join(reversed(cycle))
+                            + f"); paths() fits recursive (acyclic) models only; {SEM_HINT}"
+                        )
+                    if state.get(x) != 2:
+                        state[x] = 1
+                        stack.append((x, 0))
+                else:
+                    stack.pop()
+                    state[v] = 2
+                    order.append(v)
         return order
 
     @staticmethod
@@ -323,24 +332,35 @@ class _Model:
                 todo.extend(parents.get(v, []))
         return False
 
-    def _enumerate_effects(self) -> None:
-        """All directed paths of length >= 2 (specific indirect effects) and X -> Y totals."""
+    def _enumerate_effects(self, max_paths: int) -> None:
+        """All directed paths of length >= 2 (specific indirect effects) and X -> Y totals.
+
+        The paths are counted first (dynamic programming over the causal order, polynomial) and
+        enumerated only when there are at most ``max_paths``: their number grows exponentially
+        with the number of mediators (a fully recursive model of 20 variables has about 10^6).
+        """
         children: dict[str, list[tuple[str, int]]] = {v: [] for v in self.variables}
         for i, p in enumerate(self.params):
             if p.kind == "reg" and not (p.fixed == 0.0):
                 children[p.rhs].append((p.lhs, i))
+        n_paths = _count_indirect_paths(self.variables, children)
+        if n_paths > max_paths:
+            raise InvalidParameterError(
+                f"the model has {n_paths:,} specific indirect paths, more than max_paths={max_paths:,} "
+                "(their number grows exponentially with the mediators); raise max_paths to enumerate "
+                "them all, or drop paths the theory does not need and define the effects of interest "
+                "with ':=' (e.g. 'ind := a*b')"
+            )
         effects: list[dict[str, Any]] = []
         for src in self.variables:
             paths_to: dict[str, list[list[tuple[str, int]]]] = {}
-
-            def walk(v: str, trail: list[tuple[str, int]], paths_to: dict = paths_to) -> None:
-                for child, row in children[v]:
-                    step = trail + [(child, row)]
-                    if len(step) >= 2:
-                        paths_to.setdefault(child, []).append(step)
-                    walk(child, step)
-
-            walk(src, [])
+            # iterative pre-order depth-first walk, children in written order (no recursion limit)
+            todo: list[tuple[str, list[tuple[str, int]]]] = [(src, [])]
+            while todo:
+                v, trail = todo.pop()
+                if len(trail) >= 2:
+                    paths_to.setdefault(v, []).append(trail)
+                todo.extend((child, trail + [(child, row)]) for child, row in reversed(children[v]))
             for dst in self.variables:
                 if dst not in paths_to:
                     continue
@@ -435,6 +455,15 @@ class _Model:
         return user, eff
 
 
+def _count_indirect_paths(variables: list[str], children: Mapping[str, list[tuple[str, int]]]) -> int:
+    """Number of directed paths of length >= 2 in the (acyclic) model, without enumerating them."""
+    from_v: dict[str, int] = {}  # paths of length >= 1 starting at v
+    index = {v: i for i, v in enumerate(variables)}
+    for v in sorted(variables, key=lambda u: -index[u]):  # children come later in causal order
+        from_v[v] = sum(1 + from_v[c] for c, _ in children[v])
+    return sum(from_v[v] - len(children[v]) for v in variables)
+
+
 # --------------------------------------------------------------------------------------------
 # Estimation engine on moment matrices
 
@@ -506,7 +535,8 @@ class _Engine:
         res = (G @ M) @ np.swapaxes(G, 1, 2) / N[:, None, None]  # G M G' (matmul: 2-8x faster than einsum)
         for e, eq in enumerate(m.equations):  # R^2 = 1 - SSE / SST, SSE = g' M g = N res_ee
             yi = m.index[eq.y]
-            r2[:, e] = 1.0 - res[:, e, e] / cov_ml[:, yi, yi]
+            with np.errstate(divide="ignore", invalid="ignore"):  # a resample without variance in y
+                r2[:, e] = 1.0 - res[:, e, e] / cov_ml[:, yi, yi]
         psi = np.zeros((R, p, p))
         nx = len(m.exo)
         psi[:, :nx, :nx] = cov_ml[:, :nx, :nx]  # exogenous variables come first
@@ -679,6 +709,7 @@ def paths(
     missing: str = "listwise",
     chunk_size: int | None = None,
     mc_draws: int = MC_DRAWS,
+    max_paths: int = MAX_PATHS,
     progress: Callable[[int, int], None] | None = None,
 ) -> PathResult:
     """Fit a recursive path (mediation) model by equation-wise OLS with bootstrap intervals.
@@ -709,6 +740,9 @@ def paths(
     chunk_size
         Replicates per batch (memory bound); by default about 500 MB per batch. Results do not
         depend on it.
+    max_paths
+        Most specific indirect paths to enumerate (default :data:`MAX_PATHS`); a model with more
+        (their number grows exponentially with the mediators) is refused with the count.
     mc_draws
         Number of Monte Carlo draws for ``ci="mc"``: draws of the coefficients from their
         estimated normal sampling distribution, not resamples of the rows, hence a name of its own
@@ -777,14 +811,20 @@ def paths(
         isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1
     ):
         raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    max_paths = check_replicates(max_paths, name="max_paths", allow_zero=True)
     if isinstance(model, ParsedModel):
-        parsed, spec = model, _Model(model)
+        parsed, spec = model, _Model(model, max_paths)
     elif isinstance(model, str):
-        parsed, spec = _compile(model)
+        parsed, spec = _compile(model, max_paths)
     else:
         raise InvalidParameterError(
             f"model must be lavaan-style syntax (str) or a ParsedModel, got {type(model).__name__}"
         )
+    n_stats = len(spec.params) + len(spec.equations) + len(spec.user_defined) + len(spec.effects)
+    if ci in ("percentile", "bc", "bca"):  # replicate estimates (and standardized), one sorted copy
+        bs.check_memory(B, n_stats, arrays=3 if standardize else 2, name="bootstrap")
+    elif ci == "mc":
+        bs.check_memory(mc_draws, n_stats, arrays=3, name="mc_draws")
     X, n_total, dropped = _prepare(data, spec, missing)
     _check_collinear(spec, X)
     n = X.shape[0]
@@ -916,10 +956,10 @@ def _package_version() -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _compile(source: str) -> tuple[ParsedModel, _Model]:
+def _compile(source: str, max_paths: int = MAX_PATHS) -> tuple[ParsedModel, _Model]:
     # parsing and compiling are pure functions of the text; cached (results never mutate them)
     parsed = parse_model(source)
-    return parsed, _Model(parsed)
+    return parsed, _Model(parsed, max_paths)
 
 
 def _param_cov(spec: _Model, full: Mapping[str, Any], n: int) -> np.ndarray:
@@ -996,12 +1036,15 @@ def _bootstrap(
         pending.append(sums)
         n_pending += sums.shape[0]
         if n_pending >= batch or stop == B:
-            out = engine.compute(kf.unpack_moments(np.concatenate(pending), engine.q))
+            # a resample may be degenerate (no variance, overflow): its values become NaN/inf and
+            # count as failed replicates, so floating-point warnings would only repeat that
+            with np.errstate(all="ignore"):
+                out = engine.compute(kf.unpack_moments(np.concatenate(pending), engine.q))
+                parts.append(_stack(spec, out, "est"))
+                if standardize:
+                    parts_std.append(_stack(spec, out, "std"))
             pending, n_pending = [], 0
             failed += int(out["failed"].sum())
-            parts.append(_stack(spec, out, "est"))
-            if standardize:
-                parts_std.append(_stack(spec, out, "std"))
         if progress is not None:
             progress(stop, B)
     reps = parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -1020,9 +1063,10 @@ def _jackknife(engine: _Engine, spec: _Model, chunk_size: int | None) -> tuple[n
     size = chunk_size or bs.auto_chunk(engine.n, engine.n, floats_per_row=1)
     parts, parts_std = [], []
     for _, _, sums in bs.jackknife_sums(engine.products, size):
-        out = engine.compute(kf.unpack_moments(sums, engine.q))
-        parts.append(_stack(spec, out, "est"))
-        parts_std.append(_stack(spec, out, "std"))
+        with np.errstate(all="ignore"):  # as in _bootstrap: degenerate leave-one-out fits are NaN
+            out = engine.compute(kf.unpack_moments(sums, engine.q))
+            parts.append(_stack(spec, out, "est"))
+            parts_std.append(_stack(spec, out, "std"))
     return np.concatenate(parts), np.concatenate(parts_std)
 
 
