@@ -537,3 +537,65 @@ def test_memory_is_estimated_before_allocating():
         paths(df, SERIAL, bootstrap=10_000_000, seed=1)
     with pytest.raises(InvalidParameterError, match=r"mc_draws=10,000,000 needs about"):
         paths(df, SERIAL, ci="mc", mc_draws=10_000_000, seed=1)
+
+
+SUMMARY_MODEL = SERIAL + "y ~ 1\nm1 ~~ m1\nx ~~ w\ntotal := a1*d21*b2 + b1*a1\n"
+
+
+def test_summary_snapshot_shows_labels_defined_parameters_and_apa_p():
+    # issue 10.9: defined parameters with their labels, every effect, APA p-values (< .001, .038)
+    res = paths(make_data(), SUMMARY_MODEL, bootstrap=1000, seed=11)
+    assert res.summary() == PATHS_SUMMARY_SNAPSHOT
+
+
+PATHS_SUMMARY_SNAPSHOT = """\
+Path model (equation-wise OLS)
+==============================
+N = 300 (dropped 0 incomplete rows); CI: percentile 95%, B = 1000, seed = 11
+
+Regressions
+lhs op rhs label   est    se      z      p             ci std_all
+ m1  ~   x    a1 0.544 0.053 10.328 < .001 [0.449, 0.639]   0.513
+ m2  ~  m1   d21 0.329 0.062  5.299 < .001 [0.210, 0.454]   0.321
+ m2  ~   x    a2 0.201 0.066  3.066   .002 [0.051, 0.335]   0.186
+  y  ~  m2    b2 0.397 0.061  6.550 < .001 [0.267, 0.526]   0.351
+  y  ~  m1    b1 0.140 0.068  2.073   .038 [0.006, 0.268]   0.121
+  y  ~   x       0.198 0.070  2.845   .004 [0.048, 0.348]   0.161
+  y  ~   w       0.302 0.062  4.898 < .001 [0.187, 0.423]   0.236
+
+Intercepts and means
+lhs op label   est    se     z    p              ci std_all
+  y ~1       0.053 0.060 0.884 .377 [-0.058, 0.168]   0.042
+
+Variances and covariances
+lhs op rhs label   est    se      z      p              ci std_all
+ m1 ~~  m1       0.862 0.071 12.207 < .001  [0.726, 1.005]   0.736
+  x ~~   w       0.042                     [-0.071, 0.152]   0.042
+ m2 ~~  m2       0.987 0.081 12.186 < .001  [0.829, 1.162]   0.802
+  y ~~   y       1.072 0.088 12.145 < .001  [0.895, 1.216]   0.678
+
+R-squared
+lhs   est             ci
+ m1 0.264 [0.183, 0.349]
+ m2 0.198 [0.129, 0.286]
+  y 0.331 [0.258, 0.426]
+
+Defined parameters
+ label op               rhs   est    se     z      p             ci std_all
+serial :=         a1*d21*b2 0.071 0.019 3.826 < .001 [0.039, 0.115]   0.058
+ total := a1*d21*b2 + b1*a1 0.147 0.040 3.655 < .001 [0.072, 0.231]   0.120
+
+Indirect and total effects
+        effect                     path          name   est    se     z      p             ci std_all
+      specific              x → m1 → m2   ind.x.m1.m2 0.179 0.038 4.715 < .001 [0.110, 0.263]   0.165
+        direct                   x → m2   direct.x.m2 0.201 0.066 3.066   .002 [0.051, 0.335]   0.186
+         total           x → m2 (total)    total.x.m2 0.380 0.059 6.446 < .001 [0.249, 0.496]   0.350
+      specific          x → m1 → m2 → y ind.x.m1.m2.y 0.071 0.019 3.826 < .001 [0.039, 0.115]   0.058
+      specific               x → m1 → y    ind.x.m1.y 0.076 0.038 2.033   .042 [0.004, 0.150]   0.062
+      specific               x → m2 → y    ind.x.m2.y 0.080 0.029 2.777   .005 [0.022, 0.145]   0.065
+total_indirect x → … → y (all indirect)       ind.x.y 0.227 0.046 4.962 < .001 [0.139, 0.321]   0.185
+        direct                    x → y    direct.x.y 0.198 0.070 2.845   .004 [0.048, 0.348]   0.161
+         total            x → y (total)     total.x.y 0.425 0.064 6.587 < .001 [0.300, 0.544]   0.347
+      specific              m1 → m2 → y   ind.m1.m2.y 0.130 0.032 4.120 < .001 [0.075, 0.200]   0.113
+        direct                   m1 → y   direct.m1.y 0.140 0.068 2.073   .038 [0.006, 0.268]   0.121
+         total           m1 → y (total)    total.m1.y 0.271 0.069 3.908 < .001 [0.139, 0.410]   0.234"""

@@ -112,27 +112,36 @@ class PathResult(Result):
     title: ClassVar[str] = "Path model (equation-wise OLS)"
 
     def summary(self) -> str:
-        """Text summary: settings, parameters and indirect effects (rounded for display only)."""
+        """Complete text summary; the only place that rounds.
+
+        Settings, every parameter with its label, R^2, every defined parameter (``:=``) and every
+        indirect/total effect, so a command line can print it as is. Numbers to three decimals;
+        p-values in APA style (``< .001``, no leading zero).
+        """
         d = self.details
         ci = d.get("ci_method")
+        level = f"{100 * float(d.get('level', 0.95)):g}%"
         lines = [self.title, "=" * len(self.title)]
         lines.append(
-            f"N = {d.get('n')} (dropped {d.get('n_dropped')} incomplete rows); "
-            f"CI: {ci} {100 * float(d.get('level', 0.95)):g}%"
+            f"N = {d.get('n')} (dropped {d.get('n_dropped')} incomplete rows); CI: {ci} {level}"
             + (f", B = {d.get('bootstrap')}, seed = {d.get('seed')}" if d.get("bootstrap") else "")
+            + (f", {d.get('mc_draws')} draws, seed = {d.get('seed')}" if d.get("mc_draws") else "")
         )
         if d.get("failed_replicates"):
             lines.append(f"Failed (singular) replicates: {d['failed_replicates']}")
-        cols = ["lhs", "op", "rhs", "est", "se", "pvalue", "ci_lower", "ci_upper", "std_all"]
-        params = self.table[self.table["op"] != ":="][cols]
-        lines += ["", "Parameters", params.to_string(index=False, float_format=_fmt)]
+        t = self.table
+        sections = [
+            ("Regressions", t[t["op"] == "~"], ["lhs", "op", "rhs", "label"]),
+            ("Intercepts and means", t[t["op"] == "~1"], ["lhs", "op", "label"]),
+            ("Variances and covariances", t[t["op"] == "~~"], ["lhs", "op", "rhs", "label"]),
+            ("R-squared", t[t["op"] == "r2"], ["lhs"]),
+            ("Defined parameters", t[(t["op"] == ":=") & t["user"]], ["label", "op", "rhs"]),
+        ]
+        for name, rows, keys in sections:
+            if len(rows):
+                lines += ["", name, _text_table(rows, keys, r2=name == "R-squared")]
         if len(self.indirect):
-            ind = self.indirect[["effect", "path", "est", "ci_lower", "ci_upper", "std_all"]]
-            lines += ["", "Indirect and total effects", ind.to_string(index=False, float_format=_fmt)]
-        user = self.table[(self.table["op"] == ":=") & self.table["user"]]
-        if len(user):
-            cols2 = ["lhs", "rhs", "est", "se", "ci_lower", "ci_upper"]
-            lines += ["", "Defined parameters", user[cols2].to_string(index=False, float_format=_fmt)]
+            lines += ["", "Indirect and total effects", _text_table(self.indirect, ["effect", "path", "name"])]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -158,6 +167,33 @@ class PathResult(Result):
 
 def _fmt(v: float) -> str:
     return f"{v:.3f}"
+
+
+def _apa_p(p: float) -> str:
+    """APA p-value: three decimals without the leading zero, ``< .001`` below .001."""
+    if not np.isfinite(p):
+        return ""
+    return "< .001" if p < 0.001 else f"{p:.3f}".replace("0.", ".", 1)
+
+
+def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str:
+    """Rows as aligned text: ``keys`` then est, se, z, p (APA), CI and std_all (blank when NaN)."""
+
+    def num(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float | np.floating) and np.isfinite(v) else ""
+
+    out = pd.DataFrame({k: rows[k].astype(str).to_numpy() for k in keys})
+    out["est"] = [num(v) for v in rows["est"]]
+    if not r2:
+        out["se"] = [num(v) for v in rows["se"]]
+        out["z"] = [num(v) for v in rows["z"]]
+        out["p"] = [_apa_p(v) for v in rows["pvalue"]]
+    out["ci"] = [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "" for lo, hi in
+                 zip(rows["ci_lower"], rows["ci_upper"], strict=True)]  # fmt: skip
+    if not r2:
+        out["std_all"] = [num(v) for v in rows["std_all"]]
+    out = out.loc[:, [c for c in out.columns if c in keys or (out[c] != "").any()]]
+    return out.to_string(index=False)
 
 
 # --------------------------------------------------------------------------------------------
