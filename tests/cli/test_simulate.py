@@ -42,7 +42,30 @@ def test_sweep_bad_grid_and_calibrate_exit_codes(tmp_path):
     g.write_text('[grid]\n"therapy.polcy" = ["scip"]\n')
     res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw")])
     assert res.exit_code == 2 and "therapy.policy" in res.output
-    cal = runner.invoke(app, ["simulate", "calibrate", "--reps", "1", "--agents", "300", "--seed", "1"])
+    cal = runner.invoke(app, ["simulate", "calibrate", "--repetitions", "1", "--agents", "300", "--seed", "1"])
     assert cal.exit_code in (0, 1)
     assert "Calibration" in cal.output
     assert ("MISS" in cal.output) == (cal.exit_code == 1)
+
+
+def test_calibrate_json_and_run_refuses_a_file_as_folder(tmp_path):
+    import json
+
+    cal = runner.invoke(
+        app, ["simulate", "calibrate", "--repetitions", "1", "--agents", "300", "--seed", "2", "--json"]
+    )
+    assert cal.exit_code in (0, 1), cal.output
+    payload = json.loads(cal.stdout)
+    assert payload["details"]["repetitions"] == 1 and len(payload["table"]) > 10
+    assert (cal.exit_code == 1) == bool(payload["misses"])
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep")
+    res = runner.invoke(app, ["simulate", "run", "--agents", "100", "--out", str(a_file)])
+    assert res.exit_code == 2 and "not a folder" in res.output
+    assert a_file.read_text() == "keep"
+
+
+def test_sweep_help_shows_the_grid_format():
+    res = runner.invoke(app, ["simulate", "sweep", "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    assert "[grid]" in res.output and "[fixed]" in res.output and "--repetitions" in res.output

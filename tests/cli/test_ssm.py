@@ -109,3 +109,28 @@ def test_warnings_printed_not_raised(tmp_path):
     out = runner.invoke(app, ["ssm", str(path), "--scales", SCALES, "--bootstrap", "20", "--seed", "1"])
     assert out.exit_code == 0, out.output
     assert "warning:" in out.output and "listwise deletion" in out.output
+
+
+def test_ssm_level_pairwise_and_octant_scoring_are_reachable_and_recorded(tmp_path, jz_path):
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--level", "0.9", "--bootstrap", "50",
+                              "--seed", "1", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["details"]["level"] == 0.9
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--group", "Gender", "--pairwise",
+                              "--bootstrap", "20", "--seed", "1", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    raw = DATA / "raw_iipsc.csv"
+    if not raw.exists():
+        pytest.skip("raw IIP-SC data not available")
+    args = ["ssm", str(raw), "-i", "IIP-SC", "--norm", "students", "--ipsatize", "--bootstrap", "0"]
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0, text.output
+    assert "norm students" in text.stdout and "ipsatized" in text.stdout
+    details = json.loads(runner.invoke(app, [*args, "--json"]).stdout)["details"]
+    assert details["octant_scoring"] == {"instrument": "IIP-SC", "norm": "students", "ipsatized": True,
+                                         "min_answered": None}  # fmt: skip
+
+
+def test_ssm_angle_count_error_names_cli_options(jz_path):
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--angles", "0,90,180", "--bootstrap", "0"])
+    assert res.exit_code == 2 and "--angles" in res.output and "angles_deg" not in res.output

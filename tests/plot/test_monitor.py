@@ -72,3 +72,34 @@ def test_errors() -> None:
         plot_monitor(data, client="client", session="session", measure="scores", client_id="A")
     with pytest.raises(DataError, match="alliance column 'srs'"):
         plot_monitor(data, client="client", session="session", measure="score", client_id="A", alliance="srs")
+
+
+def test_labels_are_plain_text(tmp_path) -> None:
+    # a client id or column name with mathtext syntax is drawn as written (was ParseFatalException)
+    data = pd.DataFrame({"client": "$\\foo{$", "session": range(4), "$y$": [20.0, 18, 15, 11]})
+    fig = plot_monitor(data, client="client", session="session", measure="$y$", client_id="$\\foo{$")
+    assert fig.axes[0].get_title() == "Client $\\foo{$" and fig.axes[0].get_ylabel() == "$y$"
+    assert save_figure(fig, tmp_path / "odd.png").stat().st_size > 0
+
+
+def test_write_monitor_figures_pdf_pages_and_progress(reference, tmp_path) -> None:
+    from sciplab.plot.monitor import write_monitor_figures
+
+    data = pd.concat([_client(), _client().assign(client="a/b"), _client().assign(client="$\\foo{$")])
+    exp = expected_response(reference, data, cutoff=19)
+    rup = detect_ruptures(data, client="client", session="session", alliance="wai", sd_ref=0.3)
+    seen = []
+    path = write_monitor_figures(tmp_path / "all.pdf", data, ["A", "a/b", "$\\foo{$"], client="client",
+                                 session="session", measure="score", expected=exp, ruptures=rup, cutoff=19,
+                                 progress=lambda done, total: seen.append((done, total)))  # fmt: skip
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    import re
+
+    assert len(re.findall(rb"/Type\s*/Page\b", path.read_bytes())) == 3
+    with pytest.raises(DataError, match="already exists"):
+        write_monitor_figures(path, data, ["A"], client="client", session="session", measure="score")
+    with pytest.raises(DataError, match="client 'Z' not found"):
+        write_monitor_figures(tmp_path / "z.pdf", data, ["Z"], client="client", session="session", measure="score")
+    with pytest.raises(DataError, match="must be .pdf"):
+        write_monitor_figures(tmp_path / "z.jpg", data, ["A"], client="client", session="session", measure="score")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.pdf"]

@@ -78,3 +78,41 @@ def test_without_attachment_no_figure(tmp_path):
     assert "<svg" not in html_report(f)
     with pytest.raises(InvalidParameterError, match="expected a Formulation"):
         html_report({"attachment": {}})
+
+
+def test_markdown_and_html_fragments():
+    f = formulate({"ECR-S_anxiety": 2.0, "ECR-S_avoidance": 6.0, "MSPSS_total": 2.0}, reliability=0.9, sd=1.0)
+    md = to_markdown(f)
+    assert md.startswith("# SCIP case formulation") and "## Relationship plan" in md
+    assert "| MSPSS_total | social_support | 2.00 |" in md
+    page = to_html(f, figures=False)
+    assert "<h3>Hypotheses</h3>" in page and "withdrawal" in page
+    assert "<svg" not in page
+    assert "FIG" in to_html(f, figures={"attachment": "FIG"})
+
+
+BAD_ID = "<script>alert(1)</script>"
+
+
+def test_client_id_escaped_in_every_format(tmp_path):
+    f = formulate({"ECR-S_anxiety": 5.0, "ECR-S_avoidance": 2.0}, client=BAD_ID)
+    assert "<script>" not in to_markdown(f)
+    assert "&lt;script>alert(1)&lt;/script>" in to_markdown(f)
+    assert "<script>" not in html_report(f) and "&lt;script&gt;" in html_report(f)
+    md = write_report(f, tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "<script>" not in md
+    assert json.loads(to_json(f))["client"] == BAD_ID  # JSON keeps the value (it is data, not markup)
+
+
+def test_rule_texts_escaped(tmp_path):
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[sources]\nx = "A <b>source</b>."\n[[rule]]\nid = "only"\nsection = "hypothesis"\n'
+        'when = "social_support.present"\ntext = "*Bold* [link](http://e.org) <img src=x>"\n'
+        'evidence = "theory"\nsources = ["x"]\n',
+        encoding="utf-8",
+    )
+    f = formulate({"MSPSS_total": 6.0}, rules=rules)
+    md, page = to_markdown(f), to_html(f, figures=False)
+    assert "<img" not in md and "<b>source" not in md and "\\*Bold\\*" in md and "\\[link\\]" in md
+    assert "<img" not in page and "<b>source" not in page

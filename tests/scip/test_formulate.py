@@ -424,12 +424,56 @@ def test_summary_snapshot():
     assert str(f) == text
 
 
-def test_markdown_and_html_fragments():
-    f = formulate({"ECR-S_anxiety": 2.0, "ECR-S_avoidance": 6.0, "MSPSS_total": 2.0}, **PINNED)
-    md = f.to_markdown()
-    assert md.startswith("# SCIP case formulation") and "## Relationship plan" in md
-    assert "| MSPSS_total | social_support | 2.00 |" in md
+def test_sections_are_data_and_summary_renders_them():
+    f = formulate({"ECR-S_anxiety": 2.0, "ECR-S_avoidance": 6.0, "MSPSS_total": 2.0}, client="c9", **PINNED)
+    secs = {s.key: s for s in f.sections()}
+    assert list(secs) == ["attachment", "profile", "hypotheses", "plan", "missing", "sources"]
+    assert secs["profile"].columns[:3] == ("column", "construct", "score")
+    assert secs["profile"].rows[2][:3] == ("MSPSS_total", "social_support", "2.00")
+    plan = secs["plan"].statements
+    assert plan[0].phase == "engagement" and dict(plan[0].details)["evidence"].startswith("qualitative")
+    assert {k for k, _ in secs["sources"].entries} == {s["key"] for s in f.sources}
+    text = f.summary()
+    for sec in f.sections():  # every section, statement and source appears in the text rendering
+        assert sec.title in text
+        assert all(st.text in text for st in sec.statements)
+        assert all(citation in text for _, citation in sec.entries)
     html = f._repr_html_()
-    assert "<h3>Hypotheses</h3>" in html and "withdrawal" in html
-    assert "<svg" not in html
-    assert "FIG" in f.to_html(figures={"attachment": "FIG"})
+    assert "<table" in html and "withdrawal" in html and "<svg" not in html
+
+
+def test_repr_html_escapes_client():
+    f = formulate({"MSPSS_total": 2.0}, client="<script>alert(1)</script>")
+    assert "<script>" not in f._repr_html_()
+
+
+# -- simulated output: latent truths and flags are never scores or ids (issue 10.5) -------------------
+
+
+def _sim_like() -> pd.DataFrame:
+    return pd.DataFrame({
+        "person_id": [16, 17, 18],
+        "client": [False, True, True],
+        "cats_secure": [-1.2, 0.4, 2.1],  # a latent z-score, not the CATS secure scale (1-6)
+        "attachment_anxiety": [0.3, -0.5, 1.1],  # a latent construct, not a score
+        "ECR-S_anxiety": [3.0, 5.5, 2.0],
+        "ECR-S_avoidance": [2.5, 2.0, 6.0],
+    })  # fmt: skip
+
+
+def test_boolean_client_column_is_not_the_id():
+    f = formulate(_sim_like(), client=17)
+    assert f.client == 17 and f.details["columns_used"] == ["ECR-S_anxiety", "ECR-S_avoidance"]
+    assert f.attachment["anxiety"]["score"] == 5.5
+
+
+def test_boolean_id_col_refused():
+    with pytest.raises(DataError, match="'client' holds true/false values"):
+        formulate(_sim_like(), client=True, id_col="client")
+
+
+def test_latent_columns_never_taken_for_scores():
+    f = formulate(_sim_like(), client=16, id_col="person_id")
+    assert "cats_secure" not in f.details["columns_used"] and "attachment_anxiety" not in f.details["columns_used"]
+    with pytest.raises(DataError, match="named exactly as sciplab score writes"):
+        formulate({"cats_secure": 0.4, "ecr-s_anxiety": 4.0})

@@ -180,10 +180,17 @@ def test_validation_errors(old, new, message):
         parse_rules(_replace(GOOD, old, new))
 
 
-def test_profile_unknown_construct():
-    bad = GOOD + '\n[profile]\nhigher_is_better = ["social_suport"]\n'
-    with pytest.raises(RuleFileError, match="unknown construct 'social_suport'"):
+@pytest.mark.parametrize("key", ["higher_is_better", "higher_is_worse"])
+def test_profile_polarity_lists_refused(key):
+    # polarity has one home (instruments.schema.CONSTRUCT_HIGHER_IS_WORSE): rule files no longer set it
+    bad = GOOD + f'\n[profile]\n{key} = ["social_support"]\n'
+    with pytest.raises(RuleFileError, match=f"unknown field '{key}'.*CONSTRUCT_HIGHER_IS_WORSE"):
         parse_rules(bad)
+
+
+def test_shipped_rules_cite_no_internal_docs():
+    text = default_rules_path().read_text(encoding="utf-8")
+    assert "shared/docs" not in text and "instruments.md" not in text and "scip-model.md" not in text
 
 
 def test_missing_file(tmp_path):

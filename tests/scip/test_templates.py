@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.errors import DataError, DataWarning, InvalidParameterError
 from sciplab.scip.templates import (
     _check_templates,
     bind,
@@ -29,6 +29,9 @@ class FakeScale:
 class FakeInstrument:
     id: str
     scales: tuple
+
+    def column(self, scale: str) -> str:
+        return f"{self.id}_{scale}"
 
 
 FAKE = [
@@ -119,3 +122,33 @@ def test_real_registry_binding():
     b = bind(df, "scip-serial")
     assert b.columns["social_support"] == "MSPSS_total"
     assert b.columns["attachment_avoidance"] == "ECR_avoidance"
+
+
+# -- raw items: score=True (issue 10.17) ----------------------------------------------------------
+
+
+def test_fit_template_scores_raw_items_first():
+    from sciplab.datasets import load_example
+    from sciplab.scoring import score_all
+
+    raw = load_example()
+    with pytest.raises(DataError) as info:
+        fit_template(raw, "scip-core", ci="none")
+    msg = str(info.value)
+    assert "score=True" in msg and "--score" in msg and "--map" in msg and "no a scored" not in msg
+    assert "(ECR-S, MSPSS, PHQ-9, PSSE, TAS-20)" in msg
+    with pytest.warns(DataWarning):
+        res = fit_template(raw, "scip-core", score=True, ci="none")
+    assert res.details["scored_from_items"] == ["ECR-S", "MSPSS", "PHQ-9", "PSSE", "TAS-20"]
+    # same estimates as scoring by hand and fitting the scores
+    scored = pd.concat([raw, score_all(raw, ["ECR-S", "MSPSS", "PHQ-9", "PSSE", "TAS-20"]).scores], axis=1)
+    with pytest.warns(DataWarning):
+        by_hand = fit_template(scored, "scip-core", ci="none")
+    np.testing.assert_allclose(res.table["est"], by_hand.table["est"])
+    assert by_hand.details["scored_from_items"] == []
+
+
+def test_score_true_without_items_is_an_error():
+    df = pd.DataFrame({"x": [1.0, 2.0]})
+    with pytest.raises(DataError, match="no raw item columns"):
+        fit_template(df, "scip-core", score=True)

@@ -198,3 +198,100 @@ def test_scores_from_score_feed_reliable_change() -> None:
     res = sciplab.reliable_change(pre, post, instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
     assert res.table["classification"].tolist() == ["recovered", "unchanged"]
     assert res.table["id"].tolist() == [0, 1]
+
+
+def test_recovered_needs_a_dysfunctional_start_issue_10_1() -> None:
+    # 9 is already below the PHQ-9 cut-off of 10: a reliable improvement to 2 is "improved", not "recovered"
+    res = sciplab.reliable_change([9, 15], [2, 2], instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
+    assert res.table["classification"].tolist() == ["improved", "recovered"]
+    assert res.table["crossed_cutoff"].tolist() == [False, True]
+    assert "dysfunctional side" in res.details["recovered_rule"]
+
+
+def test_retest_stability_is_not_used_as_reliability() -> None:
+    # ECR records only a retest coefficient (.55 over two weeks to two decades): refused, saying what to pass
+    with pytest.raises(
+        InvalidParameterError, match=r"trait stability, not measurement error.*rxx=NUMBER \(CLI: --rxx\)"
+    ):
+        sciplab.reliable_change([5.0, 4.0], [3.0, 4.0], instrument="ECR", scale="anxiety", sd=1.0)
+    asked = sciplab.reliable_change([5.0], [3.0], instrument="ECR", scale="anxiety", sd=1.0, reliability="retest")
+    assert asked.details["rxx"] == 0.55 and "asked for" in asked.details["rxx_source"]
+    own = sciplab.reliable_change([5.0], [3.0], instrument="ECR", scale="anxiety", sd=1.0, rxx=0.9)
+    assert own.details["rxx_source"] == "user-supplied"
+
+
+def test_item_level_data_are_scored_first() -> None:
+    cols = [f"PHQ9_{i}" for i in range(1, 10)]
+    pre = pd.DataFrame([[3] * 9, [2] * 9, [1] * 9], columns=cols, index=["x", "y", "z"])
+    post = pd.DataFrame([[2] * 9, [0] * 9, [1] * 9], columns=cols, index=["y", "x", "z"])  # other order
+    res = sciplab.reliable_change(pre, post, instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
+    t = res.table.set_index("id")
+    assert t.loc["x", ["pre", "post"]].tolist() == [27.0, 0.0] and t.loc["y", ["pre", "post"]].tolist() == [18.0, 18.0]
+    assert t["classification"].tolist() == ["recovered", "unchanged", "unchanged"]
+    scored = sciplab.score(pre, "PHQ-9").scores
+    same = sciplab.reliable_change(scored, post, instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
+    pd.testing.assert_frame_equal(same.table, res.table)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cutoff": float("nan")}, "cutoff must be a finite number"),
+        ({"cutoff": float("inf")}, "cutoff must be a finite number"),
+        ({"sd": float("inf")}, "sd must be a finite number"),
+        ({"rxx": float("nan")}, "rxx must be a finite number"),
+    ],
+)
+def test_non_finite_options_are_refused(kwargs, message) -> None:
+    base = {"instrument": "PHQ-9", "scale": "total", "sd": 5.0, "rxx": 0.85}
+    with pytest.raises(InvalidParameterError, match=message):
+        sciplab.reliable_change([20], [8], **{**base, **kwargs})
+    with pytest.raises(DataError, match="outside the possible range"):
+        sciplab.reliable_change([20], [float("inf")], **base)
+
+
+def test_one_rule_printed_everywhere() -> None:
+    # the Jacobson-Truax criterion is strict (|RC| > z) in the kernel and in every summary
+    res = sciplab.reliable_change([20], [8], instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
+    assert "reliable change needs |change| > 5.368 points" in res.summary()
+    pts = sciplab.reliable_change([20], [8], instrument="CORE-10", scale="total")
+    assert "reliable change needs |change| >= 6.000 points" in pts.summary()
+    assert "client  " not in res.summary() and "recovered" in res.summary(clients=True).splitlines()[-1]
+
+
+def test_polarity_comes_from_the_construct_table() -> None:
+    # SEQ depth measures session impact: neither better nor worse, so the direction must be given
+    with pytest.raises(
+        InvalidParameterError, match="cannot tell whether higher scores are worse; pass higher_is_worse"
+    ):
+        sciplab.reliable_change([3.0], [5.0], instrument="SEQ", scale="depth", sd=1, rxx=0.9)
+    res = sciplab.reliable_change([3.0], [5.0], instrument="SEQ", scale="depth", sd=1, rxx=0.9, higher_is_worse=False)
+    assert res.table["classification"].tolist() == ["improved"]
+
+
+def test_instrument_client_change_binds_constants_to_the_session_kernel() -> None:
+    from sciplab.scoring.change import instrument_client_change
+    from sciplab.stats.change import client_change
+
+    df = pd.DataFrame({"id": ["a", "a", "b", "b", "c", "c"], "s": [1, 6, 1, 6, 1, 6],
+                       "CORE-10_total": [22, 9, 9, 2, 14, 17]})  # fmt: skip
+    res = instrument_client_change(df, client="id", session="s", instrument="CORE-10", scale="total")
+    assert res.table["classification"].tolist() == ["recovered", "improved", "unchanged"]
+    d = res.details
+    assert (d["method"], d["min_reliable_change"], d["cutoff"], d["cutoff_type"]) == (
+        "published-points",
+        6,
+        10,
+        "published",
+    )
+    assert "CORE" in d["rc_source"] or d["rc_source"]
+    plain = client_change(df, client="id", session="s", measure="CORE-10_total", rc_points=6, cutoff=10)
+    pd.testing.assert_frame_equal(res.table, plain.table)
+    assert "published reliable change: 6 points" in res.summary()
+    with pytest.raises(DataError, match="outside the possible range 0-40"):
+        instrument_client_change(df.assign(**{"CORE-10_total": [22, 9, 9, 2, 14, 41]}), client="id", session="s",
+                                 instrument="CORE-10", scale="total")  # fmt: skip
+    # sd="pre": the SD of the clients' first scores
+    pre_sd = instrument_client_change(df, client="id", session="s", instrument="CORE-10", scale="total", sd="pre",
+                                      rxx=0.9)  # fmt: skip
+    assert pre_sd.details["sd"] == pytest.approx(np.std([22, 9, 14], ddof=1)) and pre_sd.details["s_diff"] > 0

@@ -19,7 +19,7 @@ def test_same_seed_same_output_different_seed_differs(small):
     for k in small.items:
         pd.testing.assert_frame_equal(small.items[k], again.items[k])
     other = simulate(400, years=1, seed=12)
-    assert not small.persons["attachment_anxiety"].equals(other.persons["attachment_anxiety"])
+    assert not small.persons["latent_attachment_anxiety"].equals(other.persons["latent_attachment_anxiety"])
 
 
 def test_result_contract(small):
@@ -30,7 +30,7 @@ def test_result_contract(small):
     assert small.to_dict()["details"]["seed"] == 11
     assert set(small.items) == {"ECR-S", "PBI", "TAS-20", "PSSE", "MSPSS", "IIP-32", "PHQ-9", "WAI-SR"}
     assert (small.items["ECR-S"]["wave"].unique().tolist()) == ["baseline", "followup"]
-    assert set(small.items["WAI-SR"]["person_id"]) == set(small.persons.loc[small.persons["client"], "person_id"])
+    assert set(small.items["WAI-SR"]["person_id"]) == set(small.persons.loc[small.persons["in_therapy"], "person_id"])
     assert {"ECR-S_anxiety", "PHQ-9_total", "PHQ-9_total_followup"} <= set(small.persons.columns)
     assert (small.ties["source"] != small.ties["target"]).all()
 
@@ -65,4 +65,4 @@ def test_write_refuses_existing_folder_and_keeps_user_files(small, tmp_path):
     assert (out / "my_notes.txt").read_text() == "keep me"
     back = read_outputs(out)
     assert len(back["persons"]) == 400 and back["details"]["seed"] == 11
-    assert np.allclose(back["persons"]["attachment_anxiety"], small.persons["attachment_anxiety"])
+    assert np.allclose(back["persons"]["latent_attachment_anxiety"], small.persons["latent_attachment_anxiety"])

@@ -1,7 +1,10 @@
+import json
 import time
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sciplab._core.errors import DataError, InvalidParameterError, SciplabError
 from sciplab.sim import read_grid, sweep
@@ -12,7 +15,7 @@ FIXED = {"n_agents": 150, "years": 0.5, "followup_weeks": 4}
 def test_grid_file_unknown_names_suggest(tmp_path):
     g = tmp_path / "g.toml"
     g.write_text('[grid]\n"network.meet_rat" = [0.1, 0.2]\n')
-    with pytest.raises(InvalidParameterError, match="did you mean 'network.meet_rate'"):
+    with pytest.raises(DataError, match="did you mean .network.meet_rate."):
         read_grid(g)
     g.write_text("[grdi]\nn_agents = [10]\n")
     with pytest.raises(DataError, match="did you mean 'grid'"):
@@ -43,3 +46,88 @@ def test_local_cluster_matches_synchronous():
     local = sweep(grid, 1, fixed=FIXED, seed=9, n_workers=2)
     sync = sweep(grid, 1, fixed=FIXED, seed=9, scheduler="synchronous")
     pd.testing.assert_frame_equal(local.table, sync.table)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[grid]\n"network.meet_rate" = [[0.1], 0.2]\n', "network.meet_rate (value 1 in [grid]) must be a string"),
+        ('[grid]\n"network.meet_rate" = [nan]\n', "must be a finite number"),
+        ('[grid]\n"network.meet_rate" = [inf]\n', "must be a finite number"),
+        ('[grid]\n"network.meet_rate" = [-5.0]\n', "network.meet_rate (value 1 in [grid])"),
+        ('[grid]\n"therapy.policy" = ["scip", "scipp"]\n', "value 2 in [grid]"),
+        ('[grid]\n"network.meet_rate" = []\n', "empty list"),
+        ('[grid]\n"network.meet_rate" = [0.1]\n[fixed]\nn_agents = [1, 2]\n', "n_agents (in [fixed]) must be"),
+        ("[grid]\nn_agents = [100]\n[fixed]\nn_agents = 200\n", "in both [grid] and [fixed]"),
+        ("fixed = 3\n[grid]\nn_agents = [100]\n", "[fixed] must be a table"),
+        ("grid = 1\n", "needs a [grid] table"),
+        ('[grid]\n"network.meet_rate" = { a = 1 }\n', "got a table"),
+    ],
+)
+def test_grid_file_fields_are_validated_with_file_and_field(tmp_path, text, fragment):
+    g = tmp_path / "g.toml"
+    g.write_text(text)
+    with pytest.raises(DataError) as exc:
+        read_grid(g)
+    assert fragment in str(exc.value) and str(g) in str(exc.value)
+
+
+def test_grid_file_binary_non_utf8_deep_and_wrong_extension(tmp_path):
+    cases = {
+        "bin.toml": b"\x00\x01\x02binary",
+        "latin.toml": '[grid]\n"therapy.policy" = ["caf\u00e9"]\n'.encode("latin-1"),
+        "deep.toml": b"[grid]\nn_agents = " + b"[" * 3000 + b"]" * 3000 + b"\n",
+        "grid.json": b'{"grid": {"n_agents": [100]}}',
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DataError, match=name):
+            read_grid(tmp_path / name)
+
+
+def test_sweep_refuses_too_many_tasks():
+    with pytest.raises(InvalidParameterError, match="tasks; at most"):
+        sweep({"network.meet_rate": [0.1] * 2000}, 1000, fixed=FIXED, scheduler="synchronous")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_grid_file_fuzz_only_data_errors(tmp_path, data):
+    g = tmp_path / "fuzz.toml"
+    g.write_bytes(data)
+    try:
+        grid, fixed = read_grid(g)
+    except DataError:
+        return
+    assert isinstance(grid, dict) and grid and isinstance(fixed, dict)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(allow_nan=True),
+            st.integers(-(10**6), 10**6),
+            st.booleans(),
+            st.text(st.characters(categories=["L", "N"]), max_size=8),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_grid_values_fuzz_accepted_values_are_valid_parameters(tmp_path, values):
+    def toml(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(repr(v), repr(v))
+        return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
+
+    g = tmp_path / "v.toml"
+    g.write_text('[grid]\n"network.meet_rate" = [' + ", ".join(map(toml, values)) + "]\n", encoding="utf-8")
+    try:
+        grid, _ = read_grid(g)
+    except DataError as exc:
+        assert "network.meet_rate" in str(exc)
+        return
+    assert all(0 <= float(v) <= 50 for v in grid["network.meet_rate"])

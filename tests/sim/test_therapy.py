@@ -41,19 +41,19 @@ def test_user_policy_and_bad_user_policy():
 def test_sessions_are_long_and_consistent():
     res = simulate(800, years=1, seed=2, instruments=None)
     s, p = res.sessions, res.persons
-    clients = p[p["client"]]
+    clients = p[p["in_therapy"]]
     assert len(clients) > 20
     counts = s.groupby("person_id").size()
     assert (counts == clients.set_index("person_id")["sessions_attended"].reindex(counts.index)).all()
-    assert s["alliance"].between(0, 1).all()
-    assert set(s["rupture_type"]) <= {"", "withdrawal", "confrontation"}
-    assert (s.loc[s["rupture"], "rupture_type"] != "").all()
+    assert s["latent_alliance"].between(0, 1).all()
+    assert set(s["latent_rupture_type"]) <= {"", "withdrawal", "confrontation"}
+    assert (s.loc[s["latent_rupture"], "latent_rupture_type"] != "").all()
 
 
 def test_scip_policy_yields_more_security_gain_than_complementary():
     gains = {}
     for pol in ("scip", "complementary"):
         res = simulate(1500, years=1, seed=7, policy=pol, instruments=None)
-        c = res.persons[res.persons["client"]]
-        gains[pol] = c["security_gain"].mean()
+        c = res.persons[res.persons["in_therapy"]]
+        gains[pol] = c["latent_security_gain"].mean()
     assert gains["scip"] > gains["complementary"]

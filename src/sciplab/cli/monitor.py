@@ -1,68 +1,33 @@
 """``sciplab monitor`` and ``sciplab reference fit``: session-by-session outcome monitoring.
 
-Thin wrappers of :mod:`sciplab.stats.change`. Reliable-change constants come from an instrument
-definition (``--instrument ID --scale NAME``, via :func:`sciplab.scoring.change.reliable_change`,
-which picks norms, reliability, published points and cut-offs with their sources) or from plain
-options (``--sd``/``--rxx`` or ``--rc-points``, ``--cutoff``).
+Thin: options are parsed here; the work is :func:`sciplab.scip.monitor.monitor` (reliable change
+with an instrument's or plain constants, expected-response traffic lights, alliance ruptures),
+:func:`sciplab.stats.change.fit_reference` and :func:`sciplab.plot.monitor.write_monitor_figures`.
 """
 
 from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from sciplab._core.errors import InvalidParameterError
 from sciplab._core.io import read_data
 from sciplab.cli._common import console, emit_json, err_console, handle_errors
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sciplab.scip.monitor import MonitorResult
+
 reference_app = typer.Typer(help="Build expected-treatment-response references.", no_args_is_help=True)
 
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
-        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
-
-
-def _instrument_change(
-    frame: pd.DataFrame, *, client_col: str, session_col: str, measure: str, instrument: str, scale: str,
-    cutoff: float | None, higher_is_better: bool | None, date_col: str | None,
-) -> dict[str, Any]:  # fmt: skip
-    """Per-client change with constants from the instrument library (scoring layer)."""
-    from sciplab.scoring.change import reliable_change
-    from sciplab.stats.change import first_last
-
-    fl = first_last(frame, client=client_col, session=session_col, measure=measure, date=date_col)
-    two = fl[fl["n_sessions"] >= 2]
-    if two.empty:
-        raise InvalidParameterError(f"no client has two scored sessions of {measure!r}: change needs two")
-    pre = pd.Series(two["pre"].to_numpy(), index=two["client"].to_numpy())
-    post = pd.Series(two["post"].to_numpy(), index=pre.index)
-    res = reliable_change(
-        pre, post, instrument=instrument, scale=scale, cutoff="auto" if cutoff is None else cutoff,
-        higher_is_worse=None if higher_is_better is None else not higher_is_better,
-    )  # fmt: skip
-    table = fl.merge(res.table.rename(columns={"id": "client"}).drop(columns=["pre", "post"]), on="client", how="left")
-    table["note"] = table["n_sessions"].map(lambda n: None if n >= 2 else "only one scored session: change needs two")
-    return {"table": table, "details": dict(res.details), "summary": res.summary()}
-
-
-def _write_figures(
-    figure: Path, frame: pd.DataFrame, clients: list[Any], kw: dict[str, Any], expected: Any, ruptures: Any,
-    alliance: str | None, cutoff: float | None,
-) -> list[Path]:  # fmt: skip
-    from sciplab.plot.monitor import plot_monitor, save_figure
-
-    paths = []
-    for cid in clients:
-        path = figure if len(clients) == 1 else figure.with_name(f"{figure.stem}_{cid}{figure.suffix}")
-        fig = plot_monitor(frame, **kw, client_id=cid, expected=expected, ruptures=ruptures, alliance=alliance,
-                           cutoff=cutoff)  # fmt: skip
-        paths.append(save_figure(fig, path))
-    return paths
+        err_console.print(f"warning: {w.message}", highlight=False, soft_wrap=True)
 
 
 @handle_errors
@@ -82,7 +47,9 @@ def monitor_command(
     sd_ref: Annotated[
         float | None, typer.Option("--sd-ref", help="Reference SD of alliance session-to-session changes.")
     ] = None,
-    repair_within: Annotated[int, typer.Option("--repair-within", help="J: sessions allowed for a repair.")] = 3,
+    repair_within: Annotated[
+        int, typer.Option("--repair-within", help="J: sessions allowed for a repair (1 to 1000).")
+    ] = 3,
     reference: Annotated[
         Path | None, typer.Option("--reference", help="Expected-response reference (sciplab reference fit).")
     ] = None,
@@ -105,17 +72,20 @@ def monitor_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print all results as JSON.")] = False,
     figure: Annotated[
-        Path | None, typer.Option("--figure", help="Trajectory chart (.png/.svg/.pdf; one per client).")
+        Path | None,
+        typer.Option(
+            "--figure",
+            help="Trajectory charts: one multi-page .pdf, or a new folder (name without extension) of PNGs with an "
+            "index page; .png/.svg for one client (--client).",
+        ),
     ] = None,
+    show_clients: Annotated[
+        bool, typer.Option("--clients", help="Print the per-client reliable-change table too.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing figure file.")] = False,
 ) -> None:
     """Per-client reliable change, expected-response traffic lights and alliance ruptures."""
-    from sciplab.stats.change import (
-        Reference,
-        alliance_gap,
-        client_change,
-        detect_ruptures,
-        expected_response,
-    )
+    from sciplab.scip.monitor import monitor
 
     frame = read_data(sessions)
     if client is not None:
@@ -124,65 +94,53 @@ def monitor_command(
         frame = frame[frame[client_col].astype(str) == client]
         if frame.empty:
             raise InvalidParameterError(f"--client {client!r} not found in column {client_col!r} of {sessions}")
-    if (instrument is None) != (scale is None):
-        raise InvalidParameterError("--instrument and --scale go together")
-    kw = {"client": client_col, "session": session_col}
-    worse = not higher_is_better
-    out: dict[str, Any] = {}
-    texts: list[str] = []
-    expected = ruptures = None
-    used_cutoff = cutoff
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if instrument is not None and scale is not None:
-            change = _instrument_change(
-                frame, client_col=client_col, session_col=session_col, measure=measure, instrument=instrument,
-                scale=scale, cutoff=cutoff, higher_is_better=True if higher_is_better else None, date_col=date_col,
-            )  # fmt: skip
-            out["change"] = {"table": change["table"], "details": change["details"]}
-            texts.append(change["summary"])
-            used_cutoff = change["details"]["cutoff"]
-            worse = change["details"]["higher_is_worse"]
-        elif sd is not None or rxx is not None or rc_points is not None:
-            res = client_change(frame, **kw, measure=measure, sd=sd, rxx=rxx, rc_points=rc_points, cutoff=cutoff,
-                                higher_is_worse=worse, date=date_col)  # fmt: skip
-            out["change"] = res.to_dict()
-            texts.append(res.summary())
-        if reference is not None:
-            ref = Reference.load(reference)
-            if ref.columns["measure"] != measure:
-                raise InvalidParameterError(
-                    f"--reference {reference} was fitted on {ref.columns['measure']!r}, not --measure {measure!r}"
-                )
-            data = frame.rename(columns={client_col: ref.columns["client"], session_col: ref.columns["session"]})
-            expected = expected_response(ref, data, q_yellow=q_yellow, q_red=q_red, cutoff=used_cutoff,
-                                         higher_is_worse=worse)  # fmt: skip
-            out["expected"] = expected.to_dict()
-            texts.append(expected.summary())
-        if alliance is not None:
-            ruptures = detect_ruptures(frame, **kw, alliance=alliance, J=repair_within, sd_ref=sd_ref, date=date_col)
-            out["ruptures"] = ruptures.to_dict()
-            texts.append(ruptures.summary())
-            if therapist_alliance is not None:
-                gap = alliance_gap(frame, **kw, client_alliance=alliance, therapist_alliance=therapist_alliance)
-                out["alliance_gap"] = gap.to_dict()
-                texts.append(gap.summary())
-        if not out:
-            raise InvalidParameterError(
-                "nothing to do: give reliable-change constants (--instrument/--scale, --sd/--rxx or --rc-points), "
-                "--reference and/or --alliance"
-            )
+        result = monitor(
+            frame, measure=measure, client=client_col, session=session_col, date=date_col, instrument=instrument,
+            scale=scale, sd=sd, rxx=rxx, rc_points=rc_points, cutoff=cutoff,
+            higher_is_worse=False if higher_is_better else None, reference=reference, q_yellow=q_yellow,
+            q_red=q_red, alliance=alliance, therapist_alliance=therapist_alliance, sd_ref=sd_ref,
+            repair_within=repair_within,
+        )  # fmt: skip
         if figure is not None:
-            clients = list(dict.fromkeys(frame[client_col].tolist()))
-            paths = _write_figures(figure, frame, clients, {**kw, "measure": measure}, expected, ruptures, alliance,
-                                   used_cutoff)  # fmt: skip
-            for p in paths:
-                err_console.print(f"figure written to {p}", highlight=False)
+            written = _write_figures(figure, frame, result, sessions=sessions, overwrite=overwrite,
+                                     client_col=client_col, session_col=session_col, measure=measure,
+                                     alliance=alliance)  # fmt: skip
+            err_console.print(f"figures written to {written}", highlight=False, markup=False)
     _print_warnings(caught)
     if as_json:
-        emit_json(out)
+        emit_json(result.to_dict())
     else:
-        console.print("\n\n".join(texts), highlight=False, soft_wrap=True, markup=False)
+        console.print(result.summary(clients=show_clients), highlight=False, soft_wrap=True, markup=False)
+
+
+def _write_figures(
+    figure: Path,
+    frame: pd.DataFrame,
+    result: MonitorResult,
+    *,
+    sessions: Path,
+    overwrite: bool,
+    client_col: str,
+    session_col: str,
+    measure: str,
+    alliance: str | None,
+) -> Path:
+    """One chart per client with a progress bar (on stderr, shown only on a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from sciplab.plot.monitor import write_monitor_figures
+
+    clients = list(dict.fromkeys(frame[client_col].tolist()))
+    columns = (TextColumn("charts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("charts", total=len(clients))
+        return write_monitor_figures(
+            figure, frame, clients, client=client_col, session=session_col, measure=measure,
+            expected=result.expected, ruptures=result.ruptures, alliance=alliance, cutoff=result.details["cutoff"],
+            overwrite=overwrite, inputs=[sessions], progress=lambda done, _total: bar.update(task, completed=done),
+        )  # fmt: skip
 
 
 @handle_errors
@@ -201,20 +159,23 @@ def reference_fit_command(
         str, typer.Option("--features", help="Client-level features for nn, comma-separated.")
     ] = "intake",
     min_clients: Annotated[int, typer.Option("--min-clients", help="Refuse references with fewer clients.")] = 20,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing reference file.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the reference as JSON.")] = False,
 ) -> None:
     """Fit an expected-treatment-response reference and save it as JSON."""
+    from sciplab._core.files import check_output
     from sciplab.cli._common import split_list
     from sciplab.stats.change import fit_reference
 
+    check_output(output, overwrite=overwrite, inputs=[sessions])  # before the fit: fail fast
     frame = read_data(sessions)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ref = fit_reference(frame, client=client_col, session=session_col, measure=measure, intake=intake,
                             method=method, k=k, features=split_list(features), min_clients=min_clients)  # type: ignore[arg-type]  # fmt: skip
     _print_warnings(caught)
-    ref.save(output)
-    err_console.print(f"reference written to {output}", highlight=False)
+    ref.save(output, overwrite=overwrite, inputs=[sessions])
+    err_console.print(f"reference written to {output}", highlight=False, markup=False)
     if as_json:
         emit_json({k_: v for k_, v in ref.to_dict().items() if k_ != "data"})
     else:

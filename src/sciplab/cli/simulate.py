@@ -9,8 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sciplab._core.errors import DataError
-from sciplab.cli._common import console, err_console, handle_errors, split_list
+from sciplab.cli._common import OWN_CHECK, console, emit_json, err_console, handle_errors, split_list
 
 HELP = "Agent-based SCIP simulation: caregiving -> attachment -> network -> therapy -> follow-up."
 
@@ -45,13 +44,23 @@ def register(app: typer.Typer) -> None:
     @sim.command("run")
     @handle_errors
     def run(
-        out: Annotated[str, typer.Option("--out", "-o", help="Output folder (must not exist unless --overwrite).")],
+        out: Annotated[
+            str, typer.Option("--out", "-o", help="Output folder (must not exist unless --overwrite)."), OWN_CHECK
+        ],
         agents: Annotated[int, typer.Option("--agents", "-n", help="Number of agents.")] = 2000,
         years: Annotated[float, typer.Option("--years", help="Years of adult network dynamics.")] = 4.0,
         seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded; drawn when omitted).")] = None,
         instruments: Annotated[
             str, typer.Option("--instruments", help="Comma-separated instrument ids (need a scoring key).")
         ] = "ECR-S,PBI,TAS-20,PSSE,MSPSS,IIP-32,PHQ-9,WAI-SR",
+        session_instruments: Annotated[
+            str,
+            typer.Option(
+                "--session-instruments",
+                help="Comma-separated instruments every client fills in after each session (distress or "
+                "alliance scales; empty for none).",
+            ),
+        ] = "CORE-10,WAI-SR",
         policy: Annotated[
             str, typer.Option("--policy", help="Therapist policy: fixed, complementary, scip, disconfirming.")
         ] = "scip",
@@ -59,14 +68,16 @@ def register(app: typer.Typer) -> None:
         csv: Annotated[bool, typer.Option("--csv", help="Also write CSV copies of every table.")] = False,
         overwrite: Annotated[bool, typer.Option("--overwrite", help="Write into an existing folder.")] = False,
     ) -> None:
-        """Simulate a population and write persons, items, sessions and ties."""
-        from sciplab.sim import simulate
+        """Simulate a population and write persons, items, sessions and ties.
 
-        folder = Path(out)
-        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) and not overwrite:
-            raise DataError(
-                f"{folder}: output folder already exists and is not empty; choose another folder or pass --overwrite"
-            )
+        persons.parquet holds the scored scales (ECR-S_anxiety, ...) and the latent truth (latent_*);
+        sessions.parquet one row per client-session as a clinic records it (CORE-10 and WAI-SR items
+        and scores, therapist_distance_rating): monitor it with --client-col person_id.
+        """
+        from sciplab.sim import simulate
+        from sciplab.sim.io import check_output_folder
+
+        check_output_folder(out, overwrite=overwrite)  # before the simulation runs
         with _progress() as bar:
             res = simulate(
                 agents,
@@ -74,13 +85,14 @@ def register(app: typer.Typer) -> None:
                 seed=seed,
                 policy=policy,
                 instruments=split_list(instruments),
+                session_instruments=split_list(session_instruments),
                 measurement_error=not no_error,
                 progress=_phase_callback(bar),
             )
         files = res.write(out, csv=csv, overwrite=overwrite)
         d = res.details
         console.print(
-            f"[bold]SCIP simulation[/]: {d['n_agents']} agents, {d['n_clients']} clients, policy {d['policy']}, "
+            f"SCIP simulation: {d['n_agents']} agents, {d['n_clients']} clients, policy {d['policy']}, "
             f"seed {d['seed']}, {d['runtime_s']:.1f} s",
             highlight=False,
         )
@@ -89,17 +101,32 @@ def register(app: typer.Typer) -> None:
     @sim.command("calibrate")
     @handle_errors
     def calibrate_cmd(
-        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates (Monte Carlo interval).")] = 4,
-        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per replicate.")] = 5000,
+        repetitions: Annotated[
+            int,
+            typer.Option("--repetitions", "-r", help="Independent simulation runs (seeds spawned from --seed)."),
+        ] = 4,
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per run.")] = 5000,
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = 1,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print targets, statistics per run and details as JSON.")
+        ] = False,
     ) -> None:
         """Print published targets vs simulated values; exit code 1 when any point estimate is outside its band."""
         from sciplab.sim import calibrate
 
         with _progress() as bar:
-            task = bar.add_task("replicates", total=reps)
-            res = calibrate(reps=reps, n_agents=agents, seed=seed, progress=lambda d, t: bar.update(task, completed=d))
-        table = Table(title=f"Calibration (reps = {reps}, agents = {agents}, seed = {res.details['seed']})")
+            task = bar.add_task("repetitions", total=repetitions)
+            res = calibrate(
+                repetitions=repetitions, n_agents=agents, seed=seed,
+                progress=lambda d, t: bar.update(task, completed=d),
+            )  # fmt: skip
+        if as_json:
+            emit_json({**res.to_dict(), "repetitions": res.repetitions, "misses": res.misses})
+            if res.misses:
+                raise typer.Exit(1)
+            return
+        title = f"Calibration (repetitions = {repetitions}, agents = {agents}, seed = {res.details['seed']})"
+        table = Table(title=title)
         for col in ("target", "published", "band", "simulated", "MC interval", "ok"):
             table.add_column(col)
         for r in res.table.itertuples(index=False):
@@ -109,20 +136,28 @@ def register(app: typer.Typer) -> None:
                 f"[{r.lower:.2f}, {r.upper:.2f}]",
                 f"{r.simulated:.3f}",
                 f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]",
-                "[green]yes[/]" if r.ok else "[red]MISS[/]",
+                "yes" if r.ok else "MISS",
             )
         console.print(table)
         if res.misses:
-            console.print("[red]missed:[/] " + "; ".join(res.misses), highlight=False)
+            console.print("missed: " + "; ".join(res.misses), highlight=False)
             raise typer.Exit(1)
         console.print("all targets met")
 
     @sim.command("sweep")
     @handle_errors
     def sweep_cmd(
-        grid: Annotated[str, typer.Argument(help="Grid file (.toml) with [grid] and optional [fixed].")],
-        out: Annotated[str, typer.Option("--out", "-o", help="Folder for shards and results (resumable).")],
-        reps: Annotated[int, typer.Option("--reps", "-r", help="Replicates per grid point.")] = 1,
+        grid: Annotated[
+            str,
+            typer.Argument(
+                help="Grid file (.toml): a [grid] table of parameter = list of values and an optional "
+                "[fixed] table of parameter = value; names as in docs/simulation-model.md."
+            ),
+        ],
+        out: Annotated[str, typer.Option("--out", "-o", help="Folder for shards and results (resumable)."), OWN_CHECK],
+        repetitions: Annotated[
+            int, typer.Option("--repetitions", "-r", help="Independent runs per grid point (spawned seeds).")
+        ] = 1,
         scheduler: Annotated[
             str | None, typer.Option("--scheduler", help="Dask scheduler address; default a local cluster.")
         ] = None,
@@ -130,15 +165,28 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = None,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the scheduler.")] = 10.0,
     ) -> None:
-        """Run a parameter grid x replicates on Dask; writes shards and results.parquet."""
+        r"""Run a parameter grid x repetitions on Dask; writes shards and results.parquet.
+
+        The grid file (TOML):
+
+            [fixed]
+
+            n_agents = 2000
+
+            [grid]
+
+            "therapy.policy" = ["scip", "fixed"]
+
+            "network.meet_rate" = [0.3, 0.6]
+        """
         from sciplab._core.io import write_data
         from sciplab.sim import read_grid, sweep
 
-        read_grid(grid)  # validate names before starting a cluster
+        read_grid(grid)  # validate names and values before starting a cluster
         with _progress() as bar:
             task = bar.add_task("tasks", total=None)
             res = sweep(
-                grid, reps, scheduler=scheduler, seed=seed, out=out, n_workers=workers, timeout=timeout,
+                grid, repetitions, scheduler=scheduler, seed=seed, out=out, n_workers=workers, timeout=timeout,
                 progress=lambda d, t: bar.update(task, completed=d, total=t),
             )  # fmt: skip
         write_data(res.table, Path(out) / "results.parquet", overwrite=True)

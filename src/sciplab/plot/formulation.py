@@ -24,15 +24,10 @@ from sciplab._core.errors import DataError
 from sciplab._core.validation import check_level
 from sciplab.plot.circumplex import plot_circle
 from sciplab.plot.style import apa_style, save_figure
+from sciplab.scip.constructs import ATTACHMENT_SIDES
 
 __all__ = ["plot_attachment_plane", "plot_interpersonal", "save_figure"]
 
-_CORNERS = {  # quadrant -> (x side, y side): avoidance on x, anxiety on y
-    "secure": ("low", "low"),
-    "preoccupied": ("low", "high"),
-    "dismissing": ("high", "low"),
-    "fearful": ("high", "high"),
-}
 
 
 def _check(formulation: Any) -> None:
@@ -100,7 +95,7 @@ def plot_attachment_plane(
         ax.plot(avo["score"], anx["score"], "o", color="black", markersize=6, label="client (observed)")
         xlo, xhi, ylo, yhi = avo["min"], avo["max"], anx["min"], anx["max"]
         pad_x, pad_y = 0.02 * (xhi - xlo), 0.02 * (yhi - ylo)
-        for q, (sx, sy) in _CORNERS.items():
+        for q, (sy, sx) in ATTACHMENT_SIDES.items():  # anxiety on y, avoidance on x
             x = xlo + pad_x if sx == "low" else xhi - pad_x
             y = ylo + pad_y if sy == "low" else yhi - pad_y
             p = att["quadrant_probabilities"][q]

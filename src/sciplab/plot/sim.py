@@ -1,7 +1,7 @@
 """Figures of a SCIP simulation run (APA style): attachment plane, network, therapy.
 
-Each function takes the tables written by ``sciplab simulate run`` (persons, sessions) and returns
-a matplotlib Figure drawn inside :func:`sciplab.plot.style.apa_style`.
+Each function takes the tables written by ``sciplab simulate run`` (persons, sessions; the latent
+truths under their ``latent_`` names) and returns a matplotlib Figure drawn inside :func:`sciplab.plot.style.apa_style`.
 """
 
 from __future__ import annotations
@@ -27,19 +27,20 @@ def attachment_plane(persons: pd.DataFrame) -> plt.Figure:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"attachment_anxiety": [0.0, 1.0], "attachment_avoidance": [1.0, 0.0],
-    ...                    "client": [True, False]})
+    >>> df = pd.DataFrame({"latent_attachment_anxiety": [0.0, 1.0], "latent_attachment_avoidance": [1.0, 0.0],
+    ...                    "in_therapy": [True, False]})
     >>> attachment_plane(df).axes[0].get_xlabel()
     'Attachment Avoidance (z)'
     """
-    _need(persons, ["attachment_anxiety", "attachment_avoidance"], "attachment plane")
+    anx, avo = "latent_attachment_anxiety", "latent_attachment_avoidance"
+    _need(persons, [anx, avo], "attachment plane")
     with apa_style():
         fig, ax = plt.subplots(figsize=(4.5, 4.5))
-        client = persons["client"].astype(bool) if "client" in persons else pd.Series(False, index=persons.index)
-        ax.scatter(persons.loc[~client, "attachment_avoidance"], persons.loc[~client, "attachment_anxiety"],
-                   s=4, color="0.7", label="Population")  # fmt: skip
-        ax.scatter(persons.loc[client, "attachment_avoidance"], persons.loc[client, "attachment_anxiety"],
-                   s=6, color="black", label="Clients")  # fmt: skip
+        client = (
+            persons["in_therapy"].astype(bool) if "in_therapy" in persons else pd.Series(False, index=persons.index)
+        )
+        ax.scatter(persons.loc[~client, avo], persons.loc[~client, anx], s=4, color="0.7", label="Population")
+        ax.scatter(persons.loc[client, avo], persons.loc[client, anx], s=6, color="black", label="Clients")
         ax.axhline(0, color="0.4", lw=0.6)
         ax.axvline(0, color="0.4", lw=0.6)
         ax.set_xlabel("Attachment Avoidance (z)")
@@ -50,13 +51,13 @@ def attachment_plane(persons: pd.DataFrame) -> plt.Figure:
 
 def network_distributions(persons: pd.DataFrame) -> plt.Figure:
     """Histograms of network degree and perceived support."""
-    _need(persons, ["degree", "perceived_support"], "network distributions")
+    _need(persons, ["latent_degree", "latent_perceived_support"], "network distributions")
     with apa_style():
         fig, axes = plt.subplots(1, 2, figsize=(7, 3))
-        axes[0].hist(persons["degree"], bins=30, color="0.5")
+        axes[0].hist(persons["latent_degree"], bins=30, color="0.5")
         axes[0].set_xlabel("Number of Ties")
         axes[0].set_ylabel("Persons")
-        axes[1].hist(persons["perceived_support"], bins=30, color="0.5")
+        axes[1].hist(persons["latent_perceived_support"], bins=30, color="0.5")
         axes[1].set_xlabel("Perceived Support")
         fig.tight_layout()
     return fig
@@ -64,14 +65,14 @@ def network_distributions(persons: pd.DataFrame) -> plt.Figure:
 
 def therapy_trajectories(sessions: pd.DataFrame) -> plt.Figure:
     """Mean alliance, tension and therapist-client distance gap by session and policy."""
-    _need(sessions, ["session", "alliance", "tension", "policy"], "therapy trajectories")
+    _need(sessions, ["session", "latent_alliance", "latent_tension", "policy"], "therapy trajectories")
     with apa_style():
         fig, axes = plt.subplots(1, 2, figsize=(7, 3))
         styles = ["-", "--", ":", "-."]
         for k, (pol, g) in enumerate(sessions.groupby("policy")):
-            m = g.groupby("session")[["alliance", "tension"]].mean()
-            axes[0].plot(m.index, m["alliance"], styles[k % 4], color="black", label=pol)
-            axes[1].plot(m.index, m["tension"], styles[k % 4], color="black", label=pol)
+            m = g.groupby("session")[["latent_alliance", "latent_tension"]].mean()
+            axes[0].plot(m.index, m["latent_alliance"], styles[k % 4], color="black", label=pol)
+            axes[1].plot(m.index, m["latent_tension"], styles[k % 4], color="black", label=pol)
         axes[0].set_xlabel("Session")
         axes[0].set_ylabel("Alliance")
         axes[1].set_xlabel("Session")
@@ -83,14 +84,16 @@ def therapy_trajectories(sessions: pd.DataFrame) -> plt.Figure:
 
 def outcomes_by_policy(persons: pd.DataFrame) -> plt.Figure:
     """Mean symptom improvement (intake - follow-up) by policy and rupture status, with 95% CIs."""
-    _need(persons, ["client", "policy", "improvement", "n_ruptures", "unrepaired_end"], "outcomes")
-    c = persons[persons["client"].astype(bool)].copy()
+    _need(persons, ["in_therapy", "policy", "latent_improvement", "latent_n_ruptures", "latent_unrepaired_end"],
+          "outcomes")  # fmt: skip
+    c = persons[persons["in_therapy"].astype(bool)].copy()
     c["group"] = np.select(
-        [c["n_ruptures"] == 0, ~c["unrepaired_end"].astype(bool)], ["no rupture", "repaired"], "unrepaired"
-    )
+        [c["latent_n_ruptures"] == 0, ~c["latent_unrepaired_end"].astype(bool)], ["no rupture", "repaired"],
+        "unrepaired",
+    )  # fmt: skip
     with apa_style():
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        groups = c.groupby(["policy", "group"])["improvement"]
+        groups = c.groupby(["policy", "group"])["latent_improvement"]
         stats = groups.agg(["mean", "sem", "count"]).reset_index()
         x = np.arange(len(stats))
         ax.bar(x, stats["mean"], yerr=1.96 * stats["sem"].fillna(0), color="0.6", capsize=3)

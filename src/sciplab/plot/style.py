@@ -1,23 +1,30 @@
-"""Shared APA-style figure conventions and saving (PNG/SVG/PDF).
+r"""Shared APA-style figure conventions and saving (PNG/SVG/PDF).
 
 APA (7th ed.) figure guidance: sans-serif type 8-14 pt, no chart junk, no background grid,
 black/grey lines, axis labels in title case; figures exported as vector (SVG/PDF) or >= 300 dpi PNG.
+
+Labels are plain text: client ids, group labels and column names are user text, so mathtext is off
+in :data:`APA_RC` (``text.parse_math``; a label such as ``$\foo{$`` is drawn as written, never parsed).
+:func:`save_figure` writes through :func:`sciplab._core.files.atomic_write`: a failure leaves no
+partial file and an existing file untouched.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
 
 import matplotlib.pyplot as plt  # noqa: E402
 
 from sciplab._core.errors import DataError  # noqa: E402
+from sciplab._core.files import atomic_write  # noqa: E402
 
 FORMATS = {".png", ".svg", ".pdf"}
 
@@ -40,6 +47,7 @@ APA_RC = {
     "savefig.bbox": "tight",
     "svg.fonttype": "none",
     "pdf.fonttype": 42,
+    "text.parse_math": False,  # user text (ids, labels) is plain text, never mathtext
 }
 
 
@@ -50,19 +58,46 @@ def apa_style() -> Iterator[None]:
         yield
 
 
-def save_figure(fig: plt.Figure, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def save_figure(
+    fig: plt.Figure,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> Path:
     """Save ``fig`` as PNG (300 dpi), SVG or PDF by extension and close it.
 
-    An existing file is never replaced unless ``overwrite=True``.
+    An existing file is never replaced unless ``overwrite=True``, an input never
+    (:func:`sciplab._core.files.check_output`); the file appears only when the figure was drawn
+    completely.
     """
     p = Path(path)
-    if p.suffix.lower() not in FORMATS:
-        raise DataError(f"{p}: figure format must be one of {', '.join(sorted(FORMATS))}")
-    if p.exists() and not overwrite:
+    try:
+        if p.suffix.lower() not in FORMATS:
+            raise DataError(f"{p}: figure format must be one of {', '.join(sorted(FORMATS))}")
+        with atomic_write(p, overwrite=overwrite, inputs=inputs) as tmp:
+            fig.savefig(tmp, format=p.suffix.lower().lstrip("."))
+    finally:
         plt.close(fig)
-        raise DataError(f"{p}: already exists; choose another name or pass overwrite=True (--overwrite)")
-    if not p.parent.exists():
-        raise DataError(f"{p}: folder {p.parent} does not exist")
-    fig.savefig(p)
-    plt.close(fig)
     return p
+
+
+def apa_number(value: float, digits: int = 2, *, leading_zero: bool = False) -> str:
+    """A number in APA style: ``digits`` decimals, no leading zero unless asked, never ``-.00``.
+
+    Values bounded by 1 (correlations, standardized coefficients, p) drop the leading zero; a value
+    that rounds to zero carries no sign. Not finite -> ``""``.
+
+    Examples
+    --------
+    >>> apa_number(-0.0213), apa_number(-0.004), apa_number(0.5, 3), apa_number(1.234, leading_zero=True)
+    ('-.02', '.00', '.500', '1.23')
+    """
+    if value is None or not np.isfinite(value):
+        return ""
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    if not leading_zero:
+        text = text.replace("0.", ".", 1) if text.lstrip("-").startswith("0.") else text
+    return text

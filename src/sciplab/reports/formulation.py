@@ -1,10 +1,11 @@
 """Markdown, HTML and JSON renderings of a SCIP case formulation, with its figures.
 
-The text comes from :class:`sciplab.scip.formulate.Formulation` (``to_markdown`` / ``to_html``);
-this module adds the figures the ``scip`` layer may not draw: the attachment plane
-(:func:`sciplab.plot.formulation.plot_attachment_plane`) and, when octants exist, the circumplex
-circle (:func:`sciplab.plot.formulation.plot_interpersonal`). HTML embeds them as inline SVG (one
-self-contained file); Markdown references SVG files written next to the report.
+The content comes from :meth:`sciplab.scip.formulate.Formulation.sections` (the same sections
+``summary()`` prints as plain text); this module adds markup only, escaping every text it inserts
+(:mod:`sciplab.reports.markup`), and the figures the ``scip`` layer may not draw: the attachment
+plane (:func:`sciplab.plot.formulation.plot_attachment_plane`) and, when octants exist, the
+circumplex circle (:func:`sciplab.plot.formulation.plot_interpersonal`). HTML embeds them as inline
+SVG (one self-contained file); Markdown references SVG files written next to the report.
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ from __future__ import annotations
 import html
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.files import check_output, write_text_atomic
 from sciplab._core.results import to_jsonable
 from sciplab.plot.formulation import plot_attachment_plane, plot_interpersonal
 from sciplab.reports._svg import figure_svg
+from sciplab.reports.markup import html_text, md_link_target, md_table, md_text
 from sciplab.scip.formulate import Formulation
+from sciplab.scip.sections import Section
 
 __all__ = ["figures_svg", "html_report", "to_html", "to_json", "to_markdown", "write_report"]
 
@@ -57,8 +62,29 @@ def figures_svg(f: Formulation) -> dict[str, str]:
     return out
 
 
+def _md_section(sec: Section, figure: str | None) -> list[str]:
+    out = ["", f"## {md_text(sec.title)}", ""]
+    if sec.rows:
+        out += [md_table(sec.columns, sec.rows)]
+        out += [""] + [f"- {md_text(n)}" for n in sec.notes] if sec.notes else []
+    else:
+        out += [f"- {md_text(ln)}" for ln in sec.lines]
+    for st in sec.statements:
+        tag = f"**{md_text(st.phase)}**: " if st.phase else ""
+        out.append(f"- {tag}{md_text(st.text)}")
+        out += [f"  - {md_text(label)}: {md_text(text)}" for label, text in st.details]
+    out += [f"- **{md_text(term)}**: {md_text(text)}" for term, text in sec.entries]
+    if sec.is_empty and sec.empty:
+        out.append(md_text(sec.empty))
+    if figure:
+        out += ["", figure]
+    return out
+
+
 def to_markdown(f: Formulation, *, figure_files: dict[str, str] | None = None) -> str:
     """The formulation as Markdown; ``figure_files`` (``{"attachment": "x.svg", ...}``) adds image links.
+
+    Every user text (client id, column names, rule texts) is escaped: it renders literally.
 
     Examples
     --------
@@ -67,13 +93,50 @@ def to_markdown(f: Formulation, *, figure_files: dict[str, str] | None = None) -
     '# SCIP case formulation'
     """
     _check(f)
-    return f.to_markdown(figures={k: f"![{k} figure]({v})" for k, v in (figure_files or {}).items()})
+    figs = {k: f"![{k} figure]({md_link_target(v)})" for k, v in (figure_files or {}).items()}
+    out = [f"# {md_text(f.heading)}"]
+    for sec in f.sections():
+        out += _md_section(sec, figs.get("circumplex" if sec.key == "interpersonal" else sec.key))
+    return "\n".join(out) + "\n"
 
 
-def to_html(f: Formulation, *, figures: bool = True) -> str:
-    """The formulation as an HTML fragment with inline SVG figures."""
+def _html_section(sec: Section, figure: str | None) -> list[str]:
+    e = html_text
+    out = [f"<h3>{e(sec.title)}</h3>"]
+    if sec.rows:
+        head = "".join(f"<th>{e(c)}</th>" for c in sec.columns)
+        body = "".join("<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in sec.rows)
+        out.append(f"<table class='apa'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        if sec.notes:
+            out.append("<ul class='details'>" + "".join(f"<li>{e(n)}</li>" for n in sec.notes) + "</ul>")
+    items = [f"<li>{e(ln)}</li>" for ln in ([] if sec.rows else sec.lines)]
+    for st in sec.statements:
+        tag = f"<b>{e(st.phase)}</b>: " if st.phase else ""
+        details = "".join(f"<li>{e(label)}: {e(text)}</li>" for label, text in st.details)
+        items.append(f"<li>{tag}{e(st.text)}<ul class='details'>{details}</ul></li>")
+    items += [f"<li><b>{e(term)}</b>: {e(text)}</li>" for term, text in sec.entries]
+    if sec.is_empty and sec.empty:
+        items.append(f"<li>{e(sec.empty)}</li>")
+    if items:
+        cls = " class='details'" if sec.key == "sources" else ""
+        out.append(f"<ul{cls}>" + "".join(items) + "</ul>")
+    if figure:
+        out.append(f"<figure>{figure}</figure>")
+    return out
+
+
+def to_html(f: Formulation, *, figures: bool | Mapping[str, str] = True) -> str:
+    """The formulation as an HTML fragment; every user text escaped.
+
+    ``figures``: True draws the figures as inline SVG, False leaves them out, or a mapping
+    ``{"attachment": markup, "circumplex": markup}`` of ready-made figure markup.
+    """
     _check(f)
-    return f.to_html(figures=figures_svg(f) if figures else None)
+    figs = figures_svg(f) if figures is True else dict(figures) if isinstance(figures, Mapping) else {}
+    out = [f"<h2>{html_text(f.heading)}</h2>"]
+    for sec in f.sections():
+        out += _html_section(sec, figs.get("circumplex" if sec.key == "interpersonal" else sec.key))
+    return "\n".join(out)
 
 
 def html_report(f: Formulation, *, title: str = "SCIP case formulation", figures: bool = True) -> str:
@@ -112,32 +175,27 @@ def to_json(f: Formulation, **kwargs: Any) -> str:
 def write_report(f: Formulation, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the report by extension: ``.html`` (self-contained), ``.md`` (+ SVG files) or ``.json``.
 
-    An existing file is never replaced unless ``overwrite=True``.
+    An existing file is never replaced unless ``overwrite=True``, an input never. Every file is
+    checked before any is written, and each is written atomically: nothing is written unless
+    everything can be.
     """
     _check(f)
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".html", ".htm", ".md", ".json"):
         raise DataError(f"{p}: report format must be .html, .md or .json")
-    if not p.parent.exists():
-        raise DataError(f"{p}: folder {p.parent} does not exist")
-    targets = [p]
-    svgs: dict[str, str] = {}
-    if suffix == ".md":
-        svgs = figures_svg(f)
-        targets += [p.with_name(f"{p.stem}_{k}.svg") for k in svgs]
-    for t in targets:
-        if t.exists() and not overwrite:
-            raise DataError(f"{t}: already exists; choose another name or pass overwrite=True (--overwrite)")
+    check_output(p, overwrite=overwrite)
+    files: dict[Path, str] = {}
     if suffix in (".html", ".htm"):
-        p.write_text(html_report(f), encoding="utf-8")
+        files[p] = html_report(f)
     elif suffix == ".json":
-        p.write_text(to_json(f, indent=2) + "\n", encoding="utf-8")
+        files[p] = to_json(f, indent=2) + "\n"
     else:
-        files = {}
-        for k, svg in svgs.items():
-            fp = p.with_name(f"{p.stem}_{k}.svg")
-            fp.write_text(svg, encoding="utf-8")
-            files[k] = fp.name
-        p.write_text(to_markdown(f, figure_files=files), encoding="utf-8")
+        svgs = {p.with_name(f"{p.stem}_{k}.svg"): (k, svg) for k, svg in figures_svg(f).items()}
+        for target in svgs:
+            check_output(target, overwrite=overwrite)
+        files = {t: svg for t, (_, svg) in svgs.items()}
+        files[p] = to_markdown(f, figure_files={k: t.name for t, (k, _) in svgs.items()})
+    for target, text in files.items():
+        write_text_atomic(target, text, overwrite=overwrite)
     return p

@@ -16,19 +16,17 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.files import check_output, write_text_atomic
+from sciplab.plot.style import apa_number
 from sciplab.reports._svg import figure_svg
+from sciplab.reports.markup import md_table
 from sciplab.stats.paths import PathResult
 
 __all__ = ["apa_table", "html_report", "indirect_table", "to_csv", "to_html", "to_markdown", "write_report"]
 
 
 def _num(v: float, digits: int = 2, bounded: bool = False) -> str:
-    if v is None or not np.isfinite(v):
-        return ""
-    text = f"{v:.{digits}f}"
-    if bounded:
-        text = text.replace("0.", ".", 1)
-    return text
+    return apa_number(v, digits, leading_zero=not bounded)
 
 
 def _p(p: float) -> str:
@@ -124,10 +122,7 @@ def to_markdown(result: PathResult) -> str:
 
 
 def _md(frame: pd.DataFrame) -> str:
-    head = "| " + " | ".join(frame.columns) + " |"
-    sep = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    body = ["| " + " | ".join(str(v).replace("|", "\\|") for v in row) + " |" for row in frame.to_numpy()]
-    return "\n".join([head, sep, *body])
+    return md_table(list(frame.columns), frame.to_numpy().tolist())
 
 
 def to_html(result: PathResult) -> str:
@@ -155,7 +150,7 @@ def to_csv(result: PathResult, path: str | os.PathLike[str] | None = None) -> st
     _check(result)
     text = result.table.to_csv(index=False)
     if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
+        write_text_atomic(path, text)
     return text
 
 
@@ -215,11 +210,7 @@ def write_report(
 
     An existing file is never replaced unless ``overwrite=True``.
     """
-    p = Path(path)
-    if p.exists() and not overwrite:
-        raise DataError(f"{p}: already exists; choose another name or pass overwrite=True (--overwrite)")
-    if not p.parent.exists():
-        raise DataError(f"{p}: folder {p.parent} does not exist")
+    p = check_output(path, overwrite=overwrite)
     suffix = p.suffix.lower()
     if suffix in (".html", ".htm"):
         text = html_report(result, **kwargs)  # type: ignore[arg-type]
@@ -229,5 +220,4 @@ def write_report(
         text = to_csv(result)
     else:
         raise DataError(f"{p}: report format must be .html, .md or .csv")
-    p.write_text(text, encoding="utf-8")
-    return p
+    return write_text_atomic(p, text, overwrite=overwrite)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sciplab._core.errors import DataError
+from sciplab._core.files import check_output, write_text_atomic
 from sciplab.plot import sim as simplot
 from sciplab.reports._svg import figure_svg
 from sciplab.sim.io import read_outputs
@@ -41,13 +42,15 @@ def html_report(folder: str | os.PathLike[str], progress: Callable[[int, int], N
         parts.append(f"<h2>{html.escape(title)}</h2>{figure_svg(make())}")
         if progress is not None:
             progress(k + 1, len(figures))
-    cols = [c for c in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
-                        "degree", "perceived_support", "loneliness", "distress") if c in persons]  # fmt: skip
+    cols = [f"latent_{c}" for c in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy",
+            "emotional_awareness", "degree", "perceived_support", "loneliness", "distress")]  # fmt: skip
+    cols = [c for c in cols if c in persons]
     desc = persons[cols].describe().T[["mean", "std", "min", "max"]]
     parts.append("<h2>Latent states at baseline</h2>" + desc.to_html(float_format=lambda v: f"{v:.2f}"))
-    if "client" in persons and persons["client"].any():
-        c = persons[persons["client"].astype(bool)]
-        out = c.groupby("policy")[["improvement", "alliance_end", "n_ruptures", "sessions_attended"]].mean()
+    if "in_therapy" in persons and persons["in_therapy"].any():
+        c = persons[persons["in_therapy"].astype(bool)]
+        therapy = ["latent_improvement", "latent_alliance_end", "latent_n_ruptures", "sessions_attended"]
+        out = c.groupby("policy")[therapy].mean()
         parts.append("<h2>Therapy outcomes by policy</h2>" + out.to_html(float_format=lambda v: f"{v:.2f}"))
     parts.append("</body></html>")
     return "\n".join(parts)
@@ -60,14 +63,14 @@ def write_report(
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Write the HTML report; refuses to replace an existing file unless ``overwrite``."""
+    """Write the HTML report atomically (:mod:`sciplab._core.files`).
+
+    An existing file is replaced only with ``overwrite``; a file of the run folder (an input) never.
+    """
     out = Path(output)
     if out.suffix.lower() not in (".html", ".htm"):
         raise DataError(f"{out}: report must be an .html file")
-    if out.exists() and not overwrite:
-        raise DataError(f"{out}: already exists; choose another name or pass --overwrite")
-    if not out.parent.exists():
-        raise DataError(f"{out}: folder {out.parent} does not exist")
+    inputs = [p for p in Path(folder).iterdir() if p.is_file()] if Path(folder).is_dir() else []
+    check_output(out, overwrite=overwrite, inputs=inputs)  # before the figures are drawn
     text = html_report(folder, progress)
-    out.write_text(text, encoding="utf-8")
-    return out
+    return write_text_atomic(out, text, overwrite=overwrite, inputs=inputs)

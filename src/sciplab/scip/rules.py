@@ -4,13 +4,14 @@ A rule file (``scip/rules/formulation.toml`` ships with SCIP Lab) holds, as data
 clinician-researcher can read and adapt:
 
 * ``[sources]``: citation key -> full reference;
-* ``[profile]``: thresholds and construct polarity used to flag deficits against norms;
+* ``[profile]``: thresholds and band labels used to flag deficits against norms (construct
+  polarity is not set here: it has one home, :data:`sciplab.instruments.schema.CONSTRUCT_HIGHER_IS_WORSE`);
 * ``[missing.<construct>]``: what a missing construct would add to the formulation;
 * ``[[rule]]``: one statement each: ``id``, ``section`` (``hypothesis`` or ``plan``), ``phase``
   (plan: ``engagement``, ``corrective``, ``marker``, ``caution``), optional ``pattern``, a condition
   ``when``, the ``text``, an ``evidence`` level, ``sources`` (keys of ``[sources]``, at least one),
   optional ``rupture`` (an attachment pattern whose expected rupture type, from
-  :func:`sciplab.stats.change.expected_rupture_type`, is attached) and ``note``.
+  :func:`sciplab.scip.relationship.expected_rupture_type`, is attached) and ``note``.
 
 Condition language
 ------------------
@@ -48,7 +49,7 @@ from typing import Any, NoReturn
 
 from sciplab._core.errors import ModelSyntaxError, SciplabError, suggest
 from sciplab.instruments.schema import CONSTRUCTS
-from sciplab.stats.circumplex import OCTANT_CODES
+from sciplab.scip.constructs import OCTANT_CODES, QUADRANTS
 from sciplab.stats.syntax import Expression, parse_expression
 
 __all__ = [
@@ -101,8 +102,8 @@ INTERPERSONAL_ATTRIBUTES: dict[str, str] = {
 }
 _BLOCKS: dict[str, dict[str, str]] = {"attachment": ATTACHMENT_ATTRIBUTES, "interpersonal": INTERPERSONAL_ATTRIBUTES}
 _TEXT_VALUES: dict[tuple[str, str], tuple[str, ...]] = {
-    ("attachment", "pattern"): ("secure", "preoccupied", "dismissing", "fearful"),
-    ("interpersonal", "octant"): OCTANT_CODES,
+    ("attachment", "pattern"): QUADRANTS,
+    ("interpersonal", "octant"): tuple(OCTANT_CODES),
 }
 
 #: Evidence levels a rule may carry.
@@ -115,7 +116,7 @@ EVIDENCE_LEVELS: dict[str, str] = {
 }
 SECTIONS = ("hypothesis", "plan")
 PHASES = ("engagement", "corrective", "marker", "caution")
-PATTERNS = ("secure", "preoccupied", "dismissing", "fearful")
+PATTERNS = QUADRANTS
 _ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 MAX_CONDITION = 2000
 
@@ -368,7 +369,8 @@ class RuleSet:
 
 _TOP = {"format", "title", "version", "sources", "profile", "missing", "rule"}
 _RULE_KEYS = {"id", "section", "phase", "pattern", "when", "text", "evidence", "sources", "rupture", "note"}
-_PROFILE_KEYS = {"deficit_z", "elevated_z", "deficit_bands", "elevated_bands", "higher_is_better", "higher_is_worse"}
+_PROFILE_KEYS = {"deficit_z", "elevated_z", "deficit_bands", "elevated_bands"}
+_POLARITY_KEYS = {"higher_is_better", "higher_is_worse"}  # removed: polarity lives in instruments.schema
 
 
 def _line_of(text: str, header: str, index: int | None, key: str | None) -> int | None:
@@ -494,6 +496,15 @@ def parse_rules(text: str, *, where: str = "<rules>") -> RuleSet:
     if not isinstance(profile_raw, dict):
         fail("[profile] must be a table", key="profile")
     for key in profile_raw:
+        if key in _POLARITY_KEYS:
+            fail(
+                f"[profile]: unknown field {key!r}: construct polarity is no longer set in rule files; SCIP Lab "
+                "reads it from sciplab.instruments.schema.CONSTRUCT_HIGHER_IS_WORSE (a scale with direction = "
+                '"inverse" flips it); remove the field',
+                "profile",
+                None,
+                key,
+            )
         if key not in _PROFILE_KEYS:
             fail(f"[profile]: unknown field {key!r}{suggest(key, _PROFILE_KEYS)}", "profile", None, key)
     profile: dict[str, Any] = {
@@ -501,8 +512,6 @@ def parse_rules(text: str, *, where: str = "<rules>") -> RuleSet:
         "elevated_z": 1.0,
         "deficit_bands": (),
         "elevated_bands": (),
-        "higher_is_better": (),
-        "higher_is_worse": (),
     }
     for key in ("deficit_z", "elevated_z"):
         if key in profile_raw:
@@ -510,24 +519,12 @@ def parse_rules(text: str, *, where: str = "<rules>") -> RuleSet:
             if isinstance(v, bool) or not isinstance(v, int | float) or v != v or abs(v) > 10:
                 fail(f"[profile] {key} must be a number of SDs (|z| <= 10), got {v!r}", "profile", None, key)
             profile[key] = float(v)
-    for key in ("deficit_bands", "elevated_bands", "higher_is_better", "higher_is_worse"):
+    for key in ("deficit_bands", "elevated_bands"):
         if key in profile_raw:
             v = profile_raw[key]
             if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
                 fail(f"[profile] {key} must be a list of texts", "profile", None, key)
-            if key.startswith("higher"):
-                for s in v:
-                    if s not in CONSTRUCTS:
-                        fail(f"[profile] {key}: unknown construct {s!r}{suggest(s, CONSTRUCTS)}", "profile", None, key)
             profile[key] = tuple(v)
-    both = set(profile["higher_is_better"]) & set(profile["higher_is_worse"])
-    if both:
-        fail(
-            f"[profile] constructs listed as both better and worse when higher: {', '.join(sorted(both))}",
-            "profile",
-            None,
-            "higher_is_worse",
-        )
 
     missing_raw = raw.get("missing", {})
     if not isinstance(missing_raw, dict):

@@ -1,14 +1,17 @@
 """Named SCIP path models (lavaan syntax) and their binding to data.
 
 Each template names the SCIP constructs it uses, their role (predictor, mediator, outcome) and the
-source of the paths (scip-model.md, sections 2-3). Variables in the syntax are construct names
+source of the paths (the papers below). Variables in the syntax are construct names
 (``attachment_anxiety``, ``social_self_efficacy``, ...). :func:`bind` finds a column for each
 construct, in this order:
 
 1. a user mapping ``{construct: column}``;
 2. a column literally named after the construct;
-3. a scale score column produced by ``sciplab.score`` (``f"{instrument.id}_{scale.name}"``, e.g.
+3. a scale score column produced by ``sciplab.score`` (named by :meth:`Instrument.column`, e.g.
    ``ECR_anxiety``) whose scale measures the construct in the instrument registry.
+
+Raw questionnaire items can be scored first: ``fit_template(data, name, score=True)`` scores every
+recognised instrument (:func:`sciplab.scip.items.score_recognised`) and then binds.
 
 A scale with ``direction = "inverse"`` (higher score = less of the construct, e.g. TAS-20 total for
 emotional awareness) is negated into a column named after the construct, in a copy of the data,
@@ -40,6 +43,7 @@ import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError, suggest
 from sciplab._core.validation import require_frame
+from sciplab.scip.items import has_items, instrument_registry, score_recognised
 from sciplab.stats.paths import PathResult, paths
 from sciplab.stats.syntax import parse_model
 
@@ -214,7 +218,7 @@ def _scales_from(instruments: Iterable[Any]) -> list[_ScoreScale]:
         for scale in inst.scales:
             if getattr(scale, "construct", None):
                 out.append(
-                    _ScoreScale(f"{inst.id}_{scale.name}", scale.construct, getattr(scale, "direction", "positive"))
+                    _ScoreScale(inst.column(scale.name), scale.construct, getattr(scale, "direction", "positive"))
                 )
     return out
 
@@ -225,6 +229,7 @@ def bind(
     mapping: Mapping[str, str] | None = None,
     *,
     instruments: Iterable[Any] | None = None,
+    raw_items: Sequence[str] = (),
 ) -> Binding:
     """Find a column for every construct of ``template``.
 
@@ -238,6 +243,8 @@ def bind(
         Optional ``{construct: column}``; wins over the other rules.
     instruments
         Instruments to search for score columns (default: the instrument registry).
+    raw_items
+        Ids of instruments whose raw items are in ``data`` (named in the error as scorable).
 
     Returns
     -------
@@ -318,12 +325,17 @@ def bind(
         parts = []
         for c in missing:
             options = sorted({s.column for s in scales if s.construct == c})
-            hint = f"a scored scale such as {', '.join(options[:4])}" if options else "a scored scale"
-            parts.append(f"'{c}' (no column named '{c}', no {hint} in the data)")
+            hint = f"no scored scale such as {', '.join(options[:4])}" if options else "no scored scale"
+            parts.append(f"'{c}' (no column named '{c}' and {hint} in the data)")
         raise DataError(
             f"template {tmpl.name!r}: no column for construct{'s' if len(missing) > 1 else ''} "
             + "; ".join(parts)
-            + "; pass a mapping {construct: column}"
+            + "; pass a mapping {construct: column} (CLI: --map FILE)"
+            + (
+                f", or score the raw items ({', '.join(raw_items)}) first with score=True (CLI: add --score)"
+                if raw_items
+                else ""
+            )
         )
     return Binding(tmpl, out, used, tuple(notes))
 
@@ -337,14 +349,45 @@ def fit_template(
     template: str | Template,
     mapping: Mapping[str, str] | None = None,
     *,
+    score: bool = False,
     instruments: Iterable[Any] | None = None,
+    instruments_dir: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
 ) -> PathResult:
     """Bind ``template`` to ``data`` and fit it with :func:`sciplab.stats.paths.paths`.
 
-    Extra keyword arguments go to ``paths`` (``bootstrap``, ``ci``, ``seed``...). The binding is
-    recorded in ``details["template"]`` and ``details["binding"]``.
+    Parameters
+    ----------
+    data
+        Construct columns, scale scores from ``sciplab.score``, or (with ``score=True``) raw items.
+    template
+        Template name or :class:`Template`.
+    mapping
+        Optional ``{construct: column}``; wins over the other rules.
+    score
+        Score every recognised instrument's raw items first (:func:`sciplab.scip.items.score_recognised`;
+        instruments whose score columns are already in ``data`` are not scored again), then bind.
+    instruments
+        Instruments to search for score columns (default: the instrument registry).
+    instruments_dir
+        Folder of user instrument definitions (with ``score=True``).
+    progress
+        Bootstrap progress callback ``(done, total)``.
+    **kwargs
+        Passed to ``paths`` (``bootstrap``, ``ci``, ``seed``...).
+
+    Returns
+    -------
+    PathResult
+        The binding is recorded in ``details["template"]`` and ``details["binding"]``; the
+        instruments scored in ``details["scored_from_items"]``.
+
+    Raises
+    ------
+    DataError
+        A construct has no column; when raw items of known instruments are present the message
+        says to pass ``score=True`` (CLI: ``--score``).
 
     Examples
     --------
@@ -356,13 +399,30 @@ def fit_template(
     >>> res.details["template"]
     'scip-core'
     """
-    binding = bind(data, template, mapping, instruments=instruments)
+    require_frame(data)
+    scored: list[str] = []
+    registry = instrument_registry(instruments_dir)
+    present = {i.id for i in registry for s in i.scales if i.column(s.name) in data.columns}
+    if score:
+        scores, scored = score_recognised(data, registry, exclude=present, instruments_dir=instruments_dir)
+        new = [c for c in scores.columns if c not in data.columns]
+        if not scored:
+            raise DataError(
+                "score=True (--score): no raw item columns of a known instrument found; expected names such as "
+                "ECRS_01, PSSE_01, TAS20_01, MSPSS_01, PHQ9_01"
+            )
+        data = pd.concat([data, scores[new]], axis=1)
+        raw = []
+    else:
+        raw = [i.id for i in registry if i.has_key and i.id not in present and has_items(data, i)]
+    binding = bind(data, template, mapping, instruments=instruments, raw_items=raw)
     res = paths(binding.data, binding.template.syntax, progress=progress, **kwargs)
     details = {
         **res.details,
         "template": binding.template.name,
         "template_citation": binding.template.citation,
         "binding": list(binding.notes),
+        "scored_from_items": scored,
     }
     return dataclasses.replace(res, details=details)
 

@@ -1,8 +1,8 @@
 """Calibration: published targets vs simulated statistics, with Monte Carlo intervals.
 
 Each target has a published value, a band (what counts as reproduced) and a statistic computed
-from a :class:`~sciplab.sim.model.SimResult` on the latent truth. :func:`calibrate` runs ``reps``
-independent replicates (seeds from ``SeedSequence(seed).spawn(reps)``), reports the mean, the Monte
+from a :class:`~sciplab.sim.model.SimResult` on the latent truth. :func:`calibrate` runs
+``repetitions`` independent runs (seeds from ``SeedSequence(seed).spawn(repetitions)``), reports the mean, the Monte
 Carlo interval ``mean +/- t(.975, R-1) * SD / sqrt(R)`` and whether the **point estimate** (the mean)
 lies in the band (``ok``; ``interval_overlaps`` records the more lenient interval-overlap check).
 
@@ -26,6 +26,7 @@ from sciplab._core.errors import InvalidParameterError
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.results import Result, package_version
 from sciplab.sim.distress import hysteresis
+from sciplab.sim.measurement import latent
 from sciplab.sim.params import SimParams
 
 __all__ = ["TARGETS", "CalibrationResult", "Target", "calibrate", "statistics"]
@@ -92,13 +93,13 @@ def _d(r: float) -> float:
 def statistics(result, *, hysteresis_value: float | None = None) -> dict[str, float]:
     """Compute every target statistic of one :class:`SimResult` (latent truth)."""
     p = result.persons
-    f = lambda c: p[c].to_numpy(float)  # noqa: E731
+    f = lambda c: p[latent(c)].to_numpy(float)  # noqa: E731
     anx, avo = f("attachment_anxiety"), f("attachment_avoidance")
     sse, ea = f("social_self_efficacy"), f("emotional_awareness")
     sup, dis = f("perceived_support"), f("distress")
     out: dict[str, float] = {}
     out["r(sensitivity, infant security B)"] = _r(
-        f("caregiver_sensitivity"), (p["infant_class"] == "B").to_numpy(float)
+        f("caregiver_sensitivity"), (p[latent("infant_class")] == "B").to_numpy(float)
     )
     out["r(anxiety, avoidance)"] = _r(anx, avo)
     out["r(anxiety, loneliness)"] = _r(anx, f("loneliness"))
@@ -117,17 +118,18 @@ def statistics(result, *, hysteresis_value: float | None = None) -> dict[str, fl
     out["path emotional awareness -> distress"] = b_dis[1]
     out["path anxiety -> distress (direct)"] = b_dis[2]
     out["path avoidance -> distress (direct)"] = b_dis[3]
-    c = p[p["client"]]
-    pre, post = c["distress_pre"].to_numpy(float), c["distress_followup_client"].to_numpy(float)
+    c = p[p["in_therapy"]]
+    g = lambda col: c[latent(col)].to_numpy(float)  # noqa: E731
+    pre, post = g("distress_pre"), g("distress_followup_client")
     if len(c) > 10:
         X = np.column_stack([np.ones(len(c)), pre])
         outcome = -(post - X @ np.linalg.lstsq(X, post, rcond=None)[0])
         cx = lambda v: v - X @ np.linalg.lstsq(X, v, rcond=None)[0]  # noqa: E731
-        out["d(pre-therapy anxiety -> outcome)"] = _d(_r(cx(c["attachment_anxiety"].to_numpy(float)), outcome))
-        out["d(pre-therapy avoidance -> outcome)"] = _d(_r(cx(c["attachment_avoidance"].to_numpy(float)), outcome))
-        out["r(CATS secure, alliance)"] = _r(c["cats_secure"].to_numpy(float), c["alliance_end"].to_numpy(float))
-        rup = c["n_ruptures"].to_numpy(float) > 0
-        unrep = c["unrepaired_end"].to_numpy(bool)
+        out["d(pre-therapy anxiety -> outcome)"] = _d(_r(cx(g("attachment_anxiety")), outcome))
+        out["d(pre-therapy avoidance -> outcome)"] = _d(_r(cx(g("attachment_avoidance")), outcome))
+        out["r(CATS secure, alliance)"] = _r(g("cats_secure"), g("alliance_end"))
+        rup = g("n_ruptures") > 0
+        unrep = c[latent("unrepaired_end")].to_numpy(bool)
         g1, g0 = outcome[rup & ~unrep], outcome[rup & unrep]
         if g1.size > 2 and g0.size > 2:
             pooled = np.sqrt(
@@ -151,11 +153,11 @@ class CalibrationResult(Result):
     """Targets vs simulated statistics.
 
     ``table`` columns: target, published, lower, upper, simulated (point estimate: mean over
-    replicates), mc_lower, mc_upper, reps, ok (point estimate in the band), interval_overlaps, source;
-    ``replicates`` holds one row per replicate.
+    repetitions), mc_lower, mc_upper, repetitions, ok (point estimate in the band), interval_overlaps,
+    source; ``repetitions`` holds one row per repetition (its statistics).
     """
 
-    replicates: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    repetitions: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     title: ClassVar[str] = "SCIP simulation calibration"
 
     @property
@@ -168,43 +170,57 @@ class CalibrationResult(Result):
         lines = [self.title, "=" * len(self.title)]
         t = self.table[["target", "published", "lower", "upper", "simulated", "mc_lower", "mc_upper", "ok"]]
         lines.append(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-        lines.append(f"reps: {self.details['reps']}, agents: {self.details['n_agents']}, seed: {self.details['seed']}")
+        d = self.details
+        lines.append(f"repetitions: {d['repetitions']}, agents: {d['n_agents']}, seed: {d['seed']}")
         lines.append("all targets met" if not self.misses else "MISSED: " + "; ".join(self.misses))
         return "\n".join(lines)
 
 
 def calibrate(
     *,
-    reps: int = 4,
+    repetitions: int = 4,
     n_agents: int = 5000,
     seed: SeedLike = None,
     params: SimParams | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CalibrationResult:
-    """Run ``reps`` replicates with the default (or given) parameters and compare with the targets.
+    """Run ``repetitions`` independent simulations with the default (or given) parameters; compare with the targets.
+
+    Parameters
+    ----------
+    repetitions
+        Independent runs (seeds spawned from ``seed``); the Monte Carlo interval needs at least 2.
+    n_agents
+        Agents per run.
+    seed
+        Master seed (recorded in ``details``).
+    params
+        :class:`~sciplab.sim.params.SimParams` to calibrate (default: the defaults).
+    progress
+        Optional ``progress(done, total)`` callback.
 
     Examples
     --------
-    >>> res = calibrate(reps=1, n_agents=400, seed=2)
+    >>> res = calibrate(repetitions=1, n_agents=400, seed=2)
     >>> list(res.table.columns)[:4]
     ['target', 'published', 'lower', 'upper']
     """
     from sciplab.sim.model import simulate
 
-    if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1 or reps > 10_000:
-        raise InvalidParameterError(f"reps must be a whole number from 1 to 10000, got {reps!r}")
+    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or not 1 <= repetitions <= 10_000:
+        raise InvalidParameterError(f"repetitions must be a whole number from 1 to 10000, got {repetitions!r}")
     recorded = resolve_seed(seed)
-    children = np.random.SeedSequence(recorded).spawn(reps)
+    children = np.random.SeedSequence(recorded).spawn(repetitions)
     base = params if params is not None else SimParams()
     rows = []
     for k, child in enumerate(children):
-        res = simulate(n_agents, params=base, seed=child, instruments=None)
+        res = simulate(n_agents, params=base, seed=child, instruments=None, session_instruments=None)
         stats = statistics(
             res, hysteresis_value=hysteresis_area(2.0, seed=np.random.SeedSequence(child.entropy, spawn_key=(k, 1)))
         )
-        rows.append({"replicate": k, **stats})
+        rows.append({"repetition": k, **stats})
         if progress is not None:
-            progress(k + 1, reps)
+            progress(k + 1, repetitions)
     reps_df = pd.DataFrame(rows)
     out = []
     for t in TARGETS:
@@ -216,15 +232,15 @@ def calibrate(
         else:
             half = 0.0
         lo, hi = mean - half, mean + half
-        # honest check: the point estimate (mean over replicates) must lie in the band; the Monte
+        # honest check: the point estimate (mean over repetitions) must lie in the band; the Monte
         # Carlo interval is reported alongside (overlap with the band alone is too lenient)
         ok = bool(vals.size and t.lower <= mean <= t.upper)
         overlap = bool(vals.size and hi >= t.lower and lo <= t.upper)
         out.append((t.name, t.published, t.lower, t.upper, mean, lo, hi, int(vals.size), ok, overlap, t.source))
     table = pd.DataFrame(
         out,
-        columns=["target", "published", "lower", "upper", "simulated", "mc_lower", "mc_upper", "reps", "ok",
+        columns=["target", "published", "lower", "upper", "simulated", "mc_lower", "mc_upper", "repetitions", "ok",
                  "interval_overlaps", "source"],
     )  # fmt: skip
-    details = {"reps": reps, "n_agents": n_agents, "seed": recorded, "version": package_version()}
-    return CalibrationResult(table=table, details=details, replicates=reps_df)
+    details = {"repetitions": repetitions, "n_agents": n_agents, "seed": recorded, "version": package_version()}
+    return CalibrationResult(table=table, details=details, repetitions=reps_df)

@@ -14,12 +14,16 @@ scale score resolves the latent finely. Reverse-keyed items answer to ``-z`` (th
 back). Without measurement error ``y* = z``. PHQ-9 items follow their symptom node: ``y* =
 logit(symptom frequency)`` with the PHQ-9 day-count boundaries (several days / more than half the
 days / nearly every day: 1/14, 1/2, 0.8 on the frequency scale) and logit-scale noise (SD 0.9) for
-error. Retrospective PBI care is biased downward by attachment anxiety (simulation.md 6.7).
+error; CORE-10 items (how often over the last week) follow the mean symptom frequency the same
+way, with boundaries 0.12 / 0.33 / 0.6 / 0.85 [inference]. Retrospective PBI care is biased
+downward by attachment anxiety (simulation.md 6.7).
 
 Latent scales (z units: constructs whose natural unit is bounded are centred and scaled by fixed
 constants, never by the sample, so waves and runs stay comparable): see :data:`LATENT_OF_CONSTRUCT`.
 Instruments without a key (CATS, TDS, SEQ) are refused with :class:`KeyNotVerifiedError`; the
-relationship-specific CATS constructs are still output as latent columns.
+relationship-specific CATS constructs are still output as latent columns. Latent truths leave the
+simulation under :data:`LATENT_PREFIX` (``latent_attachment_anxiety``), scale scores under their
+scored names (``ECR-S_anxiety``), so neither can be taken for the other.
 """
 
 from __future__ import annotations
@@ -36,7 +40,19 @@ from sciplab.scoring import score
 from sciplab.scoring.columns import default_column_name
 from sciplab.sim.distress import SYMPTOMS
 
-__all__ = ["DEFAULT_INSTRUMENTS", "LATENT_OF_CONSTRUCT", "generate_items", "latent_z", "measure", "resolve_instruments"]
+__all__ = [
+    "DEFAULT_INSTRUMENTS",
+    "LATENT_OF_CONSTRUCT",
+    "LATENT_PREFIX",
+    "generate_items",
+    "latent",
+    "latent_z",
+    "measure",
+    "resolve_instruments",
+]
+
+LATENT_PREFIX = "latent_"
+"""Prefix of every output column that holds the simulation's truth rather than a measurement."""
 
 DEFAULT_INSTRUMENTS = ("ECR-S", "PBI", "TAS-20", "PSSE", "MSPSS", "IIP-32", "PHQ-9", "WAI-SR")
 
@@ -63,6 +79,24 @@ PHQ9_NODES = ("anhedonia", "depressed_mood", "sleep", "fatigue", "appetite", "wo
               "psychomotor", "suicidal_ideation")  # fmt: skip
 _PHQ_CUTS = logit(np.array([1 / 14, 0.5, 0.8]))
 _PHQ_NOISE = 0.9
+#: CORE-10 answers how often over the last week (not at all / only occasionally / sometimes / often /
+#: most or all of the time): items follow the mean symptom frequency (distress / 9) on the logit
+#: scale, with category boundaries at these frequencies [inference]
+_CORE10_CUTS = logit(np.array([0.12, 0.33, 0.6, 0.85]))
+
+
+def latent(name: str) -> str:
+    """The output column name of latent truth ``name`` (``latent_<name>``).
+
+    No instrument id starts with ``latent``, so no scale-column matcher can take such a column for a
+    scale score.
+
+    Examples
+    --------
+    >>> latent("attachment_anxiety")
+    'latent_attachment_anxiety'
+    """
+    return f"{LATENT_PREFIX}{name}"
 
 
 def resolve_instruments(instruments: Sequence[str | Instrument]) -> list[Instrument]:
@@ -80,7 +114,7 @@ def resolve_instruments(instruments: Sequence[str | Instrument]) -> list[Instrum
             raise KeyNotVerifiedError(
                 f"instrument {inst.id} has no verified scoring key in the library, so the simulation cannot "
                 f"generate item responses for it (its constructs are output as latent columns, e.g. "
-                f"cats_secure); choose instruments with a key"
+                f"latent_cats_secure); choose instruments with a key"
             )
         if not any(s.items for s in inst.scales):
             raise KeyNotVerifiedError(f"instrument {inst.id} has no item-to-scale key")
@@ -157,6 +191,13 @@ def generate_items(
             if error:
                 ystar = ystar + _PHQ_NOISE * rng.standard_normal(n)
             cols[name] = (ystar[:, None] > _PHQ_CUTS[None, :]).sum(axis=1) + lo
+            continue
+        if inst.id == "CORE-10":
+            freq = latents["distress"].to_numpy(float) / len(SYMPTOMS)
+            ystar = logit(np.clip(freq, 1e-3, 1 - 1e-3)) * (-1 if item in reverse else 1)
+            if error:
+                ystar = ystar + _PHQ_NOISE * rng.standard_normal(n)
+            cols[name] = (ystar[:, None] > _CORE10_CUTS[None, :]).sum(axis=1) + lo
             continue
         sname = owner[item]
         if sname not in cache:

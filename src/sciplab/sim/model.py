@@ -27,10 +27,11 @@ from sciplab._core.results import Result, package_version
 from sciplab.instruments import Instrument
 from sciplab.sim.childhood import run_childhood
 from sciplab.sim.followup import refresh_after_therapy
-from sciplab.sim.measurement import DEFAULT_INSTRUMENTS, measure, resolve_instruments, symptom_columns
+from sciplab.sim.measurement import DEFAULT_INSTRUMENTS, latent, measure, resolve_instruments, symptom_columns
 from sciplab.sim.network import init_adulthood, run_weeks
 from sciplab.sim.params import SimParams
 from sciplab.sim.policies import Policy, get_policy
+from sciplab.sim.sessions import SESSION_INSTRUMENTS, resolve_session_instruments, session_records
 from sciplab.sim.state import COMPETENCIES, Population
 from sciplab.sim.therapy import help_seeking, run_session, start_therapy
 
@@ -38,6 +39,11 @@ __all__ = ["SimResult", "simulate"]
 
 Progress = Callable[[str, int, int], None]
 PHASES = ("childhood", "adulthood", "therapy", "followup", "measurement")
+#: latent states also output at follow-up (``latent_<name>_followup``)
+FOLLOWUP_LATENTS = ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
+                    "perceived_support", "loneliness", "distress", "degree")  # fmt: skip
+#: therapy-summary columns a clinic knows without a questionnaire (the others are latent truth)
+OBSERVED_THERAPY = ("sessions_attended", "dropped_out")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,12 +53,18 @@ class SimResult(Result):
     Attributes
     ----------
     persons
-        One row per agent: latent truth at baseline (and ``*_followup``), therapy summary for
-        clients, scored scales at baseline (``<ID>_<scale>``) and follow-up (``..._followup``).
+        One row per agent: ``person_id``, ``in_therapy``, ``policy``; the latent truth at baseline
+        (``latent_<name>``, e.g. ``latent_attachment_anxiety``) and follow-up
+        (``latent_<name>_followup``); for clients ``sessions_attended``, ``dropped_out`` and the
+        latent therapy summary (``latent_alliance_end``, ``latent_cats_secure``, ...); scored scales
+        at baseline (``<ID>_<scale>``) and follow-up (``..._followup``).
     items
         ``{instrument id: item responses}``, one row per person and wave (``person_id``, ``wave``).
     sessions
-        One row per client-session (long).
+        One row per client-session as a clinic records it (:mod:`sciplab.sim.sessions`):
+        ``person_id``, ``session``, ``policy``, ``dropped_out``, the session instruments' items and
+        scores (``CORE-10_total``, ``WAI-SR_total``), ``therapist_distance_rating`` and the latent
+        truths (``latent_alliance``, ``latent_distress``, ``latent_rupture``, ...).
     ties
         Directed ties at the end: ``source``, ``target``, ``strength``.
     table
@@ -127,6 +139,7 @@ def simulate(
     params: SimParams | None = None,
     policy: str | Policy | None = None,
     instruments: Sequence[str | Instrument] | None = DEFAULT_INSTRUMENTS,
+    session_instruments: Sequence[str | Instrument] | None = SESSION_INSTRUMENTS,
     measurement_error: bool | None = None,
     progress: Progress | None = None,
 ) -> SimResult:
@@ -148,6 +161,10 @@ def simulate(
     instruments
         Instrument ids to generate item responses for (must have a scoring key); ``None`` or ``()``
         skips measurement (latent truth only).
+    session_instruments
+        Instruments every client fills in after each session (default CORE-10 and the WAI-SR client
+        form; their scales must measure distress or the alliance); ``None`` or ``()`` records the
+        sessions without questionnaires.
     measurement_error
         Override ``params.measurement.error``.
     progress
@@ -162,7 +179,9 @@ def simulate(
     >>> res = simulate(300, years=1, seed=3, instruments=["ECR-S", "PHQ-9"])
     >>> res.details["seed"], len(res.persons)
     (3, 300)
-    >>> "ECR-S_anxiety" in res.persons
+    >>> "ECR-S_anxiety" in res.persons and "latent_attachment_anxiety" in res.persons
+    True
+    >>> {"person_id", "session", "CORE-10_total", "WAI-SR_total"} <= set(res.sessions.columns)
     True
     """
     started = time.perf_counter()
@@ -181,6 +200,7 @@ def simulate(
     params = params.updated(changes) if changes else params
     _check_size(params)
     insts = resolve_instruments(list(instruments or ()))
+    session_insts = resolve_session_instruments(session_instruments)
     policy_name, policy_fn = get_policy(policy if callable(policy) else params.therapy.policy, params.therapy)
     rng, recorded = generator_and_seed(seed)
 
@@ -214,35 +234,36 @@ def simulate(
         progress("followup", 1, 1)
     follow = _latents(pop, params)
 
+    latent_base = pd.DataFrame({"person_id": np.arange(pop.n), **base})
+    latent_follow = pd.DataFrame(follow)
+    caregiving = {
+        "caregiver_sensitivity": pop.sensitivity,
+        "caregiver_consistency": pop.consistency,
+        "caregiver_rejection": pop.rejection,
+        "caregiver_overprotection": pop.overprotection,
+        "infant_security": pop.infant_security,
+        "infant_class": pop.infant_class,
+    }
+    in_therapy = np.zeros(pop.n, dtype=bool)
+    in_therapy[clients] = True
+    therapy_cols = _therapy_columns(ts, pop.n, post_distress, follow["distress"], rng)
     persons = pd.DataFrame(
         {
             "person_id": np.arange(pop.n),
-            "caregiver_sensitivity": pop.sensitivity,
-            "caregiver_consistency": pop.consistency,
-            "caregiver_rejection": pop.rejection,
-            "caregiver_overprotection": pop.overprotection,
-            "infant_security": pop.infant_security,
-            "infant_class": pop.infant_class,
-            **base,
+            "in_therapy": in_therapy,
+            "policy": np.where(in_therapy, policy_name, ""),
+            **{latent(k): v for k, v in caregiving.items()},
+            **{latent(k): v for k, v in base.items()},
+            **{latent(f"{k}_followup"): follow[k] for k in FOLLOWUP_LATENTS},
+            **{(k if k in OBSERVED_THERAPY else latent(k)): v for k, v in therapy_cols.items()},
         }
     )
-    for key in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
-                "perceived_support", "loneliness", "distress", "degree"):  # fmt: skip
-        persons[f"{key}_followup"] = follow[key]
-    persons["client"] = False
-    persons.loc[clients, "client"] = True
-    therapy_cols = _therapy_columns(ts, pop.n, post_distress, follow["distress"], rng)
-    for key, values in therapy_cols.items():
-        persons[key] = values
-    persons["policy"] = np.where(persons["client"], policy_name, "")
 
     items: dict[str, pd.DataFrame] = {}
+    mp = params.measurement
     if insts:
-        mp = params.measurement
         mprog = report("measurement")
-        latent_base = persons.copy()
         latent_base["alliance"] = therapy_cols["alliance_end"]
-        latent_follow = pd.DataFrame(follow)
         latent_follow["alliance"] = np.nan
         for k, (wave, frame) in enumerate((("baseline", latent_base), ("followup", latent_follow))):
             wave_items, scores = measure(frame, insts, rng, error=mp.error, default_alpha=mp.default_alpha)
@@ -260,15 +281,7 @@ def simulate(
     elif progress is not None:
         progress("measurement", 1, 1)
 
-    sessions = ts.sessions_frame()
-    if len(sessions):
-        sessions.insert(2, "policy", policy_name)
-        obs_noise = 0.15 * np.sqrt(1 / 0.85 - 1)
-        sessions["alliance_rating"] = np.clip(
-            sessions["alliance"] + (obs_noise * rng.standard_normal(len(sessions)) if params.measurement.error else 0),
-            0,
-            1,
-        )
+    sessions = session_records(ts.sessions_frame(), policy_name, session_insts, rng, mp)
     src, dst, w = pop.ties.edges()
     ties = pd.DataFrame({"source": src, "target": dst, "strength": w})
     table = _summary_table(persons)
@@ -279,6 +292,7 @@ def simulate(
         "policy": policy_name,
         "n_clients": int(clients.size),
         "instruments": [i.id for i in insts],
+        "session_instruments": [i.id for i in session_insts],
         "measurement_error": params.measurement.error,
         "parameters": params.flat(),
         "runtime_s": time.perf_counter() - started,
@@ -323,8 +337,9 @@ def _therapy_columns(ts, n: int, post: np.ndarray, follow_distress: np.ndarray, 
 
 
 def _summary_table(persons: pd.DataFrame) -> pd.DataFrame:
-    cols = ["attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness", "degree",
-            "perceived_support", "loneliness", "distress", "alliance_end", "improvement"]  # fmt: skip
+    cols = [latent(c) for c in ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy",
+            "emotional_awareness", "degree", "perceived_support", "loneliness", "distress", "alliance_end",
+            "improvement")]  # fmt: skip
     rows = []
     for c in cols:
         v = persons[c].dropna()

@@ -1,10 +1,11 @@
-"""Replicates and parameter sweeps, locally or on a Dask cluster, resumable, one Parquet shard per task.
+"""Repetitions and parameter sweeps, locally or on a Dask cluster, resumable, one Parquet shard per task.
 
-A sweep is the Cartesian product of a parameter grid times ``replicates``. Task ``k`` always gets
+A sweep is the Cartesian product of a parameter grid times ``repetitions`` (independent runs of one
+grid point with different seeds; "bootstrap" is kept for resamples of data). Task ``k`` always gets
 the seed ``SeedSequence(seed).spawn(n_tasks)[k]`` (Mesa's ``batch_run`` idea with NumPy's
 spawned streams), so results do not depend on the number of workers or the order tasks finish in.
 Each task runs :func:`sciplab.sim.simulate` (latent truth, no questionnaires) and returns one row:
-grid values, replicate, seed entropy, the calibration statistics and summary means. With ``out`` each
+grid values, repetition, seed entropy, the calibration statistics and summary means. With ``out`` each
 row is written to ``out/shards/task-<k>.parquet``; a rerun skips tasks whose shard exists
 (resumable) and refuses a folder holding a different sweep.
 
@@ -19,8 +20,8 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,8 +30,10 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError, SciplabError, suggest
+from sciplab._core.files import atomic_write, load_structured, write_text_atomic
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.results import Result, package_version
+from sciplab.sim.measurement import latent
 from sciplab.sim.params import SimParams, parameter_names
 
 __all__ = ["SweepResult", "read_grid", "sweep"]
@@ -38,14 +41,14 @@ __all__ = ["SweepResult", "read_grid", "sweep"]
 
 @dataclasses.dataclass(frozen=True)
 class SweepResult(Result):
-    """One row per task (grid point x replicate): parameters, seed, statistics."""
+    """One row per task (grid point x repetition): parameters, seed, statistics."""
 
     title: ClassVar[str] = "SCIP simulation sweep"
 
     def by_point(self) -> pd.DataFrame:
-        """Means over replicates for each grid point."""
+        """Means over repetitions for each grid point."""
         keys = list(self.details["grid"])
-        num = self.table.select_dtypes("number").drop(columns=["task", "replicate", "seed_entropy"], errors="ignore")
+        num = self.table.select_dtypes("number").drop(columns=["task", "repetition", "seed_entropy"], errors="ignore")
         cols = [c for c in num.columns if c not in keys]
         return self.table.groupby(keys, as_index=False, dropna=False)[cols].mean()
 
@@ -57,11 +60,48 @@ def _check_names(names: Sequence[str], where: str) -> None:
             raise InvalidParameterError(f"{where}: unknown simulation parameter {name!r}{suggest(name, known)}")
 
 
-def read_grid(path: str | os.PathLike[str]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
-    r"""Read a grid file: ``[grid]`` (name -> list of values) and optional ``[fixed]`` (name -> value).
+MAX_GRID_VALUES = 10_000
+"""Most values one grid parameter may list."""
+MAX_TASKS = 1_000_000
+"""Most tasks (grid points x repetitions) one sweep may run."""
 
-    Names are dotted parameter names (``n_agents``, ``therapy.policy``, ``network.meet_rate``);
-    unknown names are refused with close-name suggestions.
+
+def _check_value(value: Any, name: str, *, source: str, field: str) -> Any:
+    """One parameter value from a grid file: a string, boolean or finite number, valid for the parameter."""
+    if isinstance(value, dict | list):
+        kind = "table" if isinstance(value, dict) else "list"
+        raise DataError(f"{source}: {field} must be a string, boolean or number, got a {kind}")
+    if not isinstance(value, str | bool | int | float):
+        raise DataError(f"{source}: {field} must be a string, boolean or number, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DataError(f"{source}: {field} must be a finite number, got {value!r}")
+    try:
+        SimParams().updated({name: value})
+    except InvalidParameterError as exc:
+        raise DataError(f"{source}: {field}: {exc}") from exc
+    return value
+
+
+def read_grid(path: str | os.PathLike[str]) -> tuple[dict[str, list[Any]], dict[str, Any]]:
+    r"""Read a sweep grid file (TOML): ``[grid]`` (parameter -> list of values) and optional ``[fixed]``.
+
+    The format::
+
+        [fixed]                           # optional: held fixed in every task
+        n_agents = 2000
+        years = 2.0
+
+        [grid]                            # required: every combination is one grid point
+        "therapy.policy" = ["scip", "fixed"]
+        "network.meet_rate" = [0.3, 0.6, 0.9]
+
+    Names are dotted parameter names (``n_agents``, ``therapy.policy``, ``network.meet_rate``; see
+    :func:`sciplab.sim.parameter_table`); dotted names must be quoted. A grid value is a list of at
+    most :data:`MAX_GRID_VALUES` strings, booleans or finite numbers (a single value counts as a
+    one-element list); a fixed value is one such value. Every value is checked against the
+    parameter's type and range. Unknown names are refused with close-name suggestions; every error
+    is a :class:`~sciplab._core.errors.DataError` naming the file and the field. The file is read
+    through :func:`sciplab._core.files.load_structured` (size, UTF-8, nesting depth).
 
     Examples
     --------
@@ -72,37 +112,49 @@ def read_grid(path: str | os.PathLike[str]) -> tuple[dict[str, list[Any]], dict[
     ({'therapy.policy': ['scip', 'fixed']}, {'n_agents': 200})
     """
     p = Path(path)
-    if not p.is_file():
-        raise DataError(f"{p}: grid file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{p}: not valid TOML: {exc}") from exc
-    extra = set(raw) - {"grid", "fixed"}
+    src = str(p)
+    raw = load_structured(p, what="sweep grid file", kinds=("toml",))
+    extra = [k for k in raw if k not in ("grid", "fixed")]
     if extra:
         name = sorted(extra)[0]
-        raise DataError(f"{p}: unknown table or key {name!r}{suggest(name, ['grid', 'fixed'])}; use [grid] and [fixed]")
-    grid = raw.get("grid", {})
+        raise DataError(
+            f"{src}: unknown table or key {name!r}{suggest(name, ['grid', 'fixed'])}; use [grid] and [fixed]"
+        )
+    grid = raw.get("grid")
     fixed = raw.get("fixed", {})
     if not isinstance(grid, dict) or not grid:
-        raise DataError(f"{p}: needs a [grid] table with at least one parameter and a list of values")
-    _check_names(list(grid) + list(fixed), str(p))
-    out = {}
-    for k, v in grid.items():
+        raise DataError(f"{src}: needs a [grid] table with at least one parameter and a list of values")
+    if not isinstance(fixed, dict):
+        raise DataError(f"{src}: [fixed] must be a table of parameter = value, got {type(fixed).__name__}")
+    known = parameter_names()
+    for table, entries in (("grid", grid), ("fixed", fixed)):
+        for name in entries:
+            if name not in known:
+                raise DataError(f"{src}: [{table}] unknown simulation parameter {name!r}{suggest(name, known)}")
+    both = sorted(set(grid) & set(fixed))
+    if both:
+        raise DataError(f"{src}: parameter {both[0]!r} is in both [grid] and [fixed]; keep it in one")
+    out: dict[str, list[Any]] = {}
+    for name, v in grid.items():
         vals = v if isinstance(v, list) else [v]
         if not vals:
-            raise DataError(f"{p}: grid parameter {k!r} has an empty list of values")
-        out[k] = vals
-    return out, dict(fixed)
+            raise DataError(f"{src}: [grid] {name!r} has an empty list of values")
+        if len(vals) > MAX_GRID_VALUES:
+            raise DataError(f"{src}: [grid] {name!r} lists {len(vals):,} values; at most {MAX_GRID_VALUES:,}")
+        out[name] = [
+            _check_value(x, name, source=src, field=f"{name} (value {k + 1} in [grid])") for k, x in enumerate(vals)
+        ]
+    fixed_out = {name: _check_value(v, name, source=src, field=f"{name} (in [fixed])") for name, v in fixed.items()}
+    return out, fixed_out
 
 
-def _tasks(grid: Mapping[str, list[Any]], replicates: int, seed: int) -> list[dict[str, Any]]:
+def _tasks(grid: Mapping[str, list[Any]], repetitions: int, seed: int) -> list[dict[str, Any]]:
     points = list(itertools.product(*grid.values())) if grid else [()]
-    n = len(points) * replicates
+    n = len(points) * repetitions
     children = np.random.SeedSequence(seed).spawn(n)
     tasks = []
-    for k, (point, rep) in enumerate(itertools.product(points, range(replicates))):
-        tasks.append({"task": k, "replicate": rep, "point": dict(zip(grid, point, strict=True)), "seed": children[k]})
+    for k, (point, rep) in enumerate(itertools.product(points, range(repetitions))):
+        tasks.append({"task": k, "repetition": rep, "point": dict(zip(grid, point, strict=True)), "seed": children[k]})
     return tasks
 
 
@@ -115,22 +167,22 @@ def _run_task(task: dict[str, Any], fixed: Mapping[str, Any], shard_dir: str | N
         if shard.exists():
             return pd.read_parquet(shard).iloc[0].to_dict()
     params = SimParams().updated({**fixed, **task["point"]})
-    res = simulate(params=params, seed=task["seed"], instruments=None)
+    res = simulate(params=params, seed=task["seed"], instruments=None, session_instruments=None)
     p = res.persons
-    row: dict[str, Any] = {"task": task["task"], "replicate": task["replicate"], **task["point"]}
+    row: dict[str, Any] = {"task": task["task"], "repetition": task["repetition"], **task["point"]}
     row["seed_entropy"] = str(task["seed"].entropy)
     row["seed_spawn_key"] = ",".join(map(str, task["seed"].spawn_key))
     row["n_clients"] = res.details["n_clients"]
     for col in ("perceived_support", "loneliness", "distress", "degree"):
-        row[f"mean_{col}"] = float(p[col].mean())
-    clients = p[p["client"]]
+        row[f"mean_{col}"] = float(p[latent(col)].mean())
+    clients = p[p["in_therapy"]]
     for col in ("improvement", "alliance_end", "security_gain", "n_ruptures", "dropped_out"):
-        row[f"mean_{col}"] = float(clients[col].astype(float).mean()) if len(clients) else float("nan")
+        name = col if col in clients else latent(col)
+        row[f"mean_{col}"] = float(clients[name].astype(float).mean()) if len(clients) else float("nan")
     row.update(statistics(res))
     if shard_dir is not None:
-        tmp = Path(shard_dir) / f".task-{task['task']:06d}.tmp.parquet"
-        pd.DataFrame([row]).to_parquet(tmp, index=False)
-        os.replace(tmp, Path(shard_dir) / f"task-{task['task']:06d}.parquet")
+        with atomic_write(Path(shard_dir) / f"task-{task['task']:06d}.parquet", overwrite=True) as tmp:
+            pd.DataFrame([row]).to_parquet(tmp, index=False)
     return row
 
 
@@ -155,7 +207,7 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
 
 def sweep(
     grid: Mapping[str, Sequence[Any]] | str | os.PathLike[str],
-    replicates: int = 1,
+    repetitions: int = 1,
     *,
     scheduler: str | None = None,
     fixed: Mapping[str, Any] | None = None,
@@ -165,14 +217,14 @@ def sweep(
     timeout: float = 10.0,
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepResult:
-    """Run every grid point ``replicates`` times (Dask), one result row per task.
+    """Run every grid point ``repetitions`` times (Dask), one result row per task.
 
     Parameters
     ----------
     grid
         ``{dotted parameter name: [values]}`` or a grid TOML file (see :func:`read_grid`).
-    replicates
-        Replicates per grid point.
+    repetitions
+        Independent runs (different spawned seeds) per grid point.
     scheduler
         ``None`` (LocalCluster with ``n_workers``), a scheduler address, or ``"synchronous"``.
     fixed
@@ -201,31 +253,40 @@ def sweep(
     grid = {str(k): list(v) if isinstance(v, list | tuple) else [v] for k, v in dict(grid).items()}
     fixed = {**file_fixed, **dict(fixed or {})}
     _check_names(list(grid) + list(fixed), "sweep")
-    if isinstance(replicates, bool) or not isinstance(replicates, int) or not 1 <= replicates <= 1_000_000:
-        raise InvalidParameterError(f"replicates must be a whole number from 1 to 1000000, got {replicates!r}")
+    if isinstance(repetitions, bool) or not isinstance(repetitions, int) or not 1 <= repetitions <= MAX_TASKS:
+        raise InvalidParameterError(f"repetitions must be a whole number from 1 to {MAX_TASKS}, got {repetitions!r}")
+    n_points = math.prod(len(v) for v in grid.values())
+    if n_points * repetitions > MAX_TASKS:
+        raise InvalidParameterError(
+            f"{n_points:,} grid points x {repetitions:,} repetitions = {n_points * repetitions:,} tasks; at most "
+            f"{MAX_TASKS:,}: use fewer grid values or repetitions"
+        )
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or not 1 <= n_workers <= 4096:
         raise InvalidParameterError(f"n_workers must be a whole number from 1 to 4096, got {n_workers!r}")
     # validate every grid point before starting anything
     for point in itertools.product(*grid.values()):
         SimParams().updated({**fixed, **dict(zip(grid, point, strict=True))})
     recorded = resolve_seed(seed)
-    tasks = _tasks(grid, replicates, recorded)
+    tasks = _tasks(grid, repetitions, recorded)
     shard_dir = None
     if out is not None:
         folder = Path(out)
-        manifest = {"grid": grid, "fixed": fixed, "replicates": replicates, "seed": recorded}
+        manifest = {"grid": grid, "fixed": fixed, "repetitions": repetitions, "seed": recorded}
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
         mfile = folder / "sweep.json"
+        if folder.exists() and not folder.is_dir():
+            raise DataError(f"{folder}: exists and is not a folder; choose a new folder name for the sweep")
         if mfile.exists():
-            old = json.loads(mfile.read_text(encoding="utf-8"))
-            if old.get("digest") != digest:
+            old = load_structured(mfile, what="sweep manifest", kinds=("json",))
+            if not isinstance(old, dict) or old.get("digest") != digest:
                 raise DataError(
-                    f"{folder}: holds a different sweep (grid, replicates or seed differ); choose another folder"
+                    f"{folder}: holds a different sweep (grid, repetitions or seed differ); choose another folder"
                 )
         elif folder.exists() and any(folder.iterdir()):
             raise DataError(f"{folder}: folder exists and is not a sweep folder; choose another folder")
         (folder / "shards").mkdir(parents=True, exist_ok=True)
-        mfile.write_text(json.dumps({**manifest, "digest": digest}, indent=2, default=str), encoding="utf-8")
+        text = json.dumps({**manifest, "digest": digest}, indent=2, default=str)
+        write_text_atomic(mfile, text, overwrite=True)
         shard_dir = str(folder / "shards")
     rows: list[dict[str, Any]] = []
     if scheduler == "synchronous":
@@ -251,7 +312,7 @@ def sweep(
     details = {
         "grid": grid,
         "fixed": fixed,
-        "replicates": replicates,
+        "repetitions": repetitions,
         "seed": recorded,
         "n_tasks": len(tasks),
         "scheduler": scheduler or f"LocalCluster({n_workers})",

@@ -61,8 +61,10 @@ def test_latent_paths_recovered_without_measurement_error():
     fit_template = pytest.importorskip("sciplab.scip.templates").fit_template
     res = simulate(2000, seed=8, measurement_error=False, instruments=["ECR-S", "PSSE", "TAS-20", "MSPSS", "PHQ-9"])
     p = res.persons
-    latent = p[["attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
-                "perceived_support", "distress"]].rename(columns={"perceived_support": "social_support"})  # fmt: skip
+    names = ["attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
+             "perceived_support", "distress"]  # fmt: skip
+    latent = p[[f"latent_{c}" for c in names]].rename(columns=lambda c: c.removeprefix("latent_"))
+    latent = latent.rename(columns={"perceived_support": "social_support"})
     scored = p[["ECR-S_anxiety", "ECR-S_avoidance", "PSSE_total", "TAS-20_total", "MSPSS_total", "PHQ-9_total"]]
     truth = fit_template(latent, "scip-core", ci="none", instruments=[])
     est = fit_template(scored, "scip-core", ci="none")
@@ -75,7 +77,7 @@ def test_latent_paths_recovered_without_measurement_error():
 
 
 def test_calibrate_reports_misses_and_intervals():
-    res = calibrate(reps=2, n_agents=600, seed=3)
+    res = calibrate(repetitions=2, n_agents=600, seed=3)
     t = res.table
     assert len(t) == len(TARGETS)
     assert (t["mc_lower"] <= t["simulated"]).all() and (t["simulated"] <= t["mc_upper"]).all()
@@ -85,4 +87,4 @@ def test_calibrate_reports_misses_and_intervals():
     assert set(res.misses) == set(t.loc[~inside, "target"])
     assert isinstance(res.misses, list)
     assert "SCIP simulation calibration" in res.summary()
-    pd.testing.assert_frame_equal(res.replicates, calibrate(reps=2, n_agents=600, seed=3).replicates)
+    pd.testing.assert_frame_equal(res.repetitions, calibrate(repetitions=2, n_agents=600, seed=3).repetitions)
