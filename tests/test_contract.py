@@ -32,6 +32,7 @@ class Case:
     data: Callable[[], pd.DataFrame]
     run: Callable[[pd.DataFrame], Result]
     drop: str  # a column whose absence must raise DataError
+    returns_frame: bool = False  # a per-row transform (ssm_scores) returns a DataFrame, not a Result
 
 
 CASES = [
@@ -78,6 +79,9 @@ except ImportError:  # pragma: no cover
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_returns_result_with_tidy_interfaces(case: Case) -> None:
     res = case.run(case.data())
+    if case.returns_frame:
+        assert isinstance(res, pd.DataFrame) and len(res) == len(case.data())
+        return
     assert isinstance(res, Result)
     assert isinstance(res.table, pd.DataFrame) and len(res.table) > 0
     assert isinstance(res.summary(), str) and res.summary()
@@ -99,7 +103,10 @@ def test_same_seed_same_output_and_input_untouched(case: Case) -> None:
     before = data.copy(deep=True)
     a, b = case.run(data), case.run(data)
     pd.testing.assert_frame_equal(data, before)
-    pd.testing.assert_frame_equal(a.table, b.table)
+    if case.returns_frame:
+        pd.testing.assert_frame_equal(a, b)
+    else:
+        pd.testing.assert_frame_equal(a.table, b.table)
 
 
 # -- SCIP room: formulate and fit_template ----------------------------------------------------------
@@ -131,5 +138,122 @@ register(
         _constructs,
         lambda d: _fit_template(d, "scip-core", bootstrap=200, seed=5, instruments=[]),
         "distress",
+    )
+)
+
+
+# -- the remaining public analyses (issue 12 item 11) -----------------------------------------------
+from sciplab.scip.monitor import monitor as _monitor  # noqa: E402
+from sciplab.stats.change import (  # noqa: E402
+    alliance_gap as _alliance_gap,
+)
+from sciplab.stats.change import (  # noqa: E402
+    client_change as _client_change,
+)
+from sciplab.stats.change import (  # noqa: E402
+    detect_ruptures as _detect_ruptures,
+)
+from sciplab.stats.change import (  # noqa: E402
+    expected_response as _expected_response,
+)
+from sciplab.stats.change import (  # noqa: E402
+    fit_reference as _fit_reference,
+)
+from sciplab.stats.change import (  # noqa: E402
+    growth_model as _growth_model,
+)
+from sciplab.stats.circumplex import ssm_scores as _ssm_scores  # noqa: E402
+
+
+def _two_instruments() -> pd.DataFrame:
+    rng = np.random.default_rng(6)
+    phq = _phq(120, seed=6)
+    gad = pd.DataFrame(
+        np.clip(np.round(1 + rng.normal(size=(120, 7))), 0, 3).astype(int), columns=[f"GAD7_{i}" for i in range(1, 8)]
+    )
+    return pd.concat([phq, gad], axis=1)
+
+
+def _pre_post() -> pd.DataFrame:
+    """Item-level PHQ-9 at two waves side by side (pre items PHQ9_1..9, post items post_1..9)."""
+    pre = _phq(80, seed=7)
+    post = (pre - (np.random.default_rng(8).random(pre.shape) < 0.4)).clip(lower=0)
+    post.columns = [f"post_{i}" for i in range(1, 10)]
+    return pd.concat([pre, post], axis=1)
+
+
+def _reliable_change(d: pd.DataFrame) -> Result:
+    pre = d[[c for c in d.columns if c.startswith("PHQ9_")]]
+    post = d[[c for c in d.columns if c.startswith("post_")]].rename(columns=lambda c: c.replace("post", "PHQ9"))
+    return sciplab.reliable_change(pre, post, instrument="PHQ-9", scale="total", sd=5.0, rxx=0.85)
+
+
+def _sessions(n_clients: int = 30, n_sessions: int = 8, seed: int = 8) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(n_clients):
+        start = rng.normal(20, 5)
+        slope = rng.normal(-4, 1.5)
+        for s in range(1, n_sessions + 1):
+            rows.append(
+                {
+                    "client": f"c{c:02d}",
+                    "session": s,
+                    "score": start + slope * np.log(s) + rng.normal(0, 2),
+                    "alliance": 5 + 0.1 * s + rng.normal(0, 0.6),
+                    "alliance_t": 5 + 0.1 * s + rng.normal(0, 0.6),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+_SESSION_KW = {"client": "client", "session": "session"}
+_REFERENCE = None
+
+
+def _expected(d: pd.DataFrame) -> Result:
+    global _REFERENCE
+    if _REFERENCE is None:
+        _REFERENCE = _fit_reference(_sessions(60, 10, seed=9), measure="score", **_SESSION_KW)
+    return _expected_response(_REFERENCE, d[d["client"].isin(["c00", "c01", "c02"])])
+
+
+register(Case("score_all", _two_instruments, lambda d: sciplab.score_all(d, ["PHQ-9", "GAD-7"]), "GAD7_3"))
+register(
+    Case(
+        "reliable_change",
+        _pre_post,
+        _reliable_change,
+        "post_4",
+    )
+)
+register(Case("ssm_scores", _oct, lambda d: _ssm_scores(d, _OCT), "DE", returns_frame=True))
+register(
+    Case(
+        "client_change",
+        _sessions,
+        lambda d: _client_change(d, measure="score", sd=5.0, rxx=0.85, cutoff=12.0, **_SESSION_KW),
+        "score",
+    )
+)
+register(
+    Case("detect_ruptures", _sessions, lambda d: _detect_ruptures(d, alliance="alliance", **_SESSION_KW), "alliance")
+)
+register(
+    Case(
+        "alliance_gap",
+        _sessions,
+        lambda d: _alliance_gap(d, client_alliance="alliance", therapist_alliance="alliance_t", **_SESSION_KW),
+        "alliance_t",
+    )
+)
+register(Case("growth_model", _sessions, lambda d: _growth_model(d, measure="score", **_SESSION_KW), "score"))
+register(Case("expected_response", _sessions, _expected, "score"))
+register(
+    Case(
+        "monitor",
+        _sessions,
+        lambda d: _monitor(d, measure="score", sd=5.0, rxx=0.85, cutoff=12.0, alliance="alliance"),
+        "score",
     )
 )

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sciplab import DataError, read_data, write_data
 
@@ -124,3 +126,73 @@ def test_refuses_to_overwrite(tmp_path: Path) -> None:
         write_data(frame(), path)
     write_data(frame().iloc[:1], path, overwrite=True)
     assert len(read_data(path)) == 1
+
+
+# --- duplicated headers, non-path arguments, SPSS names --------------------------------------------
+
+
+@pytest.mark.parametrize("ext", [".csv", ".tsv", ".xlsx"])
+def test_duplicated_headers_are_refused_with_their_names(tmp_path: Path, ext: str) -> None:
+    path = tmp_path / f"dup{ext}"
+    cols = ["ECRS_01", "ECRS_02", "ECRS_01", "PHQ9_01", "PHQ9_01"]
+    rows = [[1, 2, 3, 0, 1]]
+    if ext == ".xlsx":
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        wb.active.append(cols)
+        wb.active.append(rows[0])
+        wb.save(path)
+    else:
+        sep = "," if ext == ".csv" else "\t"
+        path.write_text(sep.join(cols) + "\n" + sep.join(map(str, rows[0])) + "\n")
+    expected = r"duplicated column name.*'ECRS_01' \(columns 1, 3\).*'PHQ9_01' \(columns 4, 5\)"
+    with pytest.raises(DataError, match=expected):
+        read_data(path)
+
+
+def test_duplicated_parquet_columns_are_refused(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["x", "x"]), path)
+    with pytest.raises(DataError, match="'x' \\(columns 1, 2\\)"):
+        read_data(path)
+
+
+@pytest.mark.parametrize("bad", [123, None, 1.5, ["a.csv"]])
+def test_read_data_needs_a_path(bad: object) -> None:
+    with pytest.raises(DataError, match="needs a file path"):
+        read_data(bad)  # type: ignore[arg-type]
+
+
+def test_spss_gets_valid_names_with_originals_as_labels_and_back(tmp_path: Path) -> None:
+    import pyreadstat
+
+    df = pd.DataFrame({"IIP-SC_PA": [1.0, 2.0], "id": [1.0, 2.0], "1st item": [3.0, 4.0]})
+    path = write_data(df, tmp_path / "iip.sav")
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    assert meta.column_names == ["IIP_SC_PA", "id", "v1st_item"]
+    assert meta.column_labels[0] == "IIP-SC_PA" and meta.column_labels[2] == "1st item"
+    back = read_data(path)
+    assert list(back.columns) == ["IIP-SC_PA", "id", "1st item"]
+    np.testing.assert_allclose(back["IIP-SC_PA"], [1.0, 2.0])
+
+
+_SPSS_OK = __import__("re").compile(r"^[A-Za-z][A-Za-z0-9_.@#$]*$")
+
+
+@given(st.lists(st.text(min_size=0, max_size=80), min_size=1, max_size=8))
+def test_spss_names_are_valid_and_unique(columns: list[str]) -> None:
+    from sciplab._core.io import spss_names
+
+    names = spss_names(columns)
+    assert len(names) == len(columns)
+    assert len({n.upper() for n in names}) == len(names)
+    for old, new in zip(columns, names, strict=True):
+        assert _SPSS_OK.match(new) and not new.endswith(".") and len(new.encode()) <= 64
+        if _SPSS_OK.match(old) and len(old) <= 64 and not old.endswith(".") and old.upper() not in (
+            "ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"
+        ) and [c.upper() for c in columns].count(old.upper()) == 1:  # fmt: skip
+            assert new == old

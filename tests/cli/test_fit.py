@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-import pandas as pd
 import pytest
+from tests.cli.conftest import path_scores
 from typer.testing import CliRunner
 
 from sciplab.cli.main import app
@@ -16,17 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    n = 200
-    anx, avo = rng.normal(size=n), rng.normal(size=n)
-    sse = -0.3 * anx - 0.2 * avo + rng.normal(size=n)
-    ea = -0.2 * anx - 0.3 * avo + rng.normal(size=n)
-    sup = 0.3 * sse + 0.2 * ea + rng.normal(size=n)
-    dis = -0.3 * sse - 0.2 * ea + 0.2 * anx + rng.normal(size=n)
-    df = pd.DataFrame(
-        {"ECR_anxiety": anx, "ECR_avoidance": avo, "PSSE_total": sse, "TAS-20_total": -ea,
-         "MSPSS_total": sup, "PHQ-9_total": dis}
-    )  # fmt: skip
+    df = path_scores()  # same builder and seed as before
     path = tmp_path_factory.mktemp("fit") / "scores.csv"
     df.to_csv(path, index=False)
     return path
@@ -98,3 +87,34 @@ def test_fit_raw_items_with_score(tmp_path):
     d = json.loads(res.stdout)["details"]
     assert d["scored_from_items"] == ["ECR-S", "MSPSS", "PHQ-9", "PSSE", "TAS-20"]
     assert "attachment_anxiety <- ECR-S_anxiety (scale score)" in d["binding"]
+
+
+def test_fit_prints_the_library_summary_with_defined_parameters(data_file):
+    model = "PSSE_total ~ a*ECR_anxiety; MSPSS_total ~ b*PSSE_total; ab := a*b"
+    res = runner.invoke(app, ["fit", str(data_file), "--model", model, "-B", "0", "--ci", "none"])
+    assert res.exit_code == 0, res.output
+    assert "Defined parameters" in res.stdout and "ab" in res.stdout
+
+
+def test_fit_report_never_replaces_its_input(data_file, tmp_path):
+    before = data_file.read_bytes()
+    res = runner.invoke(
+        app, ["fit", str(data_file), "--model", "PSSE_total ~ ECR_anxiety", "-B", "0", "--ci", "none",
+              "--report", str(data_file), "--overwrite"],
+    )  # fmt: skip
+    assert res.exit_code == 2 and "input" in res.output
+    assert data_file.read_bytes() == before
+
+
+@pytest.mark.parametrize(("content", "expected"), [(b"\x00\x01\x02 ~ x", "NUL"), (b"\xff\xfe y ~ x", "UTF-8")])
+def test_model_file_is_read_as_a_side_file(data_file, tmp_path, content, expected):
+    model = tmp_path / "model.lav"
+    model.write_bytes(content)
+    res = runner.invoke(app, ["fit", str(data_file), "--model", str(model), "-B", "0", "--ci", "none"])
+    assert res.exit_code == 2 and expected in res.output and "model.lav" in res.output
+
+
+@pytest.mark.parametrize("args", [["-B", "10000001"], ["-B", "-1"], ["--level", "nan"], ["--seed", "-3"]])
+def test_option_ranges_are_checked_when_parsed(data_file, args):
+    res = runner.invoke(app, ["fit", str(data_file), "--model", "PSSE_total ~ ECR_anxiety", *args])
+    assert res.exit_code == 2 and "Traceback" not in res.output

@@ -80,7 +80,7 @@ def test_reference_fit_then_monitor_with_ruptures_and_figures(sessions, tmp_path
     out = runner.invoke(app, ["monitor", str(sessions), *BASE, *args, "--figure", str(fig), "--json"])
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
-    assert set(payload) == {"expected", "ruptures", "alliance_gap"}
+    assert set(payload) == {"table", "details", "expected", "ruptures", "alliance_gap"}
     status = {(r["client"], r["session"]): r["status"] for r in payload["expected"]["table"]}
     assert status[("a", 0)] == "grey" and status[("b", 5)] == "red"
     events = payload["ruptures"]["table"]

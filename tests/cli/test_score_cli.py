@@ -137,3 +137,71 @@ def test_demo_scores_fits_and_writes_report(tmp_path):
     res = run("demo", "--report", str(mine), "--bootstrap", "100")
     assert res.exit_code == 2 and "was not written by" in res.output
     assert mine.read_text() == "<p>my notes</p>"
+
+
+# --- option ranges, side files, inputs, reliability text -------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "abc", "2.5"])
+def test_min_answered_is_checked_when_parsed(tmp_path, value):
+    src = tmp_path / "in.csv"
+    phq_frame([[1] * 9]).to_csv(src, index=False)
+    res = run("score", str(src), "-i", "PHQ-9", "--min-answered", value)
+    assert res.exit_code == 2 and "--min-answered" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("map.json", b"\xff\xfe{", "not UTF-8"),
+        ("map.csv", b"", "empty"),
+        ("map.json", b"[" * 3000 + b"]" * 3000, "nested too deeply"),
+        ("map.toml", b"a = " + b"[" * 3000 + b"]" * 3000, "nested too deeply"),
+        ("map.json", b'{"1": 5}', "field '1'"),
+        ("map.json", b"[1, 2]", "must be a table"),
+        ("map.yaml", b"a: b", "must be .json, .toml or .csv"),
+    ],
+)
+def test_mapping_side_file_errors_name_the_file(tmp_path, name, content, expected):
+    src = tmp_path / "in.csv"
+    phq_frame([[1] * 9]).to_csv(src, index=False)
+    mapping = tmp_path / name
+    mapping.write_bytes(content)
+    res = run("score", str(src), "-i", "PHQ-9", "--map", str(mapping))
+    assert res.exit_code == 2, res.output
+    assert expected in res.output and name in res.output and "Traceback" not in res.output
+
+
+def test_score_never_replaces_a_hard_link_of_its_input(tmp_path):
+    import os
+
+    src = tmp_path / "in.csv"
+    phq_frame([[1] * 9]).to_csv(src, index=False)
+    before = src.read_bytes()
+    link = tmp_path / "link.csv"
+    os.link(src, link)
+    res = run("score", str(src), "-i", "PHQ-9", "-o", str(link), "--overwrite")
+    assert res.exit_code == 2 and "input" in res.output
+    assert src.read_bytes() == before
+
+
+def test_reliability_text_marks_heywood_cases_and_shows_items_on_request(tmp_path):
+    from tests.cli.conftest import phq_items
+
+    src = tmp_path / "in.csv"
+    phq_items().to_csv(src, index=False)
+    res = run("reliability", str(src), "-i", "PHQ-9")
+    assert res.exit_code == 0, res.output
+    assert "Heywood" in res.stdout and "alpha if deleted" not in res.stdout
+    res = run("reliability", str(src), "-i", "PHQ-9", "--items")
+    assert "alpha if deleted" in res.stdout and "item-rest r" in res.stdout and "PHQ9_9" in res.stdout
+    bad = run("reliability", str(src), "-i", "PHQ-9", "--level", "1.5")
+    assert bad.exit_code == 2 and "--level" in bad.output
+
+
+def test_heywood_cases_are_flagged_in_the_table(shared_data):
+    res = run("reliability", str(shared_data / "raw_iipsc.csv"), "-i", "IIP-SC", "--on-invalid", "missing")
+    assert res.exit_code == 0, res.output
+    flagged = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("IIP-SC_") and ln.rstrip().endswith("yes")]
+    assert flagged, res.stdout
+    assert "Heywood case (" in res.stdout

@@ -37,7 +37,7 @@ def test_json_output_matches_library(jz_path):
             "--group",
             "Gender",
             "--contrast",
-            "--boots",
+            "--bootstrap",
             "100",
             "--seed",
             "3",
@@ -66,7 +66,7 @@ def test_text_summary_measures_and_angles(jz_path, tmp_path):
             "PARPD,NARPD",
             "--angles",
             "90,135,180,225,270,315,0,45",
-            "--boots",
+            "--bootstrap",
             "50",
             "--seed",
             "1",
@@ -89,7 +89,7 @@ def test_text_summary_measures_and_angles(jz_path, tmp_path):
     ],
 )
 def test_errors_are_one_line_exit_2(jz_path, args, message):
-    out = runner.invoke(app, ["ssm", str(jz_path), *args, "--boots", "0"])
+    out = runner.invoke(app, ["ssm", str(jz_path), *args, "--bootstrap", "0"])
     assert out.exit_code == 2
     assert message in out.output
     assert "Traceback" not in out.output
@@ -106,6 +106,31 @@ def test_warnings_printed_not_raised(tmp_path):
     df.iloc[0, 0] = np.nan
     path = tmp_path / "d.csv"
     df.to_csv(path, index=False)
-    out = runner.invoke(app, ["ssm", str(path), "--scales", SCALES, "--boots", "20", "--seed", "1"])
+    out = runner.invoke(app, ["ssm", str(path), "--scales", SCALES, "--bootstrap", "20", "--seed", "1"])
     assert out.exit_code == 0, out.output
     assert "warning:" in out.output and "listwise deletion" in out.output
+
+
+def test_ssm_level_pairwise_and_octant_scoring_are_reachable_and_recorded(tmp_path, jz_path):
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--level", "0.9", "--bootstrap", "50",
+                              "--seed", "1", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["details"]["level"] == 0.9
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--group", "Gender", "--pairwise",
+                              "--bootstrap", "20", "--seed", "1", "--json"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    raw = DATA / "raw_iipsc.csv"
+    if not raw.exists():
+        pytest.skip("raw IIP-SC data not available")
+    args = ["ssm", str(raw), "-i", "IIP-SC", "--norm", "students", "--ipsatize", "--bootstrap", "0"]
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0, text.output
+    assert "norm students" in text.stdout and "ipsatized" in text.stdout
+    details = json.loads(runner.invoke(app, [*args, "--json"]).stdout)["details"]
+    assert details["octant_scoring"] == {"instrument": "IIP-SC", "norm": "students", "ipsatized": True,
+                                         "min_answered": None}  # fmt: skip
+
+
+def test_ssm_angle_count_error_names_cli_options(jz_path):
+    res = runner.invoke(app, ["ssm", str(jz_path), "--scales", SCALES, "--angles", "0,90,180", "--bootstrap", "0"])
+    assert res.exit_code == 2 and "--angles" in res.output and "angles_deg" not in res.output

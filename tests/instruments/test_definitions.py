@@ -495,3 +495,57 @@ def test_structure_only_process_instruments() -> None:  # §8.3, §8.4, §9.1
     assert seq.n_items == 21 and (seq.response.min, seq.response.max) == (1, 7)
     assert [s.name for s in seq.scales] == ["depth", "smoothness", "positivity", "arousal"]
     assert inst("CATS").n_items == 36
+
+
+def test_docs_show_every_instruments_prefix() -> None:
+    """docs/instrument-format.md lists each shipped instrument's column prefixes as the definitions do."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "instrument-format.md").read_text(encoding="utf-8")
+    block = doc.split("<!-- prefix-table")[1].split("<!-- /prefix-table -->")[0]
+    rows = {}
+    for line in block.splitlines()[3:]:
+        cells = [c.strip().strip("`") for c in line.strip("|").split("|")]
+        rows[cells[0]] = (cells[1], [p.strip().strip("`") for p in cells[2].split(",")] if cells[2] != "-" else [])
+    assert set(rows) == SHIPPED
+    for inst in list_instruments():
+        assert rows[inst.id] == (inst.prefix, list(inst.column_prefixes[1:])), inst.id
+    assert rows["ECR-S"][0] == "ECRS"
+
+
+def test_shipped_wording_has_licence_attribution_and_source() -> None:
+    """CORE-10 wording is CC BY-ND 4.0: notice, attribution and text source ship with it (issue 10.19)."""
+    notices = (resources.files("sciplab.instruments") / "THIRD_PARTY_NOTICES.md").read_text(encoding="utf-8")
+    with_text = [i for i in list_instruments() if i.item_text]
+    assert sorted(i.id for i in with_text) == ["CORE-10", "GAD-7", "PHQ-9"]
+    for inst in with_text:
+        assert inst.licence.text_source and inst.licence.attribution, inst.id
+        assert f"## {inst.id} (`definitions/{inst.id}.toml`)" in notices
+    core = get_instrument("CORE-10").licence
+    assert core.name == "CC BY-ND 4.0" and core.url == "https://creativecommons.org/licenses/by-nd/4.0/"
+    assert "CORE System Trust" in core.attribution and "CC BY-ND 4.0" in notices
+
+
+def test_instruments_show_prints_licence_attribution_source_and_prefix() -> None:
+    from typer.testing import CliRunner
+
+    from sciplab.cli.main import app
+
+    res = CliRunner().invoke(app, ["instruments", "show", "CORE-10"], env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "licence: CC BY-ND 4.0 <https://creativecommons.org/licenses/by-nd/4.0/>:" in out
+    assert "attribution: CORE-10 item wording and response anchors (c) CORE System Trust" in out
+    assert "item wording from: CamCOPS task strings" in out
+    assert "item columns: CORE10_01 ... (prefixes CORE10)" in out
+    js = CliRunner().invoke(app, ["instruments", "show", "ECR-S", "--json"])
+    assert '"prefix": "ECRS"' in js.output
+
+
+def test_no_user_visible_text_cites_internal_notes() -> None:
+    """Users have no instruments.md or shared/docs: definitions and messages cite papers or docs/ (10.16)."""
+    src = Path(__file__).resolve().parents[2] / "src" / "sciplab"
+    files = [*FILES, *(src / "instruments").glob("*.py")]
+    files += [src / "scoring" / f"{m}.py" for m in ("engine", "columns", "reliability", "octants", "__init__")]
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        for internal in ("instruments.md", "shared/docs", "scip-model.md", "analysis-methods.md", "§"):
+            assert internal not in text, f"{f.name} cites {internal}"

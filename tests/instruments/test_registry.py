@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sciplab._core.errors import InstrumentDefinitionError, KeyNotVerifiedError
 from sciplab.instruments import get_instrument, list_instruments
@@ -223,3 +225,121 @@ def test_cats_key_file_in_user_folder_points_to_key_option(tmp_path: Path) -> No
     (tmp_path / "CATS.toml").write_text(cats_key(), encoding="utf-8")
     with pytest.raises(InstrumentDefinitionError, match="--key FILE"):
         list_instruments(tmp_path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Side files (issue 11.5, 11.9) and the folder cache (12.10)
+
+
+def test_user_folder_that_is_a_file_is_an_error(tmp_path: Path) -> None:
+    afile = tmp_path / "defs.toml"
+    afile.write_text(USER, encoding="utf-8")
+    with pytest.raises(InstrumentDefinitionError, match="is a file, not an instruments folder"):
+        list_instruments(afile)
+
+
+def test_unreadable_user_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    real = os.scandir
+
+    def denied(path):  # root ignores chmod, so refuse the way the OS would
+        if Path(path) == tmp_path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+    with pytest.raises(InstrumentDefinitionError, match=r"cannot read the instruments folder \(Permission denied\)"):
+        list_instruments(tmp_path)
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    with pytest.raises(InstrumentDefinitionError, match="Permission denied"):
+        get_instrument("PHQ-9")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (USER.encode("cp1252").replace(b"Doe", b"D\xf6e"), r"is not UTF-8 text \(byte 0xf6 at line 3\)"),
+        (b"id = \"X\"\x00\x00binary", "contains NUL bytes"),
+        (("a = " + "[" * 3000 + "]" * 3000 + "\n").encode(), "nested too deeply"),
+        (b"id = ", "is not valid TOML"),
+    ],
+    ids=["cp1252", "binary", "deep", "syntax"],
+)
+def test_bad_definition_and_key_files_name_the_file(tmp_path: Path, content: bytes, expected: str) -> None:
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "MY.toml").write_bytes(content)
+    with pytest.raises(InstrumentDefinitionError, match=expected) as exc:
+        list_instruments(folder)
+    assert str(folder / "MY.toml") in str(exc.value) and "instrument definition" in str(exc.value)
+    key = tmp_path / "key.toml"
+    key.write_bytes(content)
+    with pytest.raises(InstrumentDefinitionError, match=expected) as exc:
+        get_instrument("CATS", key_file=key)
+    assert str(key) in str(exc.value) and "key file" in str(exc.value)
+
+
+def test_huge_key_file_is_refused_before_reading(tmp_path: Path) -> None:
+    key = tmp_path / "huge.toml"
+    with key.open("wb") as f:
+        f.truncate(50_000_000)  # sparse: no disk used
+    with pytest.raises(InstrumentDefinitionError, match=r"key file is 50,000,000 bytes; at most"):
+        get_instrument("CATS", key_file=key)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=400).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_property_any_bytes_as_a_definition_load_or_raise_cleanly(tmp_path_factory, content: bytes) -> None:
+    folder = tmp_path_factory.mktemp("defs")
+    (folder / "X.toml").write_bytes(content)
+    try:
+        list_instruments(folder)
+    except InstrumentDefinitionError as exc:
+        assert str(folder / "X.toml") in str(exc)
+
+
+def test_user_folder_is_read_once_until_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from sciplab.instruments import registry
+
+    (tmp_path / "MY-SCALE.toml").write_text(USER, encoding="utf-8")
+    reads: list[Path] = []
+    real = registry.load_definition
+
+    def counting(path, **kw):
+        reads.append(Path(path))
+        return real(path, **kw)
+
+    monkeypatch.setattr(registry, "load_definition", counting)
+    for _ in range(3):
+        assert get_instrument("MY-SCALE", instruments_dir=tmp_path).name == "My scale"
+    assert len(reads) == 1
+    # a modified file is re-read (mtime and size are part of the signature)
+    path = tmp_path / "MY-SCALE.toml"
+    path.write_text(USER.replace('name = "My scale"', 'name = "My new scale"'), encoding="utf-8")
+    st_ = path.stat()
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10_000_000))
+    assert get_instrument("MY-SCALE", instruments_dir=tmp_path).name == "My new scale"
+    # and so is an added file
+    (tmp_path / "B.toml").write_text(USER.replace("MY-SCALE", "OTHER").replace('"MYS"', '"OTH"'), encoding="utf-8")
+    assert get_instrument("OTHER", instruments_dir=tmp_path).id == "OTHER"
+    assert len(reads) == 4
+
+
+def test_octant_scores_resolves_a_user_instrument_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    from sciplab.instruments import registry
+    from sciplab.scoring.octants import octant_scores
+
+    (tmp_path / "MY-SCALE.toml").write_text(USER, encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    reads: list[Path] = []
+    real = registry.load_definition
+    monkeypatch.setattr(registry, "load_definition", lambda p, **kw: reads.append(Path(p)) or real(p, **kw))
+    data = pd.DataFrame([[2] * 32], columns=[f"IIP{i:02d}" for i in range(1, 33)])
+    octant_scores(data, "IIP-SC")
+    octant_scores(data, "IIP-SC")
+    assert reads.count(tmp_path / "MY-SCALE.toml") <= 1

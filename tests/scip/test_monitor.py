@@ -47,7 +47,7 @@ def test_monitor_equals_the_analyses_it_runs(caseload) -> None:
     t = res.table.set_index("client")
     assert t.loc["a", "classification"] == "recovered" and t.loc["b", "classification"] == "deteriorated"
     assert t.loc["b", "latest_status"] == "red" and t.loc["a", "n_ruptures"] == 2
-    assert set(res.to_dict()) == {"change", "expected", "ruptures", "alliance_gap"}
+    assert set(res.to_dict()) == {"table", "details", "change", "expected", "ruptures", "alliance_gap"}
     json.dumps(res.to_dict(), allow_nan=False)
     text = res.summary(clients=True)
     assert "Expected treatment response" in text and "Alliance rupture-repair" in text

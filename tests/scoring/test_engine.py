@@ -490,7 +490,9 @@ def test_min_answered_as_proportion_and_per_scale_mapping() -> None:
     assert res.validity.iloc[0]["ECR-S_avoidance_status"] == "too_few_items"
 
 
-@pytest.mark.parametrize("bad", [0, 10, -1, "7", True, [7]])
+@pytest.mark.parametrize(
+    "bad", [0, 10, -1, "7", True, [7], math.nan, math.inf, -math.inf, 7.5, np.float64("nan"), {"total": math.nan}]
+)
 def test_min_answered_out_of_range_rejected(bad) -> None:
     with pytest.raises(InvalidParameterError, match="min_answered"):
         sciplab.score(phq([[1] * 9]), "PHQ-9", min_answered=bad)
@@ -896,3 +898,18 @@ def test_doc_example_numbers() -> None:
     df = pd.DataFrame({f"PHQ9_{i}": [1, 0] for i in range(1, 10)})
     assert sciplab.score(df, "PHQ-9").scores["PHQ-9_total"].tolist() == [9.0, 0.0]
     assert math.isclose(sciplab.score(df, "phq9").scores.iloc[0, 0], 9.0)
+
+
+def test_complex_responses_are_refused_by_column_and_row() -> None:
+    data = phq([[1] * 9, [2] * 9]).astype(complex)
+    data.loc[1, "PHQ9_03"] = 2 + 1j
+    with pytest.raises(DataError, match=r"column 'PHQ9_03', row 2 \(index 1\): \(2\+1j\) is not a real number"):
+        sciplab.score(data, "PHQ-9")
+    # in an object column too (e.g. built by hand), never cut to the real part
+    obj = phq([[1] * 9, [2] * 9]).astype(object)
+    obj.loc[0, "PHQ9_09"] = 1 - 2j
+    with pytest.raises(DataError, match=r"column 'PHQ9_09', row 1 \(index 0\)"):
+        sciplab.score(obj, "PHQ-9")
+    # complex dtype with real values only scores as the real numbers they are
+    real = phq([[1] * 9, [2] * 9]).astype(complex)
+    assert sciplab.score(real, "PHQ-9").scores["PHQ-9_total"].tolist() == [9.0, 18.0]

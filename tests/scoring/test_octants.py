@@ -68,6 +68,15 @@ def test_standardized_and_ipsatized(raw):
     for code, (m, sd) in STUDENTS_SUM.items():  # norms are on the 4-item sum metric
         np.testing.assert_allclose(z.scores[code], (exp[code] - m / 4) / (sd / 4), rtol=1e-12)
     assert z.details["standardized"]["id"] == "students"
+    assert (z.details["norm"], z.details["ipsatize"]) == ("students", False)
+    assert "standardized against norm 'students'" in z.details["scoring"]
+    assert z.scores.attrs["octant_scoring"] == z.details["scoring"]
+    both = octant_scores(raw, "IIP-SC", min_answered=3, norm="students", ipsatize=True)
+    assert (both.details["norm"], both.details["ipsatize"]) == ("students", True)
+    assert "ipsatized" in both.details["scoring"] and "students" in both.details["scoring"]
+    plain = octant_scores(raw, "IIP-SC", min_answered=3)
+    assert (plain.details["norm"], plain.details["ipsatize"]) == (None, False)
+    assert "raw (not standardized)" in plain.details["scoring"]
     ips = octant_scores(raw, "IIP-SC", min_answered=3, ipsatize=True).scores
     np.testing.assert_allclose(ips.to_numpy(), (exp.sub(exp.mean(axis=1), axis=0)).to_numpy(), atol=1e-12)
     np.testing.assert_allclose(ips.mean(axis=1), 0, atol=1e-12)

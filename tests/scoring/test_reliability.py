@@ -238,3 +238,25 @@ def test_result_output() -> None:
     assert {"table", "items", "details"} <= set(d)
     assert "alpha CI: Feldt, level 0.95" in res.summary()
     assert res.details["alpha_ci"] == "Feldt, Woodruff & Salih (1987)"
+
+
+def test_heywood_cases_are_flagged_in_the_table() -> None:
+    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "raw_iipsc.csv"
+    if not path.exists():
+        pytest.skip(f"reference data not found: {path}")
+    res = sciplab.reliability(pd.read_csv(path), "IIP-SC")
+    flagged = res.table.loc[res.table["omega_heywood"], "column"].tolist()
+    noted = [n.split(":")[0] for n in res.details["notes"] if "Heywood" in n]
+    assert res.table["omega_heywood"].dtype == bool
+    assert flagged == noted and flagged  # 10 respondents: most one-factor fits hit a bound
+    for col in flagged:
+        assert f"HEYWOOD {col}:" in res.summary()
+    # item statistics stay available for --items
+    assert {"item_rest_r", "alpha_if_deleted"} <= set(res.items.columns)
+    assert set(res.items["column"]) == set(res.table["column"])
+
+
+def test_no_heywood_on_a_clean_one_factor_sample() -> None:
+    res = sciplab.reliability(phq_frame(), "PHQ-9")
+    assert res.table["omega_heywood"].tolist() == [False]
+    assert "HEYWOOD" not in res.summary()

@@ -13,7 +13,8 @@ import typer
 
 from sciplab._core.errors import InvalidParameterError
 from sciplab._core.io import read_data
-from sciplab.cli._common import console, emit_json, handle_errors, split_list
+from sciplab.cli._common import INPUT, emit_json, say, split_list
+from sciplab.cli._options import DirOpt, JsonOpt, OverwriteOpt, ReportOpt
 
 
 def _pair_option(value: str | None, name: str) -> float | dict[str, float] | None:
@@ -35,9 +36,10 @@ def _pair_option(value: str | None, name: str) -> float | dict[str, float] | Non
         raise InvalidParameterError(f"{name}: expected a number or 'anxiety=X,avoidance=Y', got {value!r}") from None
 
 
-@handle_errors
 def formulate_command(
-    scores: Annotated[Path, typer.Argument(help="Client scores (CSV, TSV, Excel, SPSS .sav, Parquet).")],
+    scores: Annotated[
+        str, typer.Argument(help="Client scores (CSV, TSV, Excel, SPSS .sav, Parquet).", metavar="DATA"), INPUT
+    ],
     client: Annotated[str | None, typer.Option("--client", help="Client id (when the file has several rows).")] = None,
     id_col: Annotated[
         str | None, typer.Option("--id-col", help="Client id column (default: client, id or client_id).")
@@ -45,9 +47,7 @@ def formulate_command(
     instruments: Annotated[
         str | None, typer.Option("--instruments", help="Instruments whose raw items are in the file (A,B).")
     ] = None,
-    instruments_dir: Annotated[
-        str | None, typer.Option("--instruments-dir", help="Folder of your own instrument definitions.")
-    ] = None,
+    instruments_dir: DirOpt = None,
     rules: Annotated[Path | None, typer.Option("--rules", help="Rule file (default: the shipped one).")] = None,
     reliability: Annotated[
         str | None, typer.Option("--reliability", help="Attachment reliability: 0.9 or anxiety=0.9,avoidance=0.88.")
@@ -57,9 +57,9 @@ def formulate_command(
         str | None,
         typer.Option("--split", help="Quadrant split: anxiety=X,avoidance=Y (e.g. sample medians); default midpoint."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the formulation as JSON.")] = False,
-    report: Annotated[Path | None, typer.Option("--report", help="Write a report (.html, .md or .json).")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report.")] = False,
+    as_json: JsonOpt = False,
+    report: ReportOpt = None,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """SCIP case formulation: attachment pattern with uncertainty, profile, hypotheses, relationship plan."""
     from sciplab.reports.formulation import write_report
@@ -83,11 +83,11 @@ def formulate_command(
     if report is not None:
         path = write_report(result, report, overwrite=overwrite)
         if not as_json:
-            console.print(f"report written to {path}", highlight=False)
+            say(f"report written to {path}")
     if as_json:
         emit_json(result.to_dict())
     else:
-        console.print(result.summary(), highlight=False, markup=False, soft_wrap=True)
+        say(result.summary())
 
 
 def register(app: typer.Typer) -> None:

@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from sciplab._core.results import to_jsonable
-from sciplab.cli._common import console, emit_json, handle_errors
+from sciplab.cli._common import console, emit_json, new_table, say
+from sciplab.cli._options import DirOpt, JsonOpt
 from sciplab.instruments.registry import get_instrument, list_instruments
 from sciplab.instruments.schema import Instrument
 
-DirOpt = Annotated[
-    str | None,
-    typer.Option("--instruments-dir", help="Folder of your own definition files (also SCIPLAB_INSTRUMENTS)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+def item_columns(inst: Instrument) -> str:
+    """How item columns are named: the prefixes and an example (``ECRS_01 (prefix ECRS)``)."""
+    if not inst.column_prefixes:
+        return "-"
+    width = max(2, len(str(max(inst.item_numbers, default=1))))
+    example = f"{inst.column_prefixes[0]}_{1:0{width}d}"
+    return f"{example} (prefix {', '.join(inst.column_prefixes)})"
 
 
 def describe(inst: Instrument) -> dict:
@@ -29,6 +32,7 @@ def describe(inst: Instrument) -> dict:
             "description": inst.description,
             "items": inst.n_items,
             "item_numbers": list(inst.item_numbers),
+            "prefix": inst.prefix,
             "column_prefixes": list(inst.column_prefixes),
             "aliases": list(inst.aliases),
             "response": {
@@ -45,7 +49,7 @@ def describe(inst: Instrument) -> dict:
             "scales": [
                 {
                     "name": s.name,
-                    "column": f"{inst.id}_{s.name}",
+                    "column": inst.column(s.name),
                     "label": s.label,
                     "construct": s.construct,
                     "direction": s.direction,
@@ -66,6 +70,10 @@ def describe(inst: Instrument) -> dict:
                 "statement": inst.licence.statement,
                 "source": inst.licence.source,
                 "status": inst.licence.status,
+                "name": inst.licence.name,
+                "url": inst.licence.url,
+                "attribution": inst.licence.attribution,
+                "text_source": inst.licence.text_source,
             },
             "item_text": dict(inst.item_text),
             "norms": [
@@ -91,91 +99,93 @@ def describe(inst: Instrument) -> dict:
     )
 
 
+def list_cmd(instruments_dir: DirOpt = None, json: JsonOpt = False) -> None:
+    """List every available instrument with its key status and item-column prefix."""
+    found = list_instruments(instruments_dir)
+    if json:
+        emit_json(
+            [
+                {
+                    "id": i.id,
+                    "name": i.name,
+                    "items": i.n_items,
+                    "item_columns": list(i.column_prefixes),
+                    "key_status": i.status,
+                    "scales": [s.name for s in i.scales],
+                    "item_text": bool(i.item_text),
+                }
+                for i in found
+            ]
+        )
+        return
+    table = new_table("id", "name", "items", "item columns", "scales", "key", "wording", title="SCIP Lab instruments")
+    for i in found:
+        table.add_row(
+            i.id,
+            i.name,
+            str(i.n_items),
+            item_columns(i),
+            ", ".join(s.name for s in i.scales),
+            i.status,
+            "shipped" if i.item_text else "-",
+        )
+    console.print(table)
+
+
+def show_cmd(
+    instrument: Annotated[str, typer.Argument(help="Instrument id or alias, e.g. ECR-S.")],
+    instruments_dir: DirOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show one instrument: scales, items, reverse keys, norms, cut-offs, licence, sources."""
+    inst = get_instrument(instrument, instruments_dir=instruments_dir)
+    info = describe(inst)
+    if json:
+        emit_json(info)
+        return
+    say(f"{inst.id}: {inst.name}", style="bold")
+    say(inst.citation)
+    say(
+        f"{inst.n_items or 'an unverified number of'} items, "
+        f"responses {inst.response.min}-{inst.response.max}; "
+        f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}"
+    )
+    say(f"item columns: {item_columns(inst)}, case-insensitive; or map them with --map FILE")
+    if inst.key is None:
+        say("No verified scoring key: score with --key FILE (see docs/instrument-format.md).", style="yellow")
+    table = new_table("column", "label", "construct", "items", "scoring", "min answered")
+    rev = set(inst.key.reverse) if inst.key else set()
+    for s in inst.scales:
+        items = ", ".join(f"{i}R" if i in rev else str(i) for i in s.items) or "(key not shipped)"
+        table.add_row(
+            inst.column(s.name),
+            s.label,
+            s.construct or "-",
+            items,
+            s.scoring,
+            f"{s.missing.min_answered}/{s.n_items}" if s.items else "-",
+        )
+    console.print(table)
+    for n in inst.norms:
+        say(f"norm {n.id}: {n.sample}, N = {n.n} ({n.population}; {n.status}) - {n.source}")
+    for c in inst.cutoffs:
+        bands = "; ".join(f"{b.label} {b.min:g}-{b.max:g}" for b in c.bands)
+        say(
+            f"cut-off {c.scale}: {c.value if c.value is not None else ''} {bands} "
+            f"{c.applies_to} ({c.status}) - {c.source}"
+        )
+    lic = inst.licence
+    named = f"{lic.name}{f' <{lic.url}>' if lic.url else ''}: " if lic.name else ""
+    say(f"licence: {named}{lic.statement} ({lic.source})")
+    if lic.attribution:
+        say(f"attribution: {lic.attribution}")
+    if inst.item_text:
+        say(f"item wording from: {lic.text_source}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``instruments`` command group."""
     group = typer.Typer(help="Browse the instrument library (scoring keys, norms, licences).", no_args_is_help=True)
-
-    @group.command("list")
-    @handle_errors
-    def list_cmd(instruments_dir: DirOpt = None, json: JsonOpt = False) -> None:
-        """List every available instrument with its key status."""
-        found = list_instruments(instruments_dir)
-        if json:
-            emit_json(
-                [
-                    {
-                        "id": i.id,
-                        "name": i.name,
-                        "items": i.n_items,
-                        "key_status": i.status,
-                        "scales": [s.name for s in i.scales],
-                        "item_text": bool(i.item_text),
-                    }
-                    for i in found
-                ]
-            )
-            return
-        table = Table(title="SCIP Lab instruments")
-        for col in ("id", "name", "items", "scales", "key", "wording"):
-            table.add_column(col)
-        for i in found:
-            table.add_row(
-                i.id,
-                i.name,
-                str(i.n_items),
-                ", ".join(s.name for s in i.scales),
-                i.status,
-                "shipped" if i.item_text else "-",
-            )
-        console.print(table)
-
-    @group.command("show")
-    @handle_errors
-    def show_cmd(
-        instrument: Annotated[str, typer.Argument(help="Instrument id or alias, e.g. ECR-S.")],
-        instruments_dir: DirOpt = None,
-        json: JsonOpt = False,
-    ) -> None:
-        """Show one instrument: scales, items, reverse keys, norms, cut-offs, licence, sources."""
-        inst = get_instrument(instrument, instruments_dir=instruments_dir)
-        info = describe(inst)
-        if json:
-            emit_json(info)
-            return
-        console.print(f"[bold]{inst.id}[/]: {inst.name}\n{inst.citation}", highlight=False)
-        console.print(
-            f"{inst.n_items or 'an unverified number of'} items, "
-            f"responses {inst.response.min}-{inst.response.max}; "
-            f"key: {inst.status}; item wording shipped: {'yes' if inst.item_text else 'no'}"
-        )
-        if inst.key is None:
-            console.print("[yellow]No verified scoring key: score with --key FILE (see docs/instrument-format.md).[/]")
-        table = Table()
-        for col in ("column", "label", "construct", "items", "scoring", "min answered"):
-            table.add_column(col)
-        rev = set(inst.key.reverse) if inst.key else set()
-        for s in inst.scales:
-            items = ", ".join(f"{i}R" if i in rev else str(i) for i in s.items) or "(key not shipped)"
-            table.add_row(
-                f"{inst.id}_{s.name}",
-                s.label,
-                s.construct or "-",
-                items,
-                s.scoring,
-                f"{s.missing.min_answered}/{s.n_items}" if s.items else "-",
-            )
-        console.print(table)
-        for n in inst.norms:
-            console.print(
-                f"norm {n.id}: {n.sample}, N = {n.n} ({n.population}; {n.status}) - {n.source}", highlight=False
-            )
-        for c in inst.cutoffs:
-            bands = "; ".join(f"{b.label} {b.min:g}-{b.max:g}" for b in c.bands)
-            console.print(
-                f"cut-off {c.scale}: {c.value if c.value is not None else ''} {bands} "
-                f"{c.applies_to} ({c.status}) - {c.source}",
-                highlight=False,
-            )
-        console.print(f"licence: {inst.licence.statement} ({inst.licence.source})", highlight=False)
-
+    group.command("list")(list_cmd)
+    group.command("show")(show_cmd)
     app.add_typer(group, name="instruments")

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
 from sciplab._core.errors import InvalidParameterError
 from sciplab._core.io import read_data
@@ -28,7 +27,7 @@ reference_app = typer.Typer(help="Build expected-treatment-response references."
 
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
-        err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}", highlight=False, soft_wrap=True)
+        err_console.print(f"warning: {w.message}", highlight=False, soft_wrap=True)
 
 
 @handle_errors

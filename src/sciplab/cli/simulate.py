@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sciplab.cli._common import console, emit_json, err_console, handle_errors, split_list
+from sciplab.cli._common import OWN_CHECK, console, emit_json, err_console, handle_errors, split_list
 
 HELP = "Agent-based SCIP simulation: caregiving -> attachment -> network -> therapy -> follow-up."
 
@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
     @sim.command("run")
     @handle_errors
     def run(
-        out: Annotated[str, typer.Option("--out", "-o", help="Output folder (must not exist unless --overwrite).")],
+        out: Annotated[
+            str, typer.Option("--out", "-o", help="Output folder (must not exist unless --overwrite)."), OWN_CHECK
+        ],
         agents: Annotated[int, typer.Option("--agents", "-n", help="Number of agents.")] = 2000,
         years: Annotated[float, typer.Option("--years", help="Years of adult network dynamics.")] = 4.0,
         seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded; drawn when omitted).")] = None,
@@ -90,7 +92,7 @@ def register(app: typer.Typer) -> None:
         files = res.write(out, csv=csv, overwrite=overwrite)
         d = res.details
         console.print(
-            f"[bold]SCIP simulation[/]: {d['n_agents']} agents, {d['n_clients']} clients, policy {d['policy']}, "
+            f"SCIP simulation: {d['n_agents']} agents, {d['n_clients']} clients, policy {d['policy']}, "
             f"seed {d['seed']}, {d['runtime_s']:.1f} s",
             highlight=False,
         )
@@ -134,11 +136,11 @@ def register(app: typer.Typer) -> None:
                 f"[{r.lower:.2f}, {r.upper:.2f}]",
                 f"{r.simulated:.3f}",
                 f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]",
-                "[green]yes[/]" if r.ok else "[red]MISS[/]",
+                "yes" if r.ok else "MISS",
             )
         console.print(table)
         if res.misses:
-            console.print("[red]missed:[/] " + "; ".join(res.misses), highlight=False)
+            console.print("missed: " + "; ".join(res.misses), highlight=False)
             raise typer.Exit(1)
         console.print("all targets met")
 
@@ -148,11 +150,11 @@ def register(app: typer.Typer) -> None:
         grid: Annotated[
             str,
             typer.Argument(
-                help="Grid file (.toml): a \\[grid] table of parameter = list of values and an optional "
-                "\\[fixed] table of parameter = value; names as in docs/simulation-model.md."
+                help="Grid file (.toml): a [grid] table of parameter = list of values and an optional "
+                "[fixed] table of parameter = value; names as in docs/simulation-model.md."
             ),
         ],
-        out: Annotated[str, typer.Option("--out", "-o", help="Folder for shards and results (resumable).")],
+        out: Annotated[str, typer.Option("--out", "-o", help="Folder for shards and results (resumable)."), OWN_CHECK],
         repetitions: Annotated[
             int, typer.Option("--repetitions", "-r", help="Independent runs per grid point (spawned seeds).")
         ] = 1,
@@ -167,15 +169,15 @@ def register(app: typer.Typer) -> None:
 
         The grid file (TOML):
 
-            \[fixed]
+            [fixed]
 
             n_agents = 2000
 
-            \[grid]
+            [grid]
 
-            "therapy.policy" = \["scip", "fixed"]
+            "therapy.policy" = ["scip", "fixed"]
 
-            "network.meet_rate" = \[0.3, 0.6]
+            "network.meet_rate" = [0.3, 0.6]
         """
         from sciplab._core.io import write_data
         from sciplab.sim import read_grid, sweep

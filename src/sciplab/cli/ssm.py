@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
-from pathlib import Path
-from typing import Annotated
+import dataclasses
+import inspect
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
-from sciplab._core.errors import DataError, InvalidParameterError
+from sciplab._core.errors import InvalidParameterError
 from sciplab._core.io import read_data
-from sciplab.cli._common import console, emit_json, err_console, handle_errors, split_list
+from sciplab._core.validation import MAX_BOOTSTRAP
+from sciplab.cli._common import OUTPUT, emit_json, err_console, say, split_list
+from sciplab.cli._options import DataArg, LevelOpt, OverwriteOpt, SeedOpt
 
 
 def _angles(value: str | None) -> tuple[float, ...] | None:
@@ -24,9 +26,13 @@ def _angles(value: str | None) -> tuple[float, ...] | None:
         raise InvalidParameterError(f"--angles must be comma-separated numbers in degrees, got {value!r}") from None
 
 
-@handle_errors
+def _replicates_keyword(fn: Any) -> str:
+    """The library's name for the number of resamples (``bootstrap``; formerly ``boots``)."""
+    return "bootstrap" if "bootstrap" in inspect.signature(fn).parameters else "boots"
+
+
 def ssm_command(
-    data: Annotated[Path, typer.Argument(help="Data file (CSV, TSV, Excel, SPSS .sav, Parquet).")],
+    data: DataArg,
     scales: Annotated[
         str | None,
         typer.Option("--scales", help="Scale columns, comma-separated, e.g. PA,BC,DE,FG,HI,JK,LM,NO."),
@@ -41,14 +47,25 @@ def ssm_command(
     contrast: Annotated[
         bool, typer.Option("--contrast", help="Contrast two groups or two measures (second minus first).")
     ] = False,
-    boots: Annotated[int, typer.Option("--boots", help="Bootstrap resamples (0: no CIs).")] = 2000,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed (recorded in the output).")] = None,
+    pairwise: Annotated[
+        bool, typer.Option("--pairwise", help="All pairwise contrasts among the groups (or measures).")
+    ] = False,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap", "-B", "--boots", min=0, max=MAX_BOOTSTRAP,
+            help="Bootstrap resamples (0: no CIs; --boots is the former name).",
+        ),
+    ] = 2000,  # fmt: skip
+    level: LevelOpt = 0.95,
+    seed: SeedOpt = None,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"results": [...], "details": {...}} as JSON.')
     ] = False,
     figure: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--figure", help="Save a circle plot (contrast plot with --contrast): .png, .svg, .pdf."),
+        OUTPUT,
     ] = None,
     instrument: Annotated[
         str | None,
@@ -61,18 +78,19 @@ def ssm_command(
         str | None, typer.Option("--norm", help="With --instrument: standardize octants against this norm sample.")
     ] = None,
     min_answered: Annotated[
-        int | None, typer.Option("--min-answered", help="With --instrument: items needed per octant.")
+        int | None, typer.Option("--min-answered", min=1, help="With --instrument: items needed per octant.")
     ] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing figure file.")] = False,
+    overwrite: OverwriteOpt = False,
 ) -> None:
     """Structural Summary Method: elevation, amplitude, displacement, fit with bootstrap CIs."""
     from sciplab.stats.circumplex import OCTANTS, ssm
 
-    if figure is not None and figure.exists() and not overwrite:
-        raise DataError(f"{figure}: already exists; choose another name or pass --overwrite")
+    if contrast and pairwise:
+        raise InvalidParameterError("give --contrast (two groups or measures) or --pairwise (all pairs), not both")
     frame = read_data(data)
     scale_names = split_list(scales)
     angle_values = _angles(angles)
+    scoring: dict[str, Any] | None = None
     if instrument is not None:
         from sciplab.scoring.octants import octant_scores
 
@@ -84,34 +102,43 @@ def ssm_command(
         clash = [c for c in octs.scales if c in frame.columns]
         frame = pd.concat([frame.drop(columns=clash), octs.scores], axis=1)
         scale_names, angle_values = octs.scales, octs.angles_deg
+        scoring = {"instrument": instrument, "norm": norm, "ipsatized": ipsatize, "min_answered": min_answered}
     elif ipsatize or norm or min_answered is not None:
         raise InvalidParameterError("--ipsatize, --norm and --min-answered need --instrument (item responses)")
     if not scale_names:
         raise InvalidParameterError("give --scales (score columns) or --instrument (item responses)")
+    angle_values = angle_values or OCTANTS
+    if len(angle_values) != len(scale_names):
+        raise InvalidParameterError(
+            f"--angles has {len(angle_values)} angle(s) but --scales has {len(scale_names)} scale(s); "
+            "give one angle per scale"
+        )
     kwargs = {
-        "angles_deg": angle_values or OCTANTS,
+        "angles_deg": angle_values,
         "measures": split_list(measures) or None,
         "group": group,
-        "contrast": contrast,
-        "boots": boots,
+        "contrast": "pairwise" if pairwise else contrast,
+        _replicates_keyword(ssm): bootstrap,
+        "level": level,
         "seed": seed,
     }
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        with err_console.status(f"Bootstrapping {boots:,} resamples ..."):
-            result = ssm(frame, scale_names, **kwargs)
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
+    with err_console.status(f"Bootstrapping {bootstrap:,} resamples ..."):
+        result = ssm(frame, scale_names, **kwargs)
+    if scoring is not None:
+        result = dataclasses.replace(result, details={**result.details, "octant_scoring": scoring})
     if figure is not None:
         from sciplab.plot.circumplex import plot_circle, plot_contrast, save_figure
 
         fig = plot_contrast(result) if result.details["contrast_labels"] else plot_circle(result)
         save_figure(fig, figure, overwrite=overwrite)
-        err_console.print(f"figure written to {figure}", highlight=False)
+        err_console.print(f"figure written to {figure}")
     if as_json:
         emit_json({"results": result.table, "details": result.details})
-    else:
-        console.print(result.summary(), highlight=False, soft_wrap=True)
+        return
+    say(result.summary())
+    if scoring is not None:
+        how = [f"norm {norm}" if norm else "raw scores (no norm)", "ipsatized" if ipsatize else "not ipsatized"]
+        say(f"Octants scored from {instrument} items: {', '.join(how)}.")
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,11 @@ Search order: the definitions shipped in ``sciplab/instruments/definitions/``, t
 in the ``SCIPLAB_INSTRUMENTS`` environment variable (``os.pathsep``-separated), then a folder passed
 as ``instruments_dir``. Ids and aliases are matched case-insensitively and ignoring ``-``/``_``
 (``phq9`` finds ``PHQ-9``). A user file may not silently replace a shipped instrument: a clash is an
-error naming both files.
+error naming both files. A user folder that is missing, a file, or unreadable is an error.
+
+Every definition and key file is read through :mod:`sciplab._core.files` (size, UTF-8, nesting
+depth). A user folder's definitions are cached and re-read only when a ``.toml`` file in it is
+added, removed or modified (name, modification time and size), so repeated look-ups are cheap.
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ from __future__ import annotations
 import functools
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from sciplab._core.errors import InstrumentDefinitionError, KeyNotVerifiedError, suggest
-from sciplab.instruments.schema import Instrument, parse_definition
+from sciplab._core.errors import DataError, InstrumentDefinitionError, KeyNotVerifiedError, suggest
+from sciplab._core.files import note_input, parse_structured, read_side_text
+from sciplab.instruments.schema import Instrument
+from sciplab.instruments.validate import parse_definition
 
 ENV_VAR = "SCIPLAB_INSTRUMENTS"
 
@@ -27,8 +32,12 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
-def load_definition(path: str | os.PathLike[str]) -> Instrument:
+def load_definition(path: str | os.PathLike[str], *, what: str = "instrument definition") -> Instrument:
     """Load and validate one definition file (TOML).
+
+    The file is read as a side file (:func:`sciplab._core.files.read_side_text`): size, UTF-8,
+    NUL bytes and nesting depth are checked before the schema. ``what`` names it in errors
+    (``"key file"`` for ``--key``).
 
     Raises
     ------
@@ -36,23 +45,58 @@ def load_definition(path: str | os.PathLike[str]) -> Instrument:
         With the file name, the field and the problem (TOML syntax errors give line and column).
     """
     p = Path(path)
-    if not p.exists():
-        raise InstrumentDefinitionError(f"{p}: definition file not found")
-    if p.suffix.lower() != ".toml":
-        raise InstrumentDefinitionError(f"{p}: definition files must be TOML (.toml)")
+    if p.suffix.lower() != ".toml" and not p.is_dir():
+        if not p.exists():
+            raise InstrumentDefinitionError(f"{p}: {what} not found")
+        raise InstrumentDefinitionError(f"{p}: {what}s must be TOML (.toml)")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InstrumentDefinitionError(f"{p}: not valid TOML: {exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InstrumentDefinitionError(f"{p}: not UTF-8 text: {exc}") from exc
+        raw = parse_structured(read_side_text(p, what=what), kind="toml", source=str(p), what=what)
+    except DataError as exc:  # one error type for everything about a definition
+        raise InstrumentDefinitionError(str(exc)) from exc
     return parse_definition(raw, str(p))
 
 
-def _load_folder(folder: Path) -> list[Instrument]:
-    if not folder.is_dir():
+def _folder_files(folder: Path) -> list[Path]:
+    """The ``*.toml`` files of a user folder; an unusable folder is an error, never skipped."""
+    if not folder.exists():
         raise InstrumentDefinitionError(f"{folder}: instruments folder not found")
-    return [load_definition(f) for f in sorted(folder.glob("*.toml"))]
+    if not folder.is_dir():
+        raise InstrumentDefinitionError(f"{folder}: is a file, not an instruments folder")
+    try:
+        with os.scandir(folder) as entries:
+            return sorted(Path(e.path) for e in entries if e.name.lower().endswith(".toml"))
+    except OSError as exc:
+        raise InstrumentDefinitionError(
+            f"{folder}: cannot read the instruments folder ({exc.strerror or exc})"
+        ) from exc
+
+
+def _signature(files: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError as exc:
+            raise InstrumentDefinitionError(f"{f}: cannot read the definition ({exc.strerror or exc})") from exc
+        out.append((f.name, st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
+_FOLDER_CACHE: dict[Path, tuple[tuple[tuple[str, int, int], ...], tuple[Instrument, ...]]] = {}
+
+
+def _load_folder(folder: Path) -> tuple[Instrument, ...]:
+    """Definitions of a user folder, re-read only when a file was added, removed or changed."""
+    files = _folder_files(folder)
+    key, sig = folder.resolve(), _signature(files)
+    cached = _FOLDER_CACHE.get(key)
+    if cached is not None and cached[0] == sig:
+        for f in files:  # still inputs of this command, which no output may replace
+            note_input(f)
+        return cached[1]
+    loaded = tuple(load_definition(f) for f in files)
+    _FOLDER_CACHE[key] = (sig, loaded)
+    return loaded
 
 
 @functools.lru_cache(maxsize=1)
@@ -140,7 +184,7 @@ def get_instrument(
             )
         inst = matches[0]
     if key_file is not None:
-        return _with_key(inst, load_definition(key_file))
+        return _with_key(inst, load_definition(key_file, what="key file"))
     return inst
 
 

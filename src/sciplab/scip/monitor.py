@@ -69,8 +69,13 @@ class MonitorResult(Result):
         return "\n\n".join(texts)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{analysis: {"table": ..., "details": ...}}`` for each analysis that was run."""
-        return {name: part.to_dict() for name, part in self.parts().items()}
+        """``table`` (the overview) and ``details`` as every result, plus each analysis that was run.
+
+        Each analysis appears under its name as ``{"table": ..., "details": ...}``.
+        """
+        out = super().to_dict()
+        out.update({name: part.to_dict() for name, part in self.parts().items()})
+        return out
 
 
 def _overview(data: pd.DataFrame, parts: dict[str, Result]) -> pd.DataFrame:

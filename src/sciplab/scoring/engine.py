@@ -7,7 +7,7 @@ Steps, all vectorised over respondents (one NumPy pass per instrument, no row lo
    to ``max``); with ``on_invalid="error"`` every offending cell is reported (row, column, item,
    value, allowed range; the first 20 and a count), with ``"missing"`` they become missing and the
    validity report says so;
-3. reverse-key: ``min + max - x`` (instruments.md §2);
+3. reverse-key: ``min + max - x`` (``docs/instrument-format.md``, response scale);
 4. per scale, apply the missing-data rule: a score needs at least ``min_answered`` answered items;
    an incomplete sum is prorated (mean of the answered items x number of items) and flagged;
    a mean is the mean of the answered items; ``multiplier`` rescales (CORE-OM clinical score);
@@ -104,10 +104,35 @@ def _where(data: pd.DataFrame) -> str:
     return f"{src}: " if src else ""
 
 
+def _refuse_complex(data: pd.DataFrame, cols: list[str]) -> None:
+    """Complex responses would be cut to their real part by ``astype(float)``: refuse them by cell."""
+    for col in cols:
+        s = data[col]
+        if pd.api.types.is_complex_dtype(s.dtype):
+            values = s.to_numpy()
+        elif s.dtype == object:
+            values = np.array([v if isinstance(v, complex | np.complexfloating) else 0j for v in s], dtype=complex)
+        else:
+            continue
+        nonreal = np.flatnonzero(np.imag(values) != 0)
+        if nonreal.size:
+            r = int(nonreal[0])
+            value = values[r].item() if isinstance(values[r], np.generic) else values[r]
+            raise DataError(
+                f"{_where(data)}column {col!r}, row {r + 1} (index {data.index[r]!r}): {value!r} is not a real "
+                f"number ({nonreal.size} such value(s) in the column); item responses must be real numbers"
+            )
+
+
 def _numeric_matrix(data: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(X, bad)``: float matrix and a mask of non-missing cells that are not numbers."""
     frame = data[cols]
-    if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes):
+    _refuse_complex(data, cols)
+    plain = (
+        pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) and not pd.api.types.is_complex_dtype(t)
+        for t in frame.dtypes
+    )
+    if all(plain):
         # copy=True: X is reverse-keyed in place later; a view would be read-only or alias the input
         X = frame.to_numpy(dtype=float, na_value=np.nan, copy=True)
         return X, np.zeros(X.shape, dtype=bool)
@@ -118,6 +143,9 @@ def _numeric_matrix(data: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, np
         if pd.api.types.is_bool_dtype(s.dtype):
             X[:, j] = np.nan
             bad[:, j] = s.notna().to_numpy()
+            continue
+        if pd.api.types.is_complex_dtype(s.dtype):  # all imaginary parts are 0 (_refuse_complex)
+            X[:, j] = np.real(s.to_numpy())
             continue
         if pd.api.types.is_numeric_dtype(s.dtype):
             X[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
@@ -154,9 +182,10 @@ def _describe_invalid(
 
 @dataclasses.dataclass(frozen=True)
 class PreparedItems:
-    """Validated, reverse-keyed item responses (``X``: rows x items, NaN = missing)."""
+    """Validated item responses (rows x items, NaN = missing): ``X`` reverse-keyed, ``raw`` as answered."""
 
     X: np.ndarray
+    raw: np.ndarray
     items: list[int]
     mapping: dict[int, str]
     invalid: np.ndarray
@@ -200,9 +229,11 @@ def prepare_items(
         X[invalid] = np.nan
     reverse = set(inst.key.reverse if inst.key else ())
     rev_cols = [j for j, i in enumerate(items) if i in reverse]
+    keyed = X
     if rev_cols:
-        X[:, rev_cols] = (lo + hi) - X[:, rev_cols]
-    return PreparedItems(X=X, items=items, mapping=mapping, invalid=invalid)
+        keyed = X.copy()
+        keyed[:, rev_cols] = (lo + hi) - X[:, rev_cols]
+    return PreparedItems(X=keyed, raw=X, items=items, mapping=mapping, invalid=invalid)
 
 
 def _resolve_min_answered(scale: Scale, override: int | float | Mapping[str, int | float] | None) -> tuple[int, str]:
@@ -217,11 +248,16 @@ def _resolve_min_answered(scale: Scale, override: int | float | Mapping[str, int
             return scale.missing.min_answered, scale.missing.source
     else:
         value = override
+    allowed = f"a whole number of items from 1 to {k} or a proportion in (0, 1]"
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise InvalidParameterError(f"min_answered must be a number of items or a proportion, got {value!r}")
+        raise InvalidParameterError(f"min_answered for scale {scale.name!r} must be {allowed}, got {value!r}")
+    if not np.isfinite(value):
+        raise InvalidParameterError(f"min_answered for scale {scale.name!r} must be {allowed}, got {value!r}")
     if isinstance(value, float | np.floating) and 0 < value <= 1:  # floats in (0, 1] are proportions (1.0 = every item)
         n = int(np.ceil(value * k - 1e-9))
         return max(1, n), f"user-supplied: at least {value:.0%} of {k} items ({n})"
+    if value != int(value):
+        raise InvalidParameterError(f"min_answered for scale {scale.name!r} must be {allowed}, got {value!r}")
     n = int(value)
     if not 1 <= n <= k:
         raise InvalidParameterError(
@@ -336,9 +372,7 @@ def score(
     prepared = prepare_items(data, inst, chosen, columns=columns, on_invalid=on_invalid)
     X, items, mapping, invalid = prepared.X, prepared.items, prepared.mapping, prepared.invalid
     n_invalid = int(invalid.sum())
-    lo, hi = inst.response.min, inst.response.max
     reverse = set(inst.key.reverse if inst.key else ())
-    rev_cols = [j for j, i in enumerate(items) if i in reverse]
 
     col_of = {i: j for j, i in enumerate(items)}
     score_cols: dict[str, np.ndarray] = {}
@@ -359,7 +393,7 @@ def score(
         value = (mean * k if srule == "sum" else mean) * sc.multiplier
         ok = answered >= need
         value = np.where(ok, value, np.nan)
-        col = f"{inst.id}_{sc.name}"
+        col = inst.column(sc.name)
         score_cols[col] = value
         status = np.where(~ok, 2, np.where(answered < k, 1, 0)).astype(np.int8)
         validity[f"{col}_answered"] = answered.astype(np.int16 if k < 30000 else np.int32)
@@ -415,7 +449,7 @@ def score(
             )
             if ms is None:
                 continue
-            col = f"{inst.id}_{sc.name}"
+            col = inst.column(sc.name)
             z = (scores_df[col].to_numpy() - ms[0]) / ms[1]
             scores_df[f"{col}_z"] = z
             scores_df[f"{col}_T"] = 50 + 10 * z
@@ -442,10 +476,8 @@ def score(
         cols_idx = [col_of[i] for i in fl.items if i in col_of]
         if not cols_idx:
             continue
-        raw_vals = X[:, cols_idx]
-        if fl.items and any(i in reverse for i in fl.items):  # flags refer to raw responses
-            raw_vals = np.where(np.isin(cols_idx, rev_cols)[None, :], (lo + hi) - raw_vals, raw_vals)
-        flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(raw_vals, nan=-np.inf).max(axis=1) > fl.above
+        # flags refer to responses as answered, not reverse-keyed
+        flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(prepared.raw[:, cols_idx], nan=-np.inf).max(axis=1) > fl.above
 
     bands = pd.DataFrame(index=index)
     for cut in inst.cutoffs:
@@ -453,7 +485,7 @@ def score(
             continue
         if rules_used[cut.scale]["scoring"] != inst.scale(cut.scale).scoring:
             continue  # bands are defined on the definition's metric, not on a rule= override
-        col = f"{inst.id}_{cut.scale}"
+        col = inst.column(cut.scale)
         vals = scores_df[col].to_numpy()
         # Bands are read as consecutive intervals [min_i, min_{i+1}), so prorated (fractional)
         # scores between integer-defined bands fall in the lower band instead of in a gap.

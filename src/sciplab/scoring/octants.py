@@ -90,20 +90,39 @@ def octant_scores(
     >>> oc.scores.round(2).iloc[1].tolist()
     [-1.0, -1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    names, angles = octant_scales(instrument)
     inst = get_instrument(instrument)
+    names, angles = octant_scales(inst)
     res = score(data, inst, columns=columns, min_answered=min_answered, on_invalid=on_invalid, scales=names, norm=norm)
     suffix = "_z" if norm else ""
-    frame = pd.DataFrame({n: res.scores[f"{inst.id}_{n}{suffix}"] for n in names}, index=data.index)
+    frame = pd.DataFrame({n: res.scores[inst.column(n) + suffix] for n in names}, index=data.index)
     if ipsatize:
         frame = frame.sub(frame.mean(axis=1, skipna=False), axis=0)
+    norm_info = res.details["instruments"][0]["norm"] if norm else None
     details = {
         "instrument": inst.id,
         "key_status": inst.status,
         "angles_deg": dict(zip(names, angles, strict=True)),
-        "standardized": None if not norm else res.details["instruments"][0]["norm"],
+        "norm": None if norm_info is None else norm_info["id"],
+        "ipsatize": bool(ipsatize),
+        "standardized": norm_info,
         "ipsatized": bool(ipsatize),
         "ipsatization": "respondent's mean across octants subtracted (deviation scoring)" if ipsatize else None,
+        "scoring": _describe_scoring(inst.id, norm_info, ipsatize),
         "n_complete_profiles": int(np.isfinite(frame.to_numpy()).all(axis=1).sum()),
     }
+    # carried with the scores, so whoever passes only the DataFrame on (e.g. to ssm) keeps the record
+    frame.attrs["octant_scoring"] = details["scoring"]
     return OctantScores(scores=frame, angles_deg=angles, details=details, scored=res)
+
+
+def _describe_scoring(inst_id: str, norm_info: Mapping[str, Any] | None, ipsatize: bool) -> str:
+    """One line saying how the octants were scored: raw, standardized (which norm) and/or ipsatized."""
+    text = f"{inst_id} octant scores"
+    if norm_info is not None:
+        n = f", N = {norm_info['n']}" if norm_info.get("n") else ""
+        text += f", standardized against norm {norm_info['id']!r} ({norm_info['sample']}{n}; {norm_info['source']})"
+    else:
+        text += ", raw (not standardized)"
+    if ipsatize:
+        text += ", ipsatized (each respondent's mean across octants subtracted)"
+    return text

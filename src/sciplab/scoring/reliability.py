@@ -1,4 +1,4 @@
-"""Internal consistency of an instrument's scales (analysis-methods.md §4).
+"""Internal consistency of an instrument's scales: alpha, its CI, item statistics and omega.
 
 Per scale, on complete cases of its (reverse-keyed) items:
 
@@ -166,6 +166,10 @@ class ReliabilityResult(Result):
         lines.append(
             f"alpha CI: Feldt, level {self.details['level']}; omega: one-factor ML, model-implied total variance"
         )
+        for col in self.table.loc[self.table["omega_heywood"], "column"]:
+            lines.append(
+                f"HEYWOOD {col}: a unique variance of the one-factor model is at its bound; omega may be inflated"
+            )
         bad = self.items[self.items["item_rest_r"] < 0]
         for _, row in bad.iterrows():
             lines.append(
@@ -201,7 +205,9 @@ def reliability(
     -------
     ReliabilityResult
         ``.table``: one row per scale (n used, n dropped, k, alpha, CI, standardized alpha,
-        omega total, mean inter-item r). ``.items``: item-rest r and alpha if deleted.
+        omega total, ``omega_heywood`` (True when a unique variance of the one-factor model hit its
+        bound, so omega may be inflated), mean inter-item r). ``.items``: per item of each scale,
+        mean, SD, item-rest r and alpha if deleted.
 
     Notes
     -----
@@ -241,7 +247,7 @@ def reliability(
         complete = ~np.isnan(sub).any(axis=1)
         Y = sub[complete]
         n, k = Y.shape
-        col = f"{inst.id}_{sc.name}"
+        col = inst.column(sc.name)
         base = {
             "instrument": inst.id,
             "scale": sc.name,
@@ -267,7 +273,7 @@ def reliability(
             corr = cov / np.outer(sd, sd)
         alpha = cronbach_alpha(cov)
         lo, hi = feldt_ci(alpha, n, k, level)
-        omega = np.nan
+        omega, heywood = np.nan, False
         if not const.size:
             fit = one_factor_ml(cov)
             omega = omega_total(fit)
@@ -275,6 +281,7 @@ def reliability(
                 warnings.warn(
                     f"{col}: one-factor ML did not converge; omega may be inaccurate", ConvergenceWarning, stacklevel=2
                 )
+            heywood = fit.heywood
             if fit.heywood:
                 notes.append(f"{col}: Heywood case in the one-factor model (a unique variance at its bound)")
         rbar = (np.nansum(corr) - k) / (k * (k - 1)) if not const.size else np.nan
@@ -286,6 +293,7 @@ def reliability(
                 "alpha_uci": hi,
                 "alpha_std": standardized_alpha(corr) if not const.size else np.nan,
                 "omega_total": omega,
+                "omega_heywood": heywood,
                 "mean_inter_item_r": rbar,
             }
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 from sciplab._core.errors import InstrumentDefinitionError
 from sciplab.instruments import list_instruments, load_definition
-from sciplab.instruments.schema import parse_definition
+from sciplab.instruments.validate import parse_definition
 
 VALID = """\
 format = 1
@@ -181,10 +182,12 @@ def test_item_text_while_licence_forbids(tmp_path: Path) -> None:
 
 
 def test_item_text_allowed_when_licence_allows(tmp_path: Path) -> None:
-    text = VALID.replace("item_text = false", "item_text = true").replace(
+    text = VALID.replace("item_text = false", 'item_text = true\ntext_source = "Doe (2024), Appendix"').replace(
         "[[scales]]", '[item_text]\n1 = "I feel fine"\n\n[[scales]]', 1
     )
     assert load_definition(write(tmp_path, text)).item_text == {1: "I feel fine"}
+    # shipped wording must say where it came from (issue 10.19)
+    reject(tmp_path, text.replace('text_source = "Doe (2024), Appendix"\n', ""), "field 'licence.text_source'")
 
 
 @pytest.mark.parametrize("value", [0, 3, -1])
@@ -320,6 +323,15 @@ REPLACEMENTS = st.sampled_from(
         [{}],
         [{"x": 1}],
         10**30,
+        1e-300,
+        1e300,
+        float("inf"),
+        -0.0,
+        "PA",
+        "a_z",
+        "[bold]x[/bold]",
+        "١",
+        {"label": "low", "min": 1, "max": 2},
     ]
 )
 
@@ -353,6 +365,9 @@ def mutated(draw: st.DrawFn) -> dict:
             continue
         if not isinstance(parent, dict | list):  # an earlier mutation turned a table into text
             continue
+        if isinstance(parent, list) and draw(st.booleans()):  # repeat an entry: same band, flag, scale ...
+            parent.append(copy.deepcopy(parent[last]))
+            continue
         new = draw(REPLACEMENTS)
         if new is None:  # drop the key / list element
             del parent[last]
@@ -378,3 +393,127 @@ def test_every_construct_has_one_polarity():
     assert set(CONSTRUCT_HIGHER_IS_WORSE) == set(CONSTRUCTS)
     assert CONSTRUCT_HIGHER_IS_WORSE["distress"] is True
     assert CONSTRUCT_HIGHER_IS_WORSE["social_support"] is False
+
+
+# Fuzz: whatever loads must score (issue 11.6). Mutations of the test file and of shipped definitions.
+
+SHIPPED_RAW = {
+    p.stem: tomllib.loads(p.read_text(encoding="utf-8"))
+    for p in sorted(Path(str(resources.files("sciplab.instruments") / "definitions")).glob("*.toml"))
+    if p.stem in ("PHQ-9", "K10", "IIP-SC", "CORE-OM", "ECR-S", "MSPSS")
+}
+
+
+@st.composite
+def mutated_any(draw: st.DrawFn) -> dict:
+    base = draw(st.sampled_from([BASE, *SHIPPED_RAW.values()]))
+    raw = copy.deepcopy(base)
+    paths = _paths(raw)
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths))
+        parent: Any = raw
+        try:
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]]  # noqa: B018 - path may have vanished after an earlier mutation
+        except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(parent, dict | list):
+            continue
+        if isinstance(parent, list) and draw(st.booleans()):
+            parent.append(copy.deepcopy(parent[path[-1]]))
+            continue
+        new = draw(REPLACEMENTS)
+        if new is None:
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = copy.deepcopy(new)
+    return raw
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_any(), st.integers(0, 2**32 - 1))
+def test_fuzz_a_definition_that_loads_always_scores(raw: dict, seed: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    import sciplab
+    from sciplab.scoring.columns import default_column_name
+
+    try:
+        inst = parse_definition(raw, "mutant.toml")
+    except InstrumentDefinitionError as exc:
+        assert str(exc).startswith("mutant.toml: ")
+        return
+    if inst.key is None or not inst.item_numbers:
+        return  # structure only: scoring asks for a key file (tested in test_registry)
+    rng = np.random.default_rng(seed)
+    lo, hi = inst.response.min, inst.response.max
+    values = rng.integers(lo, hi + 1, size=(6, len(inst.item_numbers))).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    data = pd.DataFrame(values, columns=[default_column_name(inst, k) for k in inst.item_numbers])
+    res = sciplab.score(data, inst, on_invalid="missing")
+    assert list(res.scores.columns) == [inst.column(s.name) for s in inst.scales]
+    for norm in inst.norms:
+        normed = sciplab.score(data, inst, norm=norm.id)
+        assert normed.scores.shape[0] == 6
+    for frame in (res.scores, res.validity, res.flags, res.bands):
+        assert frame.columns.is_unique
+
+
+# Everything scoring cannot use is rejected at load (issue 11.6), each case named by its field.
+
+BANDS = 'bands = [{ label = "low", min = 1, max = 2 }, { label = "high", min = 3, max = 5 }]'
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "fragments"),
+    [
+        (BANDS, BANDS.replace('"high"', '"low"'), ("field 'cutoffs[0].bands[1].label'", "'low' is used twice")),
+        (BANDS, BANDS.replace("min = 3", "min = 2"), ("field 'cutoffs[0].bands'", "overlap")),
+        ('id = "students"', 'id = "students"\n[norms.scales]\na = { mean = 1, sd = 1e-300 }\n[[norms]]\n', ()),
+        (
+            'name = "risk"',
+            'name = "risk"\n[[flags]]\nname = "RISK"\nitems = [1]\nabove = 1\nmessage = "m"\nsource = "s"',
+            (),
+        ),
+        ('name = "risk"', 'name = "risk flag"', ("field 'flags[0].name'",)),
+        ("items = [4]", "items = []", ("field 'flags[0].items'", "at least one item")),
+        ('name = "b"', 'name = "a_z"', ("field 'scales[1].name'", "collides with the _z column of scale 'a'")),
+        ("n = 100", "n = 0", ("field 'norms[0].n'", "positive")),
+        ('anchors = { 1 = "Never"', 'anchors = { "١" = "Never"', ("field 'response.anchors.١'",)),
+        ("max = 5\n", "max = 5000000\n", ("field 'response.max'",)),
+    ],
+    ids=[
+        "band-label-twice",
+        "bands-overlap",
+        "tiny-sd",
+        "flag-twice",
+        "flag-name",
+        "flag-no-items",
+        "norm-column-clash",
+        "norm-n",
+        "unicode-digit",
+        "huge-response",
+    ],
+)
+def test_what_scoring_cannot_use_is_rejected(tmp_path: Path, old: str, new: str, fragments: tuple[str, ...]) -> None:
+    assert old in VALID
+    reject(tmp_path, VALID.replace(old, new, 1), *fragments)
+
+
+def test_two_norms_with_one_id_rejected(tmp_path: Path) -> None:
+    second = VALID.split("[[norms]]")[1].split("[[cutoffs]]")[0]
+    text = VALID.replace("[[cutoffs]]", "[[norms]]" + second.replace('"students"', '"Students"') + "[[cutoffs]]", 1)
+    reject(tmp_path, text, "field 'norms[1].id'", "defined twice")
+
+
+def test_duplicate_band_labels_used_to_break_scoring(tmp_path: Path) -> None:
+    """The issue's reproduction: loading now fails; the valid file scores with its bands."""
+    import pandas as pd
+
+    import sciplab
+
+    inst = load_definition(write(tmp_path, VALID))
+    data = pd.DataFrame({"TST4_1": [1, 5], "TST4_2": [5, 1], "TST4_3": [1, 2], "TST4_4": [2, 2]})
+    assert sciplab.score(data, inst).bands["TST-4_a_band"].tolist() == ["low", "high"]
