@@ -535,7 +535,7 @@ def test_instruments_show_prints_licence_attribution_source_and_prefix() -> None
     assert "licence: CC BY-ND 4.0 <https://creativecommons.org/licenses/by-nd/4.0/>:" in out
     assert "attribution: CORE-10 item wording and response anchors (c) CORE System Trust" in out
     assert "item wording from: CamCOPS task strings" in out
-    assert "item columns: CORE10_01 ... (prefixes CORE10)" in out
+    assert "item columns: CORE10_01 (prefix CORE10)" in out
     js = CliRunner().invoke(app, ["instruments", "show", "ECR-S", "--json"])
     assert '"prefix": "ECRS"' in js.output
 

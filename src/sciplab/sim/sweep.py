@@ -192,8 +192,10 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
     except ImportError as exc:  # pragma: no cover - dask is a dependency of the [dist] extra
         raise SciplabError("sweeps need dask.distributed: install sciplab[dist]") from exc
     if scheduler is None:
+        # ":0": the scheduler's HTTP server (dashboard, metrics) takes a free port, so concurrent sweeps
+        # never fail with "Port 8787 is already in use" (seen when two test runs overlapped).
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+            n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         )
         return Client(cluster), cluster
     try:
