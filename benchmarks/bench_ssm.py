@@ -41,7 +41,7 @@ def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--boots", type=int, default=2000)
+    parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--with-peer-corr", action="store_true", help="also time the peer on case 2 (slow)")
     args = parser.parse_args()
     if not DATA.exists():
@@ -52,10 +52,10 @@ def main() -> None:
     from circumplex import __version__ as peer_version
     from circumplex import ssm_analyze
 
-    B = args.boots
+    B = args.bootstrap
     print(f"jz2017: n = {len(df)}; B = {B}; medians of {args.repeats} runs; circumplex (PyPI) {peer_version}")
 
-    ours, ours_all = _median_time(lambda: ssm(df, SCALES, boots=B, seed=1), args.repeats)
+    ours, ours_all = _median_time(lambda: ssm(df, SCALES, bootstrap=B, seed=1), args.repeats)
     peer, peer_all = _median_time(lambda: ssm_analyze(df, SCALES, boots=B, seed=1), max(3, args.repeats // 2))
     print("\n[1] mean-based, one group, 8 octants")
     print(f"    sciplab    median {ours * 1e3:8.1f} ms  runs {[round(t * 1e3, 1) for t in ours_all]}")
@@ -63,7 +63,9 @@ def main() -> None:
     ratio = peer / ours
     print(f"    speed ratio {ratio:.1f}x  (target >= 20x: {'met' if ratio >= 20 else 'NOT met'})")
 
-    corr, corr_all = _median_time(lambda: ssm(df, SCALES, measures=PDS, group="Gender", boots=B, seed=1), args.repeats)
+    corr, corr_all = _median_time(
+        lambda: ssm(df, SCALES, measures=PDS, group="Gender", bootstrap=B, seed=1), args.repeats
+    )
     print("\n[2] correlation-based, 10 measures x 2 groups")
     print(f"    sciplab    median {corr * 1e3:8.1f} ms  runs {[round(t * 1e3, 1) for t in corr_all]}")
     print(f"    target < 1 s: {'met' if corr < 1 else 'NOT met'}")

@@ -71,7 +71,7 @@ try:  # circumplex SSM (issue 4)
         base = 1 + 0.6 * np.cos(ang - np.deg2rad(200))
         return pd.DataFrame(base + rng.normal(scale=0.5, size=(n, 8)), columns=_OCT)
 
-    register(Case("ssm", _oct, lambda d: _ssm(d, _OCT, boots=200, seed=5), "DE"))
+    register(Case("ssm", _oct, lambda d: _ssm(d, _OCT, bootstrap=200, seed=5), "DE"))
 except ImportError:  # pragma: no cover
     pass
 

@@ -48,9 +48,9 @@ def test_json_output_matches_library(jz_path):
     payload = json.loads(out.stdout)
     assert set(payload) == {"results", "details"}
     assert [r["label"] for r in payload["results"]] == ["Female", "Male", "Male - Female"]
-    lib = ssm(pd.read_csv(jz_path), SCALES.split(","), group="Gender", contrast=True, boots=100, seed=3)
+    lib = ssm(pd.read_csv(jz_path), SCALES.split(","), group="Gender", contrast=True, bootstrap=100, seed=3)
     np.testing.assert_allclose([r["d_lci"] for r in payload["results"]], lib.table["d_lci"])
-    assert payload["details"]["seed"] == 3 and payload["details"]["boots"] == 100
+    assert payload["details"]["seed"] == 3 and payload["details"]["bootstrap"] == 100
 
 
 def test_text_summary_measures_and_angles(jz_path, tmp_path):

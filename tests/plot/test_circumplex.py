@@ -20,7 +20,7 @@ def result():
     prof = np.cos(np.radians(OCTANTS) - np.radians(10))  # peak near 10 deg: CI arcs cross 0
     df = pd.DataFrame(prof + rng.normal(0, 0.6, (40, 8)), columns=SCALES)
     df["g"] = ["a", "b"] * 20
-    return ssm(df, SCALES, group="g", contrast=True, boots=100, seed=1)
+    return ssm(df, SCALES, group="g", contrast=True, bootstrap=100, seed=1)
 
 
 def test_circle_plot_draws_profiles_not_contrasts(result, tmp_path):
@@ -49,7 +49,7 @@ def test_contrast_plot_and_error_without_contrast(result):
     fig = plot_contrast(result)
     assert len(fig.axes) == 5
     plt.close(fig)
-    no_contrast = ssm(pd.DataFrame(np.eye(8)[:3] + 1, columns=SCALES), SCALES, boots=0)
+    no_contrast = ssm(pd.DataFrame(np.eye(8)[:3] + 1, columns=SCALES), SCALES, bootstrap=0)
     with pytest.raises(DataError, match="contrast"):
         plot_contrast(no_contrast)
 
@@ -57,7 +57,7 @@ def test_contrast_plot_and_error_without_contrast(result):
 def test_flat_profile_listed_not_drawn():
     df = pd.DataFrame(np.ones((4, 8)), columns=SCALES)
     with pytest.warns(Warning, match="flat profile"):
-        res = ssm(df, SCALES, boots=0)
+        res = ssm(df, SCALES, bootstrap=0)
     fig = plot_circle(res)
     assert any("not drawn" in t.get_text() for t in fig.texts)
     plt.close(fig)

@@ -44,6 +44,7 @@ def test_chart_has_expected_curve_status_colours_and_markers(reference, tmp_path
     expected_rgba = [plt.matplotlib.colors.to_rgba(STATUS_COLOURS[s]) for s in statuses]
     np.testing.assert_allclose(faces, expected_rgba)
     assert statuses[-1] == "white"
+    assert top.collections[-1].get_array() is None  # drawn with these colours, not colour-mapped over them
     rupture_labels = [t.get_text() for t in bottom.get_legend().get_texts()]
     assert rupture_labels == ["rupture (trough)", "repair"]
     for ext in (".png", ".svg", ".pdf"):
@@ -103,3 +104,50 @@ def test_write_monitor_figures_pdf_pages_and_progress(reference, tmp_path) -> No
     with pytest.raises(DataError, match="must be .pdf"):
         write_monitor_figures(tmp_path / "z.jpg", data, ["A"], client="client", session="session", measure="score")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.pdf"]
+
+
+def test_caseload_reuses_one_chart_page_per_client(reference, tmp_path) -> None:
+    # one chart is updated per client (not redrawn): each page must show only its own client's data
+    from sciplab.plot.monitor import write_monitor_figures
+
+    steady = _client().assign(client="steady", wai=5.0)  # no rupture: no markers, no alliance legend
+    data = pd.concat([_client(), steady, _client().assign(client="a/b"), _client().assign(client="$\\foo{$")])
+    exp = expected_response(reference, data, cutoff=19)
+    rup = detect_ruptures(data, client="client", session="session", alliance="wai", sd_ref=0.3)
+    ids = ["A", "steady", "a/b", "$\\foo{$"]
+    for target in (tmp_path / "all.pdf", tmp_path / "charts"):
+        pages = []
+
+        def seen(done, total, pages=pages):
+            (fig,) = [plt.figure(n) for n in plt.get_fignums()]
+            top, bottom = fig.axes
+            legend = bottom.get_legend()
+            pages.append((top.get_title(), len(top.collections[-1].get_offsets()),
+                          None if legend is None else [t.get_text() for t in legend.get_texts()],
+                          sum(len(c.get_offsets()) for c in bottom.collections)))  # fmt: skip
+
+        write_monitor_figures(target, data, ids, client="client", session="session", measure="score", expected=exp,
+                              ruptures=rup, cutoff=19, progress=seen)  # fmt: skip
+        assert [p[0] for p in pages] == [f"Client {c}" for c in ids]
+        assert all(p[1] == 6 for p in pages)
+        assert pages[1][2:] == (None, 0)
+        n_events = int((rup.table["client"] == "A").sum())  # one per rule (1 and 2 SD), each a trough + repair
+        assert pages[0][2] == pages[2][2] == ["rupture (trough)", "repair"]
+        assert pages[0][3] == pages[2][3] == 2 * n_events > 0
+    import re
+
+    pdf = (tmp_path / "all.pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == len(ids) and b"/Title (Monitoring charts)" in pdf
+    assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["A.png", "a_b.png", "foo.png", "index.html",
+                                                                     "steady.png"]  # fmt: skip
+    assert not plt.get_fignums()  # the chart is closed
+
+
+def test_client_without_expected_curve_keeps_the_other_entries(reference) -> None:
+    data = _client()
+    exp = expected_response(reference, data, cutoff=19)
+    empty_curve = type(exp)(table=exp.table, details=exp.details, curve=exp.curve.iloc[:0])
+    fig = plot_monitor(data, client="client", session="session", measure="score", client_id="A", expected=empty_curve,
+                       cutoff=19)  # fmt: skip
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["observed", "cut-off"]
+    plt.close(fig)

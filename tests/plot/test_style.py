@@ -21,7 +21,7 @@ def test_user_labels_are_plain_text(tmp_path):
     rng = np.random.default_rng(0)
     df = pd.DataFrame(np.cos(np.radians(OCTANTS)) + rng.normal(0, 0.5, (30, 8)), columns=SCALES)
     df["g"] = [MATH, "a$b$c"] * 15
-    fig = plot_circle(ssm(df, SCALES, group="g", boots=0), title=MATH)
+    fig = plot_circle(ssm(df, SCALES, group="g", bootstrap=0), title=MATH)
     out = save_figure(fig, tmp_path / "c.png")
     assert out.stat().st_size > 1000
     with apa_style():

@@ -49,7 +49,12 @@ def test_expected_rupture_types() -> None:
     assert expected_rupture_type("anxious")["expected_rupture"] == "confrontation"
     assert expected_rupture_type("Preoccupied")["also"] == "deferential withdrawal"
     d = expected_rupture_type("dismissing")
-    assert d["expected_rupture"] == "withdrawal" and "scip-model.md" in d["sources"][0]
+    # the papers themselves, not an internal document users do not have (issue 10.16)
+    assert d["expected_rupture"] == "withdrawal" and "Mallinckrodt, Choi & Daly (2015)" in d["sources"][0]
+    assert "Safran & Muran (2000)" in d["sources"][0]
+    for pattern in ("anxious", "avoidant", "fearful", "secure"):
+        info = expected_rupture_type(pattern)
+        assert ".md" not in " ".join([*info["sources"], info["evidence"]])
     assert "[inference]" in d["evidence"]
     with pytest.raises(InvalidParameterError, match="did you mean 'avoidant'"):
         expected_rupture_type("avoidnt")

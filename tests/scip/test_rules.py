@@ -245,14 +245,16 @@ def test_condition_texts_and_numbers():
         ("interpersonal.octant == 'XY'", "never 'XY'"),
         ("social_support.deficit and", "ends too early"),
         ("social_support.deficit)", r"unexpected '\)' at column 23"),
-        ("(social_support.deficit", "ends too early"),
+        ("(social_support.deficit", r"expected '\)' to close the parenthesis at column 24"),
         ("social_support.deficit # 1", "unexpected character '#' at column 24"),
         ("social_support", "needs an attribute"),
         ("support.deficit", "unknown construct 'support'"),
         ("a.b.c", "one dot"),
         ("1 and social_support.deficit", "joins true/false conditions"),
         ("not attachment.p_fearful", "'not' applies to a true/false"),
-        ("__import__('os').system('x')", "unexpected character '.' at column 17"),
+        ("__import__('os').system('x')", "unknown function '__import__'.* at column 1"),
+        ("distress.z * 2 > 1", "arithmetic .* is not allowed in conditions"),
+        ("-social_support.deficit", "'-' applies to numbers only"),
         ("__import__ == 'os'", "unknown construct '__import__'"),
         ("(" * 60 + "social_support.deficit" + ")" * 60, "nested more than"),
         ("not " * 60 + "social_support.deficit", "nested more than"),
@@ -263,6 +265,23 @@ def test_condition_texts_and_numbers():
 def test_condition_errors(text, message):
     with pytest.raises(RuleFileError, match=message):
         parse_condition(text, where="f.toml", line=7)
+
+
+def test_condition_errors_use_the_syntax_parsers_caret():
+    # one parser (sciplab.stats.syntax) for model syntax and conditions: the same caret display
+    text = "attachment.p_fearful >= 0.5 and suport.deficit"
+    with pytest.raises(RuleFileError) as exc:
+        parse_condition(text, where="f.toml", line=7)
+    head, src, caret = str(exc.value).split("\n")
+    assert head.startswith(f"f.toml, line 7: condition {text!r}: unknown construct 'suport'")
+    assert head.endswith("at column 33")
+    assert (src, caret) == ("  " + text, "  " + " " * 32 + "^")
+
+
+def test_condition_negative_numbers():
+    c = parse_condition("distress.z <= -1.5")
+    assert c.evaluate({"distress.z": -2.0}) is True and c.evaluate({"distress.z": 0.0}) is False
+    assert c.evaluate({}) is None
 
 
 def test_condition_error_names_file_and_line():

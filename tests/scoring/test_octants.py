@@ -85,8 +85,8 @@ def test_standardized_and_ipsatized(raw):
 def test_ipsatizing_removes_elevation_only(raw):
     oc = octant_scores(raw, "IIP-SC", min_answered=3)
     ip = octant_scores(raw, "IIP-SC", min_answered=3, ipsatize=True)
-    a = sciplab.ssm(oc.scores, oc.scales, angles_deg=oc.angles_deg, boots=0).table.iloc[0]
-    b = sciplab.ssm(ip.scores, ip.scales, angles_deg=ip.angles_deg, boots=0).table.iloc[0]
+    a = sciplab.ssm(oc.scores, oc.scales, angles_deg=oc.angles_deg, bootstrap=0).table.iloc[0]
+    b = sciplab.ssm(ip.scores, ip.scales, angles_deg=ip.angles_deg, bootstrap=0).table.iloc[0]
     assert b["e_est"] == pytest.approx(0, abs=1e-12)
     for col in ("x_est", "y_est", "a_est", "d_est", "fit_est"):
         assert b[col] == pytest.approx(a[col], abs=1e-10)
@@ -95,7 +95,7 @@ def test_ipsatizing_removes_elevation_only(raw):
 def test_cli_ssm_from_items(raw, tmp_path):
     src = tmp_path / "iip.csv"
     raw.to_csv(src, index=False)
-    res = CliRunner().invoke(app, ["ssm", str(src), "-i", "IIP-SC", "--min-answered", "3", "--boots", "0", "--json"])
+    res = CliRunner().invoke(app, ["ssm", str(src), "-i", "IIP-SC", "--min-answered", "3", "-B", "0", "--json"])
     assert res.exit_code == 0, res.output
     assert '"e_est"' in res.stdout
     bad = CliRunner().invoke(app, ["ssm", str(src), "--ipsatize", "--scales", "IIP01"])

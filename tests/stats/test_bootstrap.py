@@ -226,3 +226,43 @@ def test_weighted_sums_work_in_a_forked_child_after_the_parent_used_the_pool():
 def _sums_in_child(table: np.ndarray) -> np.ndarray:
     r = bs.Resampler(100, 1000, seed=8)
     return np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)])
+
+
+def test_jackknife_sums_are_leave_one_out_sums_in_any_chunking():
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(23, 4))
+    direct = np.array([np.delete(table, i, axis=0).sum(axis=0) for i in range(23)])
+    for size in (None, 1, 5, 100):
+        chunks = list(bs.jackknife_sums(table, size))
+        assert chunks[0][0] == 0 and chunks[-1][1] == 23
+        np.testing.assert_allclose(np.concatenate([c for _, _, c in chunks]), direct, atol=1e-12)
+
+
+def test_bca_probs_is_the_formula_behind_bca_ci():
+    rng = np.random.default_rng(4)
+    reps = rng.normal(size=(500, 3))
+    est, acc = np.array([0.1, 0.0, -0.2]), np.array([0.05, 0.0, -0.03])
+    probs = bs.bca_probs(reps, est, acc, 0.9)
+    for j in range(3):
+        np.testing.assert_allclose(np.quantile(reps[:, j], probs[:, j]), bs.bca_ci(reps, est, acc, 0.9)[:, j])
+    np.testing.assert_allclose(bs.bca_probs(reps, np.median(reps, axis=0), np.zeros(3), 0.9)[:, 0], [0.05, 0.95])
+
+
+def test_resampling_seed_one_rule_for_every_kind_of_seed():
+    assert bs.resampling_seed(0) == 0 and bs.resampling_seed(np.int64(12)) == 12
+    fresh = bs.resampling_seed(None)
+    assert isinstance(fresh, int) and 0 <= fresh < 2**63
+    drawn = bs.resampling_seed(np.random.default_rng(5))
+    assert drawn == int(np.random.default_rng(5).integers(0, 2**63 - 1))
+    assert bs.resampling_seed(np.random.SeedSequence(5)) == drawn
+    for bad in (-1, True, "1", 1.5):
+        with pytest.raises(InvalidParameterError):
+            bs.resampling_seed(bad)
+
+
+def test_infinite_replicates_count_as_failed():
+    rng = np.random.default_rng(2)
+    reps = rng.normal(size=(400, 1))
+    with_inf = np.vstack([reps, [[-np.inf]], [[np.inf]], [[np.nan]]])
+    np.testing.assert_array_equal(bs.percentile_ci(with_inf), bs.percentile_ci(reps))
+    np.testing.assert_array_equal(bs.bootstrap_pvalue(with_inf, np.array([0.1])), bs.bootstrap_pvalue(reps, [0.1]))

@@ -16,7 +16,7 @@ from numpy.testing import assert_allclose
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError
 from sciplab.stats._bootstrap import Resampler
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations
-from sciplab.stats.circumplex import OCTANTS, SSMResult, ssm, ssm_scores
+from sciplab.stats.circumplex import OCTANT_CODES, OCTANTS, SSMResult, ssm, ssm_scores
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / ".." / "shared" / "data"
@@ -67,7 +67,7 @@ def _toy(n: int = 40, seed: int = 0, groups: int = 1) -> pd.DataFrame:
 
 def test_aw2009_reference_numbers_analysis_methods_section9(aw):
     # analysis-methods.md section 9 (R circumplex tests; d to 3 dp from the Python port fixture)
-    res = ssm(aw, SCALES, boots=0)
+    res = ssm(aw, SCALES, bootstrap=0)
     row = res.table.iloc[0]
     expected = {"e_est": 0.423, "x_est": 0.945, "y_est": -0.264, "a_est": 0.981, "d_est": 344.358, "fit_est": 0.954}
     for col, value in expected.items():
@@ -100,7 +100,7 @@ R_PUBLISHED = [
 
 @pytest.mark.parametrize(("kwargs", "label", "values"), R_PUBLISHED)
 def test_jz2017_matches_r_published_numbers(jz, kwargs, label, values):
-    res = ssm(jz, SCALES, boots=0, **kwargs)
+    res = ssm(jz, SCALES, bootstrap=0, **kwargs)
     row = res.table.set_index("label").loc[label]
     got = row[["e_est", "x_est", "y_est", "a_est", "d_est", "fit_est"]].to_numpy(dtype=float)
     assert_allclose(got[:4], values[:4], atol=5e-4)
@@ -109,7 +109,7 @@ def test_jz2017_matches_r_published_numbers(jz, kwargs, label, values):
 
 
 def test_jz2017_correlation_scores_match_r_published(jz):
-    res = ssm(jz, SCALES, measures=["PARPD"], boots=0)
+    res = ssm(jz, SCALES, measures=["PARPD"], bootstrap=0)
     expected = [0.329, 0.494, 0.329, 0.203, 0.102, 0.143, 0.207, 0.193]
     assert_allclose(res.scores[SCALES].iloc[0].to_numpy(), expected, atol=5e-4)
 
@@ -129,13 +129,15 @@ def oracle_runs(reference, jz, aw):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for key, case in reference["cases"].items():
-            runs[key] = ssm(frames[case["args"]["data"]], SCALES, boots=2000, seed=2024, **_case_kwargs(case["args"]))
+            runs[key] = ssm(
+                frames[case["args"]["data"]], SCALES, bootstrap=2000, seed=2024, **_case_kwargs(case["args"])
+            )
     return runs
 
 
 def test_reference_file_header(reference):
     assert reference["header"]["oracle"].startswith("circumplex ")
-    assert reference["header"]["boots"] == 2000
+    assert reference["header"]["boots"] == 2000  # the R oracle's argument name
 
 
 @pytest.mark.parametrize(
@@ -204,7 +206,7 @@ def test_details_record_settings(oracle_runs):
     res = oracle_runs["jz_mean_gender_contrast"]
     d = res.details
     assert d["n"] == 1166 and d["n_by_group"] == {"Female": 622, "Male": 544}
-    assert d["boots"] == 2000 and d["level"] == 0.95 and d["seed"] == 2024
+    assert d["bootstrap"] == 2000 and d["level"] == 0.95 and d["seed"] == 2024
     assert d["angles_deg"] == list(OCTANTS)
     assert d["rows_dropped"] == 0 and d["missing"] == "listwise"
     assert d["contrast_labels"] == ["Male - Female"]
@@ -252,7 +254,7 @@ def test_kernel_degenerate_rules():
 
 def test_chunk_size_does_not_change_results():
     df = _toy(30, groups=2)
-    kw = {"measures": ["M1", "M2"], "group": "G", "contrast": "pairwise", "boots": 300, "seed": 5}
+    kw = {"measures": ["M1", "M2"], "group": "G", "contrast": "pairwise", "bootstrap": 300, "seed": 5}
     ref = ssm(df, SCALES, **kw).table
     for size in (1, 7, 256, 1000):
         pd.testing.assert_frame_equal(
@@ -263,9 +265,9 @@ def test_chunk_size_does_not_change_results():
 def test_same_seed_same_output_and_input_untouched():
     df = _toy(30, groups=2)
     before = df.copy(deep=True)
-    a = ssm(df, SCALES, group="G", boots=200, seed=3)
-    b = ssm(df, SCALES, group="G", boots=200, seed=3)
-    c = ssm(df, SCALES, group="G", boots=200, seed=4)
+    a = ssm(df, SCALES, group="G", bootstrap=200, seed=3)
+    b = ssm(df, SCALES, group="G", bootstrap=200, seed=3)
+    c = ssm(df, SCALES, group="G", bootstrap=200, seed=4)
     pd.testing.assert_frame_equal(a.table, b.table)
     assert not a.table.equals(c.table)
     pd.testing.assert_frame_equal(df, before)
@@ -274,18 +276,23 @@ def test_same_seed_same_output_and_input_untouched():
 
 def test_seed_none_records_a_reusable_seed():
     df = _toy(20)
-    a = ssm(df, SCALES, boots=50)
-    b = ssm(df, SCALES, boots=50, seed=a.details["seed"])
+    a = ssm(df, SCALES, bootstrap=50)
+    b = ssm(df, SCALES, bootstrap=50, seed=a.details["seed"])
     pd.testing.assert_frame_equal(a.table, b.table)
 
 
-def test_generator_seed_accepted():
-    res = ssm(_toy(20), SCALES, boots=20, seed=np.random.default_rng(1))
-    assert res.details["seed"] is None and np.isfinite(res.table["e_lci"]).all()
+def test_generator_seed_records_the_integer_it_drew():
+    # changed on purpose (issue 12.4): the seed drawn from a Generator is recorded (was None), so
+    # details["seed"] reproduces the run, as in paths
+    res = ssm(_toy(20), SCALES, bootstrap=20, seed=np.random.default_rng(1))
+    assert isinstance(res.details["seed"], int) and np.isfinite(res.table["e_lci"]).all()
+    again = ssm(_toy(20), SCALES, bootstrap=20, seed=res.details["seed"])
+    pd.testing.assert_frame_equal(res.table, again.table)
+    assert f"seed {res.details['seed']}" in res.summary()
 
 
 def test_boots_zero_gives_no_intervals():
-    res = ssm(_toy(20), SCALES, boots=0)
+    res = ssm(_toy(20), SCALES, bootstrap=0)
     assert res.table[[f"{p}_{s}" for p in PARAMS for s in ("lci", "uci")]].isna().all().all()
     assert "no confidence intervals" in res.summary()
 
@@ -294,31 +301,31 @@ def test_stratified_bootstrap_keeps_groups_apart():
     # groups with disjoint value ranges: stratified replicates never mix them
     df = _toy(40, groups=2)
     df.loc[df["G"] == "b", SCALES] += 100
-    res = ssm(df, SCALES, group="G", boots=200, seed=1)
+    res = ssm(df, SCALES, group="G", bootstrap=200, seed=1)
     e = res.table.set_index("label")
     assert e.loc["a", "e_uci"] < 50 < e.loc["b", "e_lci"]
 
 
 def test_pairwise_contrasts_among_three_groups():
     df = _toy(60, groups=3)
-    res = ssm(df, SCALES, group="G", contrast="pairwise", boots=100, seed=1)
+    res = ssm(df, SCALES, group="G", contrast="pairwise", bootstrap=100, seed=1)
     assert list(res.table["label"]) == ["a", "b", "c", "b - a", "c - a", "c - b"]
     t = res.table.set_index("label")
     assert_allclose(t.loc["c - b", "e_est"], t.loc["c", "e_est"] - t.loc["b", "e_est"])
     d = np.mod(t.loc["c", "d_est"] - t.loc["b", "d_est"] + 180, 360) - 180
     assert_allclose(t.loc["c - b", "d_est"], d)
     with pytest.raises(InvalidParameterError, match="pairwise"):
-        ssm(df, SCALES, group="G", contrast=True, boots=0)
+        ssm(df, SCALES, group="G", contrast=True, bootstrap=0)
 
 
 def test_pairwise_measure_contrasts_and_group_within_measure_labels():
     df = _toy(60, groups=2)
-    res = ssm(df, SCALES, measures=["M1", "M2"], contrast="pairwise", boots=0)
+    res = ssm(df, SCALES, measures=["M1", "M2"], contrast="pairwise", bootstrap=0)
     assert list(res.table["label"]) == ["M1", "M2", "M2 - M1"]
-    res = ssm(df, SCALES, measures=["M1", "M2"], group="G", contrast="pairwise", boots=0)
+    res = ssm(df, SCALES, measures=["M1", "M2"], group="G", contrast="pairwise", bootstrap=0)
     assert list(res.table["label"])[-2:] == ["M1: b - a", "M2: b - a"]
     with pytest.raises(InvalidParameterError, match="not both"):
-        ssm(df, SCALES, measures=["M1", "M2"], group="G", contrast=True, boots=0)
+        ssm(df, SCALES, measures=["M1", "M2"], group="G", contrast=True, bootstrap=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,8 +346,8 @@ def test_rotating_angles_rotates_displacement_only(rows, t):
     if base_par["flat"] or base_par["zero_amplitude"] or base_par["a"] < 1e-6:
         return
     rotated = tuple(np.mod(np.array(OCTANTS) + t, 360))
-    base = ssm(df, SCALES, boots=0).table.iloc[0]
-    rot = ssm(df, SCALES, angles_deg=rotated, boots=0).table.iloc[0]
+    base = ssm(df, SCALES, bootstrap=0).table.iloc[0]
+    rot = ssm(df, SCALES, angles_deg=rotated, bootstrap=0).table.iloc[0]
     for col in ("e_est", "a_est", "fit_est"):
         assert_allclose(rot[col], base[col], atol=1e-9)
     shift = np.mod(rot["d_est"] - base["d_est"] - t + 180, 360) - 180
@@ -354,8 +361,8 @@ def test_adding_constant_changes_only_elevation(rows, c):
     par = ssm_parameters(df.mean().to_numpy(), np.radians(OCTANTS))
     if par["flat"] or par["zero_amplitude"] or par["a"] < 1e-6:
         return
-    base = ssm(df, SCALES, boots=0).table.iloc[0]
-    moved = ssm(df + c, SCALES, boots=0).table.iloc[0]
+    base = ssm(df, SCALES, bootstrap=0).table.iloc[0]
+    moved = ssm(df + c, SCALES, bootstrap=0).table.iloc[0]
     assert_allclose(moved["e_est"], base["e_est"] + c, atol=1e-9)
     for col in ("x_est", "y_est", "a_est", "fit_est"):
         assert_allclose(moved[col], base[col], atol=1e-8)
@@ -366,7 +373,7 @@ def test_adding_constant_changes_only_elevation(rows, c):
 @given(st.permutations(list(range(24))))
 def test_permuting_rows_changes_no_point_estimate(perm):
     df = _toy(24, seed=3, groups=2)
-    kw = {"measures": ["M1", "M2"], "group": "G", "contrast": "pairwise", "boots": 0}
+    kw = {"measures": ["M1", "M2"], "group": "G", "contrast": "pairwise", "bootstrap": 0}
     base = ssm(df, SCALES, **kw)
     shuffled = ssm(df.iloc[perm], SCALES, **kw)
     pd.testing.assert_frame_equal(shuffled.table, base.table, check_exact=False, rtol=1e-10)
@@ -381,7 +388,7 @@ def test_ssm_scores_vectorised_equals_single_row_ssm():
     df = _toy(15)
     per = ssm_scores(df, SCALES)
     for i in (0, 7, 14):
-        row = ssm(df.iloc[[i, i]].reset_index(drop=True), SCALES, boots=0).table.iloc[0]
+        row = ssm(df.iloc[[i, i]].reset_index(drop=True), SCALES, bootstrap=0).table.iloc[0]
         assert_allclose(per.iloc[i]["elevation"], row["e_est"])
         assert_allclose(per.iloc[i]["displacement"], row["d_est"])
         assert_allclose(per.iloc[i]["fit"], row["fit_est"])
@@ -412,7 +419,7 @@ def test_ssm_scores_flat_rows_warn():
 def test_flat_profile_gives_nan_and_warning():
     df = pd.DataFrame(np.ones((5, 8)), columns=SCALES)
     with pytest.warns(DataWarning, match="flat profile"):
-        res = ssm(df, SCALES, boots=50, seed=1)
+        res = ssm(df, SCALES, bootstrap=50, seed=1)
     row = res.table.iloc[0]
     assert np.isnan(row["d_est"]) and np.isnan(row["fit_est"]) and np.isnan(row["d_lci"])
     assert row["e_est"] == 1.0
@@ -422,7 +429,7 @@ def test_flat_profile_gives_nan_and_warning():
 def test_zero_amplitude_profile():
     df = pd.DataFrame([[1, 0, 1, 0, 1, 0, 1, 0]] * 3, columns=SCALES, dtype=float)
     with pytest.warns(DataWarning, match="zero amplitude"):
-        res = ssm(df, SCALES, boots=0)
+        res = ssm(df, SCALES, bootstrap=0)
     assert np.isnan(res.table.loc[0, "d_est"]) and res.table.loc[0, "fit_est"] == 0.0
 
 
@@ -430,7 +437,7 @@ def test_degenerate_replicates_counted_and_dropped():
     # two rows: one flat, one not -> some replicates draw the flat row twice
     df = pd.DataFrame([[1.0] * 8, [2, 1, 0, 0, 0, 0, 1, 2]], columns=SCALES)
     with pytest.warns(DataWarning, match="dropped from the displacement CI"):
-        res = ssm(df, SCALES, boots=200, seed=1)
+        res = ssm(df, SCALES, bootstrap=200, seed=1)
     n_bad = res.details["degenerate_replicates"]["All"]
     assert 25 < n_bad < 80  # P(both draws flat) = 1/4: about 50 of 200
     assert np.isfinite(res.table.loc[0, "d_lci"])
@@ -445,7 +452,7 @@ def test_listwise_deletion_reports_counts():
     df.loc[[0, 1], "PA"] = np.nan
     df.loc[[1, 2], "M1"] = np.nan
     with pytest.warns(DataWarning, match=r"3 row\(s\) with missing values \(PA 2, M1 2\)"):
-        res = ssm(df, SCALES, measures=["M1"], boots=0)
+        res = ssm(df, SCALES, measures=["M1"], bootstrap=0)
     assert res.details["rows_dropped"] == 3 and res.details["n"] == 27
     expected = df.dropna(subset=SCALES + ["M1"])[["M1"] + SCALES].corr().loc["M1", SCALES]
     assert_allclose(res.scores[SCALES].iloc[0], expected, atol=1e-12)
@@ -456,13 +463,13 @@ def test_pairwise_deletion_uses_available_pairs_and_reports_n():
     df.loc[[0, 1], "PA"] = np.nan
     df.loc[[1, 2], "M1"] = np.nan
     with pytest.warns(DataWarning, match="pairwise deletion"):
-        res = ssm(df, SCALES, measures=["M1"], listwise=False, boots=50, seed=2)
+        res = ssm(df, SCALES, measures=["M1"], listwise=False, bootstrap=50, seed=2)
     expected = df[["M1"] + SCALES].corr().loc["M1", SCALES]
     assert_allclose(res.scores[SCALES].iloc[0], expected, atol=1e-12)
     assert res.details["n_used"]["M1"]["PA"] == 27 and res.details["n_used"]["M1"]["BC"] == 28
     assert np.isfinite(res.table.loc[0, "e_lci"])
     with pytest.warns(DataWarning, match="pairwise deletion"):
-        mean_res = ssm(df, SCALES, listwise=False, boots=0)
+        mean_res = ssm(df, SCALES, listwise=False, bootstrap=0)
     assert_allclose(mean_res.scores["PA"].iloc[0], df["PA"].mean())
 
 
@@ -470,7 +477,7 @@ def test_missing_group_rows_left_out_with_warning():
     df = _toy(30, groups=2)
     df.loc[3, "G"] = None
     with pytest.warns(DataWarning, match="missing in 1 row"):
-        res = ssm(df, SCALES, group="G", boots=0)
+        res = ssm(df, SCALES, group="G", bootstrap=0)
     assert res.details["n"] == 29
 
 
@@ -526,8 +533,8 @@ def test_other_bad_parameters():
         ssm(df, SCALES, contrast="all")
     with pytest.raises(InvalidParameterError, match="nothing|two groups"):
         ssm(df, SCALES, contrast=True)
-    with pytest.raises(InvalidParameterError, match="boots"):
-        ssm(df, SCALES, boots=-1)
+    with pytest.raises(InvalidParameterError, match="bootstrap"):
+        ssm(df, SCALES, bootstrap=-1)
     with pytest.raises(InvalidParameterError, match="level"):
         ssm(df, SCALES, level=95)
     with pytest.raises(InvalidParameterError, match="at least 3"):
@@ -543,14 +550,14 @@ def test_other_bad_parameters():
 
 
 def test_table_columns_are_r_names():
-    res = ssm(_toy(20), SCALES, boots=10, seed=1)
+    res = ssm(_toy(20), SCALES, bootstrap=10, seed=1)
     assert list(res.table.columns) == (
         ["label", "group", "measure"] + [f"{p}_{s}" for p in PARAMS for s in ("est", "lci", "uci")] + ["fit_est"]
     )
 
 
 def test_to_dict_is_json_safe():
-    res = ssm(_toy(20, groups=2), SCALES, group="G", contrast=True, boots=10, seed=1)
+    res = ssm(_toy(20, groups=2), SCALES, group="G", contrast=True, bootstrap=10, seed=1)
     text = json.dumps(res.to_dict())
     back = json.loads(text)
     assert back["table"][2]["label"] == "b - a" and back["details"]["seed"] == 1
@@ -569,7 +576,7 @@ Bootstrap: 200 case resamples, stratified by G; 95% percentile CIs (displacement
 
 
 def test_summary_snapshot():
-    res = ssm(_toy(40, groups=2), SCALES, measures=["M1"], group="G", contrast=True, boots=200, seed=7)
+    res = ssm(_toy(40, groups=2), SCALES, measures=["M1"], group="G", contrast=True, bootstrap=200, seed=7)
     text = res.summary()
     assert text.startswith(SNAPSHOT)
     assert text == SUMMARY_SNAPSHOT
@@ -616,3 +623,27 @@ M1: b - a  (contrast: second minus first)
 
 Note: displacement has no null-hypothesis test (0° is an arbitrary reference);
 an interval written [hi, lo] with hi > lo passes through 0°."""
+
+
+def test_octant_codes_pair_with_octant_angles_in_r_circumplex_order():
+    # R circumplex::octants(): PA 90, BC 135, DE 180, FG 225, HI 270, JK 315, LM 360, NO 45
+    assert dict(zip(OCTANT_CODES, OCTANTS, strict=True)) == {
+        "PA": 90.0, "BC": 135.0, "DE": 180.0, "FG": 225.0, "HI": 270.0, "JK": 315.0, "LM": 360.0, "NO": 45.0,
+    }  # fmt: skip
+
+
+def test_complex_duplicate_and_chunk_size_errors_are_typed():
+    df = _toy(20)
+    with pytest.raises(DataError, match="column 'BC' holds complex numbers"):
+        ssm(df.astype({"BC": complex}), SCALES, bootstrap=0)
+    with pytest.raises(DataError, match="duplicated column names: PA"):
+        ssm(pd.concat([df, df[["PA"]]], axis=1), SCALES, bootstrap=0)
+    with pytest.raises(InvalidParameterError, match="chunk_size"):
+        ssm(df, SCALES, bootstrap=10, chunk_size="a")
+
+
+def test_ssm_memory_is_estimated_before_allocating():
+    df = _toy(20)
+    measures = {f"M{i}": df["PA"] + i for i in range(10)}
+    with pytest.raises(InvalidParameterError, match=r"bootstrap=10,000,000 needs about .* GiB"):
+        ssm(df.assign(**measures), SCALES, measures=list(measures), bootstrap=10_000_000)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pingouin as pg
 import pytest
 import statsmodels.api as sm
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError
+from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
 from sciplab.stats.paths import PathResult, _bootstrap, _compile, _Engine, _jackknife, _stack, paths
@@ -425,3 +429,173 @@ def test_bootstrap_threads_bit_identical():
     two = _bootstrap(engine, spec, 1300, 9, 100, None, True, threads=2)
     np.testing.assert_array_equal(one[0], two[0])
     np.testing.assert_array_equal(one[1], two[1])
+
+
+def test_generator_seed_is_recorded_like_ssm_and_reproduces():
+    from sciplab.stats.circumplex import ssm
+
+    df = make_data(120)
+    res = paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=np.random.default_rng(8))
+    assert res.details["seed"] == bs.resampling_seed(np.random.default_rng(8))
+    again = paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=res.details["seed"])
+    pd.testing.assert_frame_equal(res.table, again.table)
+    circ = ssm(df, ["x", "w", "m1", "m2"], angles_deg=[0, 90, 180, 270], seed=np.random.default_rng(8))
+    assert circ.details["seed"] == res.details["seed"]  # one helper: same Generator, same recorded seed
+
+
+# --- hostile input: typed errors (issues 11.3, 11.8, 11.9) ---------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1e160, 1e100, 1e-160, 1e-100])
+@pytest.mark.parametrize("column", ["x", "m1", "y"])
+def test_extreme_magnitudes_are_refused_with_the_column(scale, column):
+    df = make_data(60)
+    df[column] = df[column] * scale
+    with pytest.raises(DataError, match=rf"'{column}' \(largest \|value\|.*rescale"):
+        paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+
+
+def test_small_but_varying_values_are_not_constant():
+    # was refused as "constant" (absolute threshold); a variance relative to the values is what counts
+    df = make_data(80)
+    small = df.assign(x=df["x"] * 1e-40, y=df["y"] * 1e-30)
+    res, ref = (paths(d, "m1 ~ x; y ~ m1 + x", ci="none") for d in (small, df))
+    np.testing.assert_allclose(res.table["std_all"], ref.table["std_all"], rtol=1e-9)
+    np.testing.assert_allclose(row(res, "y", "~", "x")["est"], row(ref, "y", "~", "x")["est"] * 1e10, rtol=1e-9)
+
+
+def test_complex_columns_are_refused_by_name():
+    df = make_data(60).astype({"m1": complex})
+    with pytest.raises(DataError, match=r"complex-valued.*'m1' \(complex128\)"):
+        paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+
+
+def test_duplicate_columns_and_bad_chunk_size_are_typed_errors():
+    df = make_data(60)
+    dup = pd.concat([df, df[["x"]]], axis=1)
+    with pytest.raises(DataError, match="duplicated column names: x"):
+        paths(dup, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1)
+    for bad in ("a", 2.5, 0, True):
+        with pytest.raises(InvalidParameterError, match="chunk_size"):
+            paths(df, "m1 ~ x; y ~ m1 + x", bootstrap=200, seed=1, chunk_size=bad)
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(finite, finite, finite), min_size=5, max_size=30), st.sampled_from([1.0, 1e80, 1e-80]))
+def test_random_data_fit_or_raise_a_project_error(rows, scale):
+    df = pd.DataFrame(rows, columns=["x", "m", "y"]) * scale
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            res = paths(df, "m ~ a*x; y ~ b*m + x; ab := a*b", bootstrap=100, seed=1, ci="percentile")
+    except SciplabError:
+        return
+    assert np.isfinite(res.table.loc[res.table["op"] == "~", "est"]).all()
+
+
+# --- bounded work (issue 11.11) ------------------------------------------------------------------
+
+
+def _full_recursive(k):
+    names = [f"v{i}" for i in range(k)]
+    return "\n".join(f"{names[j]} ~ " + " + ".join(names[:j]) for j in range(1, k)), names
+
+
+def test_exponential_indirect_paths_are_counted_and_refused_quickly():
+    model, names = _full_recursive(20)
+    df = pd.DataFrame(np.random.default_rng(1).normal(size=(60, 20)), columns=names)
+    expected = r"has 1,048,365 specific indirect paths, more than max_paths=10,000"
+    with pytest.raises(InvalidParameterError, match=expected):
+        paths(df, model, ci="none")
+    # the count equals the enumeration when it is allowed
+    model6, names6 = _full_recursive(6)
+    res = paths(df.iloc[:, :6].set_axis(names6, axis=1), model6, ci="none", max_paths=42)
+    assert (res.indirect["effect"] == "specific").sum() == 42  # complete DAG: 2^k - k - 1 - k(k-1)/2
+    with pytest.raises(InvalidParameterError, match="has 42 specific .* max_paths=41"):
+        paths(df.iloc[:, :6].set_axis(names6, axis=1), model6, ci="none", max_paths=41)
+
+
+def test_long_causal_chains_need_no_recursion():
+    k = 1500
+    model = "\n".join(f"v{j} ~ v{j - 1}" for j in range(1, k))
+    with pytest.raises(InvalidParameterError, match="specific indirect paths"):
+        _compile(model)  # 1,121,251 paths along the chain: counted, not walked
+    fixed = "\n".join(f"v{j} ~ 0*v{j - 1}" for j in range(1, k))  # fixed at 0: no indirect paths
+    _, spec = _compile(fixed)
+    assert spec.endo == [f"v{j}" for j in range(1, k)] and spec.effects == []
+    cyc = "\n".join(f"v{j} ~ v{j - 1}" for j in range(1, k)) + f"\nv0 ~ v{k - 1}"
+    with pytest.raises(InvalidParameterError, match="non-recursive"):
+        _compile(cyc)
+
+
+def test_memory_is_estimated_before_allocating():
+    df = make_data(60)
+    with pytest.raises(InvalidParameterError, match=r"bootstrap=10,000,000 needs about .* GiB.*at most [\d,]+ fit"):
+        paths(df, SERIAL, bootstrap=10_000_000, seed=1)
+    with pytest.raises(InvalidParameterError, match=r"mc_draws=10,000,000 needs about"):
+        paths(df, SERIAL, ci="mc", mc_draws=10_000_000, seed=1)
+
+
+SUMMARY_MODEL = SERIAL + "y ~ 1\nm1 ~~ m1\nx ~~ w\ntotal := a1*d21*b2 + b1*a1\n"
+
+
+def test_summary_snapshot_shows_labels_defined_parameters_and_apa_p():
+    # issue 10.9: defined parameters with their labels, every effect, APA p-values (< .001, .038)
+    res = paths(make_data(), SUMMARY_MODEL, bootstrap=1000, seed=11)
+    assert res.summary() == PATHS_SUMMARY_SNAPSHOT
+
+
+PATHS_SUMMARY_SNAPSHOT = """\
+Path model (equation-wise OLS)
+==============================
+N = 300 (dropped 0 incomplete rows); CI: percentile 95%, B = 1000, seed = 11
+
+Regressions
+lhs op rhs label   est    se      z      p             ci std_all
+ m1  ~   x    a1 0.544 0.053 10.328 < .001 [0.449, 0.639]   0.513
+ m2  ~  m1   d21 0.329 0.062  5.299 < .001 [0.210, 0.454]   0.321
+ m2  ~   x    a2 0.201 0.066  3.066   .002 [0.051, 0.335]   0.186
+  y  ~  m2    b2 0.397 0.061  6.550 < .001 [0.267, 0.526]   0.351
+  y  ~  m1    b1 0.140 0.068  2.073   .038 [0.006, 0.268]   0.121
+  y  ~   x       0.198 0.070  2.845   .004 [0.048, 0.348]   0.161
+  y  ~   w       0.302 0.062  4.898 < .001 [0.187, 0.423]   0.236
+
+Intercepts and means
+lhs op label   est    se     z    p              ci std_all
+  y ~1       0.053 0.060 0.884 .377 [-0.058, 0.168]   0.042
+
+Variances and covariances
+lhs op rhs label   est    se      z      p              ci std_all
+ m1 ~~  m1       0.862 0.071 12.207 < .001  [0.726, 1.005]   0.736
+  x ~~   w       0.042                     [-0.071, 0.152]   0.042
+ m2 ~~  m2       0.987 0.081 12.186 < .001  [0.829, 1.162]   0.802
+  y ~~   y       1.072 0.088 12.145 < .001  [0.895, 1.216]   0.678
+
+R-squared
+lhs   est             ci
+ m1 0.264 [0.183, 0.349]
+ m2 0.198 [0.129, 0.286]
+  y 0.331 [0.258, 0.426]
+
+Defined parameters
+ label op               rhs   est    se     z      p             ci std_all
+serial :=         a1*d21*b2 0.071 0.019 3.826 < .001 [0.039, 0.115]   0.058
+ total := a1*d21*b2 + b1*a1 0.147 0.040 3.655 < .001 [0.072, 0.231]   0.120
+
+Indirect and total effects
+        effect                     path          name   est    se     z      p             ci std_all
+      specific              x → m1 → m2   ind.x.m1.m2 0.179 0.038 4.715 < .001 [0.110, 0.263]   0.165
+        direct                   x → m2   direct.x.m2 0.201 0.066 3.066   .002 [0.051, 0.335]   0.186
+         total           x → m2 (total)    total.x.m2 0.380 0.059 6.446 < .001 [0.249, 0.496]   0.350
+      specific          x → m1 → m2 → y ind.x.m1.m2.y 0.071 0.019 3.826 < .001 [0.039, 0.115]   0.058
+      specific               x → m1 → y    ind.x.m1.y 0.076 0.038 2.033   .042 [0.004, 0.150]   0.062
+      specific               x → m2 → y    ind.x.m2.y 0.080 0.029 2.777   .005 [0.022, 0.145]   0.065
+total_indirect x → … → y (all indirect)       ind.x.y 0.227 0.046 4.962 < .001 [0.139, 0.321]   0.185
+        direct                    x → y    direct.x.y 0.198 0.070 2.845   .004 [0.048, 0.348]   0.161
+         total            x → y (total)     total.x.y 0.425 0.064 6.587 < .001 [0.300, 0.544]   0.347
+      specific              m1 → m2 → y   ind.m1.m2.y 0.130 0.032 4.120 < .001 [0.075, 0.200]   0.113
+        direct                   m1 → y   direct.m1.y 0.140 0.068 2.073   .038 [0.006, 0.268]   0.121
+         total           m1 → y (total)    total.m1.y 0.271 0.069 3.908 < .001 [0.139, 0.410]   0.234"""

@@ -126,3 +126,53 @@ def test_bad_sizes_are_refused():
         bs.Resampler(0, 10, 1)
     with pytest.raises(InvalidParameterError, match="one label per row"):
         bs.Resampler(5, 10, 1, strata=np.array([0, 1]))
+
+
+# --- a broken or unwritable compiled-kernel cache never fails a run (issue 11.10) -----------------
+
+_CACHE_SCRIPT = (
+    "from sciplab.stats._bootstrap import Resampler; r = Resampler(50, 300, 1, strata=[i % 3 for i in range(50)]); "
+    "import numpy as np; t = np.arange(100.0).reshape(50, 2); "
+    "s = np.concatenate([c for *_, c in r.weighted_sums(t)]).sum(); "
+    "print(int(r.indices().sum()), float(r.counts().sum()), float(s))"
+)
+
+
+def _run_kernels(env_extra):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, **env_extra}
+    return subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+
+
+def _expected():
+    r = bs.Resampler(50, 300, 1, strata=[i % 3 for i in range(50)])
+    t = np.arange(100.0).reshape(50, 2)
+    sums = np.concatenate([c for *_, c in r.weighted_sums(t)]).sum()
+    return f"{int(r.indices().sum())} {float(r.counts().sum())} {float(sums)}"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "empty"])
+def test_damaged_cache_files_fall_back_to_compiling(tmp_path, damage):
+    env = {"NUMBA_CACHE_DIR": str(tmp_path)}
+    first = _run_kernels(env)
+    assert first.returncode == 0, first.stderr
+    files = [p for p in tmp_path.rglob("*") if p.suffix in (".nbi", ".nbc")]
+    assert files, "the first run wrote no cache files"
+    for p in files:
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"")
+    for _ in range(2):  # the damaged cache is repaired (or bypassed) and stays usable
+        out = _run_kernels(env)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == _expected().split() == first.stdout.split()
+
+
+def test_unwritable_cache_location_falls_back_to_compiling():
+    # no usable cache folder at all (numba: "cannot cache function ... no locator available")
+    env = {"NUMBA_CACHE_DIR": "/proc/sciplab-no-such-dir", "NUMBA_CACHE_LOCATOR_CLASSES": "UserProvidedCacheLocator"}
+    out = _run_kernels(env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == _expected().split()

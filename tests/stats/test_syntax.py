@@ -112,3 +112,102 @@ def test_arbitrary_unicode_never_crashes(text):
         parse_model(text)
     except ModelSyntaxError:
         pass
+
+
+# -- bounded, typed errors on hostile input (issue 11.3, 11.8) --------------------------------
+
+
+@pytest.mark.parametrize("text", ["", " ", "# c", ";", "\n\n"])
+def test_empty_expression_is_a_syntax_error(text):
+    with pytest.raises(ModelSyntaxError, match="expected an expression"):
+        parse_expression(text)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["(" * 198 + "a" + ")" * 198, "-" * 990 + "a", "a" + "^a" * 300, "sqrt(" * 80 + "a" + ")" * 80],
+)
+def test_deep_nesting_is_refused_with_a_syntax_error(expr):
+    with pytest.raises(ModelSyntaxError, match="nested more than 50 levels"):
+        parse_expression(expr)
+    with pytest.raises(ModelSyntaxError, match="nested more than 50 levels"):
+        parse_model(f"m ~ a*x\nd := {expr}")
+
+
+def test_long_sums_are_flat_and_evaluate():
+    e = parse_expression(" + ".join(["a"] * 1000) + " - " + " * ".join(["a"] * 1000))
+    assert e.evaluate({"a": 1.0}) == 999.0
+    m = parse_model("m ~ a*x\nd := " + " + ".join(["a"] * 1000))
+    assert m.expressions["d"].evaluate({"a": np.array([1.0, 2.0])}).tolist() == [1000.0, 2000.0]
+
+
+def test_too_many_symbols_are_refused():
+    with pytest.raises(ModelSyntaxError, match="more than 5,000 symbols"):
+        parse_expression(" + ".join(["a"] * 3000))
+
+
+def test_model_length_is_bounded():
+    with pytest.raises(ModelSyntaxError, match="at most 1,000,000"):
+        parse_model("y ~ x\n" + "#" * 1_000_001)
+
+
+@pytest.mark.parametrize(("text", "col"), [("y ~ 1e999*x", 5), ("y ~ -1e400*x", 6), ("m ~ a*x\nd := a*1e999", 8)])
+def test_non_finite_numbers_are_syntax_errors(text, col):
+    with pytest.raises(ModelSyntaxError, match="not finite") as info:
+        parse_model(text)
+    assert f"column {col}:" in str(info.value)
+
+
+# -- conditions: the same parser with comparisons and and/or/not (issue 12.5) -------------------
+
+
+def test_logic_expressions_evaluate_elementwise():
+    e = parse_expression("a >= 1 and not (b == 'x' or c < -2 * a)", logic=True)
+    assert e.names == ("a", "b", "c")
+    out = e.evaluate({"a": np.array([0.0, 1.0, 2.0]), "b": "y", "c": np.array([0.0, 0.0, -5.0])})
+    assert out.tolist() == [False, True, False]
+    assert e.text == "a >= 1 and not (b == 'x' or c < -2*a)"
+    assert bool(parse_expression("true or false", logic=True).evaluate({}))
+    assert parse_expression("x.p != 'a' and x.q <= 2", logic=True).names == ("x.p", "x.q")
+
+
+@pytest.mark.parametrize(
+    ("text", "col", "message"),
+    [
+        ("a and", 6, "ends too early"),
+        ("a)", 2, r"unexpected '\)'"),
+        ("a # 1", 3, "unexpected character '#'"),
+        ("a ! b", 3, "unexpected character '!'"),
+        ("(a", 3, r"expected '\)'"),
+        ("a == == b", 6, "expected a number"),
+        ("a < b < c", 7, "unexpected '<'"),
+        ("and a", 1, "unexpected 'and'"),
+        ("a > 1e999", 5, "not finite"),
+    ],
+)
+def test_logic_errors_show_column_and_caret(text, col, message):
+    with pytest.raises(ModelSyntaxError, match=message) as info:
+        parse_expression(text, logic=True)
+    msg = str(info.value)
+    assert msg.startswith(f"line 1, column {col}:")
+    assert msg.split("\n")[1:3] == ["  " + text, "  " + " " * (col - 1) + "^"]
+    assert info.value.problem in msg.split("\n")[0] and info.value.col == col
+
+
+def test_comparisons_are_not_part_of_model_definitions():
+    with pytest.raises(ModelSyntaxError, match="unexpected character '<'"):
+        parse_model("m ~ a*x\nd := a < 1")
+
+
+LOGIC_ALPHABET = [*"ab1.() -*'", " and ", " or ", "not ", "<", "<=", "==", "!=", "#", "true", '"x"', "^", "\n"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(LOGIC_ALPHABET), max_size=30).map("".join))
+def test_random_conditions_parse_or_raise_model_syntax_error(text):
+    try:
+        e = parse_expression(text, logic=True)
+    except ModelSyntaxError as exc:
+        assert str(exc).startswith("line ")
+    else:  # the normalised text parses to the same tree shape
+        assert parse_expression(e.text, logic=True).text == e.text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Annotated, Any
 
 import pandas as pd
@@ -24,11 +23,6 @@ def _angles(value: str | None) -> tuple[float, ...] | None:
         return tuple(float(v) for v in items)
     except ValueError:
         raise InvalidParameterError(f"--angles must be comma-separated numbers in degrees, got {value!r}") from None
-
-
-def _replicates_keyword(fn: Any) -> str:
-    """The library's name for the number of resamples (``bootstrap``; formerly ``boots``)."""
-    return "bootstrap" if "bootstrap" in inspect.signature(fn).parameters else "boots"
 
 
 def ssm_command(
@@ -53,8 +47,8 @@ def ssm_command(
     bootstrap: Annotated[
         int,
         typer.Option(
-            "--bootstrap", "-B", "--boots", min=0, max=MAX_BOOTSTRAP,
-            help="Bootstrap resamples (0: no CIs; --boots is the former name).",
+            "--bootstrap", "-B", min=0, max=MAX_BOOTSTRAP,
+            help="Bootstrap resamples (0: no CIs).",
         ),
     ] = 2000,  # fmt: skip
     level: LevelOpt = 0.95,
@@ -118,7 +112,7 @@ def ssm_command(
         "measures": split_list(measures) or None,
         "group": group,
         "contrast": "pairwise" if pairwise else contrast,
-        _replicates_keyword(ssm): bootstrap,
+        "bootstrap": bootstrap,
         "level": level,
         "seed": seed,
     }

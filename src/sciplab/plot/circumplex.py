@@ -78,7 +78,7 @@ def plot_circle(result: Any, *, title: str | None = None, figsize: tuple[float, 
     >>> names = ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"]
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame(np.cos(np.radians(OCTANTS) - 1) + rng.normal(0, .5, (30, 8)), columns=names)
-    >>> fig = plot_circle(ssm(df, names, boots=100, seed=1))
+    >>> fig = plot_circle(ssm(df, names, bootstrap=100, seed=1))
     >>> len(fig.axes)
     1
     """
@@ -178,7 +178,7 @@ def plot_curve(result: Any, *, ncols: int = 3, figsize: tuple[float, float] | No
     >>> from sciplab.stats.circumplex import OCTANTS, ssm
     >>> names = ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"]
     >>> df = pd.DataFrame([np.cos(np.radians(OCTANTS))] * 3, columns=names)
-    >>> fig = plot_curve(ssm(df, names, boots=0))
+    >>> fig = plot_curve(ssm(df, names, bootstrap=0))
     >>> len(fig.axes)
     1
     """
@@ -246,7 +246,7 @@ def plot_contrast(result: Any, *, figsize: tuple[float, float] = (8.0, 2.6)) -> 
     >>> rng = np.random.default_rng(0)
     >>> df = pd.DataFrame(np.cos(np.radians(OCTANTS)) + rng.normal(0, .5, (40, 8)), columns=names)
     >>> df["g"] = ["a", "b"] * 20
-    >>> fig = plot_contrast(ssm(df, names, group="g", contrast=True, boots=100, seed=1))
+    >>> fig = plot_contrast(ssm(df, names, group="g", contrast=True, bootstrap=100, seed=1))
     >>> len(fig.axes)
     5
     """

@@ -70,7 +70,7 @@ def _ssm_result(out: Mapping[str, Any], names: list[str], angles: list[float]) -
             "contrast_labels": [],
             "profile_labels": [row["label"]],
             "n": 1,
-            "boots": 0,
+            "bootstrap": 0,
             "group": None,
             "measures": [],
             "n_by_group": {"All": 1},

@@ -8,12 +8,20 @@ it is an inference to test, not an established finding.
 
 Sources
 -------
+Eubanks, C. F., Muran, J. C., & Safran, J. D. (2018). Alliance rupture repair: A meta-analysis.
+*Psychotherapy, 55*(4), 508-519. https://doi.org/10.1037/pst0000185 (what a rupture is).
+Safran, J. D., & Muran, J. C. (2000). *Negotiating the therapeutic alliance: A relational treatment
+guide*. Guilford Press (withdrawal and confrontation ruptures).
 Schenk, N., Fuerer, L., Zimmermann, R., Steppan, M., & Schmeck, K. (2020). Alliance ruptures and
 resolutions in personality disorders. *Current Psychiatry Reports, 23*, 1.
 Miller-Bottome, M., Talia, A., Safran, J. D., & Muran, J. C. (2018). Resolving alliance ruptures
 from an attachment-informed perspective. *Psychoanalytic Psychology, 35*, 175-183.
-SCIP Lab reference: scip-model.md section 6 (therapy relationship by attachment pattern) and
-section 7, open question 6 (the mapping is to be tested).
+Mallinckrodt, B., Choi, G., & Daly, K. D. (2015). Pilot test of a measure to assess therapeutic
+distance and its association with client attachment and corrective experience in therapy.
+*Psychotherapy Research, 25*(5), 505-517. https://doi.org/10.1080/10503307.2014.928755 (attachment
+avoidance goes with experiencing the therapist as too close, anxiety with too distant).
+No study located measured both attachment and rupture type: the mapping from a pattern to a rupture
+type is SCIP Lab's inference, to be tested.
 """
 
 from __future__ import annotations
@@ -37,7 +45,9 @@ RUPTURE_TYPES: dict[str, dict[str, Any]] = {
         "watch": "moving against the therapist; preoccupied clients minimise the therapist's contribution "
         "in resolution",
         "sources": [
-            "scip-model.md section 6: Schenk et al. (2020) rupture types; Miller-Bottome et al. (2018); MCD 2015",
+            "Safran & Muran (2000) and Schenk et al. (2020): withdrawal vs confrontation ruptures; Mallinckrodt, "
+            "Choi & Daly (2015): avoidance ~ therapist too close, anxiety ~ too distant; Miller-Bottome et al. (2018): "
+            "resolution by attachment",
         ],
     },
     "dismissing": {
@@ -47,7 +57,9 @@ RUPTURE_TYPES: dict[str, dict[str, Any]] = {
         "watch": "quiet, easy to miss: use the lenient rule and check client-therapist perspective gaps; avoidant "
         "clients minimise their own contribution in resolution",
         "sources": [
-            "scip-model.md section 6: Schenk et al. (2020) rupture types; Miller-Bottome et al. (2018); MCD 2015",
+            "Safran & Muran (2000) and Schenk et al. (2020): withdrawal vs confrontation ruptures; Mallinckrodt, "
+            "Choi & Daly (2015): avoidance ~ therapist too close, anxiety ~ too distant; Miller-Bottome et al. (2018): "
+            "resolution by attachment",
         ],
     },
     "fearful": {
@@ -55,14 +67,17 @@ RUPTURE_TYPES: dict[str, dict[str, Any]] = {
         "also": None,
         "when": "unknown: both hyperactivating and deactivating strategies are possible",
         "watch": "both rupture types; no specific evidence located",
-        "sources": ["scip-model.md section 6 (mapping for fearful clients not stated by a source)"],
+        "sources": [
+            "Safran & Muran (2000); Schenk et al. (2020): rupture types (no source states a mapping for "
+            "fearful clients)"
+        ],
     },
     "secure": {
         "expected_rupture": None,
         "also": None,
         "when": "no pattern-specific expectation",
         "watch": "secure clients rupture too but take part in resolution more readily (Miller-Bottome et al. 2018)",
-        "sources": ["scip-model.md section 6: Miller-Bottome et al. (2018)"],
+        "sources": ["Miller-Bottome et al. (2018)"],
     },
 }
 #: Names users write for the four patterns (dimensions and strategies included).
@@ -95,11 +110,12 @@ def expected_rupture_type(pattern: str) -> dict[str, Any]:
 
     Notes
     -----
-    scip-model.md section 6: anxious -> confrontation ruptures (and deferential withdrawal) when the
-    therapist increases distance; avoidant -> withdrawal ruptures when distance shrinks faster than
-    tolerated. Rupture types after Schenk et al. (2020); resolution differences after
-    Miller-Bottome et al. (2018). The mapping is an inference to test, not an established finding
-    (scip-model.md section 7, open question 6).
+    Anxious -> confrontation ruptures (and deferential withdrawal) when the therapist increases
+    distance; avoidant -> withdrawal ruptures when distance shrinks faster than tolerated. Rupture
+    types after Safran & Muran (2000) and Schenk et al. (2020); distance misfit by attachment after
+    Mallinckrodt, Choi & Daly (2015); resolution differences after Miller-Bottome et al. (2018). The
+    mapping itself is an inference to test, not an established finding: no study located measured
+    both attachment and rupture type.
 
     Examples
     --------
@@ -112,7 +128,8 @@ def expected_rupture_type(pattern: str) -> dict[str, Any]:
             f"unknown attachment pattern {pattern!r}{suggest(str(pattern), PATTERN_ALIASES)}; "
             f"allowed: {', '.join(sorted(PATTERN_ALIASES))}"
         )
-    return {"pattern": key, **RUPTURE_TYPES[key], "evidence": "[inference] mapping to test (scip-model.md section 6)"}
+    evidence = "[inference] mapping to test; no study located measured attachment and rupture type together"
+    return {"pattern": key, **RUPTURE_TYPES[key], "evidence": evidence}
 
 
 @dataclasses.dataclass(frozen=True)

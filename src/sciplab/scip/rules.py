@@ -15,14 +15,15 @@ clinician-researcher can read and adapt:
 
 Condition language
 ------------------
-A tiny, safe expression language (parsed here, never passed to ``eval``)::
+A tiny, safe expression language, parsed by the one expression parser of SCIP Lab
+(:func:`sciplab.stats.syntax.parse_expression` with ``logic=True``; never passed to ``eval``)::
 
     expr  := or
     or    := and ("or" and)*
     and   := not ("and" not)*
     not   := "not" not | cmp
-    cmp   := atom (("<" | "<=" | ">" | ">=" | "==" | "!=") atom)?
-    atom  := NAME "." ATTR | NUMBER | 'text' | "text" | true | false | "(" expr ")"
+    cmp   := value (("<" | "<=" | ">" | ">=" | "==" | "!=") value)?
+    value := NAME "." ATTR | NUMBER | -NUMBER | 'text' | "text" | true | false | "(" expr ")"
 
 ``NAME`` is a SCIP construct (:data:`sciplab.instruments.schema.CONSTRUCTS`) or one of the derived
 blocks ``attachment`` and ``interpersonal``; ``ATTR`` is one of :data:`CONSTRUCT_ATTRIBUTES`,
@@ -32,7 +33,8 @@ Evaluation uses three-valued logic: a variable whose construct was not measured 
 ``unknown and false`` is false, ``unknown or true`` is true, otherwise unknown propagates and the
 rule does not fire (the formulation lists it as not evaluable, with the constructs it needs).
 
-Every problem is a :class:`RuleFileError` naming the file, the line and the problem.
+This module checks the types on the parsed tree and evaluates it. Every problem is a
+:class:`RuleFileError` naming the file, the line, the column and the problem (with a caret).
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from sciplab._core.errors import SciplabError, suggest
+from sciplab._core.errors import ModelSyntaxError, SciplabError, suggest
 from sciplab.instruments.schema import CONSTRUCTS
 from sciplab.scip.constructs import OCTANT_CODES, QUADRANTS
+from sciplab.stats.syntax import Expression, parse_expression
 
 __all__ = [
     "ATTACHMENT_ATTRIBUTES",
@@ -116,7 +119,6 @@ PHASES = ("engagement", "corrective", "marker", "caution")
 PATTERNS = QUADRANTS
 _ID_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 MAX_CONDITION = 2000
-MAX_DEPTH = 40
 
 
 class RuleFileError(SciplabError, ValueError):
@@ -129,21 +131,14 @@ class RuleFileError(SciplabError, ValueError):
 
 
 # ---------------------------------------------------------------------------------------------
-# Conditions
+# Conditions: parsed by the one expression parser (sciplab.stats.syntax), checked and evaluated here
 
-_TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
-    r"|(?P<str>'[^'\n]*'|\"[^\"\n]*\")"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)"
-    r"|(?P<op><=|>=|==|!=|<|>)"
-    r"|(?P<par>[()]))"
-)
-_KEYWORDS = {"and", "or", "not", "true", "false"}
+_KIND_WORD = {"num": "number", "str": "text", "bool": "true/false value"}
 
 
 @dataclasses.dataclass(frozen=True)
 class Condition:
-    """A parsed condition: ``source`` text, the tree and the variables (``block.attr``) it reads."""
+    """A parsed condition: ``source`` text, the syntax tree and the variables (``block.attr``) it reads."""
 
     source: str
     tree: tuple[Any, ...]
@@ -155,179 +150,96 @@ class Condition:
         return value if value is None else bool(value)
 
 
-class _Parser:
-    def __init__(self, text: str, where: str, line: int | None) -> None:
-        self.text, self.where, self.line = text, where, line
-        self.tokens: list[tuple[str, str, int]] = []
-        pos = 0
-        while pos < len(text):
-            if text[pos:].strip() == "":
-                break
-            m = _TOKEN.match(text, pos)
-            if m is None or m.end() == pos:
-                col = pos + 1 + len(text[pos:]) - len(text[pos:].lstrip())
-                self.fail(f"unexpected character {text[col - 1]!r} at column {col}")
-            kind = m.lastgroup or ""  # m is not None here: fail() raised
-            self.tokens.append((kind, m.group(kind), m.start(kind) + 1))
-            pos = m.end()
-        self.i = 0
-        self.depth = 0
+class _Checker:
+    """Type checks of a condition's tree: names are ``block.attr``; numbers, texts, true/false."""
+
+    def __init__(self, expr: Expression, where: str, line: int | None) -> None:
+        self.expr, self.where, self.line = expr, where, line
         self.variables: list[str] = []
 
-    def fail(self, problem: str) -> NoReturn:
-        raise RuleFileError(self.where, self.line, f"condition {self.text!r}: {problem}")
+    def fail(self, node: tuple[Any, ...], problem: str) -> NoReturn:
+        raise _condition_error(self.expr.source, self.expr.error(node, problem), self.where, self.line)
 
-    def peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.i] if self.i < len(self.tokens) else None
+    def kind(self, node: tuple[Any, ...]) -> str:
+        tag = node[0]
+        if tag in ("num", "str", "bool"):
+            return tag
+        if tag == "name":
+            return self._variable(node)
+        if tag == "neg":
+            if self.kind(node[2]) != "num":
+                self.fail(node, "'-' applies to numbers only")
+            return "num"
+        if tag == "not":
+            k = self.kind(node[2])
+            if k != "bool":
+                self.fail(node, f"'not' applies to a true/false condition, not a {_KIND_WORD[k]}")
+            return "bool"
+        if tag in ("and", "or"):
+            for part in node[2]:
+                k = self.kind(part)
+                if k != "bool":
+                    self.fail(part, f"'{tag}' joins true/false conditions, not a {_KIND_WORD[k]}")
+            return "bool"
+        if tag == "cmp":
+            return self._comparison(node)
+        self.fail(node, "arithmetic (+ - * / ^ and functions) is not allowed in conditions; compare a value")
 
-    def take(self) -> tuple[str, str, int]:
-        tok = self.peek()
-        if tok is None:
-            self.fail("ends too early")
-        self.i += 1
-        return tok  # type: ignore[return-value]
-
-    def is_word(self, word: str) -> bool:
-        tok = self.peek()
-        return tok is not None and tok[0] == "name" and tok[1] == word
-
-    def parse(self) -> tuple[tuple[Any, ...], str]:
-        if not self.tokens:
-            self.fail("is empty")
-        tree, kind = self.p_or()
-        tok = self.peek()
-        if tok is not None:
-            self.fail(f"unexpected {tok[1]!r} at column {tok[2]}")
-        if kind != "bool":
-            self.fail(f"must be true or false, but it is a {_KIND_WORD[kind]}; compare it (e.g. with >= or ==)")
-        return tree, kind
-
-    def p_or(self) -> tuple[tuple[Any, ...], str]:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"is nested more than {MAX_DEPTH} levels deep")
-        parts = [self.p_and()]
-        while self.is_word("or"):
-            self.take()
-            parts.append(self.p_and())
-        self.depth -= 1
-        return self._combine("or", parts)
-
-    def p_and(self) -> tuple[tuple[Any, ...], str]:
-        parts = [self.p_not()]
-        while self.is_word("and"):
-            self.take()
-            parts.append(self.p_not())
-        return self._combine("and", parts)
-
-    def _combine(self, op: str, parts: list[tuple[tuple[Any, ...], str]]) -> tuple[tuple[Any, ...], str]:
-        if len(parts) == 1:
-            return parts[0]
-        for _, kind in parts:
-            if kind != "bool":
-                self.fail(f"'{op}' joins true/false conditions, not a {_KIND_WORD[kind]}")
-        return (op, tuple(p[0] for p in parts)), "bool"
-
-    def p_not(self) -> tuple[tuple[Any, ...], str]:
-        if self.is_word("not"):
-            self.take()
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                self.fail(f"is nested more than {MAX_DEPTH} levels deep")
-            tree, kind = self.p_not()
-            self.depth -= 1
-            if kind != "bool":
-                self.fail(f"'not' applies to a true/false condition, not a {_KIND_WORD[kind]}")
-            return ("not", tree), "bool"
-        return self.p_cmp()
-
-    def p_cmp(self) -> tuple[tuple[Any, ...], str]:
-        left, lkind = self.p_atom()
-        tok = self.peek()
-        if tok is None or tok[0] != "op":
-            return left, lkind
-        op = self.take()[1]
-        right, rkind = self.p_atom()
+    def _comparison(self, node: tuple[Any, ...]) -> str:
+        op, left, right = node[2], node[3], node[4]
+        lkind, rkind = self.kind(left), self.kind(right)
         if lkind != rkind:
-            self.fail(f"cannot compare a {_KIND_WORD[lkind]} with a {_KIND_WORD[rkind]} ({op})")
+            self.fail(node, f"cannot compare a {_KIND_WORD[lkind]} with a {_KIND_WORD[rkind]} ({op})")
         if lkind in ("str", "bool") and op not in ("==", "!="):
-            self.fail(f"{_KIND_WORD[lkind]}s are compared with == or != only, not {op}")
+            self.fail(node, f"{_KIND_WORD[lkind]}s are compared with == or != only, not {op}")
         for var, const in ((left, right), (right, left)):
-            if var[0] == "var" and const[0] == "const" and (var[1], var[2]) in _TEXT_VALUES:
-                allowed = _TEXT_VALUES[(var[1], var[2])]
-                if const[1] not in allowed:
+            if var[0] == "name" and const[0] == "str" and tuple(var[2].split(".")) in _TEXT_VALUES:
+                allowed = _TEXT_VALUES[tuple(var[2].split("."))]  # type: ignore[index]
+                if const[2] not in allowed:
                     self.fail(
-                        f"{var[1]}.{var[2]} is never {const[1]!r}{suggest(str(const[1]), allowed)}; "
-                        f"values: {', '.join(allowed)}"
+                        const,
+                        f"{var[2]} is never {const[2]!r}{suggest(str(const[2]), allowed)}; "
+                        f"values: {', '.join(allowed)}",
                     )
-        return ("cmp", op, left, right), "bool"
+        return "bool"
 
-    def p_atom(self) -> tuple[tuple[Any, ...], str]:
-        kind, text, col = self.take()
-        if kind == "num":
-            try:
-                value = float(text)
-            except (ValueError, OverflowError):  # pragma: no cover - regex admits valid floats only
-                self.fail(f"bad number {text!r} at column {col}")
-            if value != value or value in (float("inf"), float("-inf")):
-                self.fail(f"number {text!r} at column {col} is not finite")
-            return ("const", value), "num"
-        if kind == "str":
-            return ("const", text[1:-1]), "str"
-        if kind == "par":
-            if text == ")":
-                self.fail(f"unexpected ')' at column {col}")
-            tree, k = self.p_or()
-            close = self.take()
-            if close[1] != ")":
-                self.fail(f"expected ')' at column {close[2]}, got {close[1]!r}")
-            return tree, k
-        if kind == "name":
-            if text in ("true", "false"):
-                return ("const", text == "true"), "bool"
-            if text in _KEYWORDS:
-                self.fail(f"unexpected {text!r} at column {col}")
-            return self._variable(text, col)
-        self.fail(f"unexpected {text!r} at column {col}")
-
-    def _variable(self, text: str, col: int) -> tuple[tuple[Any, ...], str]:
+    def _variable(self, node: tuple[Any, ...]) -> str:
+        text = node[2]
         parts = text.split(".")
-        if len(parts) != 2:
-            known = ", ".join([*CONSTRUCTS, *_BLOCKS])
-            if len(parts) == 1 and (parts[0] in CONSTRUCTS or parts[0] in _BLOCKS):
-                self.fail(f"{text!r} at column {col} needs an attribute, e.g. {text}.score or {text}.present")
+        known = [*CONSTRUCTS, *_BLOCKS]
+        if len(parts) != 2 or not all(parts):
+            if len(parts) == 1 and text in known:
+                self.fail(node, f"{text!r} needs an attribute, e.g. {text}.score or {text}.present")
             if len(parts) == 1:
-                self.fail(
-                    f"unknown construct {text!r} at column {col}"
-                    f"{suggest(text, [*CONSTRUCTS, *_BLOCKS])}; known: {known}"
-                )
-            self.fail(f"{text!r} at column {col}: write construct.attribute (one dot)")
+                self.fail(node, f"unknown construct {text!r}{suggest(text, known)}; known: {', '.join(known)}")
+            self.fail(node, f"{text!r}: write construct.attribute (one dot)")
         block, attr = parts
         if block in _BLOCKS:
             attrs = _BLOCKS[block]
         elif block in CONSTRUCTS:
             attrs = CONSTRUCT_ATTRIBUTES
         else:
-            self.fail(
-                f"unknown construct {block!r} at column {col}{suggest(block, [*CONSTRUCTS, *_BLOCKS])}; "
-                f"known: {', '.join([*CONSTRUCTS, *_BLOCKS])}"
-            )
+            self.fail(node, f"unknown construct {block!r}{suggest(block, known)}; known: {', '.join(known)}")
         if attr not in attrs:
-            self.fail(
-                f"unknown attribute {attr!r} of {block} at column {col}{suggest(attr, attrs)}; "
-                f"allowed: {', '.join(attrs)}"
-            )
-        name = f"{block}.{attr}"
-        if name not in self.variables:
-            self.variables.append(name)
-        return ("var", block, attr), attrs[attr]
+            self.fail(node, f"unknown attribute {attr!r} of {block}{suggest(attr, attrs)}; allowed: {', '.join(attrs)}")
+        if text not in self.variables:
+            self.variables.append(text)
+        return attrs[attr]
 
 
-_KIND_WORD = {"num": "number", "str": "text", "bool": "true/false value"}
+def _condition_error(text: str, exc: ModelSyntaxError, where: str, line: int | None) -> RuleFileError:
+    """The parser's caret message, framed by the rule file's name and line."""
+    problem, row, col = exc.problem, exc.line, exc.col  # type: ignore[attr-defined]
+    at = f"column {col}" if row == 1 else f"line {row} of the condition, column {col}"
+    snippet = str(exc).split("\n", 1)[1]
+    return RuleFileError(where, line, f"condition {text!r}: {problem} at {at}\n{snippet}")
 
 
 def parse_condition(text: Any, *, where: str = "<condition>", line: int | None = None) -> Condition:
     """Parse and type-check a condition.
+
+    The text is parsed by :func:`sciplab.stats.syntax.parse_expression` (``logic=True``): the
+    grammar, nesting bound and caret messages are those of the model syntax.
 
     Parameters
     ----------
@@ -343,7 +255,8 @@ def parse_condition(text: Any, *, where: str = "<condition>", line: int | None =
     Raises
     ------
     RuleFileError
-        Syntax error, unknown construct or attribute, type mismatch; the message names the column.
+        Syntax error, unknown construct or attribute, type mismatch; the message names the column
+        and shows a caret under the problem.
 
     Examples
     --------
@@ -359,27 +272,41 @@ def parse_condition(text: Any, *, where: str = "<condition>", line: int | None =
         raise RuleFileError(where, line, f"a condition must be a text, got {type(text).__name__}")
     if len(text) > MAX_CONDITION:
         raise RuleFileError(where, line, f"condition is longer than {MAX_CONDITION} characters")
-    parser = _Parser(text, where, line)
-    tree, _ = parser.parse()
-    return Condition(text, tree, tuple(parser.variables))
+    if not text.strip():
+        raise RuleFileError(where, line, f"condition {text!r} is empty")
+    try:
+        expr = parse_expression(text, logic=True)
+    except ModelSyntaxError as exc:
+        raise _condition_error(text, exc, where, line) from None
+    checker = _Checker(expr, where, line)
+    kind = checker.kind(expr.tree)
+    if kind != "bool":
+        checker.fail(
+            expr.tree, f"must be true or false, but it is a {_KIND_WORD[kind]}; compare it (e.g. with >= or ==)"
+        )
+    return Condition(text, expr.tree, tuple(checker.variables))
 
 
 def _eval(node: tuple[Any, ...], ctx: Mapping[str, Any]) -> Any:
+    """Three-valued evaluation of a checked tree (None = unknown)."""
     kind = node[0]
-    if kind == "const":
-        return node[1]
-    if kind == "var":
-        return ctx.get(f"{node[1]}.{node[2]}")
+    if kind in ("num", "str", "bool"):
+        return node[2]
+    if kind == "name":
+        return ctx.get(node[2])
+    if kind == "neg":
+        v = _eval(node[2], ctx)
+        return None if v is None else -v
     if kind == "not":
-        v = _eval(node[1], ctx)
+        v = _eval(node[2], ctx)
         return None if v is None else not v
     if kind in ("and", "or"):
-        values = [_eval(n, ctx) for n in node[1]]
+        values = [_eval(n, ctx) for n in node[2]]
         decisive = kind == "or"  # True decides "or", False decides "and"
         if any(v is not None and bool(v) is decisive for v in values):
             return decisive
         return None if any(v is None for v in values) else not decisive
-    op, left, right = node[1], _eval(node[2], ctx), _eval(node[3], ctx)
+    op, left, right = node[2], _eval(node[3], ctx), _eval(node[4], ctx)
     if left is None or right is None:
         return None
     if isinstance(left, float) and left != left or isinstance(right, float) and right != right:

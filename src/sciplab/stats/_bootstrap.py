@@ -1,4 +1,4 @@
-"""The one resampling engine of SCIP Lab (path models, SSM, SEM, reliability).
+"""The one resampling engine of SCIP Lab (path models and SSM; SEM and power analysis to come).
 
 Design
 ------
@@ -13,6 +13,9 @@ Design
   ``counts() @ table`` block by block in a small thread pool (the kernels release the GIL); each
   replicate is computed the same way whichever thread runs it, so the output is bit-identical to a
   sequential run and does not depend on the chunk size.
+* **One seed rule** (:func:`resampling_seed`): the integer that keys the streams is the one recorded
+  in ``details``; passing it back as ``seed`` reproduces the run (also after a Generator was given).
+* **Jackknife by downdating** (:func:`jackknife_sums`): leave-one-out sums without refitting loops.
 * **Intervals** work on a ``(B, p)`` array of replicate estimates (NaN = failed replicate, dropped
   per column and counted): percentile (type-7 quantiles, = R ``quantile(type = 7)``), bias-corrected
   (BC) and bias-corrected and accelerated (BCa; Efron 1987, acceleration from the jackknife), the
@@ -40,7 +43,8 @@ from scipy import stats as _st
 
 from sciplab._core.angles import circular_mean, wrap_pi
 from sciplab._core.errors import InvalidParameterError
-from sciplab._core.validation import MAX_BOOTSTRAP, check_level
+from sciplab._core.random import SeedLike, resolve_seed
+from sciplab._core.validation import MAX_BOOTSTRAP
 
 BLOCK = 256
 """Replicates per block (the unit of work of the thread pool)."""
@@ -60,6 +64,55 @@ _MAX_STRATUM = 2**32 - 1
 
 THREAD_BLOCK_BYTES = 256e6
 """Blocks are generated in a thread pool only when one block's temporaries stay below this."""
+
+
+def resampling_seed(seed: SeedLike) -> int:
+    """The integer seed of a resampling run: the key of its streams and the value to record.
+
+    The one conversion used by every resampling analysis (paths, SSM, ...), so ``details["seed"]``
+    always reproduces the run when passed back as ``seed``:
+
+    * an integer is used as is (validated: non-negative);
+    * ``None`` draws fresh OS entropy (an integer below 2^63);
+    * a ``Generator`` (or ``SeedSequence``) gives its next integer below 2^63 - 1, so a user's
+      generator still controls the run and the integer drawn is recorded.
+
+    Examples
+    --------
+    >>> resampling_seed(7)
+    7
+    >>> import numpy as np
+    >>> resampling_seed(np.random.default_rng(1)) == resampling_seed(np.random.default_rng(1))
+    True
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        seed = np.random.default_rng(seed)
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63 - 1))
+    resolved = resolve_seed(seed)
+    assert resolved is not None  # only a Generator resolves to None, handled above
+    return resolved
+
+
+MEMORY_BUDGET_BYTES = 2 * 2**30
+"""Largest size of the replicate arrays an analysis may allocate (checked before allocating)."""
+
+
+def check_memory(replicates: int, columns: int, *, arrays: int, name: str = "bootstrap") -> None:
+    """Refuse a run whose ``arrays`` arrays of ``replicates x columns`` floats exceed the budget.
+
+    The message gives the estimate and the largest number of replicates that fits, so a user
+    asking for ``bootstrap=10_000_000`` learns what to change instead of meeting a failed allocation.
+    """
+    per_replicate = max(1, columns) * 8 * max(1, arrays)
+    need = replicates * per_replicate
+    if need > MEMORY_BUDGET_BYTES:
+        fits = MEMORY_BUDGET_BYTES // per_replicate
+        raise InvalidParameterError(
+            f"{name}={replicates:,} needs about {need / 2**30:.1f} GiB for the replicate estimates "
+            f"({columns:,} statistics); at most {fits:,} fit in the {MEMORY_BUDGET_BYTES / 2**30:g} GiB "
+            f"budget: lower {name} (or analyse fewer statistics at once)"
+        )
 
 
 def default_threads() -> int:
@@ -284,6 +337,22 @@ def _strata_members(strata: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(strata == s) for s in np.unique(strata)]
 
 
+def jackknife_sums(table: np.ndarray, chunk_size: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(start, stop, sums)``: the column sums of ``table`` leaving out row ``i``, rows ``start:stop``.
+
+    The jackknife counterpart of :meth:`Resampler.weighted_sums`: leave-one-out sufficient
+    statistics by downdating (``sum - table[i]``), so a jackknife needs no refitting loop.
+    ``chunk_size`` rows at a time (default: all) bound memory.
+    """
+    table = np.asarray(table, dtype=float)
+    n = table.shape[0]
+    size = n if chunk_size is None else max(1, int(chunk_size))
+    full = table.sum(axis=0)
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        yield start, stop, full[None, :] - table[start:stop]
+
+
 def auto_chunk(n: int, B: int, floats_per_row: int = 1, budget_bytes: float = 5e8) -> int:
     """Chunk size (replicates) keeping about ``budget_bytes`` of ``n * floats_per_row`` per replicate."""
     per = max(1, n * max(1, floats_per_row) * 8)
@@ -299,6 +368,8 @@ def _valid_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reps.ndim == 1:
         reps = reps[:, None]
     ok = np.isfinite(reps)
+    if np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
+        reps = np.where(ok, reps, np.nan)
     return reps, ok
 
 
@@ -350,18 +421,34 @@ def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
 
 
 def percentile_ci(reps: np.ndarray, level: float = 0.95) -> np.ndarray:
-    """Percentile interval (type-7 quantiles) per column: ``(2, p)`` array of lower, upper."""
-    alpha = 1.0 - check_level(level)
+    """Percentile interval (type-7 quantiles) per column: ``(2, p)`` array of lower, upper.
+
+    ``level`` is checked once, by the public analysis that calls this (``check_level``).
+    """
+    alpha = 1.0 - level
     return _quantile_cols(reps, np.array([alpha / 2, 1 - alpha / 2]))
 
 
-def _z0(reps: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+def bca_probs(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float) -> np.ndarray:
+    """Quantile levels ``(2, p)`` of the BCa interval (BC when ``acceleration`` is 0); the one formula.
+
+    z0 = Phi^-1(#{theta* < theta_hat} / B) over the finite replicates; the levels are
+    Phi(z0 + (z0 + z) / (1 - a (z0 + z))) for z = z_{alpha/2}, z_{1-alpha/2} (Efron 1987).
+    Infinite z0 (estimate outside all replicates) gives NaN levels. ``level`` is assumed checked.
+    """
+    alpha = 1.0 - level
     reps, ok = _valid_columns(reps)
-    counts = ok.sum(axis=0)
-    below = (np.where(ok, reps, np.inf) < np.asarray(estimate)[None, :]).sum(axis=0)
+    estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
+    a = np.atleast_1d(np.asarray(acceleration, dtype=float))
+    below = (np.where(ok, reps, np.inf) < estimate[None, :]).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        prop = below / counts
-    return _st.norm.ppf(prop)
+        z0 = _st.norm.ppf(below / ok.sum(axis=0))
+        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
+        p_lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
+        p_hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
+    probs = np.vstack([p_lo, p_hi])
+    probs[:, ~np.isfinite(z0)] = np.nan
+    return probs
 
 
 def bc_ci(reps: np.ndarray, estimate: np.ndarray, level: float = 0.95) -> np.ndarray:
@@ -375,17 +462,7 @@ def bc_ci(reps: np.ndarray, estimate: np.ndarray, level: float = 0.95) -> np.nda
 
 def bca_ci(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float = 0.95) -> np.ndarray:
     """Bias-corrected and accelerated interval: ``(2, p)``; ``acceleration`` from :func:`jackknife_acceleration`."""
-    alpha = 1.0 - check_level(level)
-    estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
-    a = np.atleast_1d(np.asarray(acceleration, dtype=float))
-    z0 = _z0(reps, estimate)
-    zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p_lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
-        p_hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
-    probs = np.vstack([p_lo, p_hi])
-    probs[:, ~np.isfinite(z0)] = np.nan
-    return _quantile_cols(reps, probs)
+    return _quantile_cols(reps, bca_probs(reps, estimate, acceleration, level))
 
 
 def jackknife_acceleration(jack: np.ndarray) -> np.ndarray:

@@ -153,7 +153,8 @@ def weighted_correlations(
 #   e'e = g' M g,   g = residual weight vector (1 at y, -c at S, -f at F)   (Greene 2012, ch. 3)
 #   Sigma(theta) = (I - B)^-1 Psi (I - B)^-T                  (model-implied covariance; Bollen 1989)
 #
-# A jackknife replicate (leave row i out) is M_full - Z_i Z_i', so BCa needs no refitting loops.
+# A jackknife replicate (leave row i out) is M_full - Z_i Z_i' (_bootstrap.jackknife_sums), so BCa
+# needs no refitting loops.
 
 
 def pair_products(Z: np.ndarray) -> np.ndarray:
@@ -176,12 +177,6 @@ def unpack_moments(packed: np.ndarray, q: int) -> np.ndarray:
 def weighted_moments(weights: np.ndarray, products: np.ndarray, q: int) -> np.ndarray:
     """Moment matrices ``sum_i w_bi Z_i Z_i'`` for each row ``w_b`` of ``weights`` ``(R, n)``."""
     return unpack_moments(np.asarray(weights, dtype=float) @ products, q)
-
-
-def jackknife_moments(full: np.ndarray, products: np.ndarray, q: int) -> np.ndarray:
-    """Leave-one-out moment matrices ``M - Z_i Z_i'``: ``(n, q, q)``."""
-    iu, ju = np.triu_indices(q)
-    return unpack_moments(full[iu, ju][None, :] - products, q)
 
 
 SMALL_SYSTEM = 8

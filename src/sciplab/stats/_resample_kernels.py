@@ -2,7 +2,9 @@
 
 Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about a second to import, so
 commands that never resample do not pay for it). Every kernel releases the GIL, so the engine runs
-blocks of replicates in a thread pool; compiled code is cached on disk (``cache=True``).
+blocks of replicates in a thread pool; compiled code is cached on disk when a cache folder is
+writable and its files are whole, and compiled in memory otherwise (a broken or unwritable cache
+never fails the user's command; :func:`_cache_usable`).
 
 Random stream
 -------------
@@ -32,8 +34,51 @@ Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom numb
 
 from __future__ import annotations
 
+import os
+import pickle
+from pathlib import Path
+
 import numba as nb
 import numpy as np
+
+
+def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
+    pass
+
+
+def _cache_usable() -> bool:
+    """Whether the kernels may be cached on disk (else they are compiled in memory, never failing).
+
+    Numba raises at import when no cache folder is writable ("cannot cache function"), fails every
+    call with ``UnpicklingError`` on a truncated cache file and aborts the process on empty ones.
+    So: a writable folder must exist, and every cache file of this module already there must be
+    whole (unpickles); broken files are removed, and when they cannot be, caching is off.
+    """
+    try:
+        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)
+    except Exception:  # noqa: BLE001 - any failure to locate a cache folder: compile without cache
+        return False
+    stem = Path(__file__).stem + "."
+    for path in folder.glob(stem + "*"):
+        if path.suffix not in (".nbi", ".nbc"):
+            continue
+        try:
+            with path.open("rb") as f:
+                if path.suffix == ".nbi":  # a version stamp, then the pickled index
+                    pickle.load(f)  # noqa: S301 - numba's own cache file, read as numba would
+                    pickle.loads(f.read())  # noqa: S301
+                else:
+                    pickle.load(f)  # noqa: S301
+        except Exception:  # noqa: BLE001 - truncated, empty or foreign: not usable
+            try:
+                path.unlink()
+            except OSError:
+                return False
+    return os.access(folder, os.W_OK)
+
+
+_CACHE = _cache_usable()
+"""Cache compiled kernels on disk (:func:`_cache_usable`)."""
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -43,19 +88,19 @@ _TWO32 = np.uint64(1 << 32)
 _S30, _S27, _S31, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=_CACHE)
 def _mix(z: np.uint64) -> np.uint64:
     z = (z ^ (z >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=_CACHE)
 def _start(key: np.uint64, b: int) -> np.uint64:
     return _mix(key ^ _mix(np.uint64(b + 1) * _GAMMA))
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=_CACHE)
 def _draw(state: np.uint64, m: np.uint64, threshold: np.uint64) -> tuple[np.uint64, np.uint64]:
     """Next state and a uniform position in ``[0, m)`` (Lemire multiply-shift with rejection)."""
     while True:
@@ -65,7 +110,7 @@ def _draw(state: np.uint64, m: np.uint64, threshold: np.uint64) -> tuple[np.uint
             return state, x >> _S32
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=_CACHE)
 def _resample_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, out: np.ndarray, as_counts: bool) -> None:
     """One replicate, stratum by stratum: row indices per slot into ``out``, or counts per row."""
     for s in range(bounds.shape[0] - 1):
@@ -81,14 +126,14 @@ def _resample_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, out
                 out[members[s0 + t]] = row
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True, cache=_CACHE)
 def fill_indices(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
     """Row indices of replicates ``lo .. lo + len(out) - 1`` into ``out`` (``(reps, n)`` int64)."""
     for r in range(out.shape[0]):
         _resample_row(_start(key, lo + r), members, bounds, out[r], False)
 
 
-@nb.njit(inline="always", cache=True)
+@nb.njit(inline="always", cache=_CACHE)
 def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: np.ndarray) -> None:
     if bounds.shape[0] == 2:  # one stratum: members are 0 .. n - 1, no look-up
         m = np.uint64(cnt.shape[0])
@@ -100,7 +145,7 @@ def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: n
     _resample_row(state, members, bounds, cnt, True)
 
 
-@nb.njit(nogil=True, cache=True)
+@nb.njit(nogil=True, cache=_CACHE)
 def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
     """How often each row appears in replicates ``lo ..`` into ``out`` (``(reps, n)`` float64)."""
     for r in range(out.shape[0]):
@@ -109,7 +154,7 @@ def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray
         _count_row(_start(key, lo + r), members, bounds, row)
 
 
-@nb.njit(nogil=True, cache=True, fastmath=True)
+@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
 def fill_sums(
     key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, table_t: np.ndarray, out: np.ndarray
 ) -> None:

@@ -60,21 +60,26 @@ import pandas as pd
 
 from sciplab._core.angles import wrap_pi
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
-from sciplab._core.random import SeedLike, generator_and_seed
+from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version
 from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats._bootstrap import (
     Resampler,
     auto_chunk,
+    check_memory,
     circular_percentile_ci,
     percentile_ci,
+    resampling_seed,
 )
 from sciplab.stats._formulas import ssm_parameters, weighted_correlations, weighted_means
 
-__all__ = ["OCTANTS", "SSMResult", "ssm", "ssm_scores"]
+__all__ = ["OCTANTS", "OCTANT_CODES", "SSMResult", "ssm", "ssm_scores"]
+
+OCTANT_CODES: tuple[str, ...] = ("PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO")
+"""The eight octant codes of the interpersonal circumplex, in R ``circumplex`` order (the one home)."""
 
 OCTANTS: tuple[float, ...] = (90.0, 135.0, 180.0, 225.0, 270.0, 315.0, 360.0, 45.0)
-"""Octant angles in degrees for PA, BC, DE, FG, HI, JK, LM, NO (R ``circumplex::octants()``)."""
+"""Octant angles in degrees for :data:`OCTANT_CODES` (PA ... NO; R ``circumplex::octants()``)."""
 
 _PARAMS = ("e", "x", "y", "a", "d")
 _NAMES = {
@@ -109,7 +114,7 @@ class SSMResult(Result):
         The profiles analysed (``label, group, measure`` and one column per scale): scale means
         or correlations; contrast rows hold differences of scale scores.
     details
-        Settings and bookkeeping: n per group, rows dropped, missing-data rule, boots, level,
+        Settings and bookkeeping: n per group, rows dropped, missing-data rule, bootstrap, level,
         seed used, angles, degenerate replicates, version.
     """
 
@@ -133,15 +138,16 @@ class SSMResult(Result):
             groups = ", ".join(f"{g} {n}" for g, n in by_group.items())
             lines.append(f"Sample: n = {det['n']} ({det['group']}: {groups})")
         lines.append(f"Missing data: {det['missing']} deletion, {det['rows_dropped']} row(s) dropped")
-        if det["boots"] > 0:
+        B = det.get("bootstrap", 0)
+        if B > 0:
             strat = f", stratified by {det['group']}" if det["group"] is not None else ""
-            seed = det["seed"] if det["seed"] is not None else "from a user Generator"
+            seed = det["seed"]
             lines.append(
-                f"Bootstrap: {det['boots']} case resamples{strat}; {_fmt_num(100 * det['level'], 0)}% "
+                f"Bootstrap: {B} case resamples{strat}; {_fmt_num(100 * det['level'], 0)}% "
                 f"percentile CIs (displacement: circular); seed {seed}"
             )
         else:
-            lines.append("Bootstrap: none (boots = 0); no confidence intervals")
+            lines.append("Bootstrap: none (bootstrap = 0); no confidence intervals")
         contrast_labels = set(det["contrast_labels"])
         for row in self.table.itertuples(index=False):
             is_contrast = row.label in contrast_labels
@@ -155,11 +161,11 @@ class SSMResult(Result):
                 est, lo, hi = (getattr(row, f"{p}_{s}") for s in ("est", "lci", "uci"))
                 digits = 1 if p == "d" else 3
                 unit = "°" if p == "d" else ""
-                ci = "" if det["boots"] == 0 else f"  [{_fmt_num(lo, digits)}{unit}, {_fmt_num(hi, digits)}{unit}]"
+                ci = "" if B == 0 else f"  [{_fmt_num(lo, digits)}{unit}, {_fmt_num(hi, digits)}{unit}]"
                 lines.append(f"  {_NAMES[p]:<13}{_fmt_num(est, digits):>8}{unit}{ci}")
             lines.append(f"  {'Fit':<13}{_fmt_num(row.fit_est, 3):>8}")
             if not is_contrast:
-                lines.extend(f"  - {msg}" for msg in _interpretation(row, corr, det["boots"] > 0))
+                lines.extend(f"  - {msg}" for msg in _interpretation(row, corr, B > 0))
         lines.append("")
         lines.append(
             "Note: displacement has no null-hypothesis test (0° is an arbitrary reference);\n"
@@ -249,6 +255,11 @@ def _check_columns(data: pd.DataFrame, cols: list[Any], arg: str) -> None:
         )
     for c in cols:
         col = data[c]
+        if pd.api.types.is_complex_dtype(col):
+            raise DataError(
+                f"{where}{arg}: column '{c}' holds complex numbers (dtype {col.dtype}); SSM needs real "
+                "numbers (the imaginary part would be lost); convert it to real scores first"
+            )
         if pd.api.types.is_bool_dtype(col) or not pd.api.types.is_numeric_dtype(col):
             bad = col[pd.to_numeric(col, errors="coerce").isna() & col.notna()]
             example = f"; e.g. {bad.iloc[0]!r} in row {bad.index[0]}" if len(bad) else ""
@@ -300,7 +311,7 @@ def ssm(
     measures: Sequence[str] | str | None = None,
     group: str | None = None,
     contrast: bool | str = False,
-    boots: int = 2000,
+    bootstrap: int = 2000,
     level: float = 0.95,
     seed: SeedLike = None,
     listwise: bool = True,
@@ -329,12 +340,13 @@ def ssm(
         measures (one group): every parameter of the second minus the first; or ``"pairwise"`` for
         all pairwise contrasts among k >= 2 groups (within each measure) or, with one group, among
         measures. Contrast rows are labelled ``"B - A"`` (``"M: B - A"`` with measures).
-    boots
+    bootstrap
         Bootstrap replicates (0: no CIs).
     level
         Confidence level of the intervals.
     seed
-        Integer, ``numpy.random.Generator`` or ``None`` (fresh seed, recorded in ``details``).
+        Integer, ``numpy.random.Generator`` or ``None``; the integer that seeds the resampling is
+        recorded in ``details["seed"]`` (drawn from a Generator, fresh entropy for ``None``).
     listwise
         ``True``: complete cases on all scales (and measures). ``False``: pairwise -- each mean
         or correlation uses the rows where its own variables are present.
@@ -355,7 +367,7 @@ def ssm(
         rows, a constant measure or scale (correlation undefined).
     InvalidParameterError
         Angles not matching the scales or outside [0, 360), a bad ``contrast`` request (for
-        example ``True`` with three groups), bad ``boots``/``level``/``seed``.
+        example ``True`` with three groups), bad ``bootstrap``/``level``/``seed``.
 
     Warns
     -----
@@ -400,11 +412,11 @@ def ssm(
     >>> rng = np.random.default_rng(1)
     >>> noise = rng.normal(0, 0.3, size=(50, 8))
     >>> df = pd.DataFrame(0.5 + 0.8 * np.cos(theta - np.radians(315)) + noise, columns=names)
-    >>> res = ssm(df, names, boots=200, seed=1)
+    >>> res = ssm(df, names, bootstrap=200, seed=1)
     >>> print(res.table[["label", "e_est", "a_est", "d_est"]].round(1).to_string(index=False))
     label  e_est  a_est  d_est
       All    0.5    0.8  315.1
-    >>> res.details["n"], res.details["boots"], bool(res.table.loc[0, "d_lci"] < 315 < res.table.loc[0, "d_uci"])
+    >>> res.details["n"], res.details["bootstrap"], bool(res.table.loc[0, "d_lci"] < 315 < res.table.loc[0, "d_uci"])
     (50, 200, True)
     """
     data = _check_frame(data)
@@ -430,13 +442,13 @@ def ssm(
             raise InvalidParameterError(f"group column '{group}' is also a scale or measure")
     if not (isinstance(contrast, bool) or (isinstance(contrast, str) and contrast == "pairwise")):
         raise InvalidParameterError(f"contrast must be False, True or 'pairwise', got {contrast!r}")
-    boots = check_replicates(boots, name="boots")
+    bootstrap = check_replicates(bootstrap, name="bootstrap")
     level = check_level(level)
     if not isinstance(listwise, bool | np.bool_):
         raise InvalidParameterError(f"listwise must be True or False, got {listwise!r}")
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
         raise InvalidParameterError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    rng, recorded_seed = generator_and_seed(seed)
+    recorded_seed = resampling_seed(seed)
 
     prep = _prepare(data, scales, measure_cols, group, bool(listwise))
     G, M, m = len(prep.groups), max(len(measure_cols), 1), len(scales)
@@ -466,16 +478,16 @@ def ssm(
 
     # ---- bootstrap: all replicates through the same kernels, in chunks
     P = G * M
-    reps = {p: np.full((boots, P), np.nan) for p in _PARAMS}
+    check_memory(bootstrap, P, arrays=len(_PARAMS) + 1)  # five parameters, one contrast/sort temporary
+    reps = {p: np.full((bootstrap, P), np.nan) for p in _PARAMS}
     failed = np.zeros(P, dtype=int)
-    if boots > 0:
-        boot_seed = recorded_seed if recorded_seed is not None else int(rng.integers(2**63))
+    if bootstrap > 0:
         strata = prep.codes if G > 1 else None
-        sampler = Resampler(prep.n, boots, boot_seed, strata)
+        sampler = Resampler(prep.n, bootstrap, recorded_seed, strata)
         # per replicate: one row of counts (n floats) plus the weighted sums (small)
-        size = chunk_size or auto_chunk(prep.n, boots, floats_per_row=2)
-        for start in range(0, boots, size):
-            stop = min(start + size, boots)
+        size = chunk_size or auto_chunk(prep.n, bootstrap, floats_per_row=2)
+        for start in range(0, bootstrap, size):
+            stop = min(start + size, bootstrap)
             w = sampler.counts(start, stop)
             prof = _profiles(prep, w).reshape(stop - start, P, m)
             par = ssm_parameters(prof, theta)
@@ -490,11 +502,11 @@ def ssm(
     for i in range(P):
         row: dict[str, Any] = {"label": labels[i], "group": groups_col[i], "measure": measures_col[i]}
         for p in ("e", "x", "y", "a"):
-            lo, hi = _linear_ci(reps[p][:, i], level, boots)
+            lo, hi = _linear_ci(reps[p][:, i], level, bootstrap)
             row.update({f"{p}_est": flat_est[p][i], f"{p}_lci": lo, f"{p}_uci": hi})
         d_est = _deg360(flat_est["d"][i])
         d_lo = d_hi = np.nan
-        if boots > 0 and np.isfinite(d_est):
+        if bootstrap > 0 and np.isfinite(d_est):
             d_reps = reps["d"][:, i]
             ok = np.isfinite(d_reps)
             degenerate[labels[i]] = int(np.isfinite(reps["e"][:, i]).sum() - ok.sum())
@@ -512,11 +524,11 @@ def ssm(
         row = {"label": c["label"], "group": c["group"], "measure": c["measure"]}
         for p in ("e", "x", "y", "a"):
             diff = reps[p][:, i2] - reps[p][:, i1]
-            lo, hi = _linear_ci(diff, level, boots)
+            lo, hi = _linear_ci(diff, level, bootstrap)
             row.update({f"{p}_est": flat_est[p][i2] - flat_est[p][i1], f"{p}_lci": lo, f"{p}_uci": hi})
         d_est = float(wrap_pi(flat_est["d"][i2] - flat_est["d"][i1]))
         d_lo = d_hi = np.nan
-        if boots > 0 and np.isfinite(d_est):
+        if bootstrap > 0 and np.isfinite(d_est):
             dd = wrap_pi(reps["d"][:, i2] - reps["d"][:, i1])
             ok = np.isfinite(dd)
             degenerate[c["label"]] = int(
@@ -538,7 +550,7 @@ def ssm(
         contrast_labels.append(labels_all)
     bad_d = {k: v for k, v in degenerate.items() if v}
     if bad_d:
-        txt = ", ".join(f"{k} {v} of {boots}" for k, v in bad_d.items())
+        txt = ", ".join(f"{k} {v} of {bootstrap}" for k, v in bad_d.items())
         warnings.warn(
             f"bootstrap replicates with a degenerate profile (flat or zero amplitude) were dropped "
             f"from the displacement CI: {txt}",
@@ -572,7 +584,7 @@ def ssm(
         "rows_dropped_by_reason": prep.drop_reasons,
         "missing": "listwise" if listwise else "pairwise",
         "n_used": prep.n_used(labels),
-        "boots": boots,
+        "bootstrap": bootstrap,
         "level": level,
         "ci_method": {"e,x,y,a": "percentile (type 7)", "d": "circular percentile", "fit": None},
         "resampling": "case resampling" + (f", stratified by {group}" if group is not None else ""),
@@ -927,8 +939,8 @@ def _check_point_correlations(
     )
 
 
-def _linear_ci(reps: np.ndarray, level: float, boots: int) -> tuple[float, float]:
-    if boots == 0 or np.isfinite(reps).sum() < 2:
+def _linear_ci(reps: np.ndarray, level: float, bootstrap: int) -> tuple[float, float]:
+    if bootstrap == 0 or np.isfinite(reps).sum() < 2:
         return np.nan, np.nan
     ci = percentile_ci(reps[:, None], level)[:, 0]
     return float(ci[0]), float(ci[1])

@@ -60,7 +60,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
-from sciplab._core.random import SeedLike, resolve_seed
+from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version, to_jsonable
 from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats import _bootstrap as bs
@@ -72,6 +72,8 @@ __all__ = ["PathResult", "paths"]
 CI_METHODS = ("percentile", "bc", "bca", "mc", "none")
 MISSING_RULES = ("listwise",)
 MC_DRAWS = 20_000
+MAX_PATHS = 10_000
+"""Default cap on the specific indirect paths enumerated (``paths(max_paths=...)`` raises it)."""
 TABLE_COLUMNS = [
     "lhs", "op", "rhs", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
     "std_all", "std_ci_lower", "std_ci_upper", "boot_p", "ci_lower_mcse", "ci_upper_mcse",
@@ -110,27 +112,36 @@ class PathResult(Result):
     title: ClassVar[str] = "Path model (equation-wise OLS)"
 
     def summary(self) -> str:
-        """Text summary: settings, parameters and indirect effects (rounded for display only)."""
+        """Complete text summary; the only place that rounds.
+
+        Settings, every parameter with its label, R^2, every defined parameter (``:=``) and every
+        indirect/total effect, so a command line can print it as is. Numbers to three decimals;
+        p-values in APA style (``< .001``, no leading zero).
+        """
         d = self.details
         ci = d.get("ci_method")
+        level = f"{100 * float(d.get('level', 0.95)):g}%"
         lines = [self.title, "=" * len(self.title)]
         lines.append(
-            f"N = {d.get('n')} (dropped {d.get('n_dropped')} incomplete rows); "
-            f"CI: {ci} {100 * float(d.get('level', 0.95)):g}%"
+            f"N = {d.get('n')} (dropped {d.get('n_dropped')} incomplete rows); CI: {ci} {level}"
             + (f", B = {d.get('bootstrap')}, seed = {d.get('seed')}" if d.get("bootstrap") else "")
+            + (f", {d.get('mc_draws')} draws, seed = {d.get('seed')}" if d.get("mc_draws") else "")
         )
         if d.get("failed_replicates"):
             lines.append(f"Failed (singular) replicates: {d['failed_replicates']}")
-        cols = ["lhs", "op", "rhs", "est", "se", "pvalue", "ci_lower", "ci_upper", "std_all"]
-        params = self.table[self.table["op"] != ":="][cols]
-        lines += ["", "Parameters", params.to_string(index=False, float_format=_fmt)]
+        t = self.table
+        sections = [
+            ("Regressions", t[t["op"] == "~"], ["lhs", "op", "rhs", "label"]),
+            ("Intercepts and means", t[t["op"] == "~1"], ["lhs", "op", "label"]),
+            ("Variances and covariances", t[t["op"] == "~~"], ["lhs", "op", "rhs", "label"]),
+            ("R-squared", t[t["op"] == "r2"], ["lhs"]),
+            ("Defined parameters", t[(t["op"] == ":=") & t["user"]], ["label", "op", "rhs"]),
+        ]
+        for name, rows, keys in sections:
+            if len(rows):
+                lines += ["", name, _text_table(rows, keys, r2=name == "R-squared")]
         if len(self.indirect):
-            ind = self.indirect[["effect", "path", "est", "ci_lower", "ci_upper", "std_all"]]
-            lines += ["", "Indirect and total effects", ind.to_string(index=False, float_format=_fmt)]
-        user = self.table[(self.table["op"] == ":=") & self.table["user"]]
-        if len(user):
-            cols2 = ["lhs", "rhs", "est", "se", "ci_lower", "ci_upper"]
-            lines += ["", "Defined parameters", user[cols2].to_string(index=False, float_format=_fmt)]
+            lines += ["", "Indirect and total effects", _text_table(self.indirect, ["effect", "path", "name"])]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +167,33 @@ class PathResult(Result):
 
 def _fmt(v: float) -> str:
     return f"{v:.3f}"
+
+
+def _apa_p(p: float) -> str:
+    """APA p-value: three decimals without the leading zero, ``< .001`` below .001."""
+    if not np.isfinite(p):
+        return ""
+    return "< .001" if p < 0.001 else f"{p:.3f}".replace("0.", ".", 1)
+
+
+def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str:
+    """Rows as aligned text: ``keys`` then est, se, z, p (APA), CI and std_all (blank when NaN)."""
+
+    def num(v: Any) -> str:
+        return f"{v:.3f}" if isinstance(v, float | np.floating) and np.isfinite(v) else ""
+
+    out = pd.DataFrame({k: rows[k].astype(str).to_numpy() for k in keys})
+    out["est"] = [num(v) for v in rows["est"]]
+    if not r2:
+        out["se"] = [num(v) for v in rows["se"]]
+        out["z"] = [num(v) for v in rows["z"]]
+        out["p"] = [_apa_p(v) for v in rows["pvalue"]]
+    out["ci"] = [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "" for lo, hi in
+                 zip(rows["ci_lower"], rows["ci_upper"], strict=True)]  # fmt: skip
+    if not r2:
+        out["std_all"] = [num(v) for v in rows["std_all"]]
+    out = out.loc[:, [c for c in out.columns if c in keys or (out[c] != "").any()]]
+    return out.to_string(index=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +225,7 @@ class _Equation:
 class _Model:
     """A path model compiled from a parameter table (variables in causal order)."""
 
-    def __init__(self, parsed: ParsedModel) -> None:
+    def __init__(self, parsed: ParsedModel, max_paths: int = MAX_PATHS) -> None:
         t = parsed.table
         self.parsed = parsed
         bad = t[~t["op"].isin(["~", "~1", "~~", ":="])]
@@ -283,32 +321,39 @@ class _Model:
         self.user_defined = [
             (r["lhs"], parsed.expressions[r["lhs"]], r["line"]) for _, r in t[t["op"] == ":="].iterrows()
         ]
-        self._enumerate_effects()
+        self._enumerate_effects(max_paths)
 
     @staticmethod
     def _topological(endo: list[str], parents: Mapping[str, list[str]]) -> list[str]:
+        """Outcomes in causal order (iterative depth-first search: long chains need no recursion)."""
         order: list[str] = []
         state: dict[str, int] = {}
-
-        def visit(v: str, stack: list[str]) -> None:
-            if state.get(v) == 2:
-                return
-            if state.get(v) == 1:
-                cycle = stack[stack.index(v) :] + [v]
-                raise InvalidParameterError(
-                    "the model is non-recursive (a feedback loop: "
-                    + " -> ".join(reversed(cycle))
-                    + f"); paths() fits recursive (acyclic) models only; {SEM_HINT}"
-                )
-            state[v] = 1
-            for x in parents.get(v, []):
-                if x in parents:
-                    visit(x, stack + [v])
-            state[v] = 2
-            order.append(v)
-
-        for y in endo:
-            visit(y, [])
+        for root in endo:
+            if state.get(root) == 2:
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            state[root] = 1
+            while stack:
+                v, i = stack[-1]
+                ps = [x for x in parents.get(v, []) if x in parents]
+                if i < len(ps):
+                    stack[-1] = (v, i + 1)
+                    x = ps[i]
+                    if state.get(x) == 1:
+                        trail = [u for u, _ in stack]
+                        cycle = trail[trail.index(x) :] + [x]
+                        raise InvalidParameterError(
+                            "the model is non-recursive (a feedback loop: "
+                            + " -> ".join(reversed(cycle))
+                            + f"); paths() fits recursive (acyclic) models only; {SEM_HINT}"
+                        )
+                    if state.get(x) != 2:
+                        state[x] = 1
+                        stack.append((x, 0))
+                else:
+                    stack.pop()
+                    state[v] = 2
+                    order.append(v)
         return order
 
     @staticmethod
@@ -323,24 +368,35 @@ class _Model:
                 todo.extend(parents.get(v, []))
         return False
 
-    def _enumerate_effects(self) -> None:
-        """All directed paths of length >= 2 (specific indirect effects) and X -> Y totals."""
+    def _enumerate_effects(self, max_paths: int) -> None:
+        """All directed paths of length >= 2 (specific indirect effects) and X -> Y totals.
+
+        The paths are counted first (dynamic programming over the causal order, polynomial) and
+        enumerated only when there are at most ``max_paths``: their number grows exponentially
+        with the number of mediators (a fully recursive model of 20 variables has about 10^6).
+        """
         children: dict[str, list[tuple[str, int]]] = {v: [] for v in self.variables}
         for i, p in enumerate(self.params):
             if p.kind == "reg" and not (p.fixed == 0.0):
                 children[p.rhs].append((p.lhs, i))
+        n_paths = _count_indirect_paths(self.variables, children)
+        if n_paths > max_paths:
+            raise InvalidParameterError(
+                f"the model has {n_paths:,} specific indirect paths, more than max_paths={max_paths:,} "
+                "(their number grows exponentially with the mediators); raise max_paths to enumerate "
+                "them all, or drop paths the theory does not need and define the effects of interest "
+                "with ':=' (e.g. 'ind := a*b')"
+            )
         effects: list[dict[str, Any]] = []
         for src in self.variables:
             paths_to: dict[str, list[list[tuple[str, int]]]] = {}
-
-            def walk(v: str, trail: list[tuple[str, int]], paths_to: dict = paths_to) -> None:
-                for child, row in children[v]:
-                    step = trail + [(child, row)]
-                    if len(step) >= 2:
-                        paths_to.setdefault(child, []).append(step)
-                    walk(child, step)
-
-            walk(src, [])
+            # iterative pre-order depth-first walk, children in written order (no recursion limit)
+            todo: list[tuple[str, list[tuple[str, int]]]] = [(src, [])]
+            while todo:
+                v, trail = todo.pop()
+                if len(trail) >= 2:
+                    paths_to.setdefault(v, []).append(trail)
+                todo.extend((child, trail + [(child, row)]) for child, row in reversed(children[v]))
             for dst in self.variables:
                 if dst not in paths_to:
                     continue
@@ -435,6 +491,15 @@ class _Model:
         return user, eff
 
 
+def _count_indirect_paths(variables: list[str], children: Mapping[str, list[tuple[str, int]]]) -> int:
+    """Number of directed paths of length >= 2 in the (acyclic) model, without enumerating them."""
+    from_v: dict[str, int] = {}  # paths of length >= 1 starting at v
+    index = {v: i for i, v in enumerate(variables)}
+    for v in sorted(variables, key=lambda u: -index[u]):  # children come later in causal order
+        from_v[v] = sum(1 + from_v[c] for c, _ in children[v])
+    return sum(from_v[v] - len(children[v]) for v in variables)
+
+
 # --------------------------------------------------------------------------------------------
 # Estimation engine on moment matrices
 
@@ -506,7 +571,8 @@ class _Engine:
         res = (G @ M) @ np.swapaxes(G, 1, 2) / N[:, None, None]  # G M G' (matmul: 2-8x faster than einsum)
         for e, eq in enumerate(m.equations):  # R^2 = 1 - SSE / SST, SSE = g' M g = N res_ee
             yi = m.index[eq.y]
-            r2[:, e] = 1.0 - res[:, e, e] / cov_ml[:, yi, yi]
+            with np.errstate(divide="ignore", invalid="ignore"):  # a resample without variance in y
+                r2[:, e] = 1.0 - res[:, e, e] / cov_ml[:, yi, yi]
         psi = np.zeros((R, p, p))
         nx = len(m.exo)
         psi[:, :nx, :nx] = cov_ml[:, :nx, :nx]  # exogenous variables come first
@@ -578,6 +644,12 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             f"variable{'s' if len(absent) > 1 else ''} of the model not found in the data: " + "; ".join(parts)
         )
     frame = data.loc[:, model.variables]
+    cplx = [v for v in model.variables if pd.api.types.is_complex_dtype(frame[v])]
+    if cplx:
+        kinds = ", ".join(f"'{v}' ({frame[v].dtype})" for v in cplx)
+        raise DataError(
+            f"model variables must be real numbers; complex-valued (the imaginary part would be lost): {kinds}"
+        )
     bad = [
         v
         for v in model.variables
@@ -588,6 +660,7 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
         raise DataError(f"model variables must be numeric; not numeric: {kinds}")
     X = np.array(frame.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
     X[~np.isfinite(X)] = np.nan
+    _check_magnitude(model.variables, X)
     keep = ~np.isnan(X).any(axis=1)
     n_total = X.shape[0]
     X = X[keep]
@@ -604,9 +677,8 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             f"too few complete rows: {n} for an equation with {k_max} coefficients (need at least {k_max + 2})"
         )
     sd = X.std(axis=0, ddof=0)
-    const = [
-        v for v, s, mu in zip(model.variables, sd, X.mean(axis=0), strict=True) if not s > 1e-12 * max(1.0, abs(mu))
-    ]
+    # zero variance relative to the column's own magnitude (values of 1e-50 can vary; 1e6 +- 1e-9 cannot)
+    const = [v for v, s, top in zip(model.variables, sd, np.abs(X).max(axis=0), strict=True) if not s > 1e-12 * top]
     if const:
         raise DataError(
             f"constant variable{'s' if len(const) > 1 else ''} (zero variance in the {n} rows used): "
@@ -619,6 +691,25 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             stacklevel=3,
         )
     return X, n_total, dropped
+
+
+MAX_MAGNITUDE = 1e75
+"""Largest absolute value (and inverse of the smallest non-zero one) a model variable may hold:
+variances of residual variances need fourth powers of the data, which leave double precision
+(about 1.8e308) beyond this."""
+
+
+def _check_magnitude(names: list[str], X: np.ndarray) -> None:
+    """Refuse columns whose values are too large (or all too small) to be squared twice in floats."""
+    with np.errstate(invalid="ignore"):
+        top = np.nanmax(np.where(np.isnan(X), -np.inf, np.abs(X)), axis=0)
+    bad = [(v, t) for v, t in zip(names, top, strict=True) if t > MAX_MAGNITUDE or 0 < t < 1 / MAX_MAGNITUDE]
+    if bad:
+        shown = ", ".join(f"'{v}' (largest |value| {t:.3g})" for v, t in bad)
+        raise DataError(
+            f"values outside the range double precision can analyse (|value| between {1 / MAX_MAGNITUDE:g} and "
+            f"{MAX_MAGNITUDE:g}) in {shown}; rescale these columns (e.g. change their units) before fitting"
+        )
 
 
 def _check_collinear(model: _Model, X: np.ndarray) -> None:
@@ -654,6 +745,7 @@ def paths(
     missing: str = "listwise",
     chunk_size: int | None = None,
     mc_draws: int = MC_DRAWS,
+    max_paths: int = MAX_PATHS,
     progress: Callable[[int, int], None] | None = None,
 ) -> PathResult:
     """Fit a recursive path (mediation) model by equation-wise OLS with bootstrap intervals.
@@ -684,8 +776,13 @@ def paths(
     chunk_size
         Replicates per batch (memory bound); by default about 500 MB per batch. Results do not
         depend on it.
+    max_paths
+        Most specific indirect paths to enumerate (default :data:`MAX_PATHS`); a model with more
+        (their number grows exponentially with the mediators) is refused with the count.
     mc_draws
-        Number of Monte Carlo draws for ``ci="mc"``.
+        Number of Monte Carlo draws for ``ci="mc"``: draws of the coefficients from their
+        estimated normal sampling distribution, not resamples of the rows, hence a name of its own
+        (``bootstrap`` counts resamples and is ignored for ``ci="mc"``).
     progress
         Optional callback ``progress(done, total)`` called after each batch of replicates.
 
@@ -746,16 +843,24 @@ def paths(
             f"bootstrap={B} replicates are too few for {ci} intervals; use at least 1,000 (default 5,000)"
         )
     mc_draws = check_replicates(mc_draws, name="mc_draws", allow_zero=False)
-    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) < 1):
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer) or chunk_size < 1
+    ):
         raise InvalidParameterError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    max_paths = check_replicates(max_paths, name="max_paths", allow_zero=True)
     if isinstance(model, ParsedModel):
-        parsed, spec = model, _Model(model)
+        parsed, spec = model, _Model(model, max_paths)
     elif isinstance(model, str):
-        parsed, spec = _compile(model)
+        parsed, spec = _compile(model, max_paths)
     else:
         raise InvalidParameterError(
             f"model must be lavaan-style syntax (str) or a ParsedModel, got {type(model).__name__}"
         )
+    n_stats = len(spec.params) + len(spec.equations) + len(spec.user_defined) + len(spec.effects)
+    if ci in ("percentile", "bc", "bca"):  # replicate estimates (and standardized), one sorted copy
+        bs.check_memory(B, n_stats, arrays=3 if standardize else 2, name="bootstrap")
+    elif ci == "mc":
+        bs.check_memory(mc_draws, n_stats, arrays=3, name="mc_draws")
     X, n_total, dropped = _prepare(data, spec, missing)
     _check_collinear(spec, X)
     n = X.shape[0]
@@ -787,7 +892,7 @@ def paths(
     ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
     alpha = 1 - level
     if ci in ("percentile", "bc", "bca"):
-        seed_used = _int_seed(seed)
+        seed_used = bs.resampling_seed(seed)
         reps, reps_std, failed = _bootstrap(engine, spec, B, seed_used, chunk_size, progress, standardize)
         if ci == "percentile":
             probs = probs_std = np.array([alpha / 2, 1 - alpha / 2])
@@ -797,8 +902,8 @@ def paths(
                 acc, acc_std = bs.jackknife_acceleration(jack), bs.jackknife_acceleration(jack_std)
             else:
                 acc = acc_std = np.zeros(point.size)
-            probs = _bca_probs(reps, point, acc, level)
-            probs_std = _bca_probs(reps_std, point_std, acc_std, level) if standardize else None
+            probs = bs.bca_probs(reps, point, acc, level)
+            probs_std = bs.bca_probs(reps_std, point_std, acc_std, level) if standardize else None
         # one sort per replicate array gives the interval, the endpoints' MC SEs and the p-values
         summ = bs.replicate_summary(reps, point, probs)
         ci_lo, ci_hi = summ["ci"]
@@ -814,7 +919,7 @@ def paths(
                 stacklevel=2,
             )
     elif ci == "mc":
-        seed_used = _int_seed(seed)
+        seed_used = bs.resampling_seed(seed)
         draws = _mc_draws(spec, est, V, mc_draws, seed_used)
         ci_lo, ci_hi = bs.percentile_ci(draws, level)
         mc_lo, mc_hi = bs.endpoint_mcse(draws, np.array([alpha / 2, 1 - alpha / 2]))
@@ -887,17 +992,10 @@ def _package_version() -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _compile(source: str) -> tuple[ParsedModel, _Model]:
+def _compile(source: str, max_paths: int = MAX_PATHS) -> tuple[ParsedModel, _Model]:
     # parsing and compiling are pure functions of the text; cached (results never mutate them)
     parsed = parse_model(source)
-    return parsed, _Model(parsed)
-
-
-def _int_seed(seed: SeedLike) -> int:
-    if isinstance(seed, np.random.Generator):
-        return int(seed.integers(0, 2**63 - 1))
-    resolved = resolve_seed(seed)
-    return int(resolved) if resolved is not None else int(np.random.SeedSequence(seed).generate_state(1)[0])
+    return parsed, _Model(parsed, max_paths)
 
 
 def _param_cov(spec: _Model, full: Mapping[str, Any], n: int) -> np.ndarray:
@@ -974,12 +1072,15 @@ def _bootstrap(
         pending.append(sums)
         n_pending += sums.shape[0]
         if n_pending >= batch or stop == B:
-            out = engine.compute(kf.unpack_moments(np.concatenate(pending), engine.q))
+            # a resample may be degenerate (no variance, overflow): its values become NaN/inf and
+            # count as failed replicates, so floating-point warnings would only repeat that
+            with np.errstate(all="ignore"):
+                out = engine.compute(kf.unpack_moments(np.concatenate(pending), engine.q))
+                parts.append(_stack(spec, out, "est"))
+                if standardize:
+                    parts_std.append(_stack(spec, out, "std"))
             pending, n_pending = [], 0
             failed += int(out["failed"].sum())
-            parts.append(_stack(spec, out, "est"))
-            if standardize:
-                parts_std.append(_stack(spec, out, "std"))
         if progress is not None:
             progress(stop, B)
     reps = parts[0] if len(parts) == 1 else np.concatenate(parts)
@@ -994,33 +1095,15 @@ def _estimate_batch(q: int) -> int:
 
 
 def _jackknife(engine: _Engine, spec: _Model, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    full = engine.full_moments()
-    iu, ju = np.triu_indices(engine.q)
+    """Leave-one-out estimates (raw and standardized) from the engine's downdated moments."""
     size = chunk_size or bs.auto_chunk(engine.n, engine.n, floats_per_row=1)
-    size = max(size, 1)
     parts, parts_std = [], []
-    for start in range(0, engine.n, size):
-        stop = min(start + size, engine.n)
-        M = kf.unpack_moments(full[iu, ju][None, :] - engine.products[start:stop], engine.q)
-        out = engine.compute(M)
-        parts.append(_stack(spec, out, "est"))
-        parts_std.append(_stack(spec, out, "std"))
+    for _, _, sums in bs.jackknife_sums(engine.products, size):
+        with np.errstate(all="ignore"):  # as in _bootstrap: degenerate leave-one-out fits are NaN
+            out = engine.compute(kf.unpack_moments(sums, engine.q))
+            parts.append(_stack(spec, out, "est"))
+            parts_std.append(_stack(spec, out, "std"))
     return np.concatenate(parts), np.concatenate(parts_std)
-
-
-def _bca_probs(reps: np.ndarray, point: np.ndarray, acc: np.ndarray, level: float) -> np.ndarray:
-    """The adjusted quantile levels of a BC/BCa interval (for the endpoint MC SE)."""
-    alpha = 1 - level
-    ok = np.isfinite(reps)
-    below = (np.where(ok, reps, np.inf) < point[None, :]).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = _st.norm.ppf(below / ok.sum(axis=0))
-        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
-        lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - acc * (z0 + zl)))
-        hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - acc * (z0 + zu)))
-    probs = np.vstack([lo, hi])
-    probs[:, ~np.isfinite(z0)] = np.nan
-    return probs
 
 
 def _mc_draws(spec: _Model, est: np.ndarray, V: np.ndarray, R: int, seed: int) -> np.ndarray:
