@@ -164,7 +164,7 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
     ("reliability",): ["items.csv", "-i", "PHQ-9"],
     ("change",): ["pre.csv", "post.csv", "-i", "CORE-10", "--scale", "total", "--id", "client"],
     ("fit",): ["paths.csv", "--model", "m ~ a*x\ny ~ b*m + x\nab := a*b", "-B", "1000", "--seed", "1"],
-    ("ssm",): ["octants.csv", "--scales", "PA,BC,DE,FG,HI,JK,LM,NO", "--boots", "20", "--seed", "1"],
+    ("ssm",): ["octants.csv", "--scales", "PA,BC,DE,FG,HI,JK,LM,NO", "--bootstrap", "20", "--seed", "1"],
     ("monitor",): ["sessions.csv", "--measure", "CORE-10_total", "--instrument", "CORE-10", "--scale", "total"],
     ("formulate",): ["client.csv", "--client", "p1"],
     ("reference", "fit"): ["sessions.csv", "--measure", "CORE-10_total", "-o", "ref_out.json"],

@@ -82,9 +82,7 @@ SLOW = [c for c in ALL if c.path in h.SLOW_COMMANDS]
 
 #: Commands whose option fuzzing fails today, with the defect (the lead removes entries as rooms merge).
 OPTION_DEFECTS = {
-    (
-        "score",
-    ): "issue 11 item 8 / issue 10 item 4: --min-answered nan; a failing --validity leaves the -o file written",
+    ("score",): "nothing written unless everything can be (issue 11): a failing --validity leaves the -o file",
 }
 
 
