@@ -276,6 +276,21 @@ def test_nn_reference_data_table_is_validated(tmp_path) -> None:
         Reference.load(tmp_path / "k.json")
 
 
+def test_reference_with_absurd_intake_centre_is_refused_not_nan(sim_ref, tmp_path) -> None:
+    # found by the property below: fit.intake_mean = 4.19e155 loaded, and the bounds came out non-finite
+    _, ref = sim_ref
+    obj = json.loads(json.dumps(ref.to_dict()))
+    obj["fit"]["intake_mean"] = 1e200  # the property hit 4.19e155 with its own draws
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(obj))
+    try:
+        loaded = Reference.load(path)
+    except DataError:
+        return
+    with pytest.raises(DataError, match="no finite expected curve"):
+        expected_response(loaded, _simulate(2, 4, seed=3, offset=500))
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=hs.data())
 def test_property_any_mutated_reference_is_refused_or_usable(sim_ref, tmp_path_factory, data) -> None:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
-from sciplab.stats.paths import PathResult, _bootstrap, _compile, _Engine, _jackknife, _stack, paths
+from sciplab.stats._path_model import _Engine
+from sciplab.stats.paths import PathResult, _bootstrap, _compile, _jackknife, _stack, paths
 
 
 def make_data(n=300, seed=0):

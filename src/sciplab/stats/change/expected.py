@@ -466,6 +466,11 @@ def expected_response(
         per_client[str(cid)] = info
         yhat, se = _bands(s, fe, cov_fe, cov_re, sigma2, ic)
         b_y, b_r = yhat + sign * zy * se, yhat + sign * zr * se
+        if not (np.isfinite(b_y).all() and np.isfinite(b_r).all()):
+            raise DataError(
+                f"the reference gives no finite expected curve for client {cid!r} (intake {float(ints[cid]):g}): "
+                "its fitted values are out of range for this measure; refit it with sciplab reference fit"
+            )
         n_meas = np.arange(1, len(s) + 1)
         beyond_r = (y > b_r) if higher_is_worse else (y < b_r)
         beyond_y = (y > b_y) if higher_is_worse else (y < b_y)
