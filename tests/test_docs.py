@@ -8,6 +8,7 @@ and ``../shared/data`` (skipped with a reason when absent). A ```json block intr
 backticked ``*.json`` name is written to that file first. Every ```python block of a document runs
 in order in one namespace in such a folder.
 
+Warnings are recorded (pytest's ``recwarn``), as a terminal would show them, not raised.
 Only the work is made smaller, never the command: ``--agents`` is capped at 200 and ``--repetitions`` at 1
 (calibrate's defaults are added when absent), so the walk-through runs in seconds. Not run, with the
 reason: ``pip install uv`` (installs a tool) and ``uv run ... pytest`` (this suite itself).
@@ -17,12 +18,10 @@ A command must exit 0 unless the text right after it in the doc states another c
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shlex
 import shutil
 import tempfile
-import warnings
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -212,28 +211,20 @@ def materials() -> Path:
     scored.to_csv(folder / "client_scores.csv", index=False)
     if (SHARED / "jz2017.csv").exists():
         shutil.copy(SHARED / "jz2017.csv", folder / "jz2017.csv")
-    with quiet():
-        sim = ["simulate", "run", "--agents", "200", "--years", "2", "--seed", "7", "--policy", "scip"]
-        res = CliRunner().invoke(app, [*sim, "--instruments", "ECR-S,PSSE,TAS-20,MSPSS,PHQ-9,CORE-10", "--out",
-                                       str(folder / "sim")])  # fmt: skip
+    sim = ["simulate", "run", "--agents", "200", "--years", "2", "--seed", "7", "--policy", "scip"]
+    res = CliRunner().invoke(
+        app, [*sim, "--instruments", "ECR-S,PSSE,TAS-20,MSPSS,PHQ-9,CORE-10", "--out", str(folder / "sim")]
+    )
     assert res.exit_code == 0, res.output
     sessions = pd.read_parquet(folder / "sim" / "sessions.parquet")
     if "client" not in sessions.columns and "person_id" in sessions.columns:
         sessions = sessions.rename(columns={"person_id": "client"})
     sessions.to_csv(folder / "sessions.csv", index=False)
     sessions.to_csv(folder / "archive_sessions.csv", index=False)
-    with quiet():  # the reference the monitor example reads; absent while the sessions lack the measure
-        CliRunner().invoke(app, ["reference", "fit", str(folder / "archive_sessions.csv"), "--measure", "CORE-10_total",
-                                 "-o", str(folder / "core10_reference.json")])  # fmt: skip
+    # the reference the monitor example reads (absent when the sessions lack the measure)
+    ref = ["reference", "fit", str(folder / "archive_sessions.csv"), "--measure", "CORE-10_total"]
+    CliRunner().invoke(app, [*ref, "-o", str(folder / "core10_reference.json")])
     return folder
-
-
-@contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        yield
 
 
 @contextlib.contextmanager
@@ -248,12 +239,8 @@ def docs_folder(writes: tuple[str, ...] = ()) -> Iterator[Path]:
                 shutil.copytree(p, folder / p.name)
             else:
                 shutil.copy(p, folder / p.name)
-        old = os.getcwd()
-        os.chdir(folder)
-        try:
+        with contextlib.chdir(folder):
             yield folder
-        finally:
-            os.chdir(old)
 
 
 def _side_files(doc: Path, folder: Path) -> None:
@@ -273,7 +260,7 @@ KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("doc", "words", "comment", "before"), BASH)
-def test_documented_command_runs(doc, words, comment, before, request):
+def test_documented_command_runs(doc, words, comment, before, request, recwarn):
     for prefix, reason in SKIPPED.items():
         if tuple(words[: len(prefix)]) == prefix:
             pytest.skip(reason)
@@ -291,8 +278,7 @@ def test_documented_command_runs(doc, words, comment, before, request):
     writes = tuple(args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--output", "--out", "--report"))
     with docs_folder(writes=writes) as folder:
         _side_files(doc, folder)
-        with quiet():
-            res = CliRunner().invoke(app, smaller(args))
+        res = CliRunner().invoke(app, smaller(args))
     assert res.exit_code in expected_codes(comment), f"{' '.join(words)}\n{res.output[-3000:]}\n{res.exception!r}"
     assert "Traceback" not in res.output
 
@@ -301,13 +287,13 @@ KNOWN_PYTHON: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(("doc", "py_blocks"), PYTHON)
-def test_documented_python_runs(doc, py_blocks, request):
+def test_documented_python_runs(doc, py_blocks, request, recwarn):
     if doc.name in KNOWN_PYTHON:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_PYTHON[doc.name], strict=False))
     if any("jz2017.csv" in body for _, body in py_blocks) and not (SHARED / "jz2017.csv").exists():
         pytest.skip("../shared/data/jz2017.csv is absent")
     namespace: dict = {"__name__": "__doc__"}
-    with docs_folder() as folder, quiet():
+    with docs_folder() as folder:
         _side_files(doc, folder)
         for line, body in py_blocks:
             try:

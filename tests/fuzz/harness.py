@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import signal
 import tempfile
@@ -300,12 +299,8 @@ def workspace() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="sciplab-fuzz-") as tmp:
         folder = Path(tmp) / "ws"
         shutil.copytree(template_workspace(), folder)
-        old = os.getcwd()
-        os.chdir(folder)
-        try:
+        with contextlib.chdir(folder):
             yield folder
-        finally:
-            os.chdir(old)
 
 
 # --------------------------------------------------------------------------------------------------
