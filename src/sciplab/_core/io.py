@@ -19,6 +19,7 @@ notes; :func:`read_data` restores the original names from that note, so a ``.sav
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -169,17 +170,29 @@ def write_data(
     does not accept are written under valid names (:func:`spss_names`) with the original name as the
     variable label (unless the column has one) and in the file note :func:`read_data` restores from.
     """
-    p = Path(path)
-    kind = _format(p, WRITERS, "write")
-    out = data.reset_index() if index else data
-    with atomic_write(p, overwrite=overwrite) as tmp:
-        try:
-            _write(out, data, tmp, kind)
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - third-party writers raise many types
-            raise DataError(f"{p}: cannot write as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
-    return p
+    return write_all([(data, path)], overwrite=overwrite, index=index)[0]
+
+
+def write_all(
+    items: list[tuple[pd.DataFrame, str | os.PathLike[str]]], *, overwrite: bool = False, index: bool = False
+) -> list[Path]:
+    """Write several DataFrames (as :func:`write_data`) so that either every file is written or none.
+
+    Each goes to a temporary file first; the renames into place happen only after all were written.
+    """
+    paths = [Path(path) for _, path in items]
+    kinds = [_format(p, WRITERS, "write") for p in paths]
+    with contextlib.ExitStack() as stack:
+        for (data, _), p, kind in zip(items, paths, kinds, strict=True):
+            tmp = stack.enter_context(atomic_write(p, overwrite=overwrite))
+            out = data.reset_index() if index else data
+            try:
+                _write(out, data, tmp, kind)
+            except DataError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - third-party writers raise many types
+                raise DataError(f"{p}: cannot write as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
+    return paths
 
 
 def _write(out: pd.DataFrame, data: pd.DataFrame, tmp: Path, kind: str) -> None:
