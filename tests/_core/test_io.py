@@ -196,3 +196,28 @@ def test_spss_names_are_valid_and_unique(columns: list[str]) -> None:
             "ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"
         ) and [c.upper() for c in columns].count(old.upper()) == 1:  # fmt: skip
             assert new == old
+
+
+def test_sav_round_trip_with_many_renamed_columns(tmp_path):
+    # 32 renamed columns: the name map spans many 80-byte .sav notes (one long note was refused by readstat)
+    cols = [f"IIP-SC_item-{i:02d}" for i in range(1, 33)]
+    df = pd.DataFrame(np.arange(64, dtype=float).reshape(2, 32), columns=cols)
+    write_data(df, tmp_path / "x.sav")
+    back = read_data(tmp_path / "x.sav")
+    assert list(back.columns) == cols
+
+
+def test_write_all_writes_every_file_or_none(tmp_path):
+    from sciplab._core.io import write_all
+
+    df = pd.DataFrame({"a": [1.0]})
+    with pytest.raises(DataError, match="cannot write files of type"):
+        write_all([(df, tmp_path / "ok.csv"), (df, tmp_path / "bad.xyz")])
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DataError):
+        # the second writer fails after the first file was written to its temporary name
+        mixed = pd.DataFrame({"mixed": [1, "a"]}, dtype=object)
+        write_all([(df, tmp_path / "ok.csv"), (mixed, tmp_path / "v.parquet")])
+    assert list(tmp_path.iterdir()) == []
+    write_all([(df, tmp_path / "ok.csv"), (df, tmp_path / "v.parquet")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.csv", "v.parquet"]

@@ -81,9 +81,7 @@ SLOW = [c for c in ALL if c.path in h.SLOW_COMMANDS]
 
 
 #: Commands whose option fuzzing fails today, with the defect (the lead removes entries as rooms merge).
-OPTION_DEFECTS = {
-    ("score",): "nothing written unless everything can be (issue 11): a failing --validity leaves the -o file",
-}
+OPTION_DEFECTS: dict[tuple[str, ...], str] = {}
 
 
 @pytest.mark.parametrize("cmd", FAST, ids=_ids)

@@ -243,7 +243,6 @@ def test_help_keeps_bracketed_text():
 # ---- issue 11 item 5: side files ----------------------------------------------------------------
 
 
-@xfail("issue 11 item 5: an empty --map .toml/.json file is accepted as an empty mapping (exit 0)")
 @given(content=st.sampled_from([b"\xff\xfe\x00bad", b"", b"[" * 3000 + b"]" * 3000]),
        ext=st.sampled_from([".json", ".toml", ".csv"]))  # fmt: skip
 @example(content=b"\xff\xfe\x00bad", ext=".json")
@@ -553,7 +552,6 @@ def test_markdown_report_escapes_user_text(cid):
 # ---- issue 10 items 3, 8, 11, 12 ------------------------------------------------------------------------
 
 
-@xfail("issue 10 item 3: SPSS output with names like IIP-SC_PA: traceback and a 0-byte .sav left behind")
 def test_spss_output_with_hyphenated_names():
     rng = np.random.default_rng(0)
     with h.workspace() as ws:
@@ -567,7 +565,6 @@ def test_spss_output_with_hyphenated_names():
         assert len(back) == 10
 
 
-@xfail("issue 10 item 8: tables cut identifiers at 80 columns when output is piped")
 def test_identifiers_are_never_truncated(monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     with h.workspace() as ws:
@@ -577,7 +574,8 @@ def test_identifiers_are_never_truncated(monkeypatch):
         assert run.exit_code == 0, run.output
         for name in ("social_self_efficacy", "attachment_anxiety", "attachment_avoidance"):
             assert name in run.output
-        assert "…" not in run.output
+        # "anxiety → … → support" elides a chain on purpose; an identifier is never cut before "…"
+        assert not re.search(r"\w…", run.output), run.output
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ notes; :func:`read_data` restores the original names from that note, so a ``.sav
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
 import re
@@ -44,7 +46,19 @@ READERS = {
 WRITERS = {".csv": "csv", ".tsv": "tsv", ".xlsx": "excel", ".sav": "sav", ".parquet": "parquet"}
 
 SPSS_NAME_NOTE = "sciplab-names: "
-"""Prefix of the ``.sav`` file note mapping SPSS variable names back to the original column names."""
+"""Prefix of the ``.sav`` file notes mapping SPSS variable names back to the original column names.
+
+The mapping is JSON, base64-encoded and split over as many notes as needed: a ``.sav`` note line
+holds at most 80 bytes."""
+
+_NOTE_CHUNK = 80 - len(SPSS_NAME_NOTE)
+
+
+def _name_notes(renamed: dict[str, str]) -> list[str] | None:
+    if not renamed:
+        return None
+    payload = base64.b64encode(json.dumps(renamed, ensure_ascii=True).encode("ascii")).decode("ascii")
+    return [SPSS_NAME_NOTE + payload[i : i + _NOTE_CHUNK] for i in range(0, len(payload), _NOTE_CHUNK)]
 
 _SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 _SPSS_BAD = re.compile(r"[^A-Za-z0-9_.@#$]")
@@ -156,17 +170,29 @@ def write_data(
     does not accept are written under valid names (:func:`spss_names`) with the original name as the
     variable label (unless the column has one) and in the file note :func:`read_data` restores from.
     """
-    p = Path(path)
-    kind = _format(p, WRITERS, "write")
-    out = data.reset_index() if index else data
-    with atomic_write(p, overwrite=overwrite) as tmp:
-        try:
-            _write(out, data, tmp, kind)
-        except DataError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - third-party writers raise many types
-            raise DataError(f"{p}: cannot write as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
-    return p
+    return write_all([(data, path)], overwrite=overwrite, index=index)[0]
+
+
+def write_all(
+    items: list[tuple[pd.DataFrame, str | os.PathLike[str]]], *, overwrite: bool = False, index: bool = False
+) -> list[Path]:
+    """Write several DataFrames (as :func:`write_data`) so that either every file is written or none.
+
+    Each goes to a temporary file first; the renames into place happen only after all were written.
+    """
+    paths = [Path(path) for _, path in items]
+    kinds = [_format(p, WRITERS, "write") for p in paths]
+    with contextlib.ExitStack() as stack:
+        for (data, _), p, kind in zip(items, paths, kinds, strict=True):
+            tmp = stack.enter_context(atomic_write(p, overwrite=overwrite))
+            out = data.reset_index() if index else data
+            try:
+                _write(out, data, tmp, kind)
+            except DataError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - third-party writers raise many types
+                raise DataError(f"{p}: cannot write as {kind.upper()} ({type(exc).__name__}: {exc})") from exc
+    return paths
 
 
 def _write(out: pd.DataFrame, data: pd.DataFrame, tmp: Path, kind: str) -> None:
@@ -192,7 +218,7 @@ def _write(out: pd.DataFrame, data: pd.DataFrame, tmp: Path, kind: str) -> None:
             str(tmp),
             column_labels=[labels.get(old) or (old if new != old else "") for new, old in pairs],
             variable_value_labels={new: value_labels[old] for new, old in pairs if old in value_labels},
-            note=SPSS_NAME_NOTE + json.dumps(renamed, ensure_ascii=False) if renamed else None,
+            note=_name_notes(renamed),
         )
 
 
@@ -248,14 +274,15 @@ def _spss_valid(name: str) -> bool:
 def _restore_spss_names(df: pd.DataFrame, attrs: dict[str, Any], notes: list[str] | None) -> pd.DataFrame:
     """Give columns renamed by :func:`write_data` their original names back (from the file note)."""
     mapping: dict[str, str] = {}
-    for note in notes or []:
-        if isinstance(note, str) and note.startswith(SPSS_NAME_NOTE):
-            try:
-                raw = json.loads(note[len(SPSS_NAME_NOTE) :])
-            except json.JSONDecodeError:
-                return df
-            if isinstance(raw, dict):
-                mapping = {str(k): str(v) for k, v in raw.items() if k in df.columns}
+    ours = [n for n in notes or [] if isinstance(n, str) and n.startswith(SPSS_NAME_NOTE)]
+    payload = "".join(n[len(SPSS_NAME_NOTE) :].strip() for n in ours)
+    if payload:
+        try:
+            raw = json.loads(base64.b64decode(payload, validate=True).decode("ascii"))
+        except (ValueError, UnicodeDecodeError):  # binascii.Error and JSONDecodeError are ValueErrors
+            return df
+        if isinstance(raw, dict):
+            mapping = {str(k): str(v) for k, v in raw.items() if k in df.columns}
     if not mapping:
         return df
     restored = [mapping.get(c, c) for c in df.columns]

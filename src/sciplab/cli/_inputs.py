@@ -38,6 +38,8 @@ def read_mapping(path: str) -> dict[str, str]:
         raise DataError(f"{p}: a {WHAT} must be .json, .toml or .csv, got {p.suffix or '(no extension)'}")
     if not isinstance(raw, dict):
         raise DataError(f"{p}: the {WHAT} must be a table of names to column names, got {type(raw).__name__}")
+    if not raw:
+        raise DataError(f"{p}: the {WHAT} has no entries; expected at least one name = column pair")
     for key, value in raw.items():
         if not isinstance(value, str) or not value:
             raise DataError(

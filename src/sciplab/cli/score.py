@@ -8,7 +8,7 @@ import pandas as pd
 import typer
 
 from sciplab._core.errors import DataError, InvalidParameterError
-from sciplab._core.io import read_data, write_data
+from sciplab._core.io import read_data, write_all
 from sciplab.cli._common import OUTPUT, console, emit_json, split_list
 from sciplab.cli._inputs import read_mapping
 from sciplab.cli._options import (
@@ -132,15 +132,17 @@ def score_cmd(
         instruments_dir=instruments_dir,
         key_file=key_file,
     )
+    writes: list[tuple[pd.DataFrame, str]] = []
     if output:
         clash = [c for c in result.scores.columns if c in frame.columns]
         if clash:
             raise DataError(f"{data}: already has column(s) {', '.join(clash)}; rename them so nothing is overwritten")
         out = pd.concat([frame, result.scores, result.flags, result.bands], axis=1)
         out.attrs = dict(frame.attrs)
-        write_data(out, output, overwrite=overwrite)
+        writes.append((out, output))
     if validity_out:
-        write_data(result.validity, validity_out, overwrite=overwrite)
+        writes.append((result.validity, validity_out))
+    write_all(writes, overwrite=overwrite)  # every file or none
     if json:
         emit_json(result.to_dict())
         return

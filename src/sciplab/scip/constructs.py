@@ -22,11 +22,7 @@ relationships* (pp. 46-76). Guilford.
 from __future__ import annotations
 
 from sciplab.instruments.schema import CONSTRUCT_HIGHER_IS_WORSE
-
-try:  # the one home of the octant codes (stats.circumplex); older trees kept a local copy
-    from sciplab.stats.circumplex import OCTANT_CODES  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - until stats.circumplex exports OCTANT_CODES
-    OCTANT_CODES: tuple[str, ...] = ("PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO")  # type: ignore[no-redef]
+from sciplab.stats.circumplex import OCTANT_CODES  # the one home of the octant codes
 
 __all__ = ["ATTACHMENT_SIDES", "OCTANT_CODES", "QUADRANTS", "higher_is_worse"]
 
