@@ -18,8 +18,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
+from sciplab._core.apa import apa_number
 from sciplab._core.errors import InvalidParameterError
-from sciplab.plot.style import apa_number, apa_style, save_figure
+from sciplab.plot.style import apa_style, save_figure
 from sciplab.stats.paths import PathResult
 
 __all__ = ["layers", "path_diagram", "save_path_diagram", "stars"]

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
-import numpy as np
 
 matplotlib.use("Agg")  # headless: figures are files, never windows
 
@@ -80,24 +79,3 @@ def save_figure(
     finally:
         plt.close(fig)
     return p
-
-
-def apa_number(value: float, digits: int = 2, *, leading_zero: bool = False) -> str:
-    """A number in APA style: ``digits`` decimals, no leading zero unless asked, never ``-.00``.
-
-    Values bounded by 1 (correlations, standardized coefficients, p) drop the leading zero; a value
-    that rounds to zero carries no sign. Not finite -> ``""``.
-
-    Examples
-    --------
-    >>> apa_number(-0.0213), apa_number(-0.004), apa_number(0.5, 3), apa_number(1.234, leading_zero=True)
-    ('-.02', '.00', '.500', '1.23')
-    """
-    if value is None or not np.isfinite(value):
-        return ""
-    text = f"{value:.{digits}f}"
-    if float(text) == 0:
-        text = text.lstrip("-")
-    if not leading_zero:
-        text = text.replace("0.", ".", 1) if text.lstrip("-").startswith("0.") else text
-    return text

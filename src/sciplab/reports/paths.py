@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sciplab._core.apa import apa_number, apa_p
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.files import check_output, write_text_atomic
-from sciplab.plot.style import apa_number
 from sciplab.reports._svg import figure_svg
 from sciplab.reports.markup import md_table
 from sciplab.stats.paths import PathResult
@@ -27,12 +27,6 @@ __all__ = ["apa_table", "html_report", "indirect_table", "to_csv", "to_html", "t
 
 def _num(v: float, digits: int = 2, bounded: bool = False) -> str:
     return apa_number(v, digits, leading_zero=not bounded)
-
-
-def _p(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return ""
-    return "< .001" if p < 0.001 else _num(p, 3, bounded=True)
 
 
 def _ci(lo: float, hi: float, digits: int) -> str:
@@ -63,7 +57,7 @@ def apa_table(result: PathResult) -> pd.DataFrame:
         for r in t[(t["lhs"] == y) & (t["op"] == "~")].itertuples(index=False):
             rows.append(
                 [y, r.rhs, _num(r.est), _num(r.se), _ci(r.ci_lower, r.ci_upper, 2),
-                 _num(r.std_all, 2, bounded=True), _p(r.pvalue)]
+                 _num(r.std_all, 2, bounded=True), apa_p(r.pvalue)]
             )  # fmt: skip
         r2 = t[(t["lhs"] == y) & (t["op"] == "r2")]
         if len(r2):

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
+from sciplab._core.apa import apa_p
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version, to_jsonable
@@ -167,13 +168,6 @@ def _fmt(v: float) -> str:
     return f"{v:.3f}"
 
 
-def _apa_p(p: float) -> str:
-    """APA p-value: three decimals without the leading zero, ``< .001`` below .001."""
-    if not np.isfinite(p):
-        return ""
-    return "< .001" if p < 0.001 else f"{p:.3f}".replace("0.", ".", 1)
-
-
 def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str:
     """Rows as aligned text: ``keys`` then est, se, z, p (APA), CI and std_all (blank when NaN)."""
 
@@ -185,7 +179,7 @@ def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str
     if not r2:
         out["se"] = [num(v) for v in rows["se"]]
         out["z"] = [num(v) for v in rows["z"]]
-        out["p"] = [_apa_p(v) for v in rows["pvalue"]]
+        out["p"] = [apa_p(v) for v in rows["pvalue"]]
     out["ci"] = [f"[{num(lo)}, {num(hi)}]" if np.isfinite(lo) and np.isfinite(hi) else "" for lo, hi in
                  zip(rows["ci_lower"], rows["ci_upper"], strict=True)]  # fmt: skip
     if not r2:
