@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
+from tests.cli.conftest import path_scores
 
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError
 from sciplab.scip.templates import (
@@ -44,19 +45,6 @@ FAKE = [
 ]
 
 
-def scored(n=200, seed=0):
-    rng = np.random.default_rng(seed)
-    anx, avo = rng.normal(size=n), rng.normal(size=n)
-    sse = -0.3 * anx - 0.2 * avo + rng.normal(size=n)
-    ea = -0.2 * anx - 0.3 * avo + rng.normal(size=n)
-    sup = 0.3 * sse + 0.2 * ea + rng.normal(size=n)
-    dis = -0.3 * sse - 0.2 * ea + 0.2 * anx + rng.normal(size=n)
-    return pd.DataFrame(
-        {"ECR_anxiety": anx, "ECR_avoidance": avo, "PSSE_total": sse, "TAS-20_total": -ea,
-         "MSPSS_total": sup, "PHQ-9_total": dis}
-    )  # fmt: skip
-
-
 def test_templates_parse_and_declare_their_constructs():
     _check_templates(list_templates())
     names = [t.name for t in list_templates()]
@@ -73,7 +61,7 @@ def test_unknown_template_suggests():
 
 
 def test_bind_score_columns_reverses_inverse_scales():
-    df = scored()
+    df = path_scores()
     b = bind(df, "scip-core", instruments=FAKE)
     assert b.columns["emotional_awareness"] == "TAS-20_total"
     np.testing.assert_array_equal(b.data["emotional_awareness"], -df["TAS-20_total"])
@@ -89,7 +77,7 @@ def test_bind_score_columns_reverses_inverse_scales():
 
 
 def test_bind_by_construct_names_and_mapping():
-    df = scored().rename(columns={"ECR_anxiety": "attachment_anxiety"})
+    df = path_scores().rename(columns={"ECR_anxiety": "attachment_anxiety"})
     df["my_support"] = df["MSPSS_total"]
     b = bind(df, "scip-core", {"social_support": "my_support"}, instruments=FAKE)
     assert b.columns["attachment_anxiety"] == "attachment_anxiety"
@@ -97,7 +85,7 @@ def test_bind_by_construct_names_and_mapping():
 
 
 def test_missing_constructs_listed_with_scales():
-    df = scored().drop(columns=["MSPSS_total", "PSSE_total"])
+    df = path_scores().drop(columns=["MSPSS_total", "PSSE_total"])
     with pytest.raises(DataError) as info:
         bind(df, "scip-core", instruments=FAKE)
     msg = str(info.value)
@@ -106,7 +94,7 @@ def test_missing_constructs_listed_with_scales():
 
 
 def test_ambiguous_and_bad_mappings():
-    df = scored()
+    df = path_scores()
     df["GAD-7_total"] = df["PHQ-9_total"]
     with pytest.raises(DataError, match="several score columns measure 'distress'.*GAD-7_total"):
         bind(df, "scip-core", instruments=FAKE)
@@ -118,7 +106,7 @@ def test_ambiguous_and_bad_mappings():
 
 def test_real_registry_binding():
     pytest.importorskip("sciplab.instruments.registry")
-    df = scored()
+    df = path_scores()
     b = bind(df, "scip-serial")
     assert b.columns["social_support"] == "MSPSS_total"
     assert b.columns["attachment_avoidance"] == "ECR_avoidance"
