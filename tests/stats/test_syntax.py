@@ -211,3 +211,71 @@ def test_random_conditions_parse_or_raise_model_syntax_error(text):
         assert str(exc).startswith("line ")
     else:  # the normalised text parses to the same tree shape
         assert parse_expression(e.text, logic=True).text == e.text
+
+
+# -- SEM extensions (issue 14): start values, NA*, per-group c(), constraints -------------------
+
+
+def test_sem_modifiers_start_na_and_group_vectors():
+    m = parse_model(
+        """
+        visual =~ NA*x1 + start(0.6)*x2 + 0.7?x3
+        textual =~ x4 + c(a1, a2)*x5 + c(1, NA)*x6 + start(c(0.5, 0.8))*x7
+        x1 ~ c(i1, i1)*1
+        visual ~~ 1*visual
+        """
+    )
+    t = m.table.set_index("rhs")
+    assert bool(t.loc["x1", "na_free"]) and t.loc["x1", "free"] > 0
+    assert t.loc["x2", "start"] == 0.6 and t.loc["x3", "start"] == 0.7 and t.loc["x3", "free"] > 0
+    g5 = m.group_modifiers[int(t.loc["x5", "id"])]
+    assert g5.labels == ("a1", "a2") and all(math.isnan(v) for v in g5.values)
+    g6 = m.group_modifiers[int(t.loc["x6", "id"])]
+    assert g6.values[0] == 1.0 and math.isnan(g6.values[1]) and t.loc["x6", "free"] == 0
+    assert m.group_modifiers[int(t.loc["x7", "id"])].starts == (0.5, 0.8)
+    assert t.loc["x5", "label"] == "a1"
+
+
+def test_constraints_are_rows_and_expressions():
+    m = parse_model("y ~ a*x1 + b*x2 + c*x3\na == 2*b\nc > 0\nb < a + 1\nd := a - b")
+    assert [c.op for c in m.constraints] == ["==", ">", "<"]
+    rows = m.table[m.table["op"].isin(["==", "<", ">"])][["lhs", "op", "rhs", "free"]].values.tolist()
+    assert rows == [["a", "==", "2*b", 0], ["c", ">", "0", 0], ["b", "<", "a + 1", 0]]
+    c = m.constraints[0]
+    assert c.left.evaluate({"a": 4.0}) == 4.0 and c.right.evaluate({"b": 2.0}) == 4.0
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "message"),
+    [
+        ("y ~ a*x\na == q", 2, 6, "unknown label 'q' in a constraint"),
+        ("== a", 1, 1, "expected an expression before '=='"),
+        ("y ~ a*x\na >", 2, 4, "expected an expression after '>'"),
+        ("y ~ equal(a)*x", 1, 5, "modifier function 'equal' is not supported"),
+        ("y ~ c(a, 1*x", 1, 11, "expected ',' or '\\)'"),
+        ("y ~ c(a, b)*c(1, 2, 3)?x", 1, 13, "differ in length"),
+        ("y ~ start(a)*x", 1, 11, "expected a number or NA"),
+        ("y ~ c(a, b)?x", 1, 12, "'\\?' sets start values"),
+    ],
+)
+def test_sem_syntax_errors_show_caret(text, line, col, message):
+    with pytest.raises(ModelSyntaxError, match=message) as info:
+        parse_model(text)
+    msg = str(info.value)
+    assert msg.startswith(f"line {line}, column {col}:")
+    assert msg.split("\n")[2] == "  " + " " * (col - 1) + "^"
+
+
+SEM_ALPHABET = [*"xyab01 ~=*+-;()\n.?,<>", "~~", "=~", "==", "c(", "start(", "NA*", ":="]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(SEM_ALPHABET), max_size=30).map("".join))
+def test_random_sem_syntax_parses_or_raises_model_syntax_error(text):
+    try:
+        m = parse_model(text)
+    except ModelSyntaxError as exc:
+        assert str(exc).startswith("line ")
+    else:
+        assert list(m.table.columns) == TABLE_COLUMNS
+        assert all(len(g) >= 1 for g in m.group_modifiers.values())
