@@ -9,6 +9,8 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
     sciplab.paths(data, "m ~ x; y ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
     sciplab.ssm(data, ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"], group="Gender")  # circumplex SSM
+    sciplab.cfa(data, "visual =~ x1 + x2 + x3; textual =~ x4 + x5 + x6")   # latent-variable SEM
+    sciplab.sem(data, model, estimator="mlr", missing="fiml"), sciplab.growth(data, model)
 """
 
 from sciplab._core.errors import (
@@ -28,6 +30,20 @@ from sciplab.scoring import reliability, reliable_change, score, score_all
 from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
 from sciplab.stats.paths import paths
 
+_LAZY = {"sem": "sciplab.stats.sem", "cfa": "sciplab.stats.sem", "growth": "sciplab.stats.sem"}
+
+
+def __getattr__(name: str) -> object:
+    """Import the SEM functions on first use (keeps ``import sciplab`` light)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sciplab' has no attribute {name!r}")
+
+
 __all__ = [
     "OCTANTS",
     "ConvergenceWarning",
@@ -38,8 +54,10 @@ __all__ = [
     "KeyNotVerifiedError",
     "ModelSyntaxError",
     "SciplabError",
+    "cfa",
     "formulate",
     "get_instrument",
+    "growth",
     "list_instruments",
     "paths",
     "read_data",
@@ -47,6 +65,7 @@ __all__ = [
     "reliable_change",
     "score",
     "score_all",
+    "sem",
     "ssm",
     "ssm_scores",
     "write_data",

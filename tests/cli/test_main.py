@@ -193,9 +193,7 @@ def _recipes(tmp: Path) -> dict[tuple[str, str], tuple[list[str], Path]]:
     client = tmp / "client.csv"
     pd.DataFrame({"ECR-S_anxiety": [5.5], "ECR-S_avoidance": [2.0]}).to_csv(client, index=False)
     sessions = tmp / "sessions.csv"
-    pd.DataFrame({"client": [1, 1, 2, 2], "session": [1, 2, 1, 2], "y": [20, 15, 22, 18]}).to_csv(
-        sessions, index=False
-    )
+    pd.DataFrame({"client": [1, 1, 2, 2], "session": [1, 2, 1, 2], "y": [20, 15, 22, 18]}).to_csv(sessions, index=False)
     fit = ["fit", str(scores), "--model", "PSSE_total ~ ECR_anxiety", "-B", "0", "--ci", "none"]
     return {
         ("score", "--output"): (["score", str(items), "-i", "PHQ-9"], items),

@@ -260,7 +260,7 @@ def test_unreadable_user_folder_is_an_error(tmp_path: Path, monkeypatch: pytest.
     ("content", "expected"),
     [
         (USER.encode("cp1252").replace(b"Doe", b"D\xf6e"), r"is not UTF-8 text \(byte 0xf6 at line 3\)"),
-        (b"id = \"X\"\x00\x00binary", "contains NUL bytes"),
+        (b'id = "X"\x00\x00binary', "contains NUL bytes"),
         (("a = " + "[" * 3000 + "]" * 3000 + "\n").encode(), "nested too deeply"),
         (b"id = ", "is not valid TOML"),
     ],

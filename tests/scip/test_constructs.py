@@ -39,8 +39,10 @@ def test_unknown_construct_has_no_polarity():
 def _string_tuples(path: Path) -> list[tuple[str, ...]]:
     out = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Tuple | ast.List) and node.elts and all(
-            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts
+        if (
+            isinstance(node, ast.Tuple | ast.List)
+            and node.elts
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
         ):
             out.append(tuple(e.value for e in node.elts))
     return out

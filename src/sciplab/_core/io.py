@@ -60,6 +60,7 @@ def _name_notes(renamed: dict[str, str]) -> list[str] | None:
     payload = base64.b64encode(json.dumps(renamed, ensure_ascii=True).encode("ascii")).decode("ascii")
     return [SPSS_NAME_NOTE + payload[i : i + _NOTE_CHUNK] for i in range(0, len(payload), _NOTE_CHUNK)]
 
+
 _SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 _SPSS_BAD = re.compile(r"[^A-Za-z0-9_.@#$]")
 _SPSS_MAX_BYTES = 64

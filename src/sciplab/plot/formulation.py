@@ -29,7 +29,6 @@ from sciplab.scip.constructs import ATTACHMENT_SIDES
 __all__ = ["plot_attachment_plane", "plot_interpersonal", "save_figure"]
 
 
-
 def _check(formulation: Any) -> None:
     if not (hasattr(formulation, "attachment") and hasattr(formulation, "ssm")):
         raise DataError("expected a Formulation from sciplab.scip.formulate.formulate()")

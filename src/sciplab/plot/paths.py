@@ -164,8 +164,15 @@ def path_diagram(
         for v, (x, y) in pos.items():
             ax.add_patch(
                 FancyBboxPatch(
-                    (x - box_w / 2, y - box_h / 2), box_w, box_h, boxstyle="round,pad=0.02,rounding_size=0.05",
-                    fc="white", ec="black", lw=0.9, zorder=3, gid=f"box:{v}",
+                    (x - box_w / 2, y - box_h / 2),
+                    box_w,
+                    box_h,
+                    boxstyle="round,pad=0.02,rounding_size=0.05",
+                    fc="white",
+                    ec="black",
+                    lw=0.9,
+                    zorder=3,
+                    gid=f"box:{v}",
                 )  # fmt: skip
             )
             name = labels.get(v, v.replace("_", " "))

@@ -114,7 +114,6 @@ def _group_levels(col: pd.Series) -> list[Any]:
         return sorted(levels, key=str)
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Internals
 

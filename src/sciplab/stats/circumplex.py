@@ -602,5 +602,3 @@ def ssm_scores(data: pd.DataFrame, scales: Sequence[str], *, angles_deg: Sequenc
         },
         index=data.index,
     )
-
-

@@ -192,7 +192,6 @@ def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str
 # Model compilation
 
 
-
 def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarray, int, int]:
     require_frame(data)
     if missing not in MISSING_RULES:

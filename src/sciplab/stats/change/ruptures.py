@@ -226,9 +226,7 @@ def detect_ruptures(
     """
     for name, val in (("k", k), ("J", J), ("max_decline", max_decline)):
         if not isinstance(val, int | np.integer) or isinstance(val, bool) or not 1 <= val <= MAX_WINDOW:
-            raise InvalidParameterError(
-                f"{name} must be an integer from 1 to {MAX_WINDOW} (sessions), got {val!r}"
-            )
+            raise InvalidParameterError(f"{name} must be an integer from 1 to {MAX_WINDOW} (sessions), got {val!r}")
     rules = tuple(rules)
     if not rules or any(
         isinstance(m, bool) or not isinstance(m, int | float) or not math.isfinite(m) or m <= 0 for m in rules

@@ -44,7 +44,9 @@ def prepare(
     cols = list(observed)
     if group is not None:
         if group not in [str(c) for c in data.columns]:
-            raise DataError(f"group column {group!r} is not in the data{suggest(group, [str(c) for c in data.columns])}")
+            raise DataError(
+                f"group column {group!r} is not in the data{suggest(group, [str(c) for c in data.columns])}"
+            )
         if group in cols:
             raise DataError(f"group column {group!r} is also a variable of the model; use another column")
     X = data[cols].to_numpy(dtype=float)
@@ -79,7 +81,9 @@ def check_group(X: np.ndarray, names: list[str], label: Any, *, missing: str, ng
     sd = np.nanstd(X, axis=0)
     const = [nm for nm, s in zip(names, sd, strict=True) if not s > 0]
     if const:
-        raise DataError(f"variable{'s' if len(const) > 1 else ''} {', '.join(const)} {'have' if len(const) > 1 else 'has'} no variance{where}; drop {'them' if len(const) > 1 else 'it'} from the model")
+        raise DataError(
+            f"no variance{where} in {', '.join(const)}: a constant cannot be modelled; drop it from the model"
+        )
     if missing != "listwise" or len(Xc) <= p:
         return
     R = np.corrcoef(Xc.T)
@@ -138,8 +142,8 @@ def em_moments(x: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10) -> tu
     sigma = np.diag(np.nanvar(x, axis=0))
     pats, inverse = np.unique(obs, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    it = 0
-    for it in range(1, max_iter + 1):
+    iterations = 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         T1 = np.zeros(p)
         T2 = np.zeros((p, p))
         for i, pat in enumerate(pats):
@@ -165,4 +169,4 @@ def em_moments(x: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10) -> tu
         mu, sigma = new_mu, new_sigma
         if delta < tol:
             break
-    return mu, sigma, it
+    return mu, sigma, iterations

@@ -98,7 +98,9 @@ def rmsea(chisq: float, df: float, n: int, groups: int = 1, level: float = 0.90)
 
     def solve(target: float) -> float:
         def h(lam: float) -> float:
-            return float(stats.ncx2.cdf(chisq, df, lam)) - target if lam > 0 else float(stats.chi2.cdf(chisq, df)) - target
+            return (
+                float(stats.ncx2.cdf(chisq, df, lam)) - target if lam > 0 else float(stats.chi2.cdf(chisq, df)) - target
+            )
 
         if h(0.0) < 0:
             return 0.0
@@ -117,7 +119,12 @@ def rmsea(chisq: float, df: float, n: int, groups: int = 1, level: float = 0.90)
 
 
 def srmr(
-    S: list[np.ndarray], M: list[np.ndarray], sigma: list[np.ndarray], mu: list[np.ndarray], n: list[int], meanstructure: bool
+    S: list[np.ndarray],
+    M: list[np.ndarray],
+    sigma: list[np.ndarray],
+    mu: list[np.ndarray],
+    n: list[int],
+    meanstructure: bool,
 ) -> float:
     """Bentler's SRMR (lavaan's ``srmr``), groups weighted by N_g / N."""
     total, out = sum(n), 0.0

@@ -182,7 +182,9 @@ def fisher_scoring(
         f_new = np.full(len(ia), np.inf)
         for _half in range(30):
             trial = phi[ia] + alpha[:, None] * step
-            ft, _, _ = evaluate(take_designs(designs, ia), _take(blocks, ia), trial, meanstructure=meanstructure, order=0)
+            ft, _, _ = evaluate(
+                take_designs(designs, ia), _take(blocks, ia), trial, meanstructure=meanstructure, order=0
+            )
             ok = ~accepted & np.isfinite(ft) & (ft <= f_old + 1e-12 * np.abs(f_old))
             new_phi[ok] = trial[ok]
             f_new[ok] = ft[ok]

@@ -76,10 +76,14 @@ def starts(spec: Spec, means: list[np.ndarray], covs: list[np.ndarray]) -> np.nd
                     theta[k] = psi.get(r.lhs, 0.05)
                 else:
                     i = obs[r.lhs]
-                    exo = r.lhs not in set(t.loc[t["op"] == "=~", "rhs"]) and r.lhs not in set(t.loc[t["op"] == "~", "lhs"])
+                    exo = r.lhs not in set(t.loc[t["op"] == "=~", "rhs"]) and r.lhs not in set(
+                        t.loc[t["op"] == "~", "lhs"]
+                    )
                     theta[k] = cov[i, i] * (1.0 if exo else 0.5)
             elif r.op == "~~" and r.lhs in obs and r.rhs in obs and r.lhs not in lat:
-                exo = not (set([r.lhs, r.rhs]) & (set(t.loc[t["op"] == "=~", "rhs"]) | set(t.loc[t["op"] == "~", "lhs"])))
+                exo = not (
+                    set([r.lhs, r.rhs]) & (set(t.loc[t["op"] == "=~", "rhs"]) | set(t.loc[t["op"] == "~", "lhs"]))
+                )
                 theta[k] = cov[obs[r.lhs], obs[r.rhs]] if exo else 0.0
             elif r.op == "~1":
                 theta[k] = mean[obs[r.lhs]] if r.lhs in obs else 0.0

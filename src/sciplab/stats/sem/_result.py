@@ -47,8 +47,9 @@ class SEMResult(Result):
     title: ClassVar[str] = "Structural equation model"
 
     def modindices(self, *, minimum: float = 0.0, sort: bool = True) -> pd.DataFrame:
-        """Modification indices (``mi``) with expected parameter changes (``epc``, ``sepc.lv``,
-        ``sepc.all``) of the loadings and covariances fixed at zero (lavaan's ``modindices()``).
+        """Modification indices of the loadings and covariances fixed at zero (lavaan's ``modindices()``).
+
+        Columns ``mi`` and the expected parameter changes ``epc``, ``sepc.lv``, ``sepc.all``.
         """
         out = self.mi[self.mi["mi"] >= minimum]
         return out.sort_values("mi", ascending=False, kind="stable") if sort else out
@@ -71,7 +72,12 @@ class SEMResult(Result):
         if len(groups) > 1:
             lines.append(kv("Number of groups", len(groups)))
         lines.append("")
-        lines.append(kv("Number of observations" + (" per group:" if len(groups) > 1 else ""), "" if len(groups) > 1 else d.get("n")))
+        lines.append(
+            kv(
+                "Number of observations" + (" per group:" if len(groups) > 1 else ""),
+                "" if len(groups) > 1 else d.get("n"),
+            )
+        )
         if len(groups) > 1:
             for g, n in zip(groups, d.get("n_per_group", []), strict=False):
                 lines.append(kv(f"  {g}", n))
@@ -85,7 +91,18 @@ class SEMResult(Result):
             lines.append(kv("Scaled test statistic (Yuan-Bentler)", float(f["chisq.scaled"])))
             lines.append(kv("Scaling correction factor", float(f["chisq.scaling.factor"])))
         lines += ["", "Fit measures:", ""]
-        for key in ("cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue", "srmr", "logl", "aic", "bic"):
+        for key in (
+            "cfi",
+            "tli",
+            "rmsea",
+            "rmsea.ci.lower",
+            "rmsea.ci.upper",
+            "rmsea.pvalue",
+            "srmr",
+            "logl",
+            "aic",
+            "bic",
+        ):
             if key in f and not (isinstance(f[key], float) and math.isnan(f[key])):
                 lines.append(kv(key, float(f[key])))
         lines += ["", "Parameter Estimates:", ""]
@@ -106,7 +123,11 @@ class SEMResult(Result):
             for name, rows in sections:
                 if rows.empty:
                     continue
-                lines += ["", f"{name}:", f"{'':<20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}{'Std.lv':>9}{'Std.all':>9}"]
+                lines += [
+                    "",
+                    f"{name}:",
+                    f"{'':<20}{'Estimate':>9}{'Std.Err':>9}{'z-value':>9}{'P(>|z|)':>9}{'Std.lv':>9}{'Std.all':>9}",
+                ]
                 last = None
                 for r in rows.itertuples():
                     if name in ("Latent Variables", "Regressions", "Covariances") and r.lhs != last:
@@ -124,10 +145,15 @@ class SEMResult(Result):
         if len(defined):
             lines += ["", "Defined Parameters:"]
             for r in defined.itertuples():
-                lines.append(f"    {r.lhs:<16}{_n(r.est):>9}{_n(r.se):>9}{_n(r.z):>9}{_n(r.pvalue):>9}{_n(r.std_lv):>9}{_n(r.std_all):>9}")
+                cells = [_n(v) for v in (r.est, r.se, r.z, r.pvalue, r.std_lv, r.std_all)]
+                lines.append(f"    {r.lhs:<16}" + "".join(f"{c:>9}" for c in cells))
         heywood = t[t["flag"] == "heywood"]
         if len(heywood):
-            lines += ["", "Warning: negative variance estimates (Heywood cases): " + ", ".join(f"{r.lhs} ~~ {r.rhs}" for r in heywood.itertuples())]
+            lines += [
+                "",
+                "Warning: negative variance estimates (Heywood cases): "
+                + ", ".join(f"{r.lhs} ~~ {r.rhs}" for r in heywood.itertuples()),
+            ]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

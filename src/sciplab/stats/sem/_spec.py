@@ -119,8 +119,9 @@ def check_columns(parsed: ParsedModel, data: pd.DataFrame) -> None:
             )
         col = data[v]
         if isinstance(col.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(col):
+            what = "ordered categorical" if isinstance(col.dtype, pd.CategoricalDtype) else "not numeric"
             raise InvalidParameterError(
-                f"column {v!r} is {'ordered categorical' if isinstance(col.dtype, pd.CategoricalDtype) else 'not numeric'}"
+                f"column {v!r} is {what}"
                 " (ordinal indicators): categorical estimators (WLSMV, polychoric correlations) are "
                 "not implemented; treat the items as continuous (convert to numbers) or use parcels"
             )
@@ -179,13 +180,11 @@ def build(
         if f in indicators and f not in set(meas["lhs"]):  # pragma: no cover - parser guarantees
             raise InvalidParameterError(f"latent variable {f!r} has no indicators")
     endogenous = y_names | indicators
-    exo_ov = [v for v in observed if v in x_names and v not in endogenous] if kind != "growth" or True else []
+    exo_ov = [v for v in observed if v in x_names and v not in endogenous]
     user_cov_vars = {v for r in user[user["op"] == "~~"].itertuples() for v in (r.lhs, r.rhs)}
     fixed_x_vars = [v for v in exo_ov if fixed_x and v not in user_cov_vars]
     exo_lv = [f for f in latent if f not in endogenous]
     pure_y = [v for v in _unique(list(reg["lhs"])) if v not in x_names and v not in indicators]
-    if sample is not None and fixed_x_vars:
-        pass
     rows: list[dict[str, Any]] = []
     index = {v: i for i, v in enumerate(observed + latent)}
     for g in range(ngroups):
@@ -218,7 +217,7 @@ def build(
             if r.op == "=~" and r.lhs not in first_loading:
                 first_loading[r.lhs] = len(rows) - 1
         # marker variables (auto.fix.first)
-        for f, i in first_loading.items():
+        for i in first_loading.values():
             row = rows[i]
             if math.isnan(row["value"]) and not row["na_free"]:
                 row["value"] = 1.0
@@ -271,7 +270,9 @@ def build(
                 add(f, "~1", "", math.nan if free else 0.0)
     table = pd.DataFrame(rows)
     table["fixed_x"] = table.apply(
-        lambda r: r["op"] in ("~~", "~1") and r["lhs"] in fixed_x_vars and (r["rhs"] in fixed_x_vars or r["op"] == "~1"),
+        lambda r: (
+            r["op"] in ("~~", "~1") and r["lhs"] in fixed_x_vars and (r["rhs"] in fixed_x_vars or r["op"] == "~1")
+        ),
         axis=1,
     )
     # group_equal: free rows of those kinds share an automatic label across groups
@@ -279,8 +280,6 @@ def build(
         for i, r in table.iterrows():
             k = _kind_of(r["op"], r["lhs"], r["rhs"], lat)
             if k in group_equal and math.isnan(r["value"]) and not r["label"] and not r["fixed_x"]:
-                if k == "means" and r["group"] > 1 and "intercepts" in group_equal:
-                    pass
                 table.at[i, "label"] = f".{r['lhs']}{r['op']}{r['rhs']}."
     # theta indices: one per free row, shared by rows with the same label
     free_index: dict[str, int] = {}
@@ -376,7 +375,7 @@ def _equality_map(
                 "(defined parameters ':=' cannot be constrained yet)"
             )
 
-        def f(theta: np.ndarray, c: Constraint = c) -> float:
+        def f(theta: np.ndarray, c: Constraint = c, names: set[str] = names) -> float:
             vals = {nm: (theta[label_index[nm]] if nm in label_index else fixed_labels[nm]) for nm in names}
             return float(c.left.evaluate(vals) - c.right.evaluate(vals))
 

@@ -212,7 +212,9 @@ def sem(
     mi = _post.modindices(spec, phi, blocks, ntotal)
     heywood = table[table["flag"] == "heywood"]
     if len(heywood):
-        names = ", ".join(f"{r.lhs} ~~ {r.rhs}" + (f" (group {r.group})" if len(groups) > 1 else "") for r in heywood.itertuples())
+        names = ", ".join(
+            f"{r.lhs} ~~ {r.rhs}" + (f" (group {r.group})" if len(groups) > 1 else "") for r in heywood.itertuples()
+        )
         warnings.warn(
             f"negative variance estimate (Heywood case): {names}; the model may be misspecified or the "
             "sample too small (flagged in the table and summary)",
@@ -392,8 +394,15 @@ def _table(
             [
                 rows,
                 pd.DataFrame(
-                    {"lhs": defined["lhs"], "op": ":=", "rhs": defined["rhs"], "label": defined["label"],
-                     "group": 0, "est": def_est, "se": def_se}  # fmt: skip
+                    {
+                        "lhs": defined["lhs"],
+                        "op": ":=",
+                        "rhs": defined["rhs"],
+                        "label": defined["label"],
+                        "group": 0,
+                        "est": def_est,
+                        "se": def_se,
+                    }  # fmt: skip
                 ),
             ],
             ignore_index=True,
@@ -449,7 +458,7 @@ def _table(
 
 
 def _label_values(spec: Spec) -> dict[str, tuple[int, float]]:
-    """label -> (theta index or -1, fixed value)."""
+    """Label -> (theta index or -1, fixed value)."""
     out: dict[str, tuple[int, float]] = {}
     for r in spec.table.itertuples():
         if r.label and r.label not in out:
