@@ -194,9 +194,8 @@ def build(
     rows: list[dict[str, Any]] = []
     index = {v: i for i, v in enumerate(observed + latent)}
     ucols = list(user.columns)
-    user_records = [
-        SimpleNamespace(**dict(zip(ucols, vals, strict=True))) for vals in zip(*(user[c].tolist() for c in ucols), strict=True)
-    ]
+    columns = [user[c].tolist() for c in ucols]
+    user_records = [SimpleNamespace(**dict(zip(ucols, vals, strict=True))) for vals in zip(*columns, strict=True)]
     for g in range(ngroups):
         present: set[tuple[str, str, str]] = set()
         first_loading: dict[str, int] = {}
