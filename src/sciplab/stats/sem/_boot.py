@@ -46,7 +46,9 @@ def _moment_table(X: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, list[tup
     return table, strata, spans
 
 
-def _stats_from_sums(sums: np.ndarray, spans: list[tuple[int, int]], ns: list[int], p: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _stats_from_sums(
+    sums: np.ndarray, spans: list[tuple[int, int]], ns: list[int], p: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Means and biased covariances per group from weighted sums ``(R, columns)``."""
     iu = np.triu_indices(p)
     out = []
@@ -79,7 +81,11 @@ def _replicate_designs(spec: Spec, stats: list[tuple[np.ndarray, np.ndarray]]) -
 
 
 def refit(
-    spec: Spec, phi: np.ndarray, stats: list[tuple[np.ndarray, np.ndarray]], ns: list[int], shift: np.ndarray | None = None
+    spec: Spec,
+    phi: np.ndarray,
+    stats: list[tuple[np.ndarray, np.ndarray]],
+    ns: list[int],
+    shift: np.ndarray | None = None,
 ) -> _ml.Solution:
     """Fit every replicate's moments (one batch), warm-started at ``phi``; ``ns`` rows per group."""
     p = len(spec.observed)
@@ -106,7 +112,9 @@ def newton_shift(spec: Spec, phi: np.ndarray, X: list[np.ndarray]) -> np.ndarray
     return _ml.hessian(spec.designs, blocks, phi[None], spec.meanstructure)[0] - H[0]
 
 
-def _run(spec: Spec, phi: np.ndarray, X: list[np.ndarray], B: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _run(
+    spec: Spec, phi: np.ndarray, X: list[np.ndarray], B: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Replicate estimates ``(B, q)``, convergence flags and discrepancies of B case resamples of ``X``."""
     ns = [len(x) for x in X]
     ntotal = sum(ns)
@@ -190,7 +198,10 @@ def _jackknife(spec: Spec, phi: np.ndarray, X: list[np.ndarray]) -> np.ndarray:
         groups = np.searchsorted(np.cumsum(ns), np.arange(start, start + len(rows)), side="right")
         # divide each group's block by its size without the left-out row (n - 1 in its own group)
         scaled = np.concatenate(
-            [sums[:, a:b] / np.where(groups == g, n - 1, n)[:, None] for g, ((a, b), n) in enumerate(zip(spans, ns, strict=True))],
+            [
+                sums[:, a:b] / np.where(groups == g, n - 1, n)[:, None]
+                for g, ((a, b), n) in enumerate(zip(spans, ns, strict=True))
+            ],
             axis=1,
         )
         stats = _stats_from_sums(scaled, spans, [1] * len(ns), p)

@@ -248,7 +248,12 @@ def fisher_scoring(
             sel = ia[near]
             Hn = np.concatenate(
                 [
-                    hessian(take_designs(designs, sel[i : i + 64]), _take(blocks, sel[i : i + 64]), phi[sel[i : i + 64]], meanstructure)
+                    hessian(
+                        take_designs(designs, sel[i : i + 64]),
+                        _take(blocks, sel[i : i + 64]),
+                        phi[sel[i : i + 64]],
+                        meanstructure,
+                    )
                     for i in range(0, len(sel), 64)
                 ]
             )
