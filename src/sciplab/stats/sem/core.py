@@ -69,6 +69,7 @@ def sem(
     level: float = 0.95,
     seed: SeedLike = None,
     std: bool = True,
+    bollen_stine: bool = True,
     _kind: str = "sem",
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
@@ -106,6 +107,9 @@ def sem(
         Seed of the bootstrap (recorded in ``details``).
     std
         Compute the standardized solution with delta-method SEs (``result.std``).
+    bollen_stine
+        With ``se="bootstrap"``, also bootstrap the test statistic (Bollen-Stine p-value in
+        ``fit["pvalue.bollen.stine"]``; doubles the work).
 
     Returns
     -------
@@ -209,8 +213,10 @@ def sem(
             stacklevel=2,
         )
     theta = spec.theta(phi[None])[0]
-    vcov_phi, extra = _vcov(spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing,
-                            bootstrap=bootstrap, seed=seed, means=means, covs=covs)  # fmt: skip
+    vcov_phi, extra = _vcov(
+        spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing, bootstrap=bootstrap,
+        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs,
+    )  # fmt: skip
     table, std_table = _table(spec, parsed, phi, theta, vcov_phi, level=level, ci=ci, extra=extra, std=std)
     fit = _fit_measures(spec, blocks, parsed, phi, sol, X, means, covs, ntotal, missing=missing,
                         estimator=estimator, extra=extra)  # fmt: skip
@@ -306,6 +312,7 @@ def _vcov(
     missing: str,
     bootstrap: int | None,
     seed: SeedLike,
+    bollen_stine: bool,
     means: list[np.ndarray],
     covs: list[np.ndarray],
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -325,7 +332,7 @@ def _vcov(
         return _robust.sandwich(spec, phi, X, H_obs, ntotal), extra
     from sciplab.stats.sem import _boot
 
-    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra)
+    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine)
 
 
 def _inv(H: np.ndarray) -> np.ndarray:
