@@ -200,7 +200,9 @@ def sem(
     )
     phi0 = _post.starts(spec, means, covs)
     _post.check_identified(spec, phi0)
-    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure)
+    # exact Newton steps cost 2q gradients: near the end only when many FIML patterns make them dear
+    newton = 1e-2 if missing == "listwise" else 1e-6
+    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure, newton=newton)
     phi = sol.phi[0]
     converged = bool(sol.converged[0])
     if not converged:
@@ -344,14 +346,7 @@ def _inv(H: np.ndarray) -> np.ndarray:
 
 def observed_hessian(spec: Spec, blocks: list[_ml.Block], phi: np.ndarray) -> np.ndarray:
     """Hessian of the ML discrepancy: central differences of the analytic gradient."""
-
-    def grad(points: np.ndarray) -> np.ndarray:
-        _, g, _ = _ml.evaluate(spec.designs, blocks, points, meanstructure=spec.meanstructure, order=1)
-        assert g is not None
-        return g
-
-    H = _post.numeric_jacobian(grad, phi)
-    return (H + H.T) / 2
+    return _ml.hessian(spec.designs, blocks, phi[None], spec.meanstructure)[0]
 
 
 def _table(
@@ -366,7 +361,7 @@ def _table(
     extra: dict[str, Any],
     std: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from scipy import stats
+    from scipy import special
 
     t = spec.table
     V = spec.K @ vcov_phi @ spec.K.T if spec.q else np.zeros((spec.n_theta, spec.n_theta))
@@ -389,7 +384,7 @@ def _table(
         def_se = np.sqrt(np.abs(np.diag(J @ vcov_phi @ J.T)))
     else:
         def_se = np.zeros(len(defined))
-    zq = stats.norm.ppf((1 + level) / 2)
+    zq = special.ndtri((1 + level) / 2)
     nrow, ndef = len(t), len(defined)
     labels_col = ["" if str(lab).startswith(".") else lab for lab in t["label"]]
     cols: dict[str, Any] = {
@@ -403,7 +398,7 @@ def _table(
     }
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["z"] = np.where(cols["se"] > 0, cols["est"] / cols["se"], np.nan)
-    cols["pvalue"] = 2 * stats.norm.sf(np.abs(cols["z"]))
+    cols["pvalue"] = 2 * special.ndtr(-np.abs(cols["z"]))
     cols["ci_lower"] = cols["est"] - zq * cols["se"]
     cols["ci_upper"] = cols["est"] + zq * cols["se"]
     if "boot_theta" in extra:
@@ -440,7 +435,7 @@ def _table(
                 "lhs": cols["lhs"][:nrow], "op": cols["op"][:nrow], "rhs": cols["rhs"][:nrow],
                 "label": labels_col, "group": cols["group"][:nrow],
                 "std_lv": lv[0], "se_std_lv": sv[:nrow], "std_all": al[0], "se_std_all": sv[nrow:],
-                "z_std_all": zs, "pvalue_std_all": 2 * stats.norm.sf(np.abs(zs)),
+                "z_std_all": zs, "pvalue_std_all": 2 * special.ndtr(-np.abs(zs)),
             }
         )  # fmt: skip
     # R²
@@ -551,7 +546,7 @@ def _fit_measures(
         bphi = bstart
         bf = _ml.evaluate(bdesigns, blocks, bstart[None], meanstructure=ms, order=0)[0][0]
     else:
-        bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms)
+        bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms, newton=0.0, tol=1e-8)
         bphi, bf = bsol.phi[0], bsol.f[0]
     blogl = loglik(float(bf), blocks, ntotal)
     bchisq = max(2 * (logl_h1 - blogl), 0.0)
