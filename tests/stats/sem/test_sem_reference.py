@@ -34,8 +34,10 @@ def test_simulation_recovers_parameters_with_nominal_coverage():
     rows = out["parameters"]
     assert len(rows) == 22
     for r in rows:
-        # bias within 3 Monte Carlo SEs (or 1% of the value for parameters estimated very precisely)
-        assert abs(r["mean_est"] - r["true"]) <= max(3 * r["mcse_mean"], 0.01 * abs(r["true"])), r
+        # bias within 3 Monte Carlo SEs plus ML's O(1/N) finite-sample bias (ML is consistent, not
+        # unbiased: residual variances come out about 1-3% low at N = 300), allowed as 5 |value| / N
+        allowance = 3 * r["mcse_mean"] + 5 * abs(r["true"]) / out["n"]
+        assert abs(r["mean_est"] - r["true"]) <= allowance, r
         # the SE formula matches the sampling SD (within 10%)
         assert r["mean_se"] == pytest.approx(r["sd_est"], rel=0.1), r
         assert 0.90 <= r["coverage"] <= 0.99, r  # each parameter within about 3 Monte Carlo SEs of 95%
