@@ -467,8 +467,8 @@ def parse_model(model: str) -> ParsedModel:
             lhs_names.append(term[0])
         op = op_tok.text
         for term in _split_plus(right, source, op_tok):
-            t = _parse_term(term, source, op_tok)
-            rtok, rhs, row_op = t.tok, t.rhs, op
+            parsed_term = _parse_term(term, source, op_tok)
+            rtok, rhs, row_op = parsed_term.tok, parsed_term.rhs, op
             if rhs == "1":
                 if op != "~":
                     raise _error(source, rtok.line, rtok.col, f"'1' (intercept) only goes with '~', not {op!r}")
@@ -485,7 +485,17 @@ def parse_model(model: str) -> ParsedModel:
                     first = seen[key].line
                     raise _error(source, rtok.line, rtok.col, f"'{what}' is specified twice (first on line {first})")
                 row = _Row(
-                    lhs, row_op, rhs, t.label, t.value, t.fixed, rtok.line, rtok.col, t.start, t.na_free, t.group
+                    lhs,
+                    row_op,
+                    rhs,
+                    parsed_term.label,
+                    parsed_term.value,
+                    parsed_term.fixed,
+                    rtok.line,
+                    rtok.col,
+                    parsed_term.start,
+                    parsed_term.na_free,
+                    parsed_term.group,
                 )
                 seen[key] = row
                 rows.append(row)

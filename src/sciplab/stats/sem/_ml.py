@@ -47,8 +47,8 @@ class Block:
 class Moments:
     sigma: np.ndarray  # (R, p, p)
     mu: np.ndarray  # (R, p)
-    dsigma: np.ndarray | None  # (R, q, p, p)
-    dmu: np.ndarray | None  # (R, q, p)
+    dsigma: np.ndarray  # (R, q, p, p); empty (q = 0) when not asked for
+    dmu: np.ndarray  # (R, q, p)
     C: np.ndarray  # (R, n, n) implied covariance of all variables
     B: np.ndarray
 
@@ -69,7 +69,7 @@ def moments(d: Design, phi: np.ndarray, *, jac: bool = True) -> Moments:
     Bm = np.einsum("rij,rj->ri", B, m)
     mu = Bm[:, :p]
     if not jac:
-        return Moments(sigma, mu, None, None, C, B)
+        return Moments(sigma, mu, np.zeros((R, 0, p, p)), np.zeros((R, 0, p)), C, B)
     CF = C[:, :, :p]  # B S B' F'
     dsigma, dmu = _jacobian(d, FB, CF, Bm)
     return Moments(sigma, mu, dsigma, dmu, C, B)
@@ -124,7 +124,7 @@ def _jacobian(d: Design, FB: np.ndarray, CF: np.ndarray, Bm: np.ndarray) -> tupl
         if len(np.unique(ls)) == len(ls):
             dmu[:, ls] += vals
         else:
-            np.add.at(dmu, (slice(None), ls), vals)
+            np.add.at(dmu, (slice(None), ls), vals)  # type: ignore[arg-type]
     return dsigma, dmu
 
 

@@ -259,9 +259,9 @@ def modindices(spec: Spec, phi: np.ndarray, blocks: list[_ml.Block], ntotal: int
                 DS[q + k, index[lhs], index[rhs]] = DS[q + k, index[rhs], index[lhs]] = 1.0
         designs.append(Design(d.p, d.n, d.A0, d.S0, d.m0, DA, DS, Dm))
     ext = np.concatenate([phi, np.zeros(c)])[None]
-    _, g, H = _ml.evaluate(designs, blocks, ext, meanstructure=spec.meanstructure)
-    assert g is not None and H is not None
-    g, H = g[0], H[0]
+    _, g_all, H_all = _ml.evaluate(designs, blocks, ext, meanstructure=spec.meanstructure)
+    assert g_all is not None and H_all is not None
+    g, H = g_all[0], H_all[0]
     Hqq = H[:q, :q]
     Hcq = H[q:, :q]
     h = np.diag(H[q:, q:]) - np.einsum("ij,ji->i", Hcq, np.linalg.solve(Hqq, Hcq.T)) if q else np.diag(H[q:, q:])

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.errors import DataError, InvalidParameterError, suggest
-from sciplab.stats.syntax import Constraint, ParsedModel
+from sciplab.stats.syntax import Constraint, GroupModifier, ParsedModel
 
 GROUP_EQUAL = (
     "loadings",
@@ -168,11 +168,11 @@ def build(
         raise InvalidParameterError(
             f"group_equal: unknown parameter type {bad!r}{suggest(bad, GROUP_EQUAL)}; allowed: {', '.join(GROUP_EQUAL)}"
         )
-    for rid, mod in parsed.group_modifiers.items():
-        if len(mod) != ngroups:
+    for rid, gmod in parsed.group_modifiers.items():
+        if len(gmod) != ngroups:
             line = int(t.loc[t["id"] == rid, "line"].item())
             raise InvalidParameterError(
-                f"the c(...) modifier on line {line} has {len(mod)} values but the data have {ngroups} "
+                f"the c(...) modifier on line {line} has {len(gmod)} values but the data have {ngroups} "
                 f"group{'s' if ngroups != 1 else ''}; give one value per group"
             )
     reg = user[user["op"] == "~"]
@@ -199,32 +199,32 @@ def build(
     for g in range(ngroups):
         present: set[tuple[str, str, str]] = set()
         first_loading: dict[str, int] = {}
-        for r in user_records:
-            mod = parsed.group_modifiers.get(int(r.id))
-            label = mod.labels[g] if mod else r.label
-            value = mod.values[g] if mod else (r.ustart if r.free == 0 else math.nan)
-            start = mod.starts[g] if mod else r.start
-            lhs, rhs = r.lhs, r.rhs
-            if r.op == "~~" and index[lhs] > index[rhs]:
+        for u in user_records:
+            mod: GroupModifier | None = parsed.group_modifiers.get(int(u.id))
+            label = mod.labels[g] if mod else u.label
+            value = mod.values[g] if mod else (u.ustart if u.free == 0 else math.nan)
+            start = mod.starts[g] if mod else u.start
+            lhs, rhs = u.lhs, u.rhs
+            if u.op == "~~" and index[lhs] > index[rhs]:
                 lhs, rhs = rhs, lhs
             rows.append(
                 {
-                    "lhs": r.lhs if r.op != "~~" else lhs,
-                    "op": r.op,
-                    "rhs": r.rhs if r.op != "~~" else rhs,
+                    "lhs": u.lhs if u.op != "~~" else lhs,
+                    "op": u.op,
+                    "rhs": u.rhs if u.op != "~~" else rhs,
                     "group": g + 1,
                     "label": label,
                     "value": value,
                     "start": start,
                     "user": 1,
-                    "na_free": bool(r.na_free),
-                    "line": int(r.line),
+                    "na_free": bool(u.na_free),
+                    "line": int(u.line),
                 }
             )
-            key = (lhs, r.op, rhs)
+            key = (lhs, u.op, rhs)
             present.add(key)
-            if r.op == "=~" and r.lhs not in first_loading:
-                first_loading[r.lhs] = len(rows) - 1
+            if u.op == "=~" and u.lhs not in first_loading:
+                first_loading[u.lhs] = len(rows) - 1
         # marker variables (auto.fix.first)
         for i in first_loading.values():
             row = rows[i]
@@ -309,24 +309,24 @@ def build(
     for g in range(ngroups):
         A0, S0, m0 = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n)
         TA, TS, Tm = np.zeros((n_theta, n, n)), np.zeros((n_theta, n, n)), np.zeros((n_theta, n))
-        for r in (SimpleNamespace(**r) for r in rows if r["group"] == g + 1):
-            if r.op == "=~":
-                mats, i, j = "A", index[r.rhs], index[r.lhs]
-            elif r.op == "~":
-                mats, i, j = "A", index[r.lhs], index[r.rhs]
-            elif r.op == "~~":
-                mats, i, j = "S", index[r.lhs], index[r.rhs]
+        for e in (SimpleNamespace(**row) for row in rows if row["group"] == g + 1):
+            if e.op == "=~":
+                mats, i, j = "A", index[e.rhs], index[e.lhs]
+            elif e.op == "~":
+                mats, i, j = "A", index[e.lhs], index[e.rhs]
+            elif e.op == "~~":
+                mats, i, j = "S", index[e.lhs], index[e.rhs]
             else:
-                mats, i, j = "m", index[r.lhs], 0
-            if r.free == 0:
+                mats, i, j = "m", index[e.lhs], 0
+            if e.free == 0:
                 if mats == "A":
-                    A0[i, j] = r.value
+                    A0[i, j] = e.value
                 elif mats == "S":
-                    S0[i, j] = S0[j, i] = r.value
+                    S0[i, j] = S0[j, i] = e.value
                 else:
-                    m0[i] = r.value
+                    m0[i] = e.value
             else:
-                k = r.free - 1
+                k = e.free - 1
                 if mats == "A":
                     TA[k, i, j] += 1.0
                 elif mats == "S":
