@@ -129,8 +129,8 @@ def sem(
     >>> f = rng.standard_normal(300)
     >>> d = pd.DataFrame({f"x{i}": f + rng.standard_normal(300) for i in (1, 2, 3)})
     >>> fit = sem(d, "f =~ x1 + x2 + x3")
-    >>> int(fit.fit["df"].iloc[0]), fit.table.loc[0, ["lhs", "op", "rhs", "est"]].tolist()
-    (0, ['f', '=~', 'x1', 1.0])
+    >>> int(fit.fit["df"].iloc[0]), fit.table.loc[0, ["lhs", "op", "rhs"]].tolist(), float(fit.table.loc[0, "est"])
+    (0, ['f', '=~', 'x1'], 1.0)
 
     Matches R: ``lavaan::sem(model, data)`` (``cfa()``, ``growth()`` for the other defaults).
     """
