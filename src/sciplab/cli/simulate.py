@@ -108,10 +108,16 @@ def register(app: typer.Typer) -> None:
         agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per run.")] = 5000,
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = 1,
         as_json: Annotated[
-            bool, typer.Option("--json", help="Print targets, statistics per run and details as JSON.")
+            bool, typer.Option("--json", help="Print both target sets, statistics per run and details as JSON.")
         ] = False,
     ) -> None:
-        """Print published targets vs simulated values; exit code 1 when any point estimate is outside its band."""
+        """Print every published target vs the simulated value, calibration and validation sets apart.
+
+        Calibration targets may be used to tune free parameters; validation targets (pooled estimates
+        never tuned to) are reported out of sample. Sign-only targets print as "sign: negative",
+        recalled [M] values as such; rows the model cannot compute print as "not simulated".
+        Exit code 1 when any scored target misses.
+        """
         from sciplab.sim import calibrate
 
         with _progress() as bar:
@@ -125,24 +131,26 @@ def register(app: typer.Typer) -> None:
             if res.misses:
                 raise typer.Exit(1)
             return
-        title = f"Calibration (repetitions = {repetitions}, agents = {agents}, seed = {res.details['seed']})"
-        table = Table(title=title)
-        for col in ("target", "published", "band", "simulated", "MC interval", "ok"):
-            table.add_column(col)
-        for r in res.table.itertuples(index=False):
-            table.add_row(
-                r.target,
-                f"{r.published:.2f}",
-                f"[{r.lower:.2f}, {r.upper:.2f}]",
-                f"{r.simulated:.3f}",
-                f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]",
-                "yes" if r.ok else "MISS",
+        for which in ("calibration", "validation"):
+            counts = ", ".join(f"{k} {v}" for k, v in res.counts(which).items())
+            title = (
+                f"{which.capitalize()} targets ({counts}; repetitions = {repetitions}, agents = {agents}, "
+                f"seed = {res.details['seed']})"
             )
-        console.print(table)
+            table = Table(title=title)
+            for col in ("id", "target", "published", "band", "simulated", "MC interval", "status"):
+                table.add_column(col)
+            for r in res.table[res.table["set"] == which].itertuples(index=False):
+                band = f"[{r.lower:.2f}, {r.upper:.2f}]" if r.kind in ("value", "recalled") else ""
+                sim_txt = f"{r.simulated:.3f}" if r.simulated == r.simulated else ""
+                mc = f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]" if r.mc_lower == r.mc_lower else ""
+                status = r.status if r.status != "not simulated" else f"not simulated: {r.note}"
+                table.add_row(r.id, r.target, r.published_text, band, sim_txt, mc, status)
+            console.print(table)
         if res.misses:
-            console.print("missed: " + "; ".join(res.misses), highlight=False)
+            console.print("MISSED: " + "; ".join(res.misses), highlight=False)
             raise typer.Exit(1)
-        console.print("all targets met")
+        console.print("all scored targets met")
 
     @sim.command("sweep")
     @handle_errors

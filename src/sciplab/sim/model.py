@@ -41,7 +41,7 @@ Progress = Callable[[str, int, int], None]
 PHASES = ("childhood", "adulthood", "therapy", "followup", "measurement")
 #: latent states also output at follow-up (``latent_<name>_followup``)
 FOLLOWUP_LATENTS = ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
-                    "perceived_support", "loneliness", "distress", "degree")  # fmt: skip
+                    "perceived_support", "loneliness", "lonely", "distress", "degree")  # fmt: skip
 #: therapy-summary columns a clinic knows without a questionnaire (the others are latent truth)
 OBSERVED_THERAPY = ("sessions_attended", "dropped_out")
 
@@ -241,6 +241,8 @@ def simulate(
         "caregiver_consistency": pop.consistency,
         "caregiver_rejection": pop.rejection,
         "caregiver_overprotection": pop.overprotection,
+        "caregiver_anxiety": pop.caregiver_anxiety,
+        "caregiver_avoidance": pop.caregiver_avoidance,
         "infant_security": pop.infant_security,
         "infant_class": pop.infant_class,
     }
