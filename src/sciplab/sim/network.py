@@ -1,9 +1,11 @@
 """Adult phase (weekly steps): social network, support, loneliness and distress.
 
-Rules, all vectorised over agents and ties (simulation.md 6.4; SAOM-like formation after RSiena,
-SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] functional forms):
+Rules, all vectorised over agents and ties (SAOM-like formation after Snijders, van de Bunt &
+Steglich 2010; SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference]
+functional forms; every coefficient is a field of :class:`~sciplab.sim.params.NetworkParams` or
+:class:`~sciplab.sim.params.DistressParams`; time step one week):
 
-1. Meetings: ``Poisson(meet_rate * exp(0.3 * initiation_i))`` a week; a share ``p_ff`` through a
+1. Meetings: ``Poisson(meet_rate * exp(m_ini * initiation_i))`` a week; a share ``p_ff`` through a
    friend (a random tie of a random tie: triadic closure), the rest at random.
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
@@ -11,21 +13,23 @@ SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] fun
    slot (:meth:`~sciplab.sim.state.TieSlots.add_pairs`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
-   with decay ``delta_i = delta0 * exp(d_av * avoidance_i + d_L * lonely_i)`` and interaction
+   with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
    quality ``q_ij = logistic(q0 + q_dis * min(disclosure_i, disclosure_j) + q_cm * mean conflict
    management + q_w * mean warmth - q_anx * anxiety_i)`` (stored per tie at formation, refreshed
-   when competencies change). Conflicts: ``Poisson(rate * exp(c_anx * anx_i - 0.5 * CM_i))`` a week
+   when competencies change). Conflicts: ``Poisson(rate * exp(c_anx * anx_i - c_cm * CM_i))`` a week
    on random ties, each costing a share of the strength. Ties under ``w_min`` are dropped every
    ``prune_every`` weeks (capacity: the fixed slot count, Dunbar-style).
 4. Support: received ``RS_i = 1 - exp(-sum_j w_ij resp_j / s)`` with responsiveness
-   ``resp_j = logistic(0.5 SSE_j + 0.5 EA_j + 0.3 warmth_j)``; perceived
-   ``PS_i = logistic(logit(RS_i) - k_anx anx_i - k_av av_i + bias_i)`` (attachment bias).
-5. Loneliness (SISa): onset ``logistic(l0 + l_ps (0.5 - PS_i) + l_f sum_j w_ij L_j)``, recovery
+   ``resp_j = logistic(r_sse SSE_j + r_ea EA_j + r_w warmth_j)``; perceived
+   ``PS_i = logistic(logit(RS_i) - k_anx anx_i - k_av av_i + s_sse SSE_i + s_ea EA_i + bias_i)``
+   (attachment bias; own competencies shape how support is perceived and used).
+5. Loneliness (SISa): onset ``logistic(l0 + l_ps (0.5 - PS_i) + l_anx anx_i - l_sse SSE_i - l_dis DIS_i
+   + l_f sum_j w_ij L_j)``, recovery
    ``logistic(logit(g) + l_ps (PS_i - 0.5))``; the loneliness score is an exponential moving
    average of the lonely state.
 6. Distress: :func:`sciplab.sim.distress.symptom_step` with life events ``Poisson(rate)`` of
    exponential severity times ``exp(s_av * avoidance_i)`` feeding a decaying stress term; field
-   ``E0 + stress - l_S PS + l_L loneliness + f_av avoidance - f_SSE SSE``, connectivity
+   ``E0 + stress - l_S PS + l_L loneliness + f_anx anxiety + f_av avoidance - f_SSE SSE``, connectivity
    ``c0 + c_anx anx + c_av avo - c_EA EA`` (floored at 0).
 """
 
@@ -182,7 +186,7 @@ def _form(pop: Population, i: np.ndarray, j: np.ndarray, via_friend: np.ndarray,
 def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) -> None:
     n = p.network
     ties = pop.ties
-    i = _poisson_events(rng, rate * np.exp(0.3 * pop.competencies[:, _INI]))
+    i = _poisson_events(rng, rate * np.exp(n.meet_initiation * pop.competencies[:, _INI]))
     if i.size == 0:
         return
     j = rng.integers(0, pop.n, i.size)
@@ -227,11 +231,11 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     pop.therapy_support = np.zeros(n)
     # initial network: a burst of random meetings (school, work, neighbourhood)
     target = params.network.initial_ties
-    for _ in range(4):
+    for _ in range(params.network.init_rounds):
         deficit = np.maximum(target - pop.ties.n_ties, 0)
         if deficit.sum() < 1:
             break
-        counts = rng.poisson(deficit * 1.2)
+        counts = rng.poisson(deficit * params.network.init_oversample)
         i = np.repeat(np.arange(n, dtype=np.int64), counts)
         j = rng.integers(0, n, i.size)
         _form(pop, i, j, np.zeros(i.size), params, rng)
@@ -239,9 +243,12 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     _support(pop, params)
 
 
-def _responsiveness(pop: Population) -> np.ndarray:
+def _responsiveness(pop: Population, p: SimParams) -> np.ndarray:
+    n = p.network
     comp = pop.competencies
-    return _sigmoid((0.5 * comp[:, _SSE] + 0.5 * comp[:, _EA] + 0.3 * pop.warmth).astype(np.float32))
+    z = n.responsiveness_self_efficacy * comp[:, _SSE] + n.responsiveness_awareness * comp[:, _EA]
+    z += n.responsiveness_warmth * pop.warmth
+    return _sigmoid(z.astype(np.float32))
 
 
 def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
@@ -255,6 +262,9 @@ def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
     z = np.log(rs_c / (1.0 - rs_c))
     z -= n.support_bias_anxiety * anx
     z -= n.support_bias_avoidance * avo
+    if n.support_self_efficacy or n.support_awareness:
+        # the competencies also shape how support is perceived and used (Mallinckrodt & Wei 2005)
+        z += n.support_self_efficacy * pop.competencies[:, _SSE] + n.support_awareness * pop.competencies[:, _EA]
     z += pop.support_bias
     pop.perceived_support = _sigmoid(z)
 
@@ -262,7 +272,7 @@ def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
 def _support(pop: Population, p: SimParams) -> np.ndarray:
     """Received and perceived support; returns each agent's lonely-friend exposure ``sum_j w_ij L_j``."""
     csr = pop.ties.csr
-    _perceive(pop, p, csr @ _responsiveness(pop))
+    _perceive(pop, p, csr @ _responsiveness(pop, p))
     return csr @ pop.lonely.astype(np.float32)
 
 
@@ -287,7 +297,7 @@ def _tie_pass(
     ties = pop.ties
     k = ties.k
     s2, g2 = ties.strength2d, ties.gain2d
-    resp = _responsiveness(pop)
+    resp = _responsiveness(pop, p)
     lonely = pop.lonely.astype(np.float32)
     total = np.empty(ties.n, dtype=np.float32)
     lonely_friends = np.empty(ties.n, dtype=np.float32)
@@ -332,9 +342,12 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     # 1-2 meetings and formation
     _meet(pop, params, rng, n.meet_rate)
     # 3 strengthening, decay, conflicts, pruning and 4 support (+ lonely-friend exposure): one sweep
-    keep = (1.0 - n.decay * np.exp(n.decay_avoidance * avo + n.decay_lonely * pop.lonely)).astype(np.float32)
+    log_decay = n.decay_avoidance * avo + n.decay_lonely * pop.lonely
+    if n.decay_disclosure:
+        log_decay = log_decay - n.decay_disclosure * comp[:, _DIS]
+    keep = (1.0 - n.decay * np.exp(log_decay)).astype(np.float32)
     budget = (1.0 / (1.0 + ties.n_ties / n.capacity_half)).astype(np.float32)
-    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - 0.5 * comp[:, _CM]))
+    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - n.conflict_management * comp[:, _CM]))
     conflict_slots = ci * ties.k + rng.integers(0, ties.k, ci.size)  # sorted: ci is sorted, offsets < k
     total, lonely_friends = _tie_pass(pop, params, keep, budget, conflict_slots, (week + 1) % n.prune_every == 0)
     _perceive(pop, params, total)
@@ -345,6 +358,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
         + n.lonely_support * (0.5 - ps)
         + n.lonely_anxiety * anx
         - n.lonely_self_efficacy * comp[:, _SSE]
+        - n.lonely_disclosure * comp[:, _DIS]
         + n.lonely_friends * lonely_friends
     )
     recover = _sigmoid(logit(n.lonely_recovery) + n.lonely_support * (ps - 0.5))
@@ -372,6 +386,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
         + pop.stress
         - d.field_support * ps
         + d.field_lonely * pop.loneliness
+        + d.field_anxiety * anx
         + d.field_avoidance * avo
         - d.field_self_efficacy * comp[:, _SSE]
     )
