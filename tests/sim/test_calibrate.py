@@ -24,6 +24,11 @@ def test_model_defining_signs_and_tuned_targets(big):
     assert abs(stats["T8c"]) < 0.3
     assert stats["T16"] > 0.2
     assert 0.6 < stats["T3"] < 0.82
+    # SCIP's central claim is built in by mechanism: competencies carry a substantial share of
+    # attachment's effect on perceived support (calibration target P9 >= .30)
+    assert stats["P9"] > 0.3
+    assert -0.40 < stats["A2"] < -0.16 and -0.68 < stats["A3"] < -0.44
+    assert 0.30 < stats["T18"] < 0.60  # clients with a rupture (McLaughlin et al. 2014: 46 %)
     # every statistic is a target id, and every simulable target has a statistic
     ids = {t.id for t in TARGETS}
     assert set(stats) <= ids

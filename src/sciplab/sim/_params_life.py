@@ -172,19 +172,19 @@ class ChildhoodParams(_Validated):
         "z per z",
     )
     sse_anxiety: float = _p(
-        0.8,
-        -5,
-        5,
-        "weight anxiety -> social self-efficacy",
-        mech_inf("Wei, Russell & Zakalik (2005): SSE specific to anxiety"),
-        "relative",
-    )
-    sse_avoidance: float = _p(
         0.5,
         -5,
         5,
+        "weight anxiety -> social self-efficacy",
+        mech_cal("Wei, Russell & Zakalik (2005): SSE specific to anxiety"),
+        "relative",
+    )
+    sse_avoidance: float = _p(
+        0.3,
+        -5,
+        5,
         "weight avoidance -> social self-efficacy",
-        mech_inf("Mallinckrodt & Wei (2005): both dimensions lower SSE"),
+        mech_cal("Mallinckrodt & Wei (2005): both dimensions lower SSE"),
         "relative",
     )
     awareness_anxiety: float = _p(
@@ -304,7 +304,7 @@ class NetworkParams(_Validated):
     growth: float = _p(0.03, 0, 1, "weekly strengthening theta times interaction quality", INF, "per week")
     decay: float = _p(0.02, 0, 1, "weekly base decay of tie strength", INF, "per week")
     decay_avoidance: float = _p(
-        0.15,
+        0.05,
         -3,
         3,
         "log-decay per SD of avoidance (withdrawal)",
@@ -312,7 +312,7 @@ class NetworkParams(_Validated):
         "log per SD",
     )
     decay_disclosure: float = _p(
-        0.0,
+        0.3,
         -3,
         3,
         "log-decay: minus per SD of self-disclosure",
@@ -345,10 +345,10 @@ class NetworkParams(_Validated):
         "logit per SD",
     )
     quality_warmth: float = _p(0.4, -5, 5, "quality: mean warmth", mech_inf("Kiesler: complementarity"), "logit per SD")
-    quality_anxiety: float = _p(0.15, -5, 5, "quality: minus anxiety of the perceiver", INF, "logit per SD")
+    quality_anxiety: float = _p(0.0, -5, 5, "quality: minus anxiety of the perceiver", INF, "logit per SD")
     conflict_rate: float = _p(0.1, 0, 10, "weekly conflicts per agent at average anxiety", INF, "per week")
     conflict_anxiety: float = _p(
-        0.5,
+        0.1,
         -3,
         3,
         "log-conflict per SD of anxiety (reassurance seeking)",
@@ -373,7 +373,7 @@ class NetworkParams(_Validated):
     responsiveness_warmth: float = _p(0.3, -5, 5, "partner responsiveness logit per SD warmth", INF, "logit per SD")
     support_scale: float = _p(6.0, 1e-3, 1e4, "received support saturation constant", INF, "strength x resp")
     support_self_efficacy: float = _p(
-        0.0,
+        0.5,
         -5,
         5,
         "perceived support logit per SD own social self-efficacy",
@@ -381,7 +381,7 @@ class NetworkParams(_Validated):
         "logit per SD",
     )
     support_awareness: float = _p(
-        0.0,
+        1.0,
         -5,
         5,
         "perceived support logit per SD own emotional awareness",
@@ -389,7 +389,7 @@ class NetworkParams(_Validated):
         "logit per SD",
     )
     support_bias_anxiety: float = _p(
-        0.05,
+        0.0,
         -3,
         3,
         "perceived support bias: minus anxiety",
@@ -417,10 +417,10 @@ class NetworkParams(_Validated):
         4.0, -20, 20, "onset logit per unit (0.5 - perceived support)", mech_cal("Cacioppo et al. (2009)"), "logit"
     )
     lonely_anxiety: float = _p(
-        0.5, -5, 5, "onset logit per SD of anxiety", mech_cal("Wei, Russell & Zakalik (2005)"), "logit per SD"
+        1.0, -5, 5, "onset logit per SD of anxiety", mech_cal("Wei, Russell & Zakalik (2005)"), "logit per SD"
     )
     lonely_self_efficacy: float = _p(
-        0.3,
+        0.1,
         -5,
         5,
         "onset logit: minus per SD social self-efficacy",
@@ -428,7 +428,7 @@ class NetworkParams(_Validated):
         "logit per SD",
     )
     lonely_disclosure: float = _p(
-        0.0,
+        0.3,
         -5,
         5,
         "onset logit: minus per SD self-disclosure",
@@ -506,7 +506,7 @@ class DistressParams(_Validated):
         0.2, -5, 5, "field: minus per SD of social self-efficacy", mech_cal("Mallinckrodt & Wei (2005)"), "E per SD"
     )
     field_anxiety: float = _p(
-        0.0,
+        0.3,
         -5,
         5,
         "field per SD of anxiety (rumination, reactivity)",
@@ -525,7 +525,7 @@ class DistressParams(_Validated):
     life_event_severity: float = _p(1.5, 0, 20, "mean life-event stress (exponential)", INF, "E")
     stress_decay: float = _p(0.9, 0, 1, "weekly retention of life-event stress", INF, "per week")
     stress_avoidance: float = _p(
-        0.75, -3, 3, "log life-event stress per SD of avoidance (episodic reactivity)", CAL, "log per SD"
+        0.9, -3, 3, "log life-event stress per SD of avoidance (episodic reactivity)", CAL, "log per SD"
     )
     symptom_memory_weeks: float = _p(
         8.0, 1, 52, "time constant of symptom intensity", mech_inf("PHQ-9 two-week window"), "weeks"

@@ -95,8 +95,8 @@ class TherapyParams(_Validated):
         0.25, 0, 3, "log-narrowing of tolerance per SD of anxiety + avoidance", INF, "log per SD"
     )
     tension_decay: float = _p(1.0, 0, 10, "tension decay tau_T", INF, "per time unit")
-    rupture_threshold: float = _p(1.0, 0, 100, "tension at which a rupture opens", CAL, "tension")
-    repair_intercept: float = _p(0.0, -10, 10, "repair logit intercept", CAL, "logit")
+    rupture_threshold: float = _p(1.4, 0, 100, "tension at which a rupture opens", CAL, "tension")
+    repair_intercept: float = _p(0.8, -10, 10, "repair logit intercept", CAL, "logit")
     repair_responsiveness: float = _p(
         1.0,
         -10,

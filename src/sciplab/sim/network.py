@@ -206,6 +206,16 @@ def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) 
     _form(pop, i, j, via, p, rng)
 
 
+def _init_block_requests(n: int, k: int) -> int:
+    """Meeting requests formed at once while building the initial network.
+
+    ``TieSlots.add_pairs`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
+    bytes per request); a block of ``n / 16`` requests keeps that under an eighth of the partner
+    array (``4 n k`` bytes), the same order as the temporaries of a weekly step.
+    """
+    return max(n // 16, 4096)
+
+
 def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator) -> None:
     """Create the adult-phase arrays and an initial network of about ``initial_ties`` ties each.
 
@@ -229,16 +239,26 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     pop.symptom_intensity = np.zeros((n, 9), dtype=np.float32)
     pop.stress = np.zeros(n)
     pop.therapy_support = np.zeros(n)
-    # initial network: a burst of random meetings (school, work, neighbourhood)
+    # initial network: a burst of random meetings (school, work, neighbourhood), formed in blocks of
+    # agents holding at most ``_init_block_requests`` requests, so the temporaries (request arrays,
+    # the partner rows read by TieSlots.add_pairs) stay a fraction of the tie arrays themselves
     target = params.network.initial_ties
+    block = _init_block_requests(n, pop.ties.k)
     for _ in range(params.network.init_rounds):
         deficit = np.maximum(target - pop.ties.n_ties, 0)
         if deficit.sum() < 1:
             break
         counts = rng.poisson(deficit * params.network.init_oversample)
-        i = np.repeat(np.arange(n, dtype=np.int64), counts)
-        j = rng.integers(0, n, i.size)
-        _form(pop, i, j, np.zeros(i.size), params, rng)
+        cum = np.cumsum(counts)
+        start = 0
+        while start < n:
+            done = int(cum[start - 1]) if start else 0
+            stop = max(int(np.searchsorted(cum, done + block, side="right")), start + 1)
+            i = np.repeat(np.arange(start, stop, dtype=np.int64), counts[start:stop])
+            if i.size:
+                j = rng.integers(0, n, i.size)
+                _form(pop, i, j, np.zeros(i.size), params, rng)
+            start = stop
     # start loneliness and support at their implied values
     _support(pop, params)
 
