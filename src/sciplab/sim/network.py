@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -72,17 +71,14 @@ def _poisson_events(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
 
 
 _THREADS = max(1, int(os.environ.get("SCIPLAB_SIM_THREADS", "1") or 1))
-_POOL: ThreadPoolExecutor | None = None
-_MIN_PARALLEL_SLOTS = 1 << 20
-_CHUNK_ROWS = 4096
 
 
 def set_threads(threads: int) -> int:
-    """Threads for the tie-slot passes of the adult step (default 1, or ``SCIPLAB_SIM_THREADS``).
+    """Threads for the compiled row-parallel kernels of the adult step (default 1, or ``SCIPLAB_SIM_THREADS``).
 
-    The passes are split into contiguous row blocks, one per thread; every row is computed exactly
-    as with one thread, so results are identical whatever the number of threads. NumPy and scipy
-    release the GIL in these kernels. Returns the previous setting.
+    Every row is computed exactly as with one thread, so results are identical whatever the number
+    of threads (sweeps run one process per worker with one thread each). Returns the previous
+    setting.
 
     Examples
     --------
@@ -90,33 +86,21 @@ def set_threads(threads: int) -> int:
     >>> set_threads(old)
     1
     """
-    global _THREADS, _POOL
+    global _THREADS
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
         raise InvalidParameterError(f"threads must be a whole number from 1 to 256, got {threads!r}")
     old, _THREADS = _THREADS, threads
-    if _POOL is not None and _POOL._max_workers != threads:  # noqa: SLF001 - own pool
-        _POOL.shutdown(wait=True)
-        _POOL = None
     return old
 
 
-def _blocks(ties: TieSlots) -> list[tuple[int, int]]:
-    if _THREADS == 1 or ties.n * ties.k < _MIN_PARALLEL_SLOTS:
-        return [(0, ties.n)]
-    # thread ranges on chunk boundaries, so the cached row blocks are the same for every step
-    chunks = -(-ties.n // _CHUNK_ROWS)
-    edges = np.minimum(np.linspace(0, chunks, _THREADS + 1).round().astype(int) * _CHUNK_ROWS, ties.n)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+def _kernels() -> Any:
+    """The compiled kernels (numba is imported on first use), with the thread count applied."""
+    import numba
 
+    from sciplab.sim import _kernels as kernels
 
-def _run_blocks(fn: Callable[[int, int, int], Any], blocks: list[tuple[int, int]]) -> list[Any]:
-    """Run ``fn(first_row, end_row, worker)`` for each block, in threads when there are several."""
-    global _POOL
-    if len(blocks) == 1:
-        return [fn(*blocks[0], 0)]
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="sciplab-sim")
-    return list(_POOL.map(lambda w: fn(*blocks[w], w), range(len(blocks))))
+    numba.set_num_threads(min(_THREADS, numba.config.NUMBA_NUM_THREADS))
+    return kernels
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -304,54 +288,32 @@ def _tie_pass(
     conflict_slots: np.ndarray,
     prune: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Strengthen/decay, conflicts, pruning and the two support products in one sweep over the slots.
+    """Strengthen/decay, conflicts, pruning and the two support sums in one compiled sweep over the slots.
 
-    Rows are processed in cache-sized chunks (``_CHUNK_ROWS``): each chunk is strengthened
-    (``w <- min(1, w keep_i + gain_ij budget_i)``, four in-place float32 operations), hit by its
-    conflicts (``conflict_slots`` sorted), pruned in pruning weeks and multiplied into the support
-    and lonely-friend sums while it is still in cache. Every operation is row-local, so the result
-    is identical to doing each step over all slots, and to any number of threads.
-    Returns ``(sum_j w_ij resp_j, sum_j w_ij L_j)`` as float32.
+    Row ``i``: ``w <- min(1, w keep_i + gain_ij budget_i)``, then its conflicts (``conflict_slots``,
+    sorted) each cost a share of the slot's strength, then in pruning weeks ties under ``w_min`` are
+    dropped, then ``sum_j w_ij resp_j`` and ``sum_j w_ij L_j`` (:func:`sciplab.sim._kernels.tie_pass`).
+    Every operation is row-local: identical for any number of threads. Returns both sums (float32).
     """
     n = p.network
     ties = pop.ties
-    k = ties.k
-    s2, g2 = ties.strength2d, ties.gain2d
-    resp = _responsiveness(pop, p)
-    lonely = pop.lonely.astype(np.float32)
+    kernels = _kernels()
     total = np.empty(ties.n, dtype=np.float32)
     lonely_friends = np.empty(ties.n, dtype=np.float32)
-    factor = np.float32(1.0 - n.conflict_cost)
-    cap = np.float32(1.0)
-
-    def work(a: int, b: int, worker: int) -> None:
-        scratch = ties.scratch(worker, min(_CHUNK_ROWS, b - a) * k)
-        for c0 in range(a, b, _CHUNK_ROWS):
-            c1 = min(c0 + _CHUNK_ROWS, b)
-            s = s2[c0:c1]
-            buf = scratch[: (c1 - c0) * k].reshape(c1 - c0, k)
-            np.multiply(s, keep[c0:c1, None], out=s)
-            np.multiply(g2[c0:c1], budget[c0:c1, None], out=buf)
-            np.add(s, buf, out=s)
-            np.minimum(s, cap, out=s)
-            lo, hi = np.searchsorted(conflict_slots, (c0 * k, c1 * k))
-            if hi > lo:
-                ties.strength[conflict_slots[lo:hi]] *= factor
-            if prune:
-                ties.prune_rows(c0, c1, n.min_strength, scratch)
-            block = ties.row_block(c0, c1)
-            total[c0:c1] = block @ resp
-            lonely_friends[c0:c1] = block @ lonely
-
-    _run_blocks(work, _blocks(ties))
+    ptr = np.searchsorted(conflict_slots, np.arange(ties.n + 1, dtype=np.int64) * ties.k)
+    kernels.tie_pass(
+        ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, keep, budget, ptr, conflict_slots,
+        np.float32(1.0 - n.conflict_cost), prune, np.float32(n.min_strength), _responsiveness(pop, p),
+        pop.lonely.astype(np.float32), total, lonely_friends,
+    )  # fmt: skip
     return total, lonely_friends
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
     """Advance every agent one week (network, support, loneliness, distress).
 
-    The tie slots are swept once, in cache-sized row chunks (:func:`_tie_pass`); no tie-sized
-    temporary is allocated.
+    The tie slots are swept once by a compiled kernel (:func:`_tie_pass`); no tie-sized temporary
+    is allocated.
     """
     n = params.network
     d = params.distress
