@@ -200,6 +200,64 @@ def register(app: typer.Typer) -> None:
         write_data(res.table, Path(out) / "results.parquet", overwrite=True)
         console.print(f"{res.details['n_tasks']} tasks, seed {res.details['seed']}; wrote {out}/results.parquet")
 
+    @sim.command("policies")
+    @handle_errors
+    def policies_cmd(
+        output: Annotated[
+            str | None, typer.Option("--output", "-o", help="HTML report to write (figures and tables)."), OWN_CHECK
+        ] = None,
+        policies: Annotated[
+            str, typer.Option("--policies", help="Comma-separated policies: fixed, complementary, scip, disconfirming.")
+        ] = "fixed,complementary,scip,disconfirming",
+        reference: Annotated[str, typer.Option("--reference", help="Policy the effect sizes are computed against.")] = (
+            "fixed"
+        ),
+        repetitions: Annotated[
+            int, typer.Option("--repetitions", "-r", help="Independent populations (spawned seeds).")
+        ] = 4,
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per population.")] = 3000,
+        years: Annotated[float, typer.Option("--years", help="Years of adult life before help-seeking.")] = 2.0,
+        seed: Annotated[int | None, typer.Option("--seed", help="Master seed (recorded).")] = None,
+        scheduler: Annotated[
+            str, typer.Option("--scheduler", help="'synchronous' (this process), 'local' or a Dask address.")
+        ] = "synchronous",
+        workers: Annotated[int, typer.Option("--workers", help="Local cluster workers.")] = 2,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the scheduler.")] = 10.0,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print tables, effect sizes and details as JSON.")
+        ] = False,
+    ) -> None:
+        """What-if: therapist policies compared on the same simulated clients, by attachment pattern.
+
+        Prints improvement, rupture and repair by pattern and policy, and Cohen's d of each policy against
+        --reference with 95% Monte Carlo intervals; --output writes an HTML report with figures.
+        """
+        from sciplab.sim.experiments import compare_policies
+
+        if output is not None:
+            from sciplab._core.files import check_output
+
+            check_output(output, overwrite=overwrite)  # before the simulations run
+        sched = None if scheduler == "local" else scheduler
+        with _progress() as bar:
+            task = bar.add_task("runs", total=None)
+            res = compare_policies(
+                split_list(policies), reference=reference, repetitions=repetitions, n_agents=agents, years=years,
+                seed=seed, scheduler=sched, n_workers=workers, timeout=timeout,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )  # fmt: skip
+        if output is not None:
+            from sciplab.reports.sim import write_policy_report
+
+            write_policy_report(res, output, overwrite=overwrite)
+        if as_json:
+            emit_json({**res.to_dict(), "effects": res.effects})
+            return
+        console.print(res.summary(), highlight=False)
+        if output is not None:
+            console.print(f"wrote {output}", highlight=False)
+
     @sim.command("report")
     @handle_errors
     def report_cmd(
