@@ -88,3 +88,12 @@ def test_policies_command_writes_report_and_json(tmp_path):
     assert {"table", "effects", "details"} <= set(payload) and payload["details"]["reference"] == "fixed"
     bad = runner.invoke(app, [*args[:-1], "fixed,scipp"])
     assert bad.exit_code == 2 and "did you mean 'scip'" in bad.output and "Traceback" not in bad.output
+
+
+def test_sweep_refuses_a_grid_beyond_memory_before_starting(tmp_path):
+    g = tmp_path / "big.toml"
+    g.write_text('[fixed]\nn_agents = 20000000\n"network.max_ties" = 1000\n[grid]\n"therapy.policy" = ["scip"]\n')
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw"), "--scheduler", "synchronous"])
+    assert res.exit_code == 2, res.output
+    assert "GiB per task" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "sw").exists()
