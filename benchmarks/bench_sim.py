@@ -75,9 +75,8 @@ def speed(agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repe
     print("What is measured: weekly adult-phase steps (meetings + formation, tie strengthening/decay/conflicts/")
     print("pruning, received/perceived support, SISa loneliness, life events + 9-node symptom network) per second,")
     print(f"as agents x weeks / wall time and / CPU time of this process (all threads); medians of {repeats}")
-    print(
-        f"interleaved repeats in this run; machine load average at start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
-    )
+    load = os.getloadavg()[0]
+    print(f"interleaved repeats in this run; machine load average at start {load:.1f} on {os.cpu_count()} cores.")
     print("sciplab threads = threads for the tie-slot passes (identical results for any number); Mesa is one thread.")
     for n, model in models.items():
         deg = float(model[0].ties.degree().mean())

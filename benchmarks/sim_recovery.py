@@ -1,6 +1,7 @@
 """Recovery study of the SCIP simulation (issue 18): bias, RMSE and CI coverage of scip-core paths.
 
-Run: ``uv run python benchmarks/sim_recovery.py [--replications 100] [--agents 2000] [--scheduler local]``.
+Run: ``uv run python benchmarks/sim_recovery.py [--replications 30] [--agents 1000] [--scheduler local]``
+(defaults sized for a shared 2-core machine; use ``--replications 200`` for coverage to +-1.5 points).
 Prints the table of :func:`sciplab.sim.recovery.recovery` (latent vs observed estimator per path) and
 a two-line reading of it; the committed output of the default run is ``benchmarks/sim_recovery.txt``.
 """
@@ -15,10 +16,10 @@ from sciplab.sim.recovery import recovery
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--replications", type=int, default=100)
-    ap.add_argument("--agents", type=int, default=2000)
-    ap.add_argument("--reference-agents", type=int, default=40_000)
-    ap.add_argument("--years", type=float, default=2.0)
+    ap.add_argument("--replications", type=int, default=30)
+    ap.add_argument("--agents", type=int, default=1000)
+    ap.add_argument("--reference-agents", type=int, default=15_000)
+    ap.add_argument("--years", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--scheduler", default="local", help="'synchronous', 'local' (2-worker Dask cluster) or address")
     ap.add_argument("--workers", type=int, default=2)

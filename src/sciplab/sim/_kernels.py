@@ -28,7 +28,7 @@ def _probe() -> None:  # pragma: no cover - never called; locates the cache fold
 def _cache_usable() -> bool:
     """Whether the kernels may be cached on disk (broken cache files of this module are removed)."""
     try:
-        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)
+        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - no cache folder: compile in memory
         return False
     for path in folder.glob(Path(__file__).stem + ".*"):

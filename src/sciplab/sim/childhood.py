@@ -22,7 +22,7 @@ Rules (all vectorised over agents; the only loop is over months):
 7. Competencies move toward a person set-point minus attachment effects (Wei, Russell & Zakalik
    2005; Mallinckrodt & Wei 2005: both dimensions lower both social self-efficacy and awareness).
 
-Deliberate differences from the design sketch: no childhood peer network (peer quality enters
+Deliberate simplifications: no childhood peer network (peer quality enters
 through the competency set-point noise); the "dimension target" uses fixed centring constants so
 what-if changes of caregiving shift the population rather than being re-standardised away.
 """

@@ -328,7 +328,7 @@ def sweep(
         )
     recorded = resolve_seed(seed)
     tasks = _tasks(grid, repetitions, recorded, common_seeds)
-    task_options = {"summarize": summarize or summary_row, "options": dict(simulate_options or {})}
+    task_options: dict[str, Any] = {"summarize": summarize or summary_row, "options": dict(simulate_options or {})}
     shard_dir = None
     if out is not None:
         folder = Path(out)
