@@ -17,7 +17,7 @@ def test_tables_complete_and_paired(exp):
     t = exp.table
     assert set(t["metric"]) == set(METRICS) and set(t["pattern"]) == set(PATTERNS)
     assert len(t) == 3 * len(PATTERNS) * len(METRICS)
-    ok = t["mean"].notna()
+    ok = t["mc_lower"].notna()
     assert (t.loc[ok, "mc_lower"] <= t.loc[ok, "mean"]).all() and (t.loc[ok, "mean"] <= t.loc[ok, "mc_upper"]).all()
     # common random numbers: every policy meets the same clients (same counts per pattern and repetition)
     counts = exp.runs.pivot_table(index=["repetition", "pattern"], columns="policy", values="n_clients")

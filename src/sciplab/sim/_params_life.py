@@ -417,7 +417,7 @@ class NetworkParams(_Validated):
         4.0, -20, 20, "onset logit per unit (0.5 - perceived support)", mech_cal("Cacioppo et al. (2009)"), "logit"
     )
     lonely_anxiety: float = _p(
-        1.0, -5, 5, "onset logit per SD of anxiety", mech_cal("Wei, Russell & Zakalik (2005)"), "logit per SD"
+        1.15, -5, 5, "onset logit per SD of anxiety", mech_cal("Wei, Russell & Zakalik (2005)"), "logit per SD"
     )
     lonely_self_efficacy: float = _p(
         0.1,
@@ -514,7 +514,7 @@ class DistressParams(_Validated):
         "E per SD",
     )
     field_avoidance: float = _p(
-        -0.76,
+        -0.65,
         -5,
         5,
         "field per SD of avoidance (deactivation)",
