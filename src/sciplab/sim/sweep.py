@@ -231,7 +231,11 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         )
-        return Client(cluster), cluster
+        try:
+            return Client(cluster), cluster
+        except BaseException:  # never leave a started cluster behind (seen on a saturated machine)
+            cluster.close()
+            raise
     try:
         return Client(scheduler, timeout=f"{timeout}s"), None
     except (OSError, TimeoutError, ValueError) as exc:
