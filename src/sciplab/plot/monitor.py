@@ -2,7 +2,7 @@
 
 Top panel: observed scores (markers coloured by traffic-light status when an expected response
 is given), the expected curve (dashed), the yellow zone between the one-sided yellow and red
-bounds (shaded) and the red bound (line) (clinical-algorithms.md section 3). Bottom panel (when
+bounds (shaded) and the red bound (line) (:func:`sciplab.stats.change.expected_response`). Bottom panel (when
 alliance ratings are given): the alliance series with rupture troughs and repairs (strict-rule
 events drawn larger; unresolved episodes marked with a cross). APA style (:mod:`sciplab.plot.style`).
 

@@ -9,7 +9,7 @@ Implements
   stratified by group.
 * :func:`ssm_scores` -- SSM parameters of every row (person) at once.
 
-Formulas (``_formulas.ssm_parameters``; analysis-methods.md section 1): e = mean(s),
+Formulas (``_formulas.ssm_parameters``; Zimmermann & Wright 2017): e = mean(s),
 x = (2/m) sum s_i cos theta_i, y = (2/m) sum s_i sin theta_i, a = sqrt(x^2 + y^2),
 d = atan2(y, x) mod 360 deg, fit = 1 - SS_res / SS_tot of the cosine curve e + a cos(theta - d).
 
@@ -214,7 +214,7 @@ def _interpretation(row: Any, corr: bool, has_ci: bool) -> list[str]:
         if row.a_lci <= 0:
             msgs.append("amplitude CI includes 0: displacement not interpretable")
         elif row.a_lci < 0.35 * (row.a_uci - row.a_lci):
-            # stricter rule of unreleased R circumplex code (analysis-methods.md section 1)
+            # stricter rule of R circumplex development code (github.com/jmgirard/circumplex), not yet released
             msgs.append("amplitude CI lower bound < .35 CI widths above 0: interpret displacement with caution")
     if corr:
         e_word = "marked" if abs(row.e_est) >= 0.15 else "modest"
