@@ -126,6 +126,7 @@ class PdfCanvas(Canvas):
 
     def __init__(self, renderer: Any) -> None:
         super().__init__(renderer, 1.0)
+        self._widths: dict[tuple[str, float], float] = {}
         self._core = {
             size: FontProperties(family="Helvetica", weight="medium", size=size)
             for size in (FONT, TITLE_FONT, LEGEND_FONT)
@@ -146,7 +147,11 @@ class PdfCanvas(Canvas):
             return fn(FontProperties(family="DejaVu Sans", size=size))
 
     def text_width(self, s: str, size: float) -> float:
-        return float(self._with_font(s, size, lambda p: self.renderer.get_text_width_height_descent(s, p, False)[0]))
+        key = (s, size)  # font metrics: the same on every page (tick labels and legends repeat)
+        if key not in self._widths:
+            width = self._with_font(s, size, lambda p: self.renderer.get_text_width_height_descent(s, p, False)[0])
+            self._widths[key] = float(width)
+        return self._widths[key]
 
     def _text(self, x: float, y: float, s: str, size: float, angle: int) -> None:
         gc = self.renderer.new_gc()

@@ -463,11 +463,15 @@ def _write_pdf(
         matplotlib.rc_context({"pdf.use14corefonts": True}),
     ):
         pdf = PdfFile(tmp, metadata=metadata)
+        canvas = None
         try:
             for _, data in pages:
                 pdf.newPage(width / 72, height / 72)  # inches
                 renderer = RendererPdf(pdf, 72, height / 72, width / 72)
-                draw_page(PdfCanvas(renderer), src, data)
+                if canvas is None:
+                    canvas = PdfCanvas(renderer)
+                canvas.renderer = renderer  # one canvas: its text metrics serve every page
+                draw_page(canvas, src, data)
                 renderer.finalize()
             pdf.finalize()
         finally:
