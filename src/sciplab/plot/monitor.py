@@ -482,7 +482,7 @@ def _write_pdf(
 def _write_folder(p: Path, src: _Sources, pages: Iterator[tuple[Any, _ClientData]]) -> Path:
     """A new folder: one PNG per client (``FOLDER_DPI``) and ``index.html``, renamed into place when complete."""
     from matplotlib.backends.backend_agg import RendererAgg
-    from PIL import Image
+    from matplotlib.image import imsave
 
     from sciplab.plot._monitor_pages import AggCanvas, draw_page, page_size
 
@@ -508,8 +508,8 @@ def _write_folder(p: Path, src: _Sources, pages: Iterator[tuple[Any, _ClientData
             canvas.clear()
             draw_page(canvas, src, data)
             # zlib level 1: far less CPU than the default, files as small (flat colours compress well)
-            Image.fromarray(canvas.pixels[:, :, :3]).save(tmp / name, format="png", compress_level=1,
-                                                          dpi=(FOLDER_DPI, FOLDER_DPI))  # fmt: skip
+            imsave(tmp / name, canvas.pixels[:, :, :3], format="png", dpi=FOLDER_DPI,
+                   pil_kwargs={"compress_level": 1})  # fmt: skip
             entries.append((cid, name))
         items = "\n".join(
             f'<li><a href="{html.escape(name)}">Client {html.escape(str(cid))}</a></li>' for cid, name in entries
