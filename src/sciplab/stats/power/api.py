@@ -542,7 +542,10 @@ def sample_size(
     lower = max(lo_bound, upper // 2 if upper > lo_bound else lo_bound)
     grid = sorted({int(round(v)) for v in np.geomspace(max(lo_bound, lower * 0.8), upper * 1.2, 8)})
     run(grid, reps, "curve")
-    ns_arr = np.array(sorted(runs), dtype=float)
+    # the curve is fitted where it matters: the grid around the crossing (search runs far below it
+    # would pull a two-parameter curve away from the target region)
+    lo_g, hi_g = min(grid), max(grid)
+    ns_arr = np.array(sorted(v for v in runs if lo_g <= v <= hi_g), dtype=float)
     k_arr = np.array([runs[int(v)][0] for v in ns_arr], dtype=float)
     m_arr = np.array([runs[int(v)][1] for v in ns_arr], dtype=float)
     beta, cov = _logistic(ns_arr, k_arr, m_arr)
