@@ -414,7 +414,7 @@ def analysis_model(pop: Population, model: str | None = None) -> AnalysisModel:
         pi = [index[p] for p in ps]
         beta = np.linalg.solve(cov[np.ix_(pi, pi)], cov[pi, index[v]])
         for p, name, b in zip(ps, names, beta, strict=True):
-            truth[name] = float(b)
+            truth[name] = float(b) if abs(b) > 1e-12 else 0.0  # a zero path stays exactly 0
             coef_rows.append((name, v, p, label_of[(v, p)]))
     endo = {eq.y for eq in equations}
     rescov: list[tuple[str, str]] = []
