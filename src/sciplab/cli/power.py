@@ -88,7 +88,9 @@ def _sobel(
 def power_command(
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="SCIP template (scip-core, ...), a model file, or lavaan syntax with values."),
+        typer.Option(
+            "--model", "-m", help="SCIP template (scip-core, ...), a model file, or lavaan syntax with values."
+        ),
     ] = None,
     n: Annotated[
         str | None, typer.Option("--n", help="Sample sizes: 100,200,300 or start:stop:step (50:500:50).")
@@ -125,7 +127,9 @@ def power_command(
     timeout: Annotated[
         float, typer.Option("--timeout", min=0.1, max=3600, help="Seconds to wait for a Dask scheduler.")
     ] = 10.0,
-    sobel: Annotated[bool, typer.Option("--sobel", help="Analytic Sobel power/sample size (pwrss conventions).")] = False,
+    sobel: Annotated[
+        bool, typer.Option("--sobel", help="Analytic Sobel power/sample size (pwrss conventions).")
+    ] = False,
     a: Annotated[float | None, typer.Option("--a", help="--sobel: path X -> M.")] = None,
     b: Annotated[float | None, typer.Option("--b", help="--sobel: path M -> Y.")] = None,
     cp: Annotated[float, typer.Option("--cp", help="--sobel: direct path c'.")] = 0.0,

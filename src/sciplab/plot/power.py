@@ -61,7 +61,9 @@ def power_curve(
             ax.set_title(f"{d['effect']}: {d.get('path', '')}", fontsize=9)
         else:
             if not isinstance(result, PowerResult):
-                raise InvalidParameterError(f"power_curve needs a PowerResult or SampleSizeResult, got {type(result).__name__}")
+                raise InvalidParameterError(
+                    f"power_curve needs a PowerResult or SampleSizeResult, got {type(result).__name__}"
+                )
             t = result.table
             chosen = list(names) if names is not None else _default_names(result)
             known = list(dict.fromkeys(t["name"]))
@@ -75,7 +77,14 @@ def power_curve(
                 p = rows["power"].to_numpy(float)
                 se = rows["mcse"].to_numpy(float)
                 line = ax.plot(ns, p, marker=markers[k % len(markers)], ms=4, label=str(name))[0]
-                ax.fill_between(ns, np.clip(p - Z95 * se, 0, 1), np.clip(p + Z95 * se, 0, 1), color=line.get_color(), alpha=0.15, lw=0)
+                ax.fill_between(
+                    ns,
+                    np.clip(p - Z95 * se, 0, 1),
+                    np.clip(p + Z95 * se, 0, 1),
+                    color=line.get_color(),
+                    alpha=0.15,
+                    lw=0,
+                )
         if target is not None:
             ax.axhline(target, color="black", lw=0.8, ls="--", label=f"target {target:g}")
         ax.set_xlabel("N")

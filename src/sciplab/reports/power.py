@@ -23,7 +23,9 @@ AnyPower = PowerResult | SampleSizeResult
 
 def _check(result: object) -> None:
     if not isinstance(result, PowerResult | SampleSizeResult):
-        raise InvalidParameterError(f"a power report needs a PowerResult or SampleSizeResult, got {type(result).__name__}")
+        raise InvalidParameterError(
+            f"a power report needs a PowerResult or SampleSizeResult, got {type(result).__name__}"
+        )
 
 
 def power_table(result: AnyPower) -> pd.DataFrame:
@@ -37,7 +39,9 @@ def power_table(result: AnyPower) -> pd.DataFrame:
         row = {"Statistic": name, "Path": first["path"], "Value": apa_number(first["population"], 3)}
         for n in ns:
             r = g[g["n"] == n].iloc[0]
-            row[f"N = {n}"] = "n/a" if pd.isna(r["power"]) else f"{apa_number(r['power'], 3)} ({apa_number(r['mcse'], 3)})"
+            row[f"N = {n}"] = (
+                "n/a" if pd.isna(r["power"]) else f"{apa_number(r['power'], 3)} ({apa_number(r['mcse'], 3)})"
+            )
         row["Kind"] = "Type I error" if first["error"] == "type I error" else "power"
         rows.append(row)
     return pd.DataFrame(rows)

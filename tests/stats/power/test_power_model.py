@@ -39,7 +39,9 @@ def test_implied_covariance_equals_bollen_formula():
         B[idx[y], idx[x]] = v
     psi = np.diag(1 - np.einsum("ij,jk,ik->i", B, pop.cov, B))  # residual variances of unit-variance variables
     psi[idx["x1"], idx["x2"]] = psi[idx["x2"], idx["x1"]] = 0.4
-    psi[idx["m1"], idx["m2"]] = psi[idx["m2"], idx["m1"]] = 0.2 * np.sqrt(psi[idx["m1"], idx["m1"]] * psi[idx["m2"], idx["m2"]])
+    psi[idx["m1"], idx["m2"]] = psi[idx["m2"], idx["m1"]] = 0.2 * np.sqrt(
+        psi[idx["m1"], idx["m1"]] * psi[idx["m2"], idx["m2"]]
+    )
     inv = np.linalg.inv(np.eye(5) - B)
     np.testing.assert_allclose(pop.cov, inv @ psi @ inv.T, atol=1e-12)
     np.testing.assert_allclose(np.diag(pop.cov), 1.0, atol=1e-12)

@@ -66,7 +66,8 @@ def _inputs(
         r2y = check_finite(r2_y, name="r2_y", low=0.0)
     if r2y >= 1:
         raise InvalidParameterError(
-            f"b = {b:g}, cp = {cp:g} imply R^2 of Y = {r2y:.3f} >= 1 (equation Y ~ M + X); lower the paths or raise sd_y"
+            f"b = {b:g}, cp = {cp:g} imply R^2 of Y = {r2y:.3f} >= 1 (equation Y ~ M + X); "
+            "lower the paths or raise sd_y"
         )
     return a, b, r2_m, r2y
 

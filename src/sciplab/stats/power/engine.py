@@ -348,7 +348,7 @@ def _percentile(spec: Spec, sub: np.ndarray, w: np.ndarray | None, rng: np.rando
     iu = np.triu_indices(p)
     weight = np.ones((R, n)) if w is None else w
     x = sub * weight[:, :, None]
-    cross = (x[:, :, iu[0]] * sub[:, :, iu[1]])  # w * x_i * x_j
+    cross = x[:, :, iu[0]] * sub[:, :, iu[1]]  # w * x_i * x_j
     table = np.concatenate([weight[:, :, None], x, cross], axis=2)  # (R, n, q)
     q = table.shape[2]
     flat = np.ascontiguousarray(np.moveaxis(table, 0, 1).reshape(n, R * q))

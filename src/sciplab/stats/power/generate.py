@@ -187,7 +187,9 @@ class Missing:
     def describe(self) -> str:
         """Words for a methods section."""
         where = "each variable" if self.variables is None else ", ".join(self.variables)
-        how = "completely at random (MCAR)" if self.mechanism == "MCAR" else f"at random (MAR) depending on {self.cause}"
+        how = (
+            "completely at random (MCAR)" if self.mechanism == "MCAR" else f"at random (MAR) depending on {self.cause}"
+        )
         return f"{100 * self.rate:g}% missing values in {where}, missing {how}, analysed {self.method}"
 
 
@@ -206,9 +208,7 @@ def parse_missing(spec: object) -> Missing | None:
     elif isinstance(spec, str):
         parts = [p.strip() for p in spec.split(":")]
         if len(parts) < 2 or parts[0].lower() not in ("mcar", "mar"):
-            raise InvalidParameterError(
-                f"missing must look like 'mcar:0.2' or 'mar:0.2:cause_variable', got {spec!r}"
-            )
+            raise InvalidParameterError(f"missing must look like 'mcar:0.2' or 'mar:0.2:cause_variable', got {spec!r}")
         try:
             rate = float(parts[1])
         except ValueError:
@@ -239,7 +239,9 @@ def parse_missing(spec: object) -> Missing | None:
     elif isinstance(spec, int | float) and not isinstance(spec, bool):
         out = Missing(float(spec))
     else:
-        raise InvalidParameterError(f"missing must be None, a rate, a string such as 'mcar:0.2' or a mapping, got {spec!r}")
+        raise InvalidParameterError(
+            f"missing must be None, a rate, a string such as 'mcar:0.2' or a mapping, got {spec!r}"
+        )
     rate = out.rate
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not math.isfinite(rate) or not 0 <= rate < 1:
         raise InvalidParameterError(f"the missing rate must be a number in [0, 1), got {rate!r}")

@@ -175,7 +175,9 @@ def _ancestors(v: str, parents: Mapping[str, list[str]]) -> set[str]:
     return out
 
 
-def population(model: str | pd.DataFrame | np.ndarray | Population, *, variables: list[str] | None = None) -> Population:
+def population(
+    model: str | pd.DataFrame | np.ndarray | Population, *, variables: list[str] | None = None
+) -> Population:
     """Build a :class:`Population` from syntax with fixed values or from a covariance matrix.
 
     Parameters

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -115,8 +116,9 @@ class SampleSizeResult(Result):
         d = self.details
         lines = [self.title, "=" * len(self.title)]
         lo, hi = d.get("n_ci", (None, None))
+        value = apa_number(float(d.get("population", math.nan)), 3)
         lines.append(
-            f"Effect {d.get('effect')} ({d.get('path')}), population value {apa_number(d.get('population'), 3)}; "
+            f"Effect {d.get('effect')} ({d.get('path')}), population value {value}; "
             f"test: {d.get('test')}; target power {d.get('target')}"
         )
         lines.append(
