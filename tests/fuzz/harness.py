@@ -182,7 +182,18 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
     ("simulate", "calibrate"): ["--repetitions", "1", "--agents", "200", "--seed", "1"],
     ("simulate", "sweep"): ["grid.toml", "--out", "sweepout", "--scheduler", "synchronous", "--seed", "1"],
     ("simulate", "report"): ["sim", "-o", "simreport.html"],
-    ("power",): ["--model", "m ~ 0.3*a*x\ny ~ 0.3*b*m + 0.1*x\nind := a*b", "--n", "60,90", "--reps", "100", "--seed", "1"],
+    ("power",): [
+        "--model",
+        "m ~ 0.3*a*x\ny ~ 0.3*b*m + 0.1*x\nind := a*b",
+        "--n",
+        "60,90",
+        "--reps",
+        "50",
+        "--draws",
+        "500",
+        "--seed",
+        "1",
+    ],
 }
 
 #: Exit codes a command may return besides 0 and 2, with the documented reason.

@@ -229,30 +229,52 @@ def _reject_share(draws: np.ndarray, level: float) -> np.ndarray:
     return ((at_or_below < tail) | (at_or_above < tail)) & (count > 0)
 
 
+BATCH_BYTES = 64 * 2**20
+"""Largest data block (replicates x N x variables, float64) generated at once inside a chunk."""
+
+
+def batch_size(spec: Spec, n: int, reps: int) -> int:
+    """Replicates per block of a chunk: bounded memory for large N or many Monte Carlo draws.
+
+    A function of the model, N and the settings only (never of where the chunk runs), so the random
+    streams are consumed in the same order everywhere.
+    """
+    p = spec.cov.shape[0]
+    per_rep = max(n * p * 8 * 3, spec.draws * max(1, len(spec.coef_names)) * 4 if spec.test == "mc" else 0)
+    if spec.test == "percentile":
+        per_rep = max(per_rep, n * (1 + p + p * (p + 1) // 2) * 8 * 2)
+    return int(max(1, min(reps, BATCH_BYTES // max(per_rep, 1))))
+
+
 def run_chunk(spec: Spec, n: int, chunk: int, reps: int) -> dict[str, Any]:
     """Generate, fit and test ``reps`` replicates at sample size ``n``: counts and sums."""
-    from scipy import special
-
     ss = chunk_rng(spec.seed, n, chunk)
     data_ss, missing_ss, test_ss = ss.spawn(3)
-    rng = np.random.default_rng(data_ss)
-    data = draw(rng, reps, n, spec.cov, spec.chol, spec.nonnormal)
+    rngs = (np.random.default_rng(data_ss), np.random.default_rng(missing_ss), np.random.default_rng(test_ss))
+    K, E = len(spec.coef_names), len(spec.effects)
+    out: dict[str, Any] = {
+        "n": n, "chunk": chunk, "reps": reps, "ok": 0, "rejections": np.zeros(K + E),
+        "undefined": np.zeros(K + E, dtype=bool), "est_sum": np.zeros(K + E), "n_eff_sum": 0.0,
+    }  # fmt: skip
+    size = batch_size(spec, n, reps)
+    for start in range(0, reps, size):
+        _batch(spec, n, min(size, reps - start), rngs, out)
+    return out
+
+
+def _batch(spec: Spec, n: int, reps: int, rngs: tuple[np.random.Generator, ...], out: dict[str, Any]) -> None:
+    from scipy import special
+
+    data_rng, missing_rng, test_rng = rngs
+    data = draw(data_rng, reps, n, spec.cov, spec.chol, spec.nonnormal)
     w = None
     if spec.missing is not None and spec.missing.rate > 0:
-        w = complete_cases(
-            np.random.default_rng(missing_ss),
-            data,
-            spec.missing_columns,
-            spec.missing,
-            spec.cause,
-            spec.cause_sd,
-            spec.g0,
-        )
+        w = complete_cases(missing_rng, data, spec.missing_columns, spec.missing, spec.cause, spec.cause_sd, spec.g0)
     sub = data[:, :, list(spec.used)]
+    del data
     cov, n_eff = _moments(sub, w)
     res = fit(spec, cov, n_eff)
     est, V, ok = res["est"], res["acov"], res["ok"]
-    K = len(spec.coef_names)
     se = np.sqrt(np.clip(np.diagonal(V, axis1=-2, axis2=-1), 0, None))
     alpha = 1.0 - spec.level
     eq_of = np.concatenate([np.full(len(p), e) for e, (_, p) in enumerate(spec.equations)])
@@ -264,7 +286,6 @@ def run_chunk(spec: Spec, n: int, chunk: int, reps: int) -> dict[str, Any]:
     eff_est = effect_values(spec, est) if E else np.empty((reps, 0))
     eff_sig = np.zeros((reps, E), dtype=float)
     if E:
-        test_rng = np.random.default_rng(test_ss)
         if spec.test == "mc":
             eff_sig = _mc(spec, est, V, ok, test_rng).astype(float)
         elif spec.test == "sobel":
@@ -280,16 +301,12 @@ def run_chunk(spec: Spec, n: int, chunk: int, reps: int) -> dict[str, Any]:
     stats_est = np.concatenate([est, eff_est], axis=1)
     sig = np.concatenate([coef_sig.astype(float), eff_sig], axis=1)
     okf = ok & np.all(np.isfinite(stats_est), axis=1)
-    return {
-        "n": n,
-        "chunk": chunk,
-        "reps": reps,
-        "ok": int(okf.sum()),
-        "rejections": np.where(okf[:, None], sig, 0.0).sum(axis=0),
-        "undefined": np.isnan(sig[okf]).any(axis=0) if okf.any() else np.zeros(K + E, dtype=bool),
-        "est_sum": np.where(okf[:, None], stats_est, 0.0).sum(axis=0),
-        "n_eff_sum": float(n_eff[okf].sum()),
-    }
+    out["ok"] += int(okf.sum())
+    out["rejections"] += np.where(okf[:, None], np.nan_to_num(sig), 0.0).sum(axis=0)
+    if okf.any():
+        out["undefined"] |= np.isnan(sig[okf]).any(axis=0)
+    out["est_sum"] += np.where(okf[:, None], stats_est, 0.0).sum(axis=0)
+    out["n_eff_sum"] += float(n_eff[okf].sum())
 
 
 def _mc(spec: Spec, est: np.ndarray, V: np.ndarray, ok: np.ndarray, rng: np.random.Generator) -> np.ndarray:

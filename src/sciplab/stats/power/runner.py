@@ -38,11 +38,19 @@ def local_threads() -> int:
 
 
 def check_workers(workers: object) -> int | None:
-    """``None`` or a whole number of Dask worker processes (1-1024)."""
+    """``None`` or a whole number of local Dask worker processes, at most the CPUs available.
+
+    More local processes than CPUs only add start-up time and memory; a larger cluster is reached
+    with ``scheduler=`` (its workers are started by the cluster, not here).
+    """
     if workers is None:
         return None
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 1024:
-        raise InvalidParameterError(f"workers must be a whole number of Dask workers from 1 to 1024, got {workers!r}")
+    cpus = local_threads()
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= cpus:
+        raise InvalidParameterError(
+            f"workers must be a whole number of local Dask workers from 1 to {cpus} (the CPUs available), got "
+            f"{workers!r}; for a larger cluster start a Dask scheduler and pass its address (scheduler=)"
+        )
     return workers
 
 
