@@ -329,15 +329,39 @@ def _mc(spec: Spec, est: np.ndarray, V: np.ndarray, ok: np.ndarray, rng: np.rand
     columns = {i: draws_sub[:, j, :] for j, i in enumerate(used)}
     columns.update({i: est[:, i, None] for i in range(est.shape[1]) if i not in columns})
     values = _values(spec, columns)
+    index = {name: i for i, name in enumerate(spec.coef_names)}
+    index.update(dict(spec.aliases))
+    referenced = {ref for _, expr in spec.effects for ref in expr.names}
+    negative: dict[int, np.ndarray] = {}
     tail = (1.0 - spec.level) / 2 * spec.draws
     out = np.zeros((R, len(spec.effects)), dtype=bool)
     for j, (name, expr) in enumerate(spec.effects):
-        v = np.asarray(expr.evaluate(values))
-        values[name] = v
-        below = np.count_nonzero(v <= 0, axis=-1)
-        above = np.count_nonzero(v >= 0, axis=-1)
+        if spec.products[j] and name not in referenced:
+            # a product is negative when an odd number of its factors is (a draw is never exactly 0):
+            # byte-wide XORs instead of float products
+            factors = [index[ref] for ref in _factor_names(expr)]
+            for i in factors:
+                if i not in negative:
+                    negative[i] = columns[i] < 0
+            sign = negative[factors[0]].copy()
+            for i in factors[1:]:
+                np.logical_xor(sign, negative[i], out=sign)
+            below = np.count_nonzero(sign, axis=-1)
+        else:
+            v = np.asarray(expr.evaluate(values))
+            values[name] = v
+            below = np.count_nonzero(v <= 0, axis=-1)
+        above = spec.draws - below
         out[:, j] = (below < tail) | (above < tail)
     return out & ok[:, None]
+
+
+def _factor_names(expr: Expression) -> list[str]:
+    """The names multiplied in a pure product expression, with repetitions."""
+    tree = expr.tree
+    if tree[0] == "name":
+        return [tree[2]]
+    return [tree[2][2], *(operand[2] for _, operand in tree[3])]
 
 
 def _sobel(spec: Spec, est: np.ndarray, V: np.ndarray, eff_est: np.ndarray) -> np.ndarray:
