@@ -140,6 +140,7 @@ def test_scip_sized_model_with_residual_covariances_runs():
         ({"n": 100.5}, InvalidParameterError, "whole numbers"),
         ({"n": 100, "level": 1.0}, InvalidParameterError, "level"),
         ({"n": 100, "workers": 0}, InvalidParameterError, "workers"),
+        ({"n": 100, "workers": 10_000}, InvalidParameterError, "CPUs available"),
         ({"n": 100, "skew": {"zz": 1.0}}, InvalidParameterError, "not a population variable"),
     ],
 )
@@ -159,6 +160,10 @@ def test_unreachable_scheduler_is_a_clear_error_within_the_timeout():
 
 def test_dask_local_cluster_gives_identical_results():
     pytest.importorskip("distributed")
+    from sciplab.stats.power.runner import local_threads
+
+    if local_threads() < 2:
+        pytest.skip("a 2-worker local cluster needs 2 CPUs (workers are limited to the CPUs available)")
     model = SIMPLE.format(a=0.3, b=0.3)
     local = power(model, n=[60, 90], reps=200, seed=12, threads=1)
     dask = power(model, n=[60, 90], reps=200, seed=12, workers=2)
