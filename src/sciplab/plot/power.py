@@ -44,6 +44,17 @@ def power_curve(
     target
         Target power drawn as a horizontal line (``None``: none; a SampleSizeResult uses its own).
     """
+    chosen: list[str] = []
+    if not isinstance(result, SampleSizeResult):
+        if not isinstance(result, PowerResult):
+            raise InvalidParameterError(
+                f"power_curve needs a PowerResult or SampleSizeResult, got {type(result).__name__}"
+            )
+        chosen = list(names) if names is not None else _default_names(result)
+        known = list(dict.fromkeys(result.table["name"]))
+        for name in chosen:
+            if name not in known:
+                raise InvalidParameterError(f"no statistic named {name!r}{suggest(name, known)}")
     with apa_style():
         fig, ax = plt.subplots(figsize=(6.5, 4.2))
         if isinstance(result, SampleSizeResult):
@@ -60,16 +71,7 @@ def power_curve(
             target = d["target"]
             ax.set_title(f"{d['effect']}: {d.get('path', '')}", fontsize=9)
         else:
-            if not isinstance(result, PowerResult):
-                raise InvalidParameterError(
-                    f"power_curve needs a PowerResult or SampleSizeResult, got {type(result).__name__}"
-                )
             t = result.table
-            chosen = list(names) if names is not None else _default_names(result)
-            known = list(dict.fromkeys(t["name"]))
-            for name in chosen:
-                if name not in known:
-                    raise InvalidParameterError(f"no statistic named {name!r}{suggest(name, known)}")
             markers = "osd^v<>"
             for k, name in enumerate(chosen):
                 rows = t[t["name"] == name].sort_values("n")

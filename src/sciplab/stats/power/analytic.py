@@ -85,7 +85,7 @@ def r2_y_exact(a: float, b: float, cp: float, *, sd_x: float = 1.0, sd_m: float 
     Examples
     --------
     >>> round(r2_y_exact(0.3, 0.3, 0.2), 4)
-    0.1666
+    0.166
     """
     return (b * b * sd_m * sd_m + cp * cp * sd_x * sd_x + 2 * a * b * cp * sd_x * sd_x) / (sd_y * sd_y)
 

@@ -370,7 +370,7 @@ def power(
     --------
     >>> res = power("m ~ 0.39*a*x; y ~ 0.39*b*m + 0*x; ind := a*b", n=[100], reps=200, seed=1, threads=1)
     >>> row = res.table[res.table["name"] == "ind"].iloc[0]
-    >>> 0.6 < row["power"] <= 1.0
+    >>> bool(0.6 < row["power"] <= 1.0)
     True
     """
     pop, am, spec, ns, seed_int = _prepare(
@@ -488,7 +488,7 @@ def sample_size(
     Examples
     --------
     >>> res = sample_size("m ~ 0.59*a*x; y ~ 0.59*b*m; ind := a*b", effect="ind", reps=200, seed=3, threads=1)
-    >>> 15 < res.n < 60
+    >>> bool(15 < res.n < 60)
     True
     """
     target = check_level(target, name="target")
