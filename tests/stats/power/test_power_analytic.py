@@ -12,7 +12,7 @@ from sciplab.stats.power import power, r2_y_exact, sobel_power, sobel_sample_siz
 
 
 def closed_form(a, b, cp, n, sd_x=1.0, sd_m=1.0, sd_y=1.0, r2_y=None, alpha=0.05):
-    """Independent transcription of analysis-methods.md section 8 with scipy's normal."""
+    """Independent transcription of the pwrss-style closed form (Sobel 1982; Bulus 2023) with scipy's normal."""
     r2_m = a**2 * sd_x**2 / sd_m**2
     if r2_y is None:
         r2_y = (b**2 * sd_m**2 + cp**2 * sd_x**2) / sd_y**2

@@ -2,7 +2,7 @@
 
 For ``X -> M -> Y`` with unstandardized paths ``a`` (X -> M), ``b`` (M -> Y | X) and ``cp`` (c', X -> Y | M),
 two-sided level ``1 - level``, ``z = Phi^-1(1 - alpha / 2)`` (Sobel 1982; the form of
-``pwrss::power.z.mediation``, Bulus 2023, and analysis-methods.md section 8)::
+``pwrss::power.z.mediation``, Bulus 2023)::
 
     R2_M = a^2 sd_X^2 / sd_M^2
     R2_Y = (b^2 sd_M^2 + cp^2 sd_X^2) / sd_Y^2      # when r2_y is not given
