@@ -9,7 +9,11 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
     sciplab.paths(data, "m ~ x; y ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
     sciplab.ssm(data, ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"], group="Gender")  # circumplex SSM
+    sciplab.power("scip-core", n=[100, 200, 300], seed=1)   # Monte Carlo power (templates or syntax)
+    sciplab.sample_size("m ~ 0.3*a*x; y ~ 0.3*b*m; ind := a*b", effect="ind", target=0.8)
 """
+
+from typing import Any
 
 from sciplab._core.errors import (
     ConvergenceWarning,
@@ -30,6 +34,8 @@ from sciplab.stats.paths import paths
 
 __all__ = [
     "OCTANTS",
+    "power",
+    "sample_size",
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
@@ -51,3 +57,12 @@ __all__ = [
     "ssm_scores",
     "write_data",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load the power tools on first use (they are not needed to start the CLI)."""
+    if name in ("power", "sample_size"):
+        from sciplab.scip import population
+
+        return getattr(population, name)
+    raise AttributeError(f"module 'sciplab' has no attribute {name!r}")
