@@ -195,7 +195,13 @@ def _recipes(tmp: Path) -> dict[tuple[str, str], tuple[list[str], Path]]:
     sessions = tmp / "sessions.csv"
     pd.DataFrame({"client": [1, 1, 2, 2], "session": [1, 2, 1, 2], "y": [20, 15, 22, 18]}).to_csv(sessions, index=False)
     fit = ["fit", str(scores), "--model", "PSSE_total ~ ECR_anxiety", "-B", "0", "--ci", "none"]
+    model = tmp / "population.lav"
+    model.write_text("m ~ 0.3*x\ny ~ 0.3*m\n", encoding="utf-8")
+    power = ["power", "--model", str(model), "--n", "40", "--reps", "20", "--seed", "1"]
     return {
+        ("power", "--report"): (power, model),
+        # the figure check refuses a .lav target by its format first; the model file is protected when read
+        ("power", "--figure"): (["power", "--model", "scip-core", "--n", "40", "--reps", "20"], tmp / "no-input"),
         ("score", "--output"): (["score", str(items), "-i", "PHQ-9"], items),
         ("score", "--validity"): (["score", str(items), "-i", "PHQ-9"], items),
         ("fit", "--report"): (fit, scores),
@@ -206,6 +212,8 @@ def _recipes(tmp: Path) -> dict[tuple[str, str], tuple[list[str], Path]]:
         ("monitor", "--figure"): (["monitor", str(sessions), "--measure", "y"], sessions),
         ("reference fit", "--output"): (["reference", "fit", str(sessions), "--measure", "y"], sessions),
         ("simulate report", "--output"): (["simulate", "report", str(tmp)], tmp / "persons.parquet"),
+        ("simulate policies", "--output"): (["simulate", "policies", "-r", "2", "-n", "50", "--years", "0.1"],
+                                            tmp / "no-input"),
     }  # fmt: skip
 
 
