@@ -354,8 +354,11 @@ def fit_template(
     instruments_dir: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
-) -> PathResult:
+) -> Any:
     """Bind ``template`` to ``data`` and fit it with :func:`sciplab.stats.paths.paths`.
+
+    The latent templates (``scip-core-latent``, ``scip-core-invariance``) are fitted by
+    :func:`sciplab.scip.latent.fit_latent_template` (parcels and :func:`sciplab.stats.sem.sem`).
 
     Parameters
     ----------
@@ -380,7 +383,7 @@ def fit_template(
     Returns
     -------
     PathResult
-        The binding is recorded in ``details["template"]`` and ``details["binding"]``; the
+        (an ``SEMResult`` for a latent template). The binding is recorded in ``details["template"]`` and ``details["binding"]``; the
         instruments scored in ``details["scored_from_items"]``.
 
     Raises
@@ -399,6 +402,12 @@ def fit_template(
     >>> res.details["template"]
     'scip-core'
     """
+    key = template.name if isinstance(template, Template) else str(template).strip().lower().replace("_", "-")
+    if key in ("scip-core-latent", "scip-core-invariance") or not isinstance(template, str | Template):
+        # latent templates (sciplab.scip.latent): parcels + SEM; imported here (scip.latent imports this module)
+        from sciplab.scip.latent import fit_latent_template
+
+        return fit_latent_template(data, template, mapping, score=score, instruments_dir=instruments_dir, **kwargs)
     require_frame(data)
     scored: list[str] = []
     registry = instrument_registry(instruments_dir)
