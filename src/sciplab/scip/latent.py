@@ -357,6 +357,7 @@ def fit_latent_template(
     extra = {
         "template": tmpl.name,
         "template_citation": tmpl.citation,
+        "model": binding.syntax,
         "binding": list(binding.notes),
         "parcels": binding.parcels.table.to_dict(orient="records") if binding.parcels is not None else [],
         "parcel_rule": binding.parcels.details["rule"] if binding.parcels is not None else "given indicators",
