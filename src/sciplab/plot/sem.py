@@ -7,7 +7,8 @@ of the first layer, to the right of the last layer, and above (upper half) or be
 the latent variables of the layers in between. Every drawn edge carries one label, placed by the
 path diagram's label placement (on its own edge, off every other edge, label and node):
 loadings and regressions with standardized estimates (``std_all``), covariances between latent
-variables (double-headed arcs) with correlations, and significance stars (* p < .05, ** p < .01,
+variables (double-headed: a straight line between neighbours in one column, else an arc) with
+correlations, and significance stars (* p < .05, ** p < .01,
 *** p < .001). Residual variances are not drawn (they are in the tables). Saved as PNG (300 dpi),
 SVG or PDF via :func:`sciplab.plot.style.save_figure`.
 """
@@ -228,11 +229,15 @@ def sem_diagram(
         if pos[a][1] < pos[b][1]:
             a, b = b, a  # from the upper to the lower node
         (xa, ya), (xb, yb) = pos[a], pos[b]
-        right = lay["layer"][a] != last or last == 0
-        sx = 1.0 if right else -1.0
-        wa, wb = _size(shape[a])[0], _size(shape[b])[0]
-        start, end = (xa + sx * wa / 2, ya), (xb + sx * wb / 2, yb)
-        rad = -sx * 0.3  # bulge grows with the distance, so nested arcs do not cross
+        start, end = (xa, ya - _size(shape[a])[1] / 2), (xb, yb + _size(shape[b])[1] / 2)
+        if xa == xb and not _crosses(start, end, pos, shape, {a, b}):
+            rad = 0.0  # neighbours in one column: a straight line through the free gap between them
+        else:
+            right = lay["layer"][a] != last or last == 0
+            sx = 1.0 if right else -1.0
+            wa, wb = _size(shape[a])[0], _size(shape[b])[0]
+            start, end = (xa + sx * wa / 2, ya), (xb + sx * wb / 2, yb)
+            rad = -sx * 0.3  # bulge grows with the distance, so nested arcs do not cross
         value = float(r.std_all) if np.isfinite(r.std_all) else float(r.est)
         edges.append({"id": f"{a}<->{b}", "start": start, "end": end, "rad": rad, "kind": "~~", "both": True,
                       "text": apa_number(value, 2) + stars(r.pvalue)})  # fmt: skip
@@ -284,7 +289,7 @@ def sem_diagram(
                             "mutation_scale": 8},
             )  # fmt: skip
         per_inch = (1.0, 1.0)  # the axes fill the figure at 1 data unit per inch
-        for e, (lx, ly) in zip(edges, _place_labels(edges, pos, sizes, per_inch), strict=True):
+        for e, (lx, ly) in zip(edges, _place_labels(edges, pos, sizes, per_inch, span=(0.1, 0.9)), strict=True):
             ax.text(
                 lx, ly, e["text"], fontsize=7.5, ha="center", va="center", gid=f"label:{e['id']}",
                 bbox={"fc": "white", "ec": "none", "pad": 1.0}, zorder=2,
