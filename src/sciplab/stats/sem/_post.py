@@ -31,62 +31,52 @@ def starts(spec: Spec, means: list[np.ndarray], covs: list[np.ndarray]) -> np.nd
     """Starting values of ``phi``."""
     theta = np.full(spec.n_theta, np.nan)
     obs = {v: i for i, v in enumerate(spec.observed)}
-    t = spec.table
+    recs = spec.records
     lat = set(spec.latent)
+    indicators = {r["rhs"] for r in recs if r["op"] == "=~"}
+    outcomes = {r["lhs"] for r in recs if r["op"] == "~"}
     for g in range(len(spec.groups)):
         cov, mean = covs[g], means[g]
-        tg = t[t["group"] == g + 1]
-        load = tg[tg["op"] == "=~"]
+        rg = [r for r in recs if r["group"] == g + 1]
         psi: dict[str, float] = {}
-        lam: dict[str, float] = {}
+        lam: dict[tuple[str, str], float] = {}
         for f in spec.latent:
-            rows = load[load["lhs"] == f]
-            ind = [v for v in rows["rhs"] if v in obs]
-            marker = next((r.rhs for r in rows.itertuples() if r.free == 0 and r.value != 0 and r.rhs in obs), None)
+            rows = [r for r in rg if r["op"] == "=~" and r["lhs"] == f]
+            ind = [r["rhs"] for r in rows if r["rhs"] in obs]
+            marker = next((r for r in rows if r["free"] == 0 and r["value"] != 0 and r["rhs"] in obs), None)
             if marker is None or len(ind) < 2:
                 continue
-            mval = float(rows.loc[rows["rhs"] == marker, "value"].iloc[0])
-            m = obs[marker]
-            others = [obs[v] for v in ind if v != marker]
-            est = []
-            for a in range(len(others)):
-                for b in range(a + 1, len(others)):
-                    j, k = others[a], others[b]
-                    if abs(cov[j, k]) > 1e-12:
-                        est.append(cov[m, j] * cov[m, k] / cov[j, k])
-            val = float(np.median(est)) if est else float(cov[m, others[0]])
-            val = val / mval**2 if mval else val
-            if not val > 0:
-                val = 0.05
-            psi[f] = val
+            mval, m = float(marker["value"]), obs[marker["rhs"]]
+            others = [obs[v] for v in ind if v != marker["rhs"]]
+            est = [
+                cov[m, j] * cov[m, k] / cov[j, k]
+                for a, j in enumerate(others)
+                for k in others[a + 1 :]
+                if abs(cov[j, k]) > 1e-12
+            ]
+            val = (float(np.median(est)) if est else float(cov[m, others[0]])) / mval**2
+            psi[f] = val if val > 0 else 0.05
             for v in ind:
-                lam[f + "\0" + v] = cov[obs[v], m] / (val * mval) if v != marker else mval
-        for r in tg.itertuples():
-            if r.free == 0:
+                lam[(f, v)] = cov[obs[v], m] / (psi[f] * mval) if v != marker["rhs"] else mval
+        for r in rg:
+            if r["free"] == 0 or not math.isnan(theta[r["free"] - 1]):
                 continue
-            k = r.free - 1
-            if not math.isnan(theta[k]):
-                continue
-            if not math.isnan(r.start):
-                theta[k] = r.start
-            elif r.op == "=~":
-                theta[k] = lam.get(r.lhs + "\0" + r.rhs, 1.0)
-            elif r.op == "~~" and r.lhs == r.rhs:
-                if r.lhs in lat:
-                    theta[k] = psi.get(r.lhs, 0.05)
+            k, op, lhs, rhs = r["free"] - 1, r["op"], r["lhs"], r["rhs"]
+            if not math.isnan(r["start"]):
+                theta[k] = r["start"]
+            elif op == "=~":
+                theta[k] = lam.get((lhs, rhs), 1.0)
+            elif op == "~~" and lhs == rhs:
+                if lhs in lat:
+                    theta[k] = psi.get(lhs, 0.05)
                 else:
-                    i = obs[r.lhs]
-                    exo = r.lhs not in set(t.loc[t["op"] == "=~", "rhs"]) and r.lhs not in set(
-                        t.loc[t["op"] == "~", "lhs"]
-                    )
-                    theta[k] = cov[i, i] * (1.0 if exo else 0.5)
-            elif r.op == "~~" and r.lhs in obs and r.rhs in obs and r.lhs not in lat:
-                exo = not (
-                    set([r.lhs, r.rhs]) & (set(t.loc[t["op"] == "=~", "rhs"]) | set(t.loc[t["op"] == "~", "lhs"]))
-                )
-                theta[k] = cov[obs[r.lhs], obs[r.rhs]] if exo else 0.0
-            elif r.op == "~1":
-                theta[k] = mean[obs[r.lhs]] if r.lhs in obs else 0.0
+                    exo = lhs not in indicators and lhs not in outcomes
+                    theta[k] = cov[obs[lhs], obs[lhs]] * (1.0 if exo else 0.5)
+            elif op == "~~" and lhs in obs and rhs in obs:
+                exo = not ({lhs, rhs} & (indicators | outcomes))
+                theta[k] = cov[obs[lhs], obs[rhs]] if exo else 0.0
+            elif op == "~1":
+                theta[k] = mean[obs[lhs]] if lhs in obs else 0.0
             else:
                 theta[k] = 0.0
     theta = np.where(np.isnan(theta), 0.0, theta)
@@ -171,21 +161,22 @@ def std_values(spec: Spec, phi: np.ndarray, table: pd.DataFrame) -> tuple[np.nda
         sds.append(sd)
     lv = np.zeros((R, len(table)))
     al = np.zeros((R, len(table)))
-    for i, r in enumerate(table.itertuples()):
-        est = theta[:, r.free - 1] if r.free > 0 else np.full(R, r.value)
-        sd = sds[r.group - 1]
-        sdl = np.where(lat[None, :], sd, 1.0)
-        a = index[r.lhs]
-        if r.op == "=~":
-            b = index[r.rhs]
+    sdls = [np.where(lat[None, :], sd, 1.0) for sd in sds]
+    cols = zip(table["lhs"], table["op"], table["rhs"], table["group"], table["free"], table["value"], strict=True)
+    for i, (lhs, op, rhs, group, free, value) in enumerate(cols):
+        est = theta[:, free - 1] if free > 0 else np.full(R, value)
+        sd, sdl = sds[group - 1], sdls[group - 1]
+        a = index[lhs]
+        if op == "=~":
+            b = index[rhs]
             lv[:, i] = est * sdl[:, a] / sdl[:, b]
             al[:, i] = est * sd[:, a] / sd[:, b]
-        elif r.op == "~":
-            b = index[r.rhs]
+        elif op == "~":
+            b = index[rhs]
             lv[:, i] = est * sdl[:, b] / sdl[:, a]
             al[:, i] = est * sd[:, b] / sd[:, a]
-        elif r.op == "~~":
-            b = index[r.rhs]
+        elif op == "~~":
+            b = index[rhs]
             lv[:, i] = est / (sdl[:, a] * sdl[:, b])
             al[:, i] = est / (sd[:, a] * sd[:, b])
         else:
@@ -205,35 +196,33 @@ def numeric_jacobian(fun: Any, phi: np.ndarray) -> np.ndarray:
 
 def r_squared(spec: Spec, phi: np.ndarray) -> pd.DataFrame:
     """R² of every endogenous variable (indicators and outcomes) per group."""
-    t = spec.table
-    endo = list(dict.fromkeys(list(t.loc[t["op"] == "=~", "rhs"]) + list(t.loc[t["op"] == "~", "lhs"])))
+    recs = spec.records
+    endo = set([r["rhs"] for r in recs if r["op"] == "=~"] + [r["lhs"] for r in recs if r["op"] == "~"])
     index = {v: i for i, v in enumerate(spec.observed + spec.latent)}
     theta = spec.theta(phi[None])[0]
+    Cs = [np.asarray(_ml.moments(d, phi[None], jac=False).C[0]) for d in spec.designs]
     rows = []
-    for g, d in enumerate(spec.designs):
-        C = _ml.moments(d, phi[None], jac=False).C[0]
-        for v in endo:
-            r = t[(t["group"] == g + 1) & (t["op"] == "~~") & (t["lhs"] == v) & (t["rhs"] == v)]
-            if r.empty:
-                continue
-            row = r.iloc[0]
-            resid = theta[row["free"] - 1] if row["free"] > 0 else row["value"]
-            i = index[v]
-            rows.append({"lhs": v, "op": "r2", "rhs": v, "group": g + 1, "est": 1.0 - resid / C[i, i]})
+    for r in recs:
+        if r["op"] == "~~" and r["lhs"] == r["rhs"] and r["lhs"] in endo:
+            resid = theta[r["free"] - 1] if r["free"] > 0 else r["value"]
+            i = index[r["lhs"]]
+            C = Cs[r["group"] - 1]
+            rows.append(
+                {"lhs": r["lhs"], "op": "r2", "rhs": r["lhs"], "group": r["group"], "est": 1.0 - resid / C[i, i]}
+            )
     return pd.DataFrame(rows, columns=["lhs", "op", "rhs", "group", "est"])
 
 
 def candidates(spec: Spec) -> list[tuple[int, str, str, str]]:
     """Fixed-at-zero parameters to score: loadings of observed on latent variables, covariances."""
-    t = spec.table
     out = []
     lat = spec.latent
     fixed_x = set(spec.fixed_x)
     ov = [v for v in spec.observed if v not in fixed_x]
     for g in range(len(spec.groups)):
-        tg = t[t["group"] == g + 1]
-        have = {(r.lhs, r.op, r.rhs) for r in tg.itertuples()}
-        have |= {(r.rhs, r.op, r.lhs) for r in tg.itertuples() if r.op == "~~"}
+        tg = [r for r in spec.records if r["group"] == g + 1]
+        have = {(r["lhs"], r["op"], r["rhs"]) for r in tg}
+        have |= {(r["rhs"], r["op"], r["lhs"]) for r in tg if r["op"] == "~~"}
         for f in lat:
             for v in ov:
                 if (f, "=~", v) not in have:

@@ -42,7 +42,7 @@ class SEMResult(Result):
 
     fit: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     std: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
-    mi: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame, repr=False)
+    _lazy: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     title: ClassVar[str] = "Structural equation model"
 
@@ -51,7 +51,10 @@ class SEMResult(Result):
 
         Columns ``mi`` and the expected parameter changes ``epc``, ``sepc.lv``, ``sepc.all``.
         """
-        out = self.mi[self.mi["mi"] >= minimum]
+        if "mi" not in self._lazy:
+            self._lazy["mi"] = self._lazy["mi_fn"]()  # computed on first use, then kept
+        mi = self._lazy["mi"]
+        out = mi[mi["mi"] >= minimum]
         return out.sort_values("mi", ascending=False, kind="stable") if sort else out
 
     def summary(self) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,8 @@ class Spec:
     theta_labels: list[str] = field(default_factory=list)
     kind: str = "sem"
 
+    records: list[dict[str, Any]] = field(default_factory=list)  # the rows of ``table`` as dicts
+
     @property
     def q(self) -> int:
         return int(self.K.shape[1])
@@ -93,14 +96,15 @@ def _unique(seq: list[str]) -> list[str]:
 
 def variables(parsed: ParsedModel) -> tuple[list[str], list[str]]:
     """Observed and latent names of a model, in order of appearance."""
-    t = parsed.table[parsed.table["op"].isin(["=~", "~", "~~", "~1"])]
-    latent = _unique(list(t.loc[t["op"] == "=~", "lhs"]))
+    t = parsed.table
+    rows = [(a, o, b) for a, o, b in zip(t["lhs"], t["op"], t["rhs"], strict=True) if o in ("=~", "~", "~~", "~1")]
+    latent = _unique([a for a, o, _ in rows if o == "=~"])
     names: list[str] = []
-    for r in t.itertuples():
-        names.extend([r.lhs, r.rhs])
+    for a, _, b in rows:
+        names.extend([a, b])
     observed = [v for v in _unique(names) if v not in latent]
     # lavaan lists indicators first, in the order they load, then the other observed variables
-    ind = _unique(list(t.loc[t["op"] == "=~", "rhs"]))
+    ind = _unique([b for _, o, b in rows if o == "=~"])
     observed = [v for v in ind if v in observed] + [v for v in observed if v not in ind]
     return observed, latent
 
@@ -181,16 +185,21 @@ def build(
             raise InvalidParameterError(f"latent variable {f!r} has no indicators")
     endogenous = y_names | indicators
     exo_ov = [v for v in observed if v in x_names and v not in endogenous]
-    user_cov_vars = {v for r in user[user["op"] == "~~"].itertuples() for v in (r.lhs, r.rhs)}
+    user_cov_vars = {
+        v for a, o, b in zip(user["lhs"], user["op"], user["rhs"], strict=True) if o == "~~" for v in (a, b)
+    }
     fixed_x_vars = [v for v in exo_ov if fixed_x and v not in user_cov_vars]
     exo_lv = [f for f in latent if f not in endogenous]
     pure_y = [v for v in _unique(list(reg["lhs"])) if v not in x_names and v not in indicators]
     rows: list[dict[str, Any]] = []
     index = {v: i for i, v in enumerate(observed + latent)}
+    ucols = list(user.columns)
+    columns = [user[c].tolist() for c in ucols]
+    user_records = [SimpleNamespace(**dict(zip(ucols, vals, strict=True))) for vals in zip(*columns, strict=True)]
     for g in range(ngroups):
         present: set[tuple[str, str, str]] = set()
         first_loading: dict[str, int] = {}
-        for r in user.itertuples():
+        for r in user_records:
             mod = parsed.group_modifiers.get(int(r.id))
             label = mod.labels[g] if mod else r.label
             value = mod.values[g] if mod else (r.ustart if r.free == 0 else math.nan)
@@ -268,36 +277,30 @@ def build(
             for f in latent:
                 free = kind == "growth" or ("intercepts" in group_equal and g > 0 and "means" not in group_equal)
                 add(f, "~1", "", math.nan if free else 0.0)
-    table = pd.DataFrame(rows)
-    table["fixed_x"] = table.apply(
-        lambda r: (
-            r["op"] in ("~~", "~1") and r["lhs"] in fixed_x_vars and (r["rhs"] in fixed_x_vars or r["op"] == "~1")
-        ),
-        axis=1,
-    )
+    fx = set(fixed_x_vars)
+    for r in rows:
+        r["fixed_x"] = r["op"] in ("~~", "~1") and r["lhs"] in fx and (r["rhs"] in fx or r["op"] == "~1")
     # group_equal: free rows of those kinds share an automatic label across groups
     if ngroups > 1 and group_equal:
-        for i, r in table.iterrows():
+        for r in rows:
             k = _kind_of(r["op"], r["lhs"], r["rhs"], lat)
             if k in group_equal and math.isnan(r["value"]) and not r["label"] and not r["fixed_x"]:
-                table.at[i, "label"] = f".{r['lhs']}{r['op']}{r['rhs']}."
+                r["label"] = f".{r['lhs']}{r['op']}{r['rhs']}."
     # theta indices: one per free row, shared by rows with the same label
     free_index: dict[str, int] = {}
     theta_labels: list[str] = []
-    free_col = []
-    for r in table.itertuples():
-        if not math.isnan(r.value):
-            free_col.append(0)
-            continue
-        if r.label and r.label in free_index:
-            free_col.append(free_index[r.label])
-            continue
-        theta_labels.append(r.label or f"{r.lhs}{r.op}{r.rhs}")
-        free_col.append(len(theta_labels))
-        if r.label:
-            free_index[r.label] = len(theta_labels)
-    table["free"] = free_col
-    fixed_labels = {r.label: r.value for r in table.itertuples() if r.label and r.free == 0}
+    for r in rows:
+        if not math.isnan(r["value"]):
+            r["free"] = 0
+        elif r["label"] and r["label"] in free_index:
+            r["free"] = free_index[r["label"]]
+        else:
+            theta_labels.append(r["label"] or f"{r['lhs']}{r['op']}{r['rhs']}")
+            r["free"] = len(theta_labels)
+            if r["label"]:
+                free_index[r["label"]] = len(theta_labels)
+    table = pd.DataFrame(rows)
+    fixed_labels = {r["label"]: r["value"] for r in rows if r["label"] and r["free"] == 0}
     n_theta = len(theta_labels)
     theta0, K = _equality_map(parsed, table, n_theta, fixed_labels)
     designs = []
@@ -306,7 +309,7 @@ def build(
     for g in range(ngroups):
         A0, S0, m0 = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n)
         TA, TS, Tm = np.zeros((n_theta, n, n)), np.zeros((n_theta, n, n)), np.zeros((n_theta, n))
-        for r in table[table["group"] == g + 1].itertuples():
+        for r in (SimpleNamespace(**r) for r in rows if r["group"] == g + 1):
             if r.op == "=~":
                 mats, i, j = "A", index[r.rhs], index[r.lhs]
             elif r.op == "~":
@@ -350,6 +353,7 @@ def build(
         inequalities=[c for c in parsed.constraints if c.op != "=="],
         theta_labels=theta_labels,
         kind=kind,
+        records=rows,
     )
     return spec
 
@@ -362,9 +366,9 @@ def _equality_map(
     if not eqs:
         return np.zeros(n_theta), np.eye(n_theta)
     label_index = {}
-    for r in table.itertuples():
-        if r.label and r.free > 0:
-            label_index[r.label] = r.free - 1
+    for lab, free in zip(table["label"], table["free"], strict=True):
+        if lab and free > 0:
+            label_index[lab] = free - 1
     rows, rhs = [], []
     for c in eqs:
         names = set(c.left.names) | set(c.right.names)

@@ -209,7 +209,6 @@ def sem(
     table, std_table = _table(spec, parsed, phi, theta, vcov_phi, level=level, ci=ci, extra=extra, std=std)
     fit = _fit_measures(spec, blocks, parsed, phi, sol, X, means, covs, ntotal, missing=missing,
                         estimator=estimator, extra=extra)  # fmt: skip
-    mi = _post.modindices(spec, phi, blocks, ntotal)
     heywood = table[table["flag"] == "heywood"]
     if len(heywood):
         names = ", ".join(
@@ -249,7 +248,8 @@ def sem(
         "heywood": [f"{r.lhs} ~~ {r.rhs}" for r in heywood.itertuples()],
         "version": package_version(),
     }
-    return SEMResult(table=table, details=details, fit=fit, std=std_table, mi=mi)
+    lazy = {"mi_fn": lambda: _post.modindices(spec, phi, blocks, ntotal)}
+    return SEMResult(table=table, details=details, fit=fit, std=std_table, _lazy=lazy)
 
 
 def cfa(data: pd.DataFrame, model: str | ParsedModel, **kwargs: Any) -> SEMResult:
@@ -378,60 +378,41 @@ def _table(
     else:
         def_se = np.zeros(len(defined))
     zq = stats.norm.ppf((1 + level) / 2)
-    rows = pd.DataFrame(
-        {
-            "lhs": t["lhs"],
-            "op": t["op"],
-            "rhs": t["rhs"],
-            "label": t["label"].where(~t["label"].str.startswith("."), ""),
-            "group": t["group"],
-            "est": est,
-            "se": se,
-        }
-    )
-    if len(defined):
-        rows = pd.concat(
-            [
-                rows,
-                pd.DataFrame(
-                    {
-                        "lhs": defined["lhs"],
-                        "op": ":=",
-                        "rhs": defined["rhs"],
-                        "label": defined["label"],
-                        "group": 0,
-                        "est": def_est,
-                        "se": def_se,
-                    }  # fmt: skip
-                ),
-            ],
-            ignore_index=True,
-        )
+    nrow, ndef = len(t), len(defined)
+    labels_col = ["" if str(lab).startswith(".") else lab for lab in t["label"]]
+    cols: dict[str, Any] = {
+        "lhs": list(t["lhs"]) + list(defined["lhs"]),
+        "op": list(t["op"]) + [":="] * ndef,
+        "rhs": list(t["rhs"]) + list(defined["rhs"]),
+        "label": labels_col + list(defined["label"]),
+        "group": np.concatenate([t["group"].to_numpy(), np.zeros(ndef, dtype=int)]),
+        "est": np.concatenate([est, def_est]),
+        "se": np.concatenate([se, def_se]),
+    }
     with np.errstate(divide="ignore", invalid="ignore"):
-        rows["z"] = np.where(rows["se"] > 0, rows["est"] / rows["se"], np.nan)
-    rows["pvalue"] = 2 * stats.norm.sf(np.abs(rows["z"]))
-    rows["ci_lower"] = rows["est"] - zq * rows["se"]
-    rows["ci_upper"] = rows["est"] + zq * rows["se"]
+        cols["z"] = np.where(cols["se"] > 0, cols["est"] / cols["se"], np.nan)
+    cols["pvalue"] = 2 * stats.norm.sf(np.abs(cols["z"]))
+    cols["ci_lower"] = cols["est"] - zq * cols["se"]
+    cols["ci_upper"] = cols["est"] + zq * cols["se"]
     if "boot_theta" in extra:
         from sciplab.stats.sem import _boot
 
-        _boot.intervals(rows, spec, extra, defined_values, level=level, ci=ci, free=free, phi=phi)
-    # standardized solution
-    nrow = len(t)
+        _boot.intervals(cols, spec, extra, defined_values, level=level, ci=ci, free=free, phi=phi)
+    # standardized solution (defined parameters: the expression on the standardized values, as lavaan)
     lv, al = _post.std_values(spec, phi[None], t)
-    rows["std_lv"] = np.nan
-    rows["std_all"] = np.nan
-    rows.loc[: nrow - 1, "std_lv"] = lv[0]
-    rows.loc[: nrow - 1, "std_all"] = al[0]
-    std_table = pd.DataFrame()
-    if len(defined):
-        std_vals_lv = {lab: lv[0][t.index[(t["label"] == lab)][0]] for lab in labels if (t["label"] == lab).any()}
-        std_vals_all = {lab: al[0][t.index[(t["label"] == lab)][0]] for lab in labels if (t["label"] == lab).any()}
+    std_lv = np.concatenate([lv[0], np.full(ndef, np.nan)])
+    std_all = np.concatenate([al[0], np.full(ndef, np.nan)])
+    if ndef:
+        first = {lab: i for i, lab in reversed(list(enumerate(t["label"]))) if lab}
+        vals_lv = {lab: lv[0][i] for lab, i in first.items()}
+        vals_all = {lab: al[0][i] for lab, i in first.items()}
         for i, nm in enumerate(defined["lhs"]):
             expr = parsed.expressions[nm]
-            if all(n in std_vals_lv for n in expr.names):
-                rows.loc[nrow + i, "std_lv"] = expr.evaluate(std_vals_lv)
-                rows.loc[nrow + i, "std_all"] = expr.evaluate(std_vals_all)
+            if all(n in vals_lv for n in expr.names):
+                std_lv[nrow + i] = expr.evaluate(vals_lv)
+                std_all[nrow + i] = expr.evaluate(vals_all)
+    cols["std_lv"], cols["std_all"] = std_lv, std_all
+    std_table = pd.DataFrame()
     if std and spec.q:
 
         def both(points: np.ndarray) -> np.ndarray:
@@ -440,29 +421,38 @@ def _table(
 
         J = _post.numeric_jacobian(both, phi)
         sv = np.sqrt(np.abs(np.einsum("ij,jk,ik->i", J, vcov_phi, J)))
-        std_table = rows.loc[: nrow - 1, ["lhs", "op", "rhs", "label", "group"]].copy()
-        std_table["std_lv"], std_table["se_std_lv"] = lv[0], sv[:nrow]
-        std_table["std_all"], std_table["se_std_all"] = al[0], sv[nrow:]
         with np.errstate(divide="ignore", invalid="ignore"):
-            std_table["z_std_all"] = np.where(std_table["se_std_all"] > 1e-12, al[0] / std_table["se_std_all"], np.nan)
-        std_table["pvalue_std_all"] = 2 * stats.norm.sf(np.abs(std_table["z_std_all"]))
+            zs = np.where(sv[nrow:] > 1e-12, al[0] / sv[nrow:], np.nan)
+        std_table = pd.DataFrame(
+            {
+                "lhs": cols["lhs"][:nrow], "op": cols["op"][:nrow], "rhs": cols["rhs"][:nrow],
+                "label": labels_col, "group": cols["group"][:nrow],
+                "std_lv": lv[0], "se_std_lv": sv[:nrow], "std_all": al[0], "se_std_all": sv[nrow:],
+                "z_std_all": zs, "pvalue_std_all": 2 * stats.norm.sf(np.abs(zs)),
+            }
+        )  # fmt: skip
     # R²
     r2 = _post.r_squared(spec, phi)
-    r2["label"] = ""
-    rows = pd.concat([rows, r2], ignore_index=True)
-    lat = set(spec.latent)
-    var_rows = (rows["op"] == "~~") & (rows["lhs"] == rows["rhs"])
-    rows["flag"] = np.where(var_rows & (rows["est"] < 0), "heywood", "")
-    del lat
-    return rows[TABLE_COLUMNS].reset_index(drop=True), std_table
+    m = len(r2)
+    for key, extra_values in (
+        ("lhs", list(r2["lhs"])), ("op", ["r2"] * m), ("rhs", list(r2["rhs"])), ("label", [""] * m),
+    ):  # fmt: skip
+        cols[key] = list(cols[key]) + extra_values
+    cols["group"] = np.concatenate([cols["group"], r2["group"].to_numpy(dtype=int)])
+    cols["est"] = np.concatenate([cols["est"], r2["est"].to_numpy(dtype=float)])
+    for key in ("se", "z", "pvalue", "ci_lower", "ci_upper", "std_lv", "std_all"):
+        cols[key] = np.concatenate([np.asarray(cols[key], dtype=float), np.full(m, np.nan)])
+    is_var = np.array([o == "~~" and a_ == b_ for o, a_, b_ in zip(cols["op"], cols["lhs"], cols["rhs"], strict=True)])
+    cols["flag"] = np.where(is_var & (cols["est"] < 0), "heywood", "")
+    return pd.DataFrame({c: cols[c] for c in TABLE_COLUMNS}), std_table
 
 
 def _label_values(spec: Spec) -> dict[str, tuple[int, float]]:
     """Label -> (theta index or -1, fixed value)."""
     out: dict[str, tuple[int, float]] = {}
-    for r in spec.table.itertuples():
-        if r.label and r.label not in out:
-            out[r.label] = (r.free - 1, r.value) if r.free > 0 else (-1, r.value)
+    for r in spec.records:
+        if r["label"] and r["label"] not in out:
+            out[r["label"]] = (r["free"] - 1, r["value"]) if r["free"] > 0 else (-1, r["value"])
     return out
 
 
@@ -545,8 +535,13 @@ def _fit_measures(
     chisq = max(2 * (logl_h1 - logl), 0.0)
     df = _post.ndat(spec) - spec.q
     bdesigns, bstart = baseline_designs(spec, covs, means)
-    bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms)
-    blogl = loglik(float(bsol.f[0]), blocks, ntotal)
+    if missing == "listwise":  # closed form: sample variances (and means) are the ML estimates
+        bphi = bstart
+        bf = _ml.evaluate(bdesigns, blocks, bstart[None], meanstructure=ms, order=0)[0][0]
+    else:
+        bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms)
+        bphi, bf = bsol.phi[0], bsol.f[0]
+    blogl = loglik(float(bf), blocks, ntotal)
     bchisq = max(2 * (logl_h1 - blogl), 0.0)
     bdf = _post.ndat(spec) - len(bstart)
     sig, mu = [], []
@@ -564,7 +559,7 @@ def _fit_measures(
         from sciplab.stats.sem import _robust
 
         c = _robust.scaling_factor(spec, phi, X, df)
-        bspec_c = _robust.baseline_scaling_factor(spec, bdesigns, bsol.phi[0], X, bdf)
+        bspec_c = _robust.baseline_scaling_factor(spec, bdesigns, bphi, X, bdf)
         out.update(_fit.scaled_measures(chisq=chisq, df=df, c=c, bchisq=bchisq, bdf=bdf, bc=bspec_c,
                                         ntotal=ntotal, groups=len(spec.groups)))  # fmt: skip
     if "bollen_stine_pvalue" in extra:
