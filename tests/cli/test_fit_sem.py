@@ -95,3 +95,13 @@ def test_scip_core_latent_from_raw_items(tmp_path):
     assert res.exit_code == 2 and "add --score" in res.output
     res = invoke("fit", example_path(), "--model", "scip-core-latent", "--score", "--invariance")
     assert res.exit_code == 2 and "--group COL" in res.output
+
+
+@needs_hs
+def test_a_bad_report_format_is_refused_before_any_file_is_written(tmp_path):
+    figure = tmp_path / "f.svg"
+    res = invoke("fit", HS, "--model", MODEL, "--report", tmp_path / "r.docx", "--figure", figure)
+    assert res.exit_code == 2 and "report format" in res.output
+    assert not figure.exists()  # found by tests/fuzz/test_sem_cli.py
+    res = invoke("fit", HS, "--model", "x1 ~ x2", "--figure", tmp_path / "f.gif", "--ci", "none")
+    assert res.exit_code == 2 and "figure format" in res.output

@@ -120,6 +120,7 @@ def fit_cmd(
     eng = engine.strip().lower()
     if eng not in ENGINES:
         raise DataError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    _check_formats(report, figure)
     frame = read_data(data)
     kind, value = _resolve_model(model)
     mapping = read_mapping(map_file) if map_file else None
@@ -178,6 +179,20 @@ def fit_cmd(
     else:
         print_path_result(result)
         _written(figure, report)
+
+
+REPORT_FORMATS = (".html", ".htm", ".md", ".csv")
+FIGURE_FORMATS = (".png", ".svg", ".pdf")  # sciplab.plot.style.FORMATS (matplotlib is imported lazily)
+
+
+def _check_formats(report: str | None, figure: str | None) -> None:
+    """Refuse an unknown report or figure format before any work (so no output is half written)."""
+    from pathlib import Path
+
+    if report and Path(report).suffix.lower() not in REPORT_FORMATS:
+        raise DataError(f"{report}: report format must be .html, .md or .csv")
+    if figure and Path(figure).suffix.lower() not in FIGURE_FORMATS:
+        raise DataError(f"{figure}: figure format must be one of .pdf, .png, .svg")
 
 
 def _written(figure: str | None, report: str | None) -> None:
@@ -242,7 +257,7 @@ def _fit_sem(
         if mapping:
             frame = frame.rename(columns={col: name for name, col in mapping.items()})
         if ladder:
-            result = semlib.invariance(frame, value, group=group, **kwargs)
+            result = _ladder(semlib)(frame, value, group=group, **kwargs)
         else:
             result = semlib.sem(frame, value, group=group, group_equal=equal, **kwargs)
     if figure:
@@ -265,6 +280,14 @@ def _fit_sem(
         for note in result.details.get("binding", []):
             say(f"note: {note}")
         _written(figure, report)
+
+
+def _ladder(semlib: Any) -> Any:
+    """The library's invariance ladder (``sciplab.stats.sem.invariance``)."""
+    ladder = getattr(semlib, "invariance", None)
+    if ladder is None:
+        raise DataError("--invariance: this build of sciplab.stats.sem has no invariance() ladder yet")
+    return ladder
 
 
 def register(app: typer.Typer) -> None:
