@@ -15,8 +15,10 @@ from . import harness as h
 from .test_cli_options import _replace
 
 FIT = h.command("fit")
-SEM_OPTIONS = ("--engine", "--estimator", "--missing", "--group", "--group-equal", "--invariance", "--bootstrap",
-               "--ci", "--level", "--seed", "--model", "--map", "--score", "--report", "--figure", "--json")  # fmt: skip
+SEM_OPTIONS = (
+    "--engine", "--estimator", "--missing", "--group", "--group-equal", "--invariance", "--bootstrap",
+    "--ci", "--level", "--seed", "--model", "--map", "--score", "--report", "--figure", "--json",
+)  # fmt: skip
 
 
 def test_every_sem_option_is_a_fit_option_and_in_a_baseline():

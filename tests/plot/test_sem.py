@@ -21,7 +21,9 @@ HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 def hs():
     rng = np.random.default_rng(2)
     f = rng.multivariate_normal([0, 0, 0], [[1, 0.4, 0.3], [0.4, 1, 0.2], [0.3, 0.2, 1]], size=300)
-    cols = {f"x{3 * k + j + 1}": f[:, k] * (0.8 - 0.1 * j) + rng.normal(size=300) * 0.6 for k in range(3) for j in range(3)}
+    cols = {
+        f"x{3 * k + j + 1}": f[:, k] * (0.8 - 0.1 * j) + rng.normal(size=300) * 0.6 for k in range(3) for j in range(3)
+    }
     cols["school"] = np.where(np.arange(300) % 2 == 0, "a", "b")
     return pd.DataFrame(cols)
 

@@ -73,7 +73,9 @@ def test_binding_by_parcel_columns_and_mapping(example_fit):
     b = bind_latent(renamed, "scip-core-latent", mapping)
     assert b.indicators["distress"] == ["d1", "d2", "d3"] and "distress =~ d1 + d2 + d3" in b.syntax
     # a construct mapped to another instrument scale is parcelled from it
-    mixed = pd.concat([ready.drop(columns=["distress_p1", "distress_p2", "distress_p3"]), data.filter(like="PHQ9")], axis=1)
+    mixed = pd.concat(
+        [ready.drop(columns=["distress_p1", "distress_p2", "distress_p3"]), data.filter(like="PHQ9")], axis=1
+    )
     b = bind_latent(mixed, "scip-core-latent", {"distress": "PHQ-9:total"})
     assert b.indicators["distress"] == ["distress_p1", "distress_p2", "distress_p3"]
 
@@ -83,7 +85,9 @@ def test_binding_errors_name_the_constructs_and_the_fix():
     with pytest.raises(DataError, match=r"no indicators for constructs .*attachment_anxiety.*add --score"):
         bind_latent(data, "scip-core-latent")
     with pytest.raises(DataError, match="'distress'"):
-        bind_latent(data.drop(columns=[c for c in data.columns if c.startswith("PHQ9")]), "scip-core-latent", score=True)
+        bind_latent(
+            data.drop(columns=[c for c in data.columns if c.startswith("PHQ9")]), "scip-core-latent", score=True
+        )
     with pytest.raises(InvalidParameterError, match="neither a construct nor an indicator"):
         bind_latent(data, "scip-core-latent", {"distres": "x"})
     with pytest.raises(InvalidParameterError, match="ID:scale"):

@@ -64,9 +64,7 @@ def test_allocation_is_reused_and_min_answered_applies():
     first = build_parcels(data.iloc[:200], {"distress": "PHQ-9:total"})
     second = build_parcels(data.iloc[200:], {"distress": "PHQ-9:total"}, allocation=first.table)
     assert second.details["rule"] == "given allocation"
-    pd.testing.assert_series_equal(
-        first.table.set_index("item")["parcel"], second.table.set_index("item")["parcel"]
-    )
+    pd.testing.assert_series_equal(first.table.set_index("item")["parcel"], second.table.set_index("item")["parcel"])
     holes = data.copy()
     cols = first.table[first.table["parcel"] == "distress_p1"]["column"].tolist()
     holes.loc[0, cols[:2]] = np.nan  # 2 of 3 items missing: fewer than half answered

@@ -78,18 +78,20 @@ def fit_cmd(
     ] = None,
     score: Annotated[
         bool,
-        typer.Option("--score", help="Score (or, for latent templates, parcel) the raw items of recognised instruments."),
+        typer.Option(
+            "--score", help="Score (or, for latent templates, parcel) the raw items of recognised instruments."
+        ),
     ] = False,
-    engine: Annotated[
-        str, typer.Option("--engine", help="auto (SEM when the model has =~), paths or sem.")
-    ] = "auto",
+    engine: Annotated[str, typer.Option("--engine", help="auto (SEM when the model has =~), paths or sem.")] = "auto",
     estimator: Annotated[
         str | None, typer.Option("--estimator", help="SEM: ml (default) or mlr (robust SEs, scaled test).")
     ] = None,
     missing: Annotated[
         str | None, typer.Option("--missing", help="SEM: listwise (default) or fiml (all available data).")
     ] = None,
-    group: Annotated[str | None, typer.Option("--group", help="SEM: column defining groups (multigroup model).")] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", help="SEM: column defining groups (multigroup model).")
+    ] = None,
     group_equal: Annotated[
         str | None,
         typer.Option("--group-equal", help="SEM: parameters equal across groups, e.g. loadings,intercepts."),
@@ -101,7 +103,10 @@ def fit_cmd(
     bootstrap: Annotated[
         int | None,
         typer.Option(
-            "--bootstrap", "-B", min=0, max=MAX_BOOTSTRAP,
+            "--bootstrap",
+            "-B",
+            min=0,
+            max=MAX_BOOTSTRAP,
             help="Bootstrap resamples (0: none). Paths: default 5000; SEM: default none (Wald SEs).",
         ),
     ] = None,  # fmt: skip
@@ -242,7 +247,9 @@ def _fit_sem(
     if ladder and equal:
         raise DataError("--invariance fits its own equality constraints; leave out --group-equal")
     if ladder and not group:
-        raise DataError("--invariance (and scip-core-invariance) compare groups: name the group column with --group COL")
+        raise DataError(
+            "--invariance (and scip-core-invariance) compare groups: name the group column with --group COL"
+        )
     if equal and not group:
         raise DataError("--group-equal needs --group COL")
     if kind == "latent":

@@ -300,9 +300,7 @@ def sem_diagram(
     return fig
 
 
-def save_sem_diagram(
-    result: Any, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: object
-) -> Path:
+def save_sem_diagram(result: Any, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: object) -> Path:
     """Draw :func:`sem_diagram` and save it as PNG, SVG or PDF (by extension); never replaces a file unless asked.
 
     An invariance ladder result is drawn from its least constrained (configural) fit.

@@ -96,7 +96,9 @@ def apa_fit_table(result: Any) -> pd.DataFrame:
     """
     _check(result)
     if _is_ladder(result):
-        rows = [[name.capitalize(), *_fit_row(m.fit.iloc[0], "chisq.scaled" in m.fit)] for name, m in result.models.items()]
+        rows = [
+            [name.capitalize(), *_fit_row(m.fit.iloc[0], "chisq.scaled" in m.fit)] for name, m in result.models.items()
+        ]
     else:
         f = result.fit.iloc[0]
         scaled = "chisq.scaled" in result.fit
@@ -257,9 +259,8 @@ def html_report(result: Any, *, title: str = "SCIP structural equation model", f
         f"<h1>{html.escape(title)}</h1>",
     ]
     if d.get("template"):
-        parts.append(
-            f"<p>Template <b>{html.escape(str(d['template']))}</b>: {html.escape(str(d.get('template_citation', '')))}</p>"
-        )
+        name, cite = html.escape(str(d["template"])), html.escape(str(d.get("template_citation", "")))
+        parts.append(f"<p>Template <b>{name}</b>: {cite}</p>")
     if d.get("binding"):
         items = "".join(f"<li>{html.escape(str(b))}</li>" for b in d["binding"])
         parts.append(f"<p>Constructs and indicators:</p><ul class='details'>{items}</ul>")

@@ -72,6 +72,7 @@ social_self_efficacy ~~ emotional_awareness
 social_support ~~ distress
 """
 
+
 @dataclass(frozen=True)
 class LatentTemplate:
     """A latent-variable SCIP model: constructs measured by ``n_parcels`` parcels each."""
@@ -91,7 +92,7 @@ class LatentTemplate:
         return [f"{construct}_p{k}" for k in range(1, (n_parcels or self.n_parcels) + 1)]
 
     def syntax(self, indicators: Mapping[str, Sequence[str]] | None = None) -> str:
-        """lavaan syntax: one ``=~`` line per construct, then the structural part."""
+        """Lavaan syntax: one ``=~`` line per construct, then the structural part."""
         lines = ["# measurement model: each construct measured by its parcels"]
         for c in self.constructs:
             names = list(indicators[c]) if indicators and c in indicators else self.indicator_names(c)
@@ -277,7 +278,9 @@ def bind_latent(
         else:
             missing.append(c)
     if missing:
-        scales = {c: sorted({f"{i.id}:{s.name}" for i in registry for s in i.scales if s.construct == c}) for c in missing}
+        scales = {
+            c: sorted({f"{i.id}:{s.name}" for i in registry for s in i.scales if s.construct == c}) for c in missing
+        }
         parts = [
             f"'{c}' (no columns {c}_p1..{c}_p{k}"
             + (f"; items of a scale such as {', '.join(scales[c][:3])}" if scales[c] else "")
@@ -289,7 +292,11 @@ def bind_latent(
             f"template {tmpl.name!r}: no indicators for construct{'s' if len(missing) > 1 else ''} "
             + "; ".join(parts)
             + "; pass a mapping (CLI: --map FILE)"
-            + (", or build parcels from the raw items with score=True (CLI: add --score)" if can_score and not score else "")
+            + (
+                ", or build parcels from the raw items with score=True (CLI: add --score)"
+                if can_score and not score
+                else ""
+            )
         )
     parcels = None
     if to_parcel:
