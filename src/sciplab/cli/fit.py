@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sciplab._core.errors import DataError
 from sciplab._core.io import read_data
+from sciplab._core.results import to_jsonable
 from sciplab._core.validation import MAX_BOOTSTRAP
 from sciplab.cli._common import emit_json, err_console, say, split_list
 from sciplab.cli._inputs import read_mapping, read_model
@@ -276,17 +277,29 @@ def _fit_sem(
 
         write_report(result, report, overwrite=overwrite)
     if as_json:
-        full = result.to_dict()
-        # parameters, fit, details (+ a ladder's comparison); the standardized solution is in the
-        # parameter table already and the modification indices are a library call away
-        out = {"parameters": full.pop("parameters", full.pop("table", [])), "fit": full.pop("fit", {})}
-        out.update({k: v for k, v in full.items() if k not in ("std", "mi")})
-        emit_json(out)
+        emit_json(_json(result))
     else:
         say(result.summary())
         for note in result.details.get("binding", []):
             say(f"note: {note}")
         _written(figure, report)
+
+
+def _json(result: Any) -> dict[str, Any]:
+    """``{"parameters", "fit", "details"}`` of a fit; a ladder: ``{"comparison", "fits": {level: ...}, "details"}``.
+
+    The standardized solution is in the parameter table already (``std_lv``, ``std_all``) and the
+    modification indices are a library call away (``result.modindices()``).
+    """
+    fits = getattr(result, "fits", None)
+    if isinstance(fits, dict):
+        return {
+            "comparison": result.to_dict()["table"],
+            "fits": {level: _json(fit) for level, fit in fits.items()},
+            "details": to_jsonable(result.details),
+        }
+    full = result.to_dict()
+    return {"parameters": full["table"], "fit": full["fit"], "details": full["details"]}
 
 
 def _ladder(semlib: Any) -> Any:

@@ -305,9 +305,9 @@ def save_sem_diagram(result: Any, path: str | os.PathLike[str], *, overwrite: bo
 
     An invariance ladder result is drawn from its least constrained (configural) fit.
     """
-    model = getattr(result, "models", None)
-    if model is not None and not hasattr(result, "fit"):
-        result = next(iter(model.values()))
+    fits = getattr(result, "fits", None)
+    if isinstance(fits, dict) and fits:
+        result = next(iter(fits.values()))
     with apa_style():
         fig = sem_diagram(result, **kwargs)  # type: ignore[arg-type]
         return save_figure(fig, path, overwrite=overwrite)

@@ -54,7 +54,8 @@ def _is_sem(result: Any) -> bool:
 
 
 def _is_ladder(result: Any) -> bool:
-    return not _is_sem(result) and isinstance(getattr(result, "models", None), dict)
+    """An invariance ladder (:func:`sciplab.stats.sem.invariance`): ``.table`` by level and ``.fits``."""
+    return not _is_sem(result) and isinstance(getattr(result, "fits", None), dict) and bool(result.fits)
 
 
 def _check(result: Any) -> None:
@@ -153,7 +154,7 @@ def invariance_table(result: Any) -> pd.DataFrame:
     if not _is_ladder(result):
         raise InvalidParameterError("invariance_table needs an invariance result (sciplab.stats.sem.invariance)")
     t = result.table
-    out = pd.DataFrame({"Model": [str(m).capitalize() for m in t.iloc[:, 0]]})
+    out = pd.DataFrame({"Model": [str(m).capitalize() for m in t["level"]]})
     for col, label, digits, bounded in (
         ("chisq", "χ²", 2, False), ("df", "df", 0, False), ("cfi", "CFI", 3, True), ("rmsea", "RMSEA", 3, True),
         ("delta_chisq", "Δχ²", 2, False), ("delta_df", "Δdf", 0, False), ("delta_pvalue", "p", 3, True),
@@ -173,11 +174,14 @@ def invariance_table(result: Any) -> pd.DataFrame:
 def _table(result: Any, group: int) -> pd.DataFrame:
     _check(result)
     if _is_ladder(result):
-        result = next(iter(result.models.values()))
+        result = next(iter(result.fits.values()))
     return result.table[result.table["group"] == group]
 
 
 def _details(result: Any) -> dict[str, Any]:
+    """Settings of the result (a ladder: its least constrained fit's, then the ladder's own)."""
+    if _is_ladder(result):
+        return {**next(iter(result.fits.values())).details, **result.details}
     return dict(result.details)
 
 
@@ -244,7 +248,7 @@ def _svg(result: Any) -> str:
     from sciplab.plot.style import apa_style
 
     if _is_ladder(result):
-        result = next(iter(result.models.values()))
+        result = next(iter(result.fits.values()))
     with apa_style():
         return figure_svg(sem_diagram(result))
 
@@ -280,7 +284,7 @@ def html_report(result: Any, *, title: str = "SCIP structural equation model", f
     settings = "".join(
         f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
         for k, v in d.items()
-        if k not in ("model", "binding", "parcels") and not isinstance(v, dict | list)
+        if k not in ("model", "binding", "parcels", "group_equal") and not isinstance(v, dict | list)
     )
     parts.append(f"<h2>Settings</h2><ul class='details'>{settings}</ul></body></html>")
     return "\n".join(parts)
