@@ -30,7 +30,7 @@ from sciplab.scoring import reliability, reliable_change, score, score_all
 from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
 from sciplab.stats.paths import paths
 
-_LAZY = {"sem": "sciplab.stats.sem", "cfa": "sciplab.stats.sem", "growth": "sciplab.stats.sem"}
+_LAZY = {name: "sciplab.stats.sem" for name in ("sem", "cfa", "growth", "invariance")}
 
 
 def __getattr__(name: str) -> object:
@@ -58,6 +58,7 @@ __all__ = [
     "formulate",
     "get_instrument",
     "growth",
+    "invariance",
     "list_instruments",
     "paths",
     "read_data",

@@ -8,5 +8,6 @@ differences from lavaan.
 
 from sciplab.stats.sem._result import SEMResult
 from sciplab.stats.sem.core import cfa, growth, sem
+from sciplab.stats.sem.invariance import InvarianceResult, invariance
 
-__all__ = ["SEMResult", "cfa", "growth", "sem"]
+__all__ = ["InvarianceResult", "SEMResult", "cfa", "growth", "invariance", "sem"]

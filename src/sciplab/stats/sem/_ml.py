@@ -71,11 +71,61 @@ def moments(d: Design, phi: np.ndarray, *, jac: bool = True) -> Moments:
     if not jac:
         return Moments(sigma, mu, None, None, C, B)
     CF = C[:, :, :p]  # B S B' F'
-    G1 = FB[:, None] @ d.DA[None]  # F B dA: (R, q, p, n)
-    X = G1 @ CF[:, None]  # (R, q, p, p)
-    dsigma = X + np.swapaxes(X, 2, 3) + (FB[:, None] @ d.DS[None]) @ np.swapaxes(FB, 1, 2)[:, None]
-    dmu = (G1 @ Bm[:, None, :, None])[..., 0] + np.einsum("rpi,qi->rqp", FB, d.Dm)
+    dsigma, dmu = _jacobian(d, FB, CF, Bm)
     return Moments(sigma, mu, dsigma, dmu, C, B)
+
+
+def _nonzeros(d: Design) -> tuple[np.ndarray, ...]:
+    """Sparse form of the design (cached on it): each parameter touches a few matrix entries.
+
+    Returns ``(l, u, w, c)`` for the covariance Jacobian -- entry k adds ``c_k (U_k W_k' + W_k U_k')``
+    to ``dSigma[l_k]`` with ``U_k = FB[:, u_k]`` and ``W_k`` column ``w_k`` of ``[FB, CF']`` -- and
+    ``(lm, um, jm, vm)`` for the mean Jacobian.
+    """
+    cache = getattr(d, "_nz", None)
+    if cache is not None:
+        return cache
+    n = d.n
+    la, ia, ja = np.nonzero(d.DA)
+    ls, is_, js = np.nonzero(np.triu(d.DS))
+    l_ = np.concatenate([la, ls])
+    u_ = np.concatenate([ia, is_])
+    w_ = np.concatenate([n + ja, js])  # columns >= n pick rows of C F' (A entries), else of F B (S entries)
+    c_ = np.concatenate([d.DA[la, ia, ja], d.DS[ls, is_, js] * np.where(is_ == js, 0.5, 1.0)])
+    order = np.argsort(l_, kind="stable")
+    lm, im = np.nonzero(d.Dm)
+    out = (l_[order], u_[order], w_[order], c_[order], la, ia, ja, d.DA[la, ia, ja], lm, im, d.Dm[lm, im])
+    d._nz = out  # type: ignore[attr-defined]
+    return out
+
+
+def _jacobian(d: Design, FB: np.ndarray, CF: np.ndarray, Bm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``dSigma`` (R, q, p, p) and ``dmu`` (R, q, p) from the sparse design (outer products only)."""
+    R, p = FB.shape[0], d.p
+    q = d.DA.shape[0]
+    l_, u_, w_, c_, la, ia, ja, va, lm, im, vm = _nonzeros(d)
+    dsigma = np.zeros((R, q, p, p))
+    if len(l_):
+        cols = np.concatenate([FB, np.swapaxes(CF, 1, 2)], axis=2)  # (R, p, 2n): F B and (C F')'
+        U = np.swapaxes(FB[:, :, u_] * c_, 1, 2)  # (R, K, p)
+        W = np.swapaxes(cols[:, :, w_], 1, 2)
+        T = U[:, :, :, None] * W[:, :, None, :]
+        T += np.swapaxes(T, 2, 3)
+        starts = np.flatnonzero(np.r_[True, l_[1:] != l_[:-1]])
+        if len(starts) == len(l_):  # one entry per parameter (no equality constraints): no summing
+            dsigma[:, l_] = T
+        else:
+            dsigma[:, l_[starts]] = np.add.reduceat(T, starts, axis=1)
+    dmu = np.zeros((R, q, p))
+    for ls, vals in ((la, FB[:, :, ia] * (Bm[:, ja] * va)[:, None, :]), (lm, FB[:, :, im] * vm)):
+        if not len(ls):
+            continue
+        vals = np.swapaxes(vals, 1, 2)
+        if len(np.unique(ls)) == len(ls):
+            dmu[:, ls] += vals
+        else:
+            np.add.at(dmu, (slice(None), ls), vals)
+    return dsigma, dmu
 
 
 def _sub(mat: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -158,6 +208,8 @@ def fisher_scoring(
     max_iter: int = 500,
     tol: float = 1e-9,
     newton: float = 1e-3,
+    shift: np.ndarray | None = None,
+    newton_after: int | None = None,
 ) -> Solution:
     """Minimise ``f`` for every replicate at once: Fisher scoring steps with step halving.
 
@@ -166,6 +218,12 @@ def fisher_scoring(
     Fisher scoring converges linearly when the model misfits, Newton quadratically near the
     minimum. Converged when the largest absolute gradient entry is below ``tol`` (or the
     discrepancy stops changing at machine precision after a full step).
+
+    ``shift`` (q, q), when given, is added to every replicate's Fisher information: with the
+    difference between the observed and expected information at the full-sample estimate, the
+    steps of bootstrap replicates (whose minima lie near it) are nearly Newton steps.
+    ``newton_after``: replicates still running after that many iterations take exact Newton
+    steps (the few slow ones of a batch).
     """
     phi = np.array(phi0, dtype=float, copy=True)
     R, q = phi.shape
@@ -173,15 +231,32 @@ def fisher_scoring(
     done = np.zeros(R, dtype=bool)
     f, g, H = evaluate(designs, blocks, phi, meanstructure=meanstructure)
     assert g is not None and H is not None
-    for _ in range(max_iter):
+    for it in range(max_iter):
         active = ~done & np.isfinite(f)
         if not active.any():
             break
         ia = np.flatnonzero(active)
         Ha = H[ia] + 1e-10 * np.eye(q)
+        if shift is not None:
+            shifted = Ha + shift
+            pd_ok = np.all(np.linalg.eigvalsh(shifted) > 0, axis=1)
+            Ha[pd_ok] = shifted[pd_ok]
         near = np.abs(g[ia]).max(axis=1) < newton
+        if newton_after is not None and it >= newton_after:
+            near[:] = True
         if near.any():
-            Hn = hessian(take_designs(designs, ia[near]), _take(blocks, ia[near]), phi[ia[near]], meanstructure)
+            sel = ia[near]
+            Hn = np.concatenate(
+                [
+                    hessian(
+                        take_designs(designs, sel[i : i + 64]),
+                        _take(blocks, sel[i : i + 64]),
+                        phi[sel[i : i + 64]],
+                        meanstructure,
+                    )
+                    for i in range(0, len(sel), 64)
+                ]
+            )
             # keep Fisher steps where the Hessian is not positive definite (far from a minimum)
             pd_ok = np.all(np.linalg.eigvalsh(Hn) > 0, axis=1)
             Ha[np.flatnonzero(near)[pd_ok]] = Hn[pd_ok]

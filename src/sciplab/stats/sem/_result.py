@@ -160,6 +160,7 @@ class SEMResult(Result):
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: ``table``, ``details``, ``std`` and ``fit`` (a mapping of the measures)."""
         out = super().to_dict()
         out["fit"] = to_jsonable(self.fit.iloc[0].to_dict()) if len(self.fit) else {}
         return out

@@ -149,6 +149,11 @@ def sem(
         ci = "normal" if ci is None else _choice(ci, CI_TYPES, "ci")
         if ci != "normal":
             raise InvalidParameterError(f"ci={ci!r} needs se='bootstrap'; without the bootstrap intervals are 'normal'")
+    if (estimator == "mlr" or se == "robust") and missing == "fiml":
+        raise InvalidParameterError(
+            "estimator='mlr' (robust SEs) with missing='fiml' is not implemented yet; use missing='listwise' "
+            "or estimator='ml' with FIML"
+        )
     if se == "bootstrap" and missing == "fiml":
         raise InvalidParameterError("se='bootstrap' is implemented for complete data (missing='listwise')")
     parsed = model if isinstance(model, ParsedModel) else parse_model(model)

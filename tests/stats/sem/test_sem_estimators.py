@@ -1,0 +1,201 @@
+"""MLR, FIML, several groups, the invariance ladder and the bootstrap (issue 14)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sciplab._core.errors import InvalidParameterError
+from sciplab.stats.sem import cfa, invariance
+
+REPO = Path(__file__).resolve().parents[3]
+DATA = REPO / ".." / "shared" / "data"
+HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+
+@pytest.fixture(scope="module")
+def hs() -> pd.DataFrame:
+    path = DATA / "HolzingerSwineford1939.csv"
+    if not path.exists():
+        pytest.skip(f"shared test data {path} not available (expected at <repo>/../shared/data)")
+    return pd.read_csv(path)
+
+
+def _est(res, lhs, op, rhs, group=1):
+    t = res.table
+    return t[(t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs) & (t["group"] == group)].iloc[0]
+
+
+# -- MLR ------------------------------------------------------------------------------------------
+
+
+def test_mlr_scaled_statistic_matches_lavaan(hs):
+    res = cfa(hs, HS_MODEL, estimator="mlr")
+    f = res.fit.iloc[0]
+    # lavaan cfa(..., estimator = "MLR"): 85.306 / 87.132, scaling factor 0.979 (Yuan-Bentler)
+    assert f["chisq"] == pytest.approx(85.306, abs=5e-4)
+    assert f["chisq.scaled"] == pytest.approx(87.132, abs=5e-4)
+    assert f["chisq.scaling.factor"] == pytest.approx(0.979, abs=5e-4)
+    assert f["cfi.scaled"] == pytest.approx(1 - (f["chisq.scaled"] - 24) / (f["baseline.chisq.scaled"] - 36), rel=1e-12)
+    ml = cfa(hs, HS_MODEL)
+    np.testing.assert_allclose(res.table["est"].to_numpy()[:24], ml.table["est"].to_numpy()[:24], atol=1e-8)
+    assert res.details["se"] == "robust"
+
+
+def test_mlr_sandwich_equals_a_numerical_computation(hs):
+    """Independent check: LISREL-form Sigma = L Phi L' + Theta, scores and Hessian by differences."""
+    from scipy import stats
+
+    res = cfa(hs, HS_MODEL, estimator="mlr")
+    t = res.table
+    X = hs[[f"x{i}" for i in range(1, 10)]].to_numpy(float)
+    n = len(X)
+    free = t[(t["se"] > 0) & (t["op"].isin(["=~", "~~", "~1"]))].reset_index(drop=True)
+    theta0 = free["est"].to_numpy()
+    lat = {"visual": 0, "textual": 1, "speed": 2}
+
+    def loglik_rows(theta):
+        L, Phi, Th, mu = np.zeros((9, 3)), np.zeros((3, 3)), np.zeros((9, 9)), np.zeros(9)
+        for k in range(len(lat)):
+            L[3 * k, k] = 1.0
+        for (lhs, op, rhs), v in zip(free[["lhs", "op", "rhs"]].itertuples(index=False), theta, strict=True):
+            if op == "=~":
+                L[int(rhs[1:]) - 1, lat[lhs]] = v
+            elif op == "~1":
+                mu[int(lhs[1:]) - 1] = v
+            elif lhs in lat:
+                Phi[lat[lhs], lat[rhs]] = Phi[lat[rhs], lat[lhs]] = v
+            else:
+                Th[int(lhs[1:]) - 1, int(rhs[1:]) - 1] = v
+        return stats.multivariate_normal(mu, L @ Phi @ L.T + Th).logpdf(X)
+
+    k = len(theta0)
+    h = 1e-5
+    S = np.zeros((n, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        S[:, j] = (loglik_rows(theta0 + e) - loglik_rows(theta0 - e)) / (2 * h)
+    H = np.zeros((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        gp = np.zeros(k)
+        gm = np.zeros(k)
+        for i in range(k):
+            ei = np.zeros(k)
+            ei[i] = h
+            gp[i] = (loglik_rows(theta0 + e + ei).sum() - loglik_rows(theta0 + e - ei).sum()) / (2 * h)
+            gm[i] = (loglik_rows(theta0 - e + ei).sum() - loglik_rows(theta0 - e - ei).sum()) / (2 * h)
+        H[:, j] = (gp - gm) / (2 * h)
+    Ainv = np.linalg.inv(-H)
+    V = Ainv @ (S.T @ S) @ Ainv
+    np.testing.assert_allclose(free["se"].to_numpy(), np.sqrt(np.diag(V)), rtol=2e-3)
+
+
+# -- FIML -----------------------------------------------------------------------------------------
+
+
+def test_fiml_equals_ml_without_missing_data(hs):
+    ml = cfa(hs, HS_MODEL)
+    fiml = cfa(hs, HS_MODEL, missing="fiml", se="expected")
+    a = ml.table[ml.table["op"].isin(["=~", "~~"])]
+    b = fiml.table[fiml.table["op"].isin(["=~", "~~"])]
+    np.testing.assert_allclose(a["est"].to_numpy(), b["est"].to_numpy(), atol=1e-7)
+    np.testing.assert_allclose(a["se"].to_numpy(), b["se"].to_numpy(), rtol=1e-6)
+    for key in ("chisq", "df", "cfi", "tli", "rmsea", "logl", "unrestricted.logl"):
+        assert fiml.fit[key].iloc[0] == pytest.approx(ml.fit[key].iloc[0], rel=1e-7)
+    assert fiml.details["patterns"] == [1]
+
+
+def test_fiml_uses_incomplete_rows_and_beats_listwise(hs):
+    d = hs.copy()
+    rng = np.random.default_rng(3)
+    cols = [f"x{i}" for i in range(1, 10)]
+    mask = rng.random((len(d), 9)) < 0.07
+    d[cols] = d[cols].mask(mask)
+    fiml = cfa(d, HS_MODEL, missing="fiml")
+    lw = cfa(d, HS_MODEL)
+    assert fiml.details["n"] > lw.details["n"] and fiml.details["patterns"][0] > 10
+    full = cfa(hs, HS_MODEL)
+    err_fiml = np.abs(fiml.table.loc[:23, "est"].to_numpy() - full.table.loc[:23, "est"].to_numpy()).mean()
+    err_lw = np.abs(lw.table.loc[:23, "est"].to_numpy() - full.table.loc[:23, "est"].to_numpy()).mean()
+    assert err_fiml < err_lw
+    f = fiml.fit.iloc[0]
+    assert f["logl"] == pytest.approx(f["unrestricted.logl"] - f["chisq"] / 2, rel=1e-10)
+
+
+# -- several groups -----------------------------------------------------------------------------------
+
+
+def test_multigroup_invariance_ladder_matches_lavaan(hs):
+    res = invariance(hs, HS_MODEL, group="school")
+    # lavaan: cfa(HS.model, data, group = "school", group.equal = ...): 115.851 (48), 124.044 (54),
+    # 164.103 (60), 181.511 (69)
+    np.testing.assert_allclose(res.table["chisq"], [115.851, 124.044, 164.103, 181.511], atol=5e-4)
+    assert res.table["df"].tolist() == [48, 54, 60, 69]
+    assert res.table["delta_chisq"].iloc[1] == pytest.approx(124.044 - 115.851, abs=1e-3)
+    assert res.table["delta_df"].iloc[1] == 6
+    assert math.isnan(res.table["delta_chisq"].iloc[0])
+    scalar = res.fits["scalar"]
+    x2a, x2b = _est(scalar, "visual", "=~", "x2", 1), _est(scalar, "visual", "=~", "x2", 2)
+    assert x2a["est"] == pytest.approx(x2b["est"], rel=1e-12)
+    means = scalar.table[(scalar.table["op"] == "~1") & scalar.table["lhs"].isin(["visual", "textual", "speed"])]
+    assert (means[means["group"] == 1]["se"] == 0).all() and (means[means["group"] == 2]["se"] > 0).all()
+    json.dumps(res.to_dict())
+    assert "configural" in res.summary()
+
+
+def test_multigroup_all_equal_equals_pooled_single_group(hs):
+    all_equal = ("loadings", "intercepts", "means", "residuals", "lv.variances", "lv.covariances")
+    mg = cfa(hs, HS_MODEL, group="school", group_equal=all_equal)
+    pooled = cfa(hs, HS_MODEL + "\nx1 ~ 1")  # a mean structure, as in the multigroup model
+    for lhs, op, rhs in (("visual", "=~", "x2"), ("speed", "=~", "x9"), ("x4", "~~", "x4"), ("visual", "~~", "speed")):
+        assert _est(mg, lhs, op, rhs, 1)["est"] == pytest.approx(_est(pooled, lhs, op, rhs)["est"], abs=1e-6)
+        assert _est(mg, lhs, op, rhs, 2)["est"] == pytest.approx(_est(pooled, lhs, op, rhs)["est"], abs=1e-6)
+    assert mg.fit["logl"].iloc[0] == pytest.approx(pooled.fit["logl"].iloc[0], rel=1e-9)
+
+
+def test_group_modifiers_and_errors(hs):
+    res = cfa(hs, "visual =~ x1 + c(a, a)*x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9", group="school")
+    assert _est(res, "visual", "=~", "x2", 1)["est"] == pytest.approx(_est(res, "visual", "=~", "x2", 2)["est"])
+    assert res.fit["df"].iloc[0] == 49
+    with pytest.raises(InvalidParameterError, match="has 3 values but the data have 2 groups"):
+        cfa(hs, "visual =~ x1 + c(a, b, d)*x2 + x3", group="school")
+    with pytest.raises(InvalidParameterError, match="unknown parameter type 'loading'.*did you mean 'loadings'"):
+        cfa(hs, HS_MODEL, group="school", group_equal="loading")
+    with pytest.raises(InvalidParameterError, match="two groups"):
+        cfa(hs, HS_MODEL, group_equal="loadings")
+
+
+# -- bootstrap ---------------------------------------------------------------------------------------
+
+
+def test_bootstrap_is_reproducible_and_close_to_analytic(hs):
+    model = HS_MODEL.replace("x1 + x2", "x1 + a*x2").replace("x4 + x5", "x4 + b*x5") + "\nratio := a/b"
+    res = cfa(hs, model, se="bootstrap", bootstrap=300, seed=7)
+    again = cfa(hs, model, se="bootstrap", bootstrap=300, seed=7)
+    pd.testing.assert_frame_equal(res.table, again.table)
+    ml = cfa(hs, model)
+    se_b, se_a = res.table.loc[:23, "se"].to_numpy(), ml.table.loc[:23, "se"].to_numpy()
+    free = se_a > 0
+    ratio = se_b[free] / se_a[free]
+    assert 0.7 < np.median(ratio) < 1.5  # Monte Carlo band for 300 replicates and non-normal data
+    r = _est(res, "ratio", ":=", "a/b", 0)
+    assert r["ci_lower"] < r["est"] < r["ci_upper"] and r["se"] > 0
+    assert res.details["seed"] == 7 and res.details["bootstrap"] == 300
+    p = res.fit["pvalue.bollen.stine"].iloc[0]
+    assert 0.0 <= p <= 0.05  # the model misfits (chisq 85 on 24 df)
+    bca = cfa(hs, model, se="bootstrap", bootstrap=300, seed=7, ci="bca")
+    assert not np.allclose(bca.table["ci_lower"], res.table["ci_lower"])
+
+
+def test_bootstrap_respects_groups(hs):
+    res = cfa(hs, HS_MODEL, group="school", group_equal="loadings", se="bootstrap", bootstrap=100, seed=3)
+    assert res.details["failed_replicates"] == 0
+    assert (res.table.loc[res.table["op"] == "=~", "se"] >= 0).all()
