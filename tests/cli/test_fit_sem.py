@@ -105,3 +105,38 @@ def test_a_bad_report_format_is_refused_before_any_file_is_written(tmp_path):
     assert not figure.exists()  # found by tests/fuzz/test_sem_cli.py
     res = invoke("fit", HS, "--model", "x1 ~ x2", "--figure", tmp_path / "f.gif", "--ci", "none")
     assert res.exit_code == 2 and "figure format" in res.output
+
+
+@needs_hs
+def test_invariance_ladder_json_report_and_text(tmp_path):
+    report = tmp_path / "inv.html"
+    res = invoke("fit", HS, "--model", MODEL, "--group", "school", "--invariance", "--json", "--report", report)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert set(out) == {"comparison", "fits", "details"}
+    rows = {r["level"]: r for r in out["comparison"]}
+    # lavaan: cfa(HS.model, HolzingerSwineford1939, group = "school", group.equal = ...)
+    for level, chisq, df in (("configural", 115.851, 48), ("metric", 124.044, 54), ("scalar", 164.103, 60),
+                             ("strict", 181.511, 69)):  # fmt: skip
+        assert rows[level]["chisq"] == pytest.approx(chisq, abs=2e-3) and rows[level]["df"] == df
+    assert rows["metric"]["delta_chisq"] == pytest.approx(124.044 - 115.851, abs=3e-3)
+    assert set(out["fits"]["metric"]) == {"parameters", "fit", "details"}
+    page = report.read_text(encoding="utf-8")
+    assert "Measurement invariance: model comparisons" in page and "ΔCFI" in page and page.count("<svg") == 1
+    text = invoke("fit", HS, "--model", MODEL, "--group", "school", "--invariance")
+    assert text.exit_code == 0 and "Measurement invariance" in text.output and "strict" in text.output
+    res = invoke("fit", HS, "--model", MODEL, "--group", "school", "--invariance", "--group-equal", "loadings")
+    assert res.exit_code == 2 and "leave out --group-equal" in res.output
+
+
+@needs_hs
+def test_mlr_and_bootstrap_pass_through():
+    res = invoke("fit", HS, "--model", MODEL, "--estimator", "mlr", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["details"]["estimator"] == "mlr" and "chisq.scaled" in out["fit"]
+    res = invoke("fit", HS, "--model", MODEL, "-B", "100", "--seed", "3", "--ci", "percentile", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["details"]["bootstrap"] == 100 and out["details"]["seed"] == 3
+    assert out["details"]["se"] == "bootstrap"

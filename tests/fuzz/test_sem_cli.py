@@ -35,8 +35,7 @@ def test_sem_baseline_runs_clean(base):
     with h.workspace() as ws:
         run = h.run_cli(h.SEM_BASELINES[base], ws, cmd=FIT)
     h.assert_clean(run)
-    # the invariance baseline may exit 2 while the engine has no ladder; the others succeed
-    assert run.exit_code == 0 or "--invariance" in h.SEM_BASELINES[base], run.output
+    assert run.exit_code == 0, run.output
 
 
 @st.composite

@@ -140,3 +140,18 @@ def test_known_latent_model_is_recovered_from_simulated_items():
         # generating model are 0)
         assert value == pytest.approx(truth.get(key, 0.0), abs=0.08), key
     assert float(res.fit["cfi"].iloc[0]) > 0.95
+
+
+def test_invariance_template_over_two_simulated_groups():
+    a, _ = _simulated_items(900, seed=21)
+    b, _ = _simulated_items(900, seed=22)
+    data = pd.concat([a.assign(sample="clinical"), b.assign(sample="community")], ignore_index=True)
+    res = fit_template(data, "scip-core-invariance", score=True, group="sample")
+    assert res.details["template"] == "scip-core-invariance" and res.details["groups"] == ["clinical", "community"]
+    t = res.table.set_index("level")
+    assert list(t.index) == ["configural", "metric", "scalar", "strict"]
+    assert list(t["df"].diff().iloc[1:]) == [12, 12, 18]  # 18 parcels: 12 free loadings, 18 intercepts, 18 residuals
+    # the same generating model in both groups: invariance holds at every level
+    assert (t["delta_cfi"].iloc[1:] > -0.01).all()
+    # one parcel allocation for both groups (formed on the pooled items)
+    assert len(res.details["parcels"]) == 6 + 6 + 25 + 20 + 12 + 7

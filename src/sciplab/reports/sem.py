@@ -98,7 +98,7 @@ def apa_fit_table(result: Any) -> pd.DataFrame:
     _check(result)
     if _is_ladder(result):
         rows = [
-            [name.capitalize(), *_fit_row(m.fit.iloc[0], "chisq.scaled" in m.fit)] for name, m in result.models.items()
+            [name.capitalize(), *_fit_row(m.fit.iloc[0], "chisq.scaled" in m.fit)] for name, m in result.fits.items()
         ]
     else:
         f = result.fit.iloc[0]
@@ -211,13 +211,17 @@ def _sections(result: Any) -> list[tuple[str, pd.DataFrame]]:
     out = [("Model fit", apa_fit_table(result))]
     if _is_ladder(result):
         out.append(("Measurement invariance: model comparisons", invariance_table(result)))
-    out.append(("Measurement model", measurement_table(result)))
+    where = ""
+    if _is_ladder(result):
+        level, groups = next(iter(result.fits)), _details(result).get("groups") or ["1"]
+        where = f" ({level} model, group 1: {groups[0]})"
+    out.append(("Measurement model" + where, measurement_table(result)))
     structural = structural_table(result)
     if len(structural):
-        out.append(("Structural model", structural))
+        out.append(("Structural model" + where, structural))
     cov = covariance_table(result)
     if len(cov):
-        out.append(("Correlations between latent variables", cov))
+        out.append(("Correlations between latent variables" + where, cov))
     return out
 
 
