@@ -265,7 +265,7 @@ def _fit_sem(
         if mapping:
             frame = frame.rename(columns={col: name for name, col in mapping.items()})
         if ladder:
-            result = _ladder(semlib)(frame, value, group=group, **kwargs)
+            result = semlib.invariance(frame, value, group=group, **kwargs)
         else:
             result = semlib.sem(frame, value, group=group, group_equal=equal, **kwargs)
     if figure:
@@ -300,14 +300,6 @@ def _json(result: Any) -> dict[str, Any]:
         }
     full = result.to_dict()
     return {"parameters": full["table"], "fit": full["fit"], "details": full["details"]}
-
-
-def _ladder(semlib: Any) -> Any:
-    """The library's invariance ladder (``sciplab.stats.sem.invariance``)."""
-    ladder = getattr(semlib, "invariance", None)
-    if ladder is None:
-        raise DataError("--invariance: this build of sciplab.stats.sem has no invariance() ladder yet")
-    return ladder
 
 
 def register(app: typer.Typer) -> None:

@@ -374,11 +374,9 @@ def fit_latent_template(
             raise InvalidParameterError(
                 f"template {tmpl.name!r} compares groups: name the group column (group=..., CLI --group COL)"
             )
-        from sciplab.stats import sem as semlib
+        from sciplab.stats.sem import invariance
 
-        if not hasattr(semlib, "invariance"):
-            raise InvalidParameterError(f"{tmpl.name}: this build of sciplab.stats.sem has no invariance() ladder yet")
-        ladder = semlib.invariance(binding.data, binding.syntax, group=group, **kwargs)
+        ladder = invariance(binding.data, binding.syntax, group=group, **kwargs)
         return dataclasses.replace(ladder, details={**ladder.details, **extra})
     res = sem(binding.data, binding.syntax, group=group, **kwargs)
     return dataclasses.replace(res, details={**res.details, **extra})
