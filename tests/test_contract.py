@@ -76,6 +76,21 @@ except ImportError:  # pragma: no cover
     pass
 
 
+try:  # latent-variable SEM (issue 14)
+    from sciplab.stats.sem import cfa as _cfa
+
+    def _factor(n: int = 200, seed: int = 3) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        f = rng.normal(size=n)
+        return pd.DataFrame({f"x{i}": f + rng.normal(size=n) for i in range(1, 5)})
+
+    register(
+        Case("sem", _factor, lambda d: _cfa(d, "f =~ x1 + x2 + x3 + x4", se="bootstrap", bootstrap=50, seed=5), "x3")
+    )
+except ImportError:  # pragma: no cover
+    pass
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_returns_result_with_tidy_interfaces(case: Case) -> None:
     res = case.run(case.data())

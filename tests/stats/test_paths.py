@@ -553,6 +553,7 @@ PATHS_SUMMARY_SNAPSHOT = """\
 Path model (equation-wise OLS)
 ==============================
 N = 300 (dropped 0 incomplete rows); CI: percentile 95%, B = 1000, seed = 11
+Model fit (ML): chi2(2) = 1.960, p .375, CFI = 1.000, TLI = 1.001, RMSEA = 0.000 [0.000, 0.114], SRMR = 0.020
 
 Regressions
 lhs op rhs label   est    se      z      p             ci std_all
@@ -600,3 +601,18 @@ total_indirect x → … → y (all indirect)       ind.x.y 0.227 0.046 4.962 < 
       specific              m1 → m2 → y   ind.m1.m2.y 0.130 0.032 4.120 < .001 [0.075, 0.200]   0.113
         direct                   m1 → y   direct.m1.y 0.140 0.068 2.073   .038 [0.006, 0.268]   0.121
          total           m1 → y (total)    total.m1.y 0.271 0.069 3.908 < .001 [0.139, 0.410]   0.234"""
+
+
+def test_over_identified_path_model_reports_lavaan_fit_measures():
+    # issue 14: chi2, df, CFI, TLI, RMSEA, SRMR of an over-identified model equal the SEM engine's
+    from sciplab.stats.sem import sem
+
+    df = make_data()
+    res = paths(df, SERIAL, ci="none")
+    ml = sem(df, SERIAL)
+    assert res.fit["df"].iloc[0] == 2
+    for key in ("chisq", "df", "cfi", "tli", "rmsea", "srmr"):
+        assert res.fit[key].iloc[0] == pytest.approx(ml.fit[key].iloc[0], rel=1e-9)
+    assert res.details["fit"]["chisq"] == pytest.approx(ml.fit["chisq"].iloc[0])
+    saturated = paths(df, "m1 ~ x\ny ~ m1 + x", ci="none")
+    assert saturated.fit.empty and "Model fit" not in saturated.summary()

@@ -31,6 +31,10 @@ Deliberate differences from lavaan (``sem(model, data, fixed.x = TRUE)``)
 * Residual covariances between outcomes (``y1 ~~ y2``) are the covariances of the OLS residuals;
   covariances among exogenous variables (``x1 ~~ x2``) are sample covariances (divisor N - 1).
 * Intercepts are always estimated, shown only when the model asks for them (``y ~ 1``).
+* Model fit: an over-identified model (df > 0, some paths fixed at 0) reports lavaan's chi-square,
+  df, CFI, TLI, RMSEA (with its 90% CI) and SRMR in ``fit``, computed by refitting the model by
+  ML (:func:`sciplab.stats.sem.sem`, N in the likelihood). Its residual variances use divisor N,
+  so they are smaller than the OLS ones above by the factor (N - k) / N.
 
 References
 ----------
@@ -107,6 +111,7 @@ class PathResult(Result):
 
     indirect: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     model: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    fit: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     title: ClassVar[str] = "Path model (equation-wise OLS)"
 
@@ -128,6 +133,13 @@ class PathResult(Result):
         )
         if d.get("failed_replicates"):
             lines.append(f"Failed (singular) replicates: {d['failed_replicates']}")
+        if len(self.fit) and self.fit["df"].iloc[0] > 0:
+            f = self.fit.iloc[0]
+            lines.append(
+                f"Model fit (ML): chi2({int(f['df'])}) = {f['chisq']:.3f}, p {apa_p(f['pvalue'])}, "
+                f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
+                f"[{f['rmsea.ci.lower']:.3f}, {f['rmsea.ci.upper']:.3f}], SRMR = {f['srmr']:.3f}"
+            )
         t = self.table
         sections = [
             ("Regressions", t[t["op"] == "~"], ["lhs", "op", "rhs", "label"]),
@@ -546,7 +558,30 @@ def paths(
         "model": parsed.source.strip(),
         "version": _package_version(),
     }
-    return PathResult(table=table, details=details, indirect=indirect, model=parsed.table.copy())
+    fit = _fit_indices(X, spec, parsed)
+    if len(fit):
+        details["fit"] = {k: float(v) for k, v in fit.iloc[0].items()}
+    return PathResult(table=table, details=details, indirect=indirect, model=parsed.table.copy(), fit=fit)
+
+
+FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"]
+
+
+def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFrame:
+    """Lavaan's fit measures of an over-identified model by ML (empty when the model is saturated)."""
+    from sciplab._core.errors import SciplabError
+    from sciplab.stats.sem import sem
+
+    frame = pd.DataFrame(X, columns=list(spec.variables))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = sem(frame, parsed, std=False)
+    except SciplabError:  # a model the ML engine cannot fit: no fit measures, the OLS results stand
+        return pd.DataFrame(columns=FIT_COLUMNS)
+    if res.fit["df"].iloc[0] <= 0:
+        return pd.DataFrame(columns=FIT_COLUMNS)
+    return res.fit[FIT_COLUMNS].reset_index(drop=True)
 
 
 @functools.cache

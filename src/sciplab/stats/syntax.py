@@ -17,23 +17,30 @@ operator       example                          meaning
 Statements are separated by newlines or ``;``; a statement continues on the next line when a line
 ends with an operator (``+``, ``*``, ``~``...) or the next line starts with ``+``/``*``. ``#`` and
 ``!`` start comments. Several left-hand sides (``y1 + y2 ~ x``) expand to one row per pair.
-Modifiers: a label (``a*x``), a fixed value (``0.5*x``, ``-1*x``; finite), ``NA*x`` (free).
+Modifiers: a label (``a*x``), a fixed value (``0.5*x``, ``-1*x``; finite), ``NA*x`` (free; the
+``na_free`` column says it was written, so a marker loading can be freed), start values
+(``start(0.5)*x`` or ``0.5?x``; column ``start``) and per-group vectors (``c(a1, a2)*x``,
+``c(1, NA)*x``, ``start(c(1, 2))*x``; in :attr:`ParsedModel.group_modifiers`, the table row holds
+the first group's entry). Constraints ``left == right``, ``left < right``, ``left > right`` on
+labels are rows of the table (``lhs``/``rhs`` the normalised expressions) and
+:attr:`ParsedModel.constraints`.
 
 This module is also the one expression parser of SCIP Lab: :func:`parse_expression` with
 ``logic=True`` parses the conditions of the formulation rules (comparisons, ``and``/``or``/``not``,
 texts), which :mod:`sciplab.scip.rules` type-checks and evaluates on the tree. Input is bounded:
 nesting deeper than :data:`MAX_DEPTH`, expressions of more than :data:`MAX_TOKENS` symbols and
-models longer than :data:`MAX_MODEL_CHARS` characters are syntax errors, never a crash.
+models longer than :data:`MAX_MODEL_CHARS` characters are syntax errors, never a crash. (The lexer
+and the expression parser live in :mod:`sciplab.stats._expressions`, to keep modules short.)
 
 The table has lavaan's ``parTable`` columns ``id lhs op rhs user label free ustart`` plus ``line``
-and ``col`` (where the term was written). ``free`` numbers the free parameters 1..k in order, 0 for
-fixed parameters and defined parameters; ``ustart`` holds fixed values. For ``:=`` rows ``rhs`` is the
-normalised expression text.
+and ``col`` (where the term was written), ``start`` and ``na_free``. ``free`` numbers the free
+parameters 1..k in order, 0 for fixed parameters, defined parameters and constraints; ``ustart``
+holds fixed values. For ``:=`` rows ``rhs`` is the normalised expression text.
 
-Deliberate differences from lavaan: labels used in ``:=`` must be defined (lavaan errors later, at
-fit time); the same label on two parameters (an equality constraint in lavaan) is kept in the table
-but refused by :func:`sciplab.stats.paths.paths`; ``start()``, ``equal()``, ``c()`` vector modifiers
-and inequality constraints are not supported yet and raise a :class:`ModelSyntaxError`.
+Deliberate differences from lavaan: labels used in ``:=`` and constraints must be defined (lavaan
+errors later, at fit time); the same label on two parameters (an equality constraint in lavaan) is
+kept in the table (the SEM engine imposes it; :func:`sciplab.stats.paths.paths` refuses it);
+``equal()`` and ``label()`` modifier functions are not supported (write the label itself).
 
 References
 ----------

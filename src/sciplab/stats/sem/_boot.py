@@ -97,8 +97,8 @@ def refit(
     R = len(stats[0][0])
     designs = _replicate_designs(spec, stats)
     return _ml.fisher_scoring(
-        designs, blocks, np.repeat(phi[None], R, axis=0), meanstructure=spec.meanstructure, tol=1e-7, newton=0.0,
-        max_iter=200, shift=shift, newton_after=8,
+        designs, blocks, np.repeat(phi[None], R, axis=0), meanstructure=spec.meanstructure, tol=1e-6, newton=0.0,
+        max_iter=200, shift=shift, newton_after=15,
     )  # fmt: skip
 
 
@@ -134,13 +134,24 @@ def _run(
 
 
 def bootstrap_vcov(
-    spec: Spec, phi: np.ndarray, X: list[np.ndarray], B: int, seed: SeedLike, extra: dict[str, Any]
+    spec: Spec,
+    phi: np.ndarray,
+    X: list[np.ndarray],
+    B: int,
+    seed: SeedLike,
+    extra: dict[str, Any],
+    *,
+    bollen_stine: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Bootstrap covariance of ``phi``; replicates and the Bollen-Stine p-value go into ``extra``."""
     seed_int = bs.resampling_seed(seed)
     reps, ok, _ = _run(spec, phi, X, B, seed_int)
     good = reps[ok]
     extra.update(seed=seed_int, failed=int((~ok).sum()), boot_phi=good, boot_theta=spec.theta(good), X=X)
+    if not bollen_stine:
+        return (
+            np.cov(good.T, ddof=1).reshape(spec.q, spec.q) if len(good) > 1 else np.full((spec.q, spec.q), np.nan)
+        ), extra
     # Bollen-Stine: resample data transformed to fit the model exactly
     ns = [len(x) for x in X]
     ntotal = sum(ns)

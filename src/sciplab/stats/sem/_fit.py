@@ -88,7 +88,7 @@ def tli(chisq: float, df: float, bchisq: float, bdf: float) -> float:
 
 def rmsea(chisq: float, df: float, n: int, groups: int = 1, level: float = 0.90) -> tuple[float, float, float, float]:
     """RMSEA, its CI at ``level`` and the p-value of close fit (RMSEA <= .05)."""
-    from scipy import optimize, stats
+    from scipy import optimize, special
 
     if df <= 0:
         return (0.0, 0.0, 0.0, math.nan) if df == 0 else (math.nan,) * 4
@@ -98,9 +98,7 @@ def rmsea(chisq: float, df: float, n: int, groups: int = 1, level: float = 0.90)
 
     def solve(target: float) -> float:
         def h(lam: float) -> float:
-            return (
-                float(stats.ncx2.cdf(chisq, df, lam)) - target if lam > 0 else float(stats.chi2.cdf(chisq, df)) - target
-            )
+            return float(special.chndtr(chisq, df, lam) if lam > 0 else special.chdtr(df, chisq)) - target
 
         if h(0.0) < 0:
             return 0.0
@@ -114,7 +112,7 @@ def rmsea(chisq: float, df: float, n: int, groups: int = 1, level: float = 0.90)
     lower = g * math.sqrt(solve(lo_p) / (df * n))
     upper = g * math.sqrt(solve(hi_p) / (df * n))
     ncp = n * df * 0.05**2 / groups
-    pclose = float(stats.ncx2.sf(chisq, df, ncp))
+    pclose = float(1.0 - special.chndtr(chisq, df, ncp))
     return est, lower, upper, pclose
 
 

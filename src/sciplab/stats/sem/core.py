@@ -69,6 +69,7 @@ def sem(
     level: float = 0.95,
     seed: SeedLike = None,
     std: bool = True,
+    bollen_stine: bool = True,
     _kind: str = "sem",
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
@@ -106,6 +107,9 @@ def sem(
         Seed of the bootstrap (recorded in ``details``).
     std
         Compute the standardized solution with delta-method SEs (``result.std``).
+    bollen_stine
+        With ``se="bootstrap"``, also bootstrap the test statistic (Bollen-Stine p-value in
+        ``fit["pvalue.bollen.stine"]``; doubles the work).
 
     Returns
     -------
@@ -196,7 +200,9 @@ def sem(
     )
     phi0 = _post.starts(spec, means, covs)
     _post.check_identified(spec, phi0)
-    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure)
+    # exact Newton steps cost 2q gradients: near the end only when many FIML patterns make them dear
+    newton = 1e-2 if missing == "listwise" else 1e-6
+    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure, newton=newton)
     phi = sol.phi[0]
     converged = bool(sol.converged[0])
     if not converged:
@@ -209,8 +215,10 @@ def sem(
             stacklevel=2,
         )
     theta = spec.theta(phi[None])[0]
-    vcov_phi, extra = _vcov(spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing,
-                            bootstrap=bootstrap, seed=seed, means=means, covs=covs)  # fmt: skip
+    vcov_phi, extra = _vcov(
+        spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing, bootstrap=bootstrap,
+        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs,
+    )  # fmt: skip
     table, std_table = _table(spec, parsed, phi, theta, vcov_phi, level=level, ci=ci, extra=extra, std=std)
     fit = _fit_measures(spec, blocks, parsed, phi, sol, X, means, covs, ntotal, missing=missing,
                         estimator=estimator, extra=extra)  # fmt: skip
@@ -306,6 +314,7 @@ def _vcov(
     missing: str,
     bootstrap: int | None,
     seed: SeedLike,
+    bollen_stine: bool,
     means: list[np.ndarray],
     covs: list[np.ndarray],
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -325,7 +334,7 @@ def _vcov(
         return _robust.sandwich(spec, phi, X, H_obs, ntotal), extra
     from sciplab.stats.sem import _boot
 
-    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra)
+    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine)
 
 
 def _inv(H: np.ndarray) -> np.ndarray:
@@ -337,14 +346,7 @@ def _inv(H: np.ndarray) -> np.ndarray:
 
 def observed_hessian(spec: Spec, blocks: list[_ml.Block], phi: np.ndarray) -> np.ndarray:
     """Hessian of the ML discrepancy: central differences of the analytic gradient."""
-
-    def grad(points: np.ndarray) -> np.ndarray:
-        _, g, _ = _ml.evaluate(spec.designs, blocks, points, meanstructure=spec.meanstructure, order=1)
-        assert g is not None
-        return g
-
-    H = _post.numeric_jacobian(grad, phi)
-    return (H + H.T) / 2
+    return _ml.hessian(spec.designs, blocks, phi[None], spec.meanstructure)[0]
 
 
 def _table(
@@ -359,7 +361,7 @@ def _table(
     extra: dict[str, Any],
     std: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from scipy import stats
+    from scipy import special
 
     t = spec.table
     V = spec.K @ vcov_phi @ spec.K.T if spec.q else np.zeros((spec.n_theta, spec.n_theta))
@@ -382,7 +384,7 @@ def _table(
         def_se = np.sqrt(np.abs(np.diag(J @ vcov_phi @ J.T)))
     else:
         def_se = np.zeros(len(defined))
-    zq = stats.norm.ppf((1 + level) / 2)
+    zq = special.ndtri((1 + level) / 2)
     nrow, ndef = len(t), len(defined)
     labels_col = ["" if str(lab).startswith(".") else lab for lab in t["label"]]
     cols: dict[str, Any] = {
@@ -396,7 +398,7 @@ def _table(
     }
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["z"] = np.where(cols["se"] > 0, cols["est"] / cols["se"], np.nan)
-    cols["pvalue"] = 2 * stats.norm.sf(np.abs(cols["z"]))
+    cols["pvalue"] = 2 * special.ndtr(-np.abs(cols["z"]))
     cols["ci_lower"] = cols["est"] - zq * cols["se"]
     cols["ci_upper"] = cols["est"] + zq * cols["se"]
     if "boot_theta" in extra:
@@ -433,7 +435,7 @@ def _table(
                 "lhs": cols["lhs"][:nrow], "op": cols["op"][:nrow], "rhs": cols["rhs"][:nrow],
                 "label": labels_col, "group": cols["group"][:nrow],
                 "std_lv": lv[0], "se_std_lv": sv[:nrow], "std_all": al[0], "se_std_all": sv[nrow:],
-                "z_std_all": zs, "pvalue_std_all": 2 * stats.norm.sf(np.abs(zs)),
+                "z_std_all": zs, "pvalue_std_all": 2 * special.ndtr(-np.abs(zs)),
             }
         )  # fmt: skip
     # R²
@@ -544,7 +546,7 @@ def _fit_measures(
         bphi = bstart
         bf = _ml.evaluate(bdesigns, blocks, bstart[None], meanstructure=ms, order=0)[0][0]
     else:
-        bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms)
+        bsol = _ml.fisher_scoring(bdesigns, blocks, bstart[None], meanstructure=ms, newton=0.0, tol=1e-8)
         bphi, bf = bsol.phi[0], bsol.f[0]
     blogl = loglik(float(bf), blocks, ntotal)
     bchisq = max(2 * (logl_h1 - blogl), 0.0)
