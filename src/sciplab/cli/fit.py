@@ -264,7 +264,7 @@ def _fit_sem(
     else:
         if mapping:
             frame = frame.rename(columns={col: name for name, col in mapping.items()})
-        if ladder:
+        if ladder and group:  # group is required for the ladder (checked above)
             result = semlib.invariance(frame, value, group=group, **kwargs)
         else:
             result = semlib.sem(frame, value, group=group, group_equal=equal, **kwargs)
