@@ -39,6 +39,8 @@ from sciplab.datasets import load_example
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHARED = ROOT / ".." / "shared" / "data"
+#: Public data sets of ../shared/data the docs use (copied when present; their commands skip when absent)
+SHARED_FILES = ("jz2017.csv", "HolzingerSwineford1939.csv")
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.S | re.M)
 
@@ -209,8 +211,9 @@ def materials() -> Path:
     scored.to_csv(folder / "scored.csv", index=False)
     scored.insert(0, "client", [f"C{i:03d}" for i in range(1, len(scored) + 1)])
     scored.to_csv(folder / "client_scores.csv", index=False)
-    if (SHARED / "jz2017.csv").exists():
-        shutil.copy(SHARED / "jz2017.csv", folder / "jz2017.csv")
+    for name in SHARED_FILES:
+        if (SHARED / name).exists():
+            shutil.copy(SHARED / name, folder / name)
     sim = ["simulate", "run", "--agents", "200", "--years", "2", "--seed", "7", "--policy", "scip"]
     res = CliRunner().invoke(
         app, [*sim, "--instruments", "ECR-S,PSSE,TAS-20,MSPSS,PHQ-9,CORE-10", "--out", str(folder / "sim")]
@@ -273,8 +276,9 @@ def test_documented_command_runs(doc, words, comment, before, request, recwarn):
     for start, reason in KNOWN.items():
         if joined.startswith(start):
             request.applymarker(pytest.mark.xfail(reason=reason, strict=False))
-    if "jz2017.csv" in args and not (SHARED / "jz2017.csv").exists():
-        pytest.skip("../shared/data/jz2017.csv is absent")
+    for name in SHARED_FILES:
+        if name in args and not (SHARED / name).exists():
+            pytest.skip(f"../shared/data/{name} is absent")
     writes = tuple(args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-o", "--output", "--out", "--report"))
     with docs_folder(writes=writes) as folder:
         _side_files(doc, folder)
@@ -290,8 +294,9 @@ KNOWN_PYTHON: dict[str, str] = {}
 def test_documented_python_runs(doc, py_blocks, request, recwarn):
     if doc.name in KNOWN_PYTHON:
         request.applymarker(pytest.mark.xfail(reason=KNOWN_PYTHON[doc.name], strict=False))
-    if any("jz2017.csv" in body for _, body in py_blocks) and not (SHARED / "jz2017.csv").exists():
-        pytest.skip("../shared/data/jz2017.csv is absent")
+    for name in SHARED_FILES:
+        if any(name in body for _, body in py_blocks) and not (SHARED / name).exists():
+            pytest.skip(f"../shared/data/{name} is absent")
     namespace: dict = {"__name__": "__doc__"}
     with docs_folder() as folder:
         _side_files(doc, folder)

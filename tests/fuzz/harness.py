@@ -197,6 +197,17 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
     ],
 }
 
+#: Known-good invocations of ``fit`` with latent variables (the SEM engine), fuzzed by
+#: tests/fuzz/test_sem_cli.py: every SEM option of ``fit`` appears in one of them.
+SEM_MODEL = "f =~ a1 + a2 + a3\ng =~ b1 + b2 + b3\ng ~ f"
+SEM_BASELINES: list[list[str]] = [
+    ["fit", "latent.csv", "--model", SEM_MODEL, "--group", "site", "--group-equal", "loadings",
+     "--estimator", "ml", "--missing", "listwise", "--seed", "1", "--json"],
+    ["fit", "latent.csv", "--model", SEM_MODEL, "--engine", "sem", "--level", "0.9", "--ci", "normal",
+     "--report", "sem.html", "--figure", "sem.svg"],
+    ["fit", "latent.csv", "--model", SEM_MODEL, "--group", "site", "--invariance", "-B", "0"],
+]  # fmt: skip
+
 #: Exit codes a command may return besides 0 and 2, with the documented reason.
 EXTRA_EXIT_CODES: dict[tuple[str, ...], tuple[int, str]] = {
     # README: "exit 1 when a point estimate is outside its band"
@@ -279,6 +290,14 @@ def _build_workspace(folder: Path) -> None:
         ' "social_support": "MSPSS_total", "distress": "PHQ-9_total"}',
         encoding="utf-8",
     )
+    lat_rng = np.random.default_rng(14)  # its own generator: the files above keep their values
+    factors = lat_rng.multivariate_normal([0, 0], [[1, 0.4], [0.4, 1]], size=120)
+    latent = pd.DataFrame(
+        {f"{n}{k}": factors[:, j] * (1.0 - 0.15 * k) + lat_rng.normal(size=120) * 0.6
+         for j, n in enumerate("ab") for k in (1, 2, 3)}
+    )  # fmt: skip
+    latent["site"] = np.where(np.arange(120) % 2 == 0, "north", "south")
+    latent.to_csv(folder / "latent.csv", index=False)
     (folder / "grid.toml").write_text(
         '[fixed]\nn_agents = 30\nyears = 0.5\n[grid]\n"therapy.policy" = ["scip"]\n', encoding="utf-8"
     )

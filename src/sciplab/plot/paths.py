@@ -208,16 +208,24 @@ def _label_half_size(text: str, per_inch: tuple[float, float]) -> tuple[float, f
 
 
 def _place_labels(
-    arrows: list[dict], pos: dict[str, tuple[float, float]], box: tuple[float, float], per_inch: tuple[float, float]
+    arrows: list[dict],
+    pos: dict[str, tuple[float, float]],
+    box: tuple[float, float] | dict[str, tuple[float, float]],
+    per_inch: tuple[float, float],
+    span: tuple[float, float] = (0.2, 0.8),
 ) -> list[tuple[float, float]]:
     """A point on each arrow for its label such that the label box touches no other arrow, label or box.
 
-    Candidates run along the arrow's own path (t = .2 to .8, nearest to .35 first); the first free
-    one wins. When none is free (a very dense model), the candidate with the fewest conflicts is used.
+    ``box`` is the (width, height) of every node, or a mapping node -> (width, height) when the
+    nodes differ (the SEM diagram's ellipses and indicator boxes). Candidates run along the
+    arrow's own path (t in ``span``, default .2 to .8, nearest to .35 first); the first free one wins. When none is
+    free (a very dense model), the candidate with the fewest conflicts is used.
     """
+    sizes = box if isinstance(box, dict) else dict.fromkeys(pos, box)
     ts = np.linspace(0.0, 1.0, 241)
     curves = [np.array([_arc_point(a["start"], a["end"], a["rad"], t) for t in ts]) for a in arrows]
-    candidates = sorted(np.linspace(0.2, 0.8, 25), key=lambda t: (abs(t - 0.35), t))
+    n = int(round((span[1] - span[0]) / 0.025)) + 1
+    candidates = sorted(np.linspace(span[0], span[1], n), key=lambda t: (abs(t - 0.35), t))
     placed: list[tuple[float, float, float, float]] = []
     out = []
     for k, a in enumerate(arrows):
@@ -230,7 +238,9 @@ def _place_labels(
                 if j != k:
                     cost += int(np.any((np.abs(c[:, 0] - cx) <= hw) & (np.abs(c[:, 1] - cy) <= hh)))
             cost += sum(abs(cx - x) <= hw + w and abs(cy - y) <= hh + h for x, y, w, h in placed)
-            cost += sum(abs(cx - x) <= hw + box[0] / 2 and abs(cy - y) <= hh + box[1] / 2 for x, y in pos.values())
+            cost += sum(
+                abs(cx - x) <= hw + sizes[v][0] / 2 and abs(cy - y) <= hh + sizes[v][1] / 2 for v, (x, y) in pos.items()
+            )
             if best_cost is None or cost < best_cost:
                 best, best_cost = (cx, cy), cost
             if cost == 0:

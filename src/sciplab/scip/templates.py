@@ -44,7 +44,8 @@ import pandas as pd
 from sciplab._core.errors import DataError, InvalidParameterError, suggest
 from sciplab._core.validation import require_frame
 from sciplab.scip.items import has_items, instrument_registry, score_recognised
-from sciplab.stats.paths import PathResult, paths
+from sciplab.scip.latent import LATENT_TEMPLATES, LatentTemplate, fit_latent_template
+from sciplab.stats.paths import paths
 from sciplab.stats.syntax import parse_model
 
 __all__ = ["TEMPLATES", "Binding", "Template", "bind", "fit_template", "get_template", "list_templates"]
@@ -346,7 +347,7 @@ def _numeric(series: pd.Series) -> bool:
 
 def fit_template(
     data: pd.DataFrame,
-    template: str | Template,
+    template: str | Template | LatentTemplate,
     mapping: Mapping[str, str] | None = None,
     *,
     score: bool = False,
@@ -354,8 +355,11 @@ def fit_template(
     instruments_dir: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     **kwargs: Any,
-) -> PathResult:
+) -> Any:
     """Bind ``template`` to ``data`` and fit it with :func:`sciplab.stats.paths.paths`.
+
+    The latent templates (``scip-core-latent``, ``scip-core-invariance``) are fitted by
+    :func:`sciplab.scip.latent.fit_latent_template` (parcels and :func:`sciplab.stats.sem.sem`).
 
     Parameters
     ----------
@@ -380,8 +384,9 @@ def fit_template(
     Returns
     -------
     PathResult
-        The binding is recorded in ``details["template"]`` and ``details["binding"]``; the
-        instruments scored in ``details["scored_from_items"]``.
+        (an ``SEMResult`` for a latent template). The binding is recorded in
+        ``details["template"]`` and ``details["binding"]``; the instruments scored in
+        ``details["scored_from_items"]``.
 
     Raises
     ------
@@ -399,6 +404,10 @@ def fit_template(
     >>> res.details["template"]
     'scip-core'
     """
+    if isinstance(template, LatentTemplate) or (
+        isinstance(template, str) and template.strip().lower().replace("_", "-") in LATENT_TEMPLATES
+    ):
+        return fit_latent_template(data, template, mapping, score=score, instruments_dir=instruments_dir, **kwargs)
     require_frame(data)
     scored: list[str] = []
     registry = instrument_registry(instruments_dir)
