@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from sciplab import InvalidParameterError, ModelSyntaxError, SciplabError
-from sciplab.stats.power import EngineUnavailableError, PowerResult, SampleSizeResult, power, sample_size
+from sciplab.stats.power import PowerResult, SampleSizeResult, power, sample_size
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "power" / "mackinnon2002_table6_sobel.csv"
 SIMPLE = "m ~ {a}*a*x; m ~~ 1*m; x ~~ 1*x; y ~ {b}*b*m + 0*x; y ~~ 1*y; ind := a*b"
@@ -100,15 +100,13 @@ def test_same_seed_same_result_whatever_the_threads_and_the_other_ns():
     assert not other["power"].equals(alone["power"])
 
 
-def test_missing_data_lowers_power_and_fiml_needs_the_sem_engine():
+def test_missing_data_lowers_power():
     model = SIMPLE.format(a=0.3, b=0.3)
     full = _row(power(model, n=100, reps=600, seed=4), "ind")
     mcar = _row(power(model, n=100, reps=600, seed=4, missing="mcar:0.3"), "ind")
     mar = power(model, n=100, reps=200, seed=4, missing="mar:0.2:x")
     assert mcar["power"] < full["power"]
     assert "MAR" in mar.details["missing"]
-    with pytest.raises(EngineUnavailableError, match="SEM engine"):
-        power(model, n=100, reps=10, missing="mcar:0.2:fiml")
 
 
 def test_non_normal_data_keeps_estimates_unbiased():

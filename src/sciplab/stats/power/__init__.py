@@ -12,18 +12,18 @@ missingness), :mod:`.engine` (one chunk of replicates: batched OLS and the tests
 (threads or Dask), :mod:`.analytic` (Sobel), :mod:`.api`, :mod:`.results`.
 
 Generic: no SCIP names here. SCIP templates with literature effect sizes are turned into population
-models by :mod:`sciplab.scip.population`. Latent-variable models and FIML need the SEM engine
-(``sciplab.stats.sem``); until it is installed they raise :class:`EngineUnavailableError`.
+models by :mod:`sciplab.scip.population`. Latent-variable models (``=~``) and FIML
+(``missing="mcar:0.2:fiml"``) are analysed by the SEM engine (``sciplab.stats.sem``), see
+:mod:`.latent`: complete-data replicates are refitted in batches, FIML replicates one by one.
 """
 
 from sciplab.stats.power.analytic import r2_y_exact, sobel_power, sobel_sample_size
 from sciplab.stats.power.api import power, sample_size
 from sciplab.stats.power.generate import Missing, fleishman
-from sciplab.stats.power.model import EngineUnavailableError, Population, population
+from sciplab.stats.power.model import Population, population
 from sciplab.stats.power.results import PowerResult, SampleSizeResult
 
 __all__ = [
-    "EngineUnavailableError",
     "Missing",
     "Population",
     "PowerResult",

@@ -19,9 +19,7 @@ from sciplab._core.validation import check_finite, check_level, check_replicates
 from sciplab.stats.power.engine import CHUNK, TESTS, Spec
 from sciplab.stats.power.generate import mar_intercept, non_normal, parse_missing
 from sciplab.stats.power.model import (
-    SEM_NEEDED,
     AnalysisModel,
-    EngineUnavailableError,
     Population,
     analysis_model,
     population,
@@ -126,8 +124,6 @@ def build_spec(
     cause_sd = 1.0
     g0 = 0.0
     if miss is not None:
-        if miss.method == "fiml":
-            raise EngineUnavailableError(f"missing-data method 'fiml': {SEM_NEEDED}")
         if miss.cause is not None and miss.cause not in index:
             raise InvalidParameterError(
                 f"the MAR cause {miss.cause!r} is not a population variable{suggest(miss.cause, index)}"
@@ -229,8 +225,6 @@ def _prepare(
     bootstrap = check_replicates(bootstrap, name="bootstrap", allow_zero=False)
     if test == "percentile" and bootstrap > 100_000:
         raise InvalidParameterError(f"bootstrap must be at most 100,000 resamples per replicate, got {bootstrap:,}")
-    if (analysis_model is not None and "=~" in str(analysis_model)) or (isinstance(model, str) and "=~" in model):
-        raise EngineUnavailableError(f"the model has latent variables ('=~'): {SEM_NEEDED}")
     pop = population(model)
     am = _analysis(pop, analysis_model)
     seed_int = _seed(seed)
@@ -373,6 +367,13 @@ def power(
     >>> bool(0.6 < row["power"] <= 1.0)
     True
     """
+    from sciplab.stats.power.latent import needs_sem
+
+    if needs_sem(model, analysis_model, missing):
+        return _power_sem(
+            model, n=n, reps=reps, test=test, level=level, seed=seed, missing=missing, skew=skew,
+            kurtosis=kurtosis, analysis_model=analysis_model, draws=draws, workers=workers, scheduler=scheduler,
+        )  # fmt: skip
     pop, am, spec, ns, seed_int = _prepare(
         model, n=n, reps=reps, test=test, level=level, seed=seed, missing=missing, skew=skew,
         kurtosis=kurtosis, analysis_model=analysis_model, draws=draws, bootstrap=bootstrap,
@@ -389,6 +390,30 @@ def power(
     details = _details(pop, am, spec, ns, reps, test, level, seed_int, where, analysis_model)
     details["failed_total"] = int(sum(c["reps"] - c["ok"] for c in chunks))
     return PowerResult(table=table, details=details)
+
+
+def _power_sem(model: Any, *, n: Any, reps: int, test: str, level: float, seed: SeedLike, missing: Any, skew: Any,
+               kurtosis: Any, analysis_model: str | None, draws: int, workers: Any, scheduler: Any) -> PowerResult:
+    """Latent-variable or FIML study: replicates analysed by the SEM engine (locally)."""
+    from sciplab.stats.power.latent import power_sem
+
+    if workers is not None or scheduler is not None:
+        raise InvalidParameterError(
+            "latent-variable and FIML studies run locally; drop workers=/scheduler= (Dask runs path models)"
+        )
+    test = _check_test(test)
+    level = check_level(level)
+    reps = check_replicates(reps, name="reps", allow_zero=False)
+    if reps > MAX_REPS:
+        raise InvalidParameterError(f"reps must be at most {MAX_REPS:,}, got {reps:,}")
+    draws = check_replicates(draws, name="draws", allow_zero=False)
+    if draws > MAX_DRAWS:
+        raise InvalidParameterError(f"draws must be at most {MAX_DRAWS:,}, got {draws:,}")
+    ns = check_ns(n, minimum=3)
+    return power_sem(
+        model, ns=ns, reps=reps, test=test, level=level, seed=_seed(seed), missing=missing,
+        analysis_model=analysis_model, draws=draws, skew=skew, kurtosis=kurtosis,
+    )  # fmt: skip
 
 
 def _details(

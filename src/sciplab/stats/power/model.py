@@ -45,30 +45,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciplab._core.errors import InvalidParameterError, SciplabError, suggest
+from sciplab._core.errors import InvalidParameterError, suggest
 from sciplab.stats.syntax import Expression, ParsedModel, parse_expression, parse_model
 
-__all__ = ["AnalysisModel", "EngineUnavailableError", "Population", "population"]
+__all__ = ["AnalysisModel", "Population", "population"]
 
 MAX_EFFECTS = 200
 """Most specific indirect paths enumerated automatically (define the effects with ':=' beyond)."""
-
-
-class EngineUnavailableError(SciplabError, NotImplementedError):
-    """The requested analysis needs an estimation engine this installation does not have."""
-
-
-SEM_NEEDED = (
-    "latent variables and FIML need the SEM engine (sciplab.stats.sem), which is not part of this "
-    "installation yet; for now power() fits observed-variable path models (listwise deletion)"
-)
-
-
-def sem_available() -> bool:
-    """Whether the SEM engine (``sciplab.stats.sem``) can be imported."""
-    import importlib.util
-
-    return importlib.util.find_spec("sciplab.stats.sem") is not None
 
 
 @dataclass(frozen=True)
@@ -158,8 +141,10 @@ def _check_ops(table: pd.DataFrame, what: str) -> None:
     if len(bad):
         row = bad.iloc[0]
         if row["op"] == "=~":
-            raise EngineUnavailableError(
-                f"the {what} defines a latent variable ('{row['lhs']} =~ ...', line {row['line']}): {SEM_NEEDED}"
+            raise InvalidParameterError(
+                f"the {what} defines a latent variable ('{row['lhs']} =~ ...', line {row['line']}): population() "
+                "builds observed path models; power() fits latent models with the SEM engine "
+                "(sciplab.stats.power.latent.latent_population gives their population)"
             )
         raise InvalidParameterError(f"operator {row['op']!r} is not supported in the {what}")
 
