@@ -147,12 +147,48 @@ def template_population(name: str, effects: Mapping[str, float] | None = None) -
     return "\n".join(lines) + "\n"
 
 
+LATENT_POWER_TEMPLATES = {"scip-core-latent": "scip-core"}
+"""Latent templates with a power population: their structural values are those of the observed template."""
+DEFAULT_LOADING = 0.7
+"""Standardized loading of every parcel in a latent power template **[inference]** (a parcel of a
+reliable scale; give ``effects={"loading": 0.8}`` for another value)."""
+
+
+def latent_template_population(name: str, effects: Mapping[str, float] | None = None) -> str:
+    """Population syntax of a latent SCIP template: parcels loading ``loading`` on each construct.
+
+    The structural part (paths, correlations) is :func:`template_population` of the matching
+    observed template, now among latent variables; every construct is measured by its three
+    parcels (``<construct>_p1 .. _p3``) with the standardized loading ``effects["loading"]``
+    (default :data:`DEFAULT_LOADING`).
+
+    Examples
+    --------
+    >>> print(latent_template_population("scip-core-latent").splitlines()[1])
+    attachment_anxiety =~ 0.7*attachment_anxiety_p1 + 0.7*attachment_anxiety_p2 + 0.7*attachment_anxiety_p3
+    """
+    from sciplab.scip.latent import get_latent_template
+
+    template = get_latent_template(name)
+    values = dict(effects or {})
+    loading = check_finite(values.pop("loading", DEFAULT_LOADING), name="loading", low=-0.999, high=0.999)
+    if loading == 0:
+        raise InvalidParameterError("the parcels' loading must not be 0 (the constructs would not be measured)")
+    structural = template_population(LATENT_POWER_TEMPLATES[template.name], values)
+    lines = [f"# population model for {template.name}: standardized loadings {loading:g} (parcels)"]
+    for c in template.constructs:
+        lines.append(f"{c} =~ " + " + ".join(f"{loading:g}*{p}" for p in template.indicator_names(c)))
+    return "\n".join(lines) + "\n" + structural
+
+
 def resolve_model(model: Any, effects: Mapping[str, float] | None = None) -> Any:
     """A template name becomes its population syntax; anything else is returned unchanged."""
     if isinstance(model, str):
         key = model.strip().lower().replace("_", "-")
         if key in TEMPLATES:
             return template_population(key, effects)
+        if key in LATENT_POWER_TEMPLATES:
+            return latent_template_population(key, effects)
     if effects:
         raise InvalidParameterError("effects= sets the values of a SCIP template; give the model as a template name")
     return model

@@ -123,3 +123,39 @@ def test_bad_latent_studies_are_clear_errors(model, kwargs, match):
 def test_too_small_n_is_refused():
     with pytest.raises(InvalidParameterError, match="too small"):
         power(TWO.format(b=0.3), n=5, reps=5, seed=1)
+
+
+def test_exogenous_correlation_reaches_variables_generated_before_it():
+    # regression: z comes after m in causal order; cov(m, z) = 0.5 * 0.3 through x
+    from sciplab.stats.power import population
+
+    pop = population("m ~ 0.5*x; y ~ 0.3*m + 0.3*z; x ~~ 0.3*z")
+    c = pop.correlation()
+    assert c.loc["m", "z"] == pytest.approx(0.15, abs=1e-12)
+    assert c.loc["y", "y"] == pytest.approx(1.0)
+
+
+def test_correlated_factors_and_structural_path_match_the_lisrel_formula():
+    pop = latent_population("f1 =~ 0.7*x1 + 0.7*x2\nf2 =~ 0.8*y1 + 0.8*y2\nf3 =~ 0.6*z1 + 0.6*z2\nf3 ~ 0.3*f1 + 0.2*f2\nf1 ~~ 0.4*f2")
+    lam = np.zeros((6, 3))
+    lam[:2, 0], lam[2:4, 1], lam[4:, 2] = 0.7, 0.8, 0.6
+    B = np.zeros((3, 3))
+    B[2, :2] = [0.3, 0.2]
+    psi = np.array([[1, 0.4, 0], [0.4, 1, 0], [0, 0, 1 - (0.09 + 0.04 + 2 * 0.3 * 0.2 * 0.4)]])
+    inv = np.linalg.inv(np.eye(3) - B)
+    eta = inv @ psi @ inv.T
+    expected = lam @ eta @ lam.T + np.diag(1 - np.diag(lam @ eta @ lam.T))
+    np.testing.assert_allclose(pop.cov, expected, atol=1e-12)
+
+
+def test_scip_latent_template_population():
+    from sciplab.scip.population import latent_template_population, resolve_model
+
+    text = latent_template_population("scip-core-latent", {"loading": 0.8})
+    assert "distress =~ 0.8*distress_p1 + 0.8*distress_p2 + 0.8*distress_p3" in text
+    assert resolve_model("scip_core_latent").startswith("# population model for scip-core-latent")
+    pop = latent_population(text)
+    assert len(pop.observed) == 18
+    np.testing.assert_allclose(np.diag(pop.full.cov), 1.0, atol=1e-12)
+    with pytest.raises(InvalidParameterError, match="loading"):
+        latent_template_population("scip-core-latent", {"loading": 1.5})

@@ -255,15 +255,28 @@ def population(
                 values[r["label"]] = value
     k = len(order)
     index = {v: i for i, v in enumerate(order)}
-    cov = np.zeros((k, k))
+    # Sigma = (I - B)^-1 Psi (I - B)^-T over the whole system (Bollen 1989), each residual variance
+    # solved in causal order from the covariance of the variables before it (closed under ancestors)
+    B = np.zeros((k, k))
+    Psi = np.zeros((k, k))
     resvar: dict[str, float] = {}
     for v in order:
         i = index[v]
         ps = parents.get(v, [])
+        for j, w in enumerate(order[:i]):
+            rho = corr_given.get(frozenset((v, w)), 0.0)
+            if rho and (bool(parents.get(v)) != bool(parents.get(w))):
+                raise InvalidParameterError(
+                    f"'{v} ~~ {w}' correlates an exogenous variable with the residual of an endogenous one; "
+                    "only exogenous pairs or residual pairs may be correlated"
+                )
         if ps:
             pi = [index[p] for p in ps]
             b = np.array([coef[(v, p)] for p in ps])
-            explained = float(b @ cov[np.ix_(pi, pi)] @ b)
+            B[i, pi] = b
+            inv = np.linalg.inv(np.eye(i) - B[:i, :i])
+            sub = inv @ Psi[:i, :i] @ inv.T
+            explained = float(b @ sub[np.ix_(pi, pi)] @ b)
             if v in var_given:
                 psi = var_given[v]
             else:
@@ -274,23 +287,16 @@ def population(
                         f"the equation '{v} ~ {terms}' implies R^2 = {explained:.3f} >= 1 with standardized "
                         "variables; lower its coefficients (or the correlations among its predictors)"
                     )
-            resvar[v] = psi
-            cross = b @ cov[np.ix_(pi, range(i))]  # covariances with earlier variables through the paths
         else:
             psi = var_given.get(v, 1.0)
-            resvar[v] = psi
-            cross = np.zeros(i)
+        resvar[v] = psi
+        Psi[i, i] = psi
         for j, w in enumerate(order[:i]):
             rho = corr_given.get(frozenset((v, w)), 0.0)
-            if rho and parents.get(v) and not parents.get(w) or rho and parents.get(w) and not parents.get(v):
-                raise InvalidParameterError(
-                    f"'{v} ~~ {w}' correlates an exogenous variable with the residual of an endogenous one; "
-                    "only exogenous pairs or residual pairs may be correlated"
-                )
-            cross[j] = cross[j] + rho * math.sqrt(psi * resvar[w])
-        cov[i, :i] = cross
-        cov[:i, i] = cross
-        cov[i, i] = (float(b @ cov[np.ix_(pi, pi)] @ b) if ps else 0.0) + psi
+            Psi[i, j] = Psi[j, i] = rho * math.sqrt(psi * resvar[w])
+    inv = np.linalg.inv(np.eye(k) - B)
+    cov = inv @ Psi @ inv.T
+    cov = (cov + cov.T) / 2
     _check_pd(cov, order)
     for _, r in t[t["op"] == ":="].iterrows():
         expr = parsed.expressions[r["lhs"]]
