@@ -75,7 +75,7 @@ def test_sobel_analytic():
         (["--model", SIMPLE, "--target", "0.8", "--effect", "nope"], "no effect or parameter named 'nope'"),
         (["--model", "y ~ 0.8*x1 + 0.7*x2", "--n", "100"], "R^2"),
         (["--model", SIMPLE, "--n", "100", "--missing", "often"], "missing must look like"),
-        (["--model", "f =~ 1*a + 1*b; y ~ 0.3*f", "--n", "100"], "SEM engine"),
+        (["--model", "f =~ 1*a + 1*b; y ~ 0.3*f", "--n", "100"], "R^2"),
         (["--model", SIMPLE, "--n", "100", "--scheduler", "tcp://127.0.0.1:9", "--timeout", "1"], "cannot reach"),
         (["--sobel", "--a", "0.3"], "--sobel needs --a and --b"),
         (["--model", SIMPLE, "--n", "100", "--effects", "a=1"], "--effects sets the values of a SCIP template"),
@@ -95,3 +95,27 @@ def test_existing_report_is_not_overwritten(tmp_path):
     out = invoke("power", "-m", SIMPLE, "--n", "60", "--reps", "20", "--report", rep)
     assert out.exit_code == 2
     assert rep.read_text(encoding="utf-8") == "keep"
+
+
+LATENT = "f1 =~ 0.7*x1 + 0.7*x2 + 0.7*x3; f2 =~ 0.6*y1 + 0.6*y2 + 0.6*y3; f2 ~ 0.4*b*f1"
+
+
+def test_latent_model_matches_the_library():
+    out = invoke("power", "-m", LATENT, "--n", "150", "--reps", "60", "--seed", "5", "--test", "sobel", "--json")
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    lib = power(LATENT, n=150, reps=60, seed=5, test="sobel")
+    assert [r["power"] for r in got["table"]] == pytest.approx(lib.table["power"].tolist())
+    assert got["details"]["latent"] == ["f1", "f2"]
+
+
+def test_scip_core_latent_template_runs():
+    out = invoke(
+        "power", "-m", "scip-core-latent", "--effects", "loading=0.8", "--n", "250", "--reps", "20", "--seed", "1",
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "social_support ~ attachment_avoidance" in out.stdout
+    assert "batched SEM refits" in out.stdout
+    bad = invoke("power", "-m", LATENT, "--n", "100", "--reps", "5", "--test", "percentile")
+    assert bad.exit_code == 2
+    assert "not available" in bad.output

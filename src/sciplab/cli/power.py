@@ -89,7 +89,7 @@ def power_command(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="SCIP template (scip-core, ...), a model file, or lavaan syntax with values."
+            "--model", "-m", help="SCIP template (scip-core, scip-core-latent, ...), a model file, or lavaan syntax with values."
         ),
     ] = None,
     n: Annotated[
@@ -114,7 +114,7 @@ def power_command(
         str | None, typer.Option("--analysis-model", help="Model fitted per replicate (default: the population's).")
     ] = None,
     missing: Annotated[
-        str | None, typer.Option("--missing", help="mcar:0.2 or mar:0.2:cause_variable (listwise).")
+        str | None, typer.Option("--missing", help="mcar:0.2 or mar:0.2:cause_variable (listwise); add :fiml (mcar:0.2:fiml) for FIML.")
     ] = None,
     skew: Annotated[float | None, typer.Option("--skew", help="Skewness of every variable (Vale-Maurelli).")] = None,
     kurtosis: Annotated[float | None, typer.Option("--kurtosis", help="Excess kurtosis of every variable.")] = None,
@@ -161,10 +161,12 @@ def power_command(
     from sciplab.scip.population import power, resolve_model, sample_size
 
     key = model.strip().lower().replace("_", "-")
+    from sciplab.scip.population import LATENT_POWER_TEMPLATES
     from sciplab.scip.templates import TEMPLATES
 
-    population = resolve_model(key, parse_effects(effects)) if key in TEMPLATES else read_model(model)
-    if key not in TEMPLATES and effects:
+    templated = key in TEMPLATES or key in LATENT_POWER_TEMPLATES
+    population = resolve_model(key, parse_effects(effects)) if templated else read_model(model)
+    if not templated and effects:
         raise InvalidParameterError("--effects sets the values of a SCIP template (--model scip-core, ...)")
     analysis = read_model(analysis_model) if analysis_model else None
     kwargs: dict[str, Any] = {
