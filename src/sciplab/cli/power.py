@@ -89,7 +89,9 @@ def power_command(
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", "-m", help="SCIP template (scip-core, scip-core-latent, ...), a model file, or lavaan syntax with values."
+            "--model",
+            "-m",
+            help="SCIP template (scip-core, scip-core-latent, ...), a model file, or lavaan syntax with values.",
         ),
     ] = None,
     n: Annotated[
@@ -114,7 +116,10 @@ def power_command(
         str | None, typer.Option("--analysis-model", help="Model fitted per replicate (default: the population's).")
     ] = None,
     missing: Annotated[
-        str | None, typer.Option("--missing", help="mcar:0.2 or mar:0.2:cause_variable (listwise); add :fiml (mcar:0.2:fiml) for FIML.")
+        str | None,
+        typer.Option(
+            "--missing", help="mcar:0.2 or mar:0.2:cause_variable (listwise); add :fiml (mcar:0.2:fiml) for FIML."
+        ),
     ] = None,
     skew: Annotated[float | None, typer.Option("--skew", help="Skewness of every variable (Vale-Maurelli).")] = None,
     kurtosis: Annotated[float | None, typer.Option("--kurtosis", help="Excess kurtosis of every variable.")] = None,

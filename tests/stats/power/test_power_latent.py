@@ -136,7 +136,9 @@ def test_exogenous_correlation_reaches_variables_generated_before_it():
 
 
 def test_correlated_factors_and_structural_path_match_the_lisrel_formula():
-    pop = latent_population("f1 =~ 0.7*x1 + 0.7*x2\nf2 =~ 0.8*y1 + 0.8*y2\nf3 =~ 0.6*z1 + 0.6*z2\nf3 ~ 0.3*f1 + 0.2*f2\nf1 ~~ 0.4*f2")
+    pop = latent_population(
+        "f1 =~ 0.7*x1 + 0.7*x2\nf2 =~ 0.8*y1 + 0.8*y2\nf3 =~ 0.6*z1 + 0.6*z2\nf3 ~ 0.3*f1 + 0.2*f2\nf1 ~~ 0.4*f2"
+    )
     lam = np.zeros((6, 3))
     lam[:2, 0], lam[2:4, 1], lam[4:, 2] = 0.7, 0.8, 0.6
     B = np.zeros((3, 3))

@@ -392,8 +392,22 @@ def power(
     return PowerResult(table=table, details=details)
 
 
-def _power_sem(model: Any, *, n: Any, reps: int, test: str, level: float, seed: SeedLike, missing: Any, skew: Any,
-               kurtosis: Any, analysis_model: str | None, draws: int, workers: Any, scheduler: Any) -> PowerResult:
+def _power_sem(
+    model: Any,
+    *,
+    n: Any,
+    reps: int,
+    test: str,
+    level: float,
+    seed: SeedLike,
+    missing: Any,
+    skew: Any,
+    kurtosis: Any,
+    analysis_model: str | None,
+    draws: int,
+    workers: Any,
+    scheduler: Any,
+) -> PowerResult:
     """Latent-variable or FIML study: replicates analysed by the SEM engine (locally)."""
     from sciplab.stats.power.latent import power_sem
 

@@ -71,6 +71,7 @@ class LatentPopulation:
 
     @property
     def variables(self) -> tuple[str, ...]:
+        """The generated (observed) variables."""
         return self.observed
 
 
@@ -273,7 +274,8 @@ def _fiml_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarray
     se = np.full((R, k), np.nan)
     ok = np.zeros(R, dtype=bool)
     improper = np.zeros(R, dtype=bool)
-    keys = [(lhs, op, rhs) for _, lhs, op, rhs, _ in fitter.rows] + [(nm, ":=") for nm in fitter.defined]
+    keys: list[tuple[str, ...]] = [(lhs, op, rhs) for _, lhs, op, rhs, _ in fitter.rows]
+    keys += [(nm, ":=") for nm in fitter.defined]
     for r in range(R):
         frame = pd.DataFrame(data[r][:, fitter.columns], columns=fitter.observed)
         with warnings.catch_warnings(record=True) as caught:
@@ -285,7 +287,9 @@ def _fiml_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarray
         if any(issubclass(w.category, ConvergenceWarning) for w in caught):
             continue
         tab = res.table
-        lookup = {(a, o, b): i for i, (a, o, b) in enumerate(zip(tab["lhs"], tab["op"], tab["rhs"], strict=True))}
+        lookup: dict[tuple[str, ...], int] = {
+            (a, o, b): i for i, (a, o, b) in enumerate(zip(tab["lhs"], tab["op"], tab["rhs"], strict=True))
+        }
         lookup.update({(a, ":="): i for i, (a, o) in enumerate(zip(tab["lhs"], tab["op"], strict=True)) if o == ":="})
         idx = [lookup[key] for key in keys]
         est[r] = tab["est"].to_numpy()[idx]
@@ -337,6 +341,7 @@ def power_sem(
             f"test={test!r} is not available for latent-variable or FIML studies; choose one of "
             f"{', '.join(LATENT_TESTS)} ('sobel' = delta-method z test)"
         )
+    parsed_pop: ParsedModel | None
     if isinstance(model, str):
         lp = latent_population(model)
         pop_obs, pop_cov, parsed_pop = lp.observed, lp.cov, lp.parsed
@@ -350,8 +355,11 @@ def power_sem(
             raise InvalidParameterError("a population given as a covariance matrix needs analysis_model=")
     if analysis_model is not None and not isinstance(analysis_model, str):
         raise InvalidParameterError(f"analysis_model must be lavaan-style syntax, got {type(analysis_model).__name__}")
-    assert parsed_pop is not None or analysis_model is not None
-    text = analysis_model if analysis_model is not None else default_analysis(parsed_pop)  # type: ignore[arg-type]
+    if analysis_model is not None:
+        text = analysis_model
+    else:
+        assert parsed_pop is not None
+        text = default_analysis(parsed_pop)
     miss = parse_missing(missing)
     fiml = miss is not None and miss.method == "fiml"
     fitter = _Fitter(pop_obs, pop_cov, text, fiml=fiml)

@@ -263,7 +263,7 @@ def population(
     for v in order:
         i = index[v]
         ps = parents.get(v, [])
-        for j, w in enumerate(order[:i]):
+        for w in order[:i]:
             rho = corr_given.get(frozenset((v, w)), 0.0)
             if rho and (bool(parents.get(v)) != bool(parents.get(w))):
                 raise InvalidParameterError(
