@@ -99,9 +99,8 @@ def _auth(request: Request, db: Any, csrf: str | None = None, *, post: bool = Fa
 def open_session(request: Request, body: SessionIn) -> JSONResponse:
     """Sign in; the session cookie is set and the CSRF token returned."""
     clinic = _clinic(request)
+    out = clinic.login(request, body.username, body.password, body.code)
     with clinic.tx() as db:
-        out = auth.login(db, clinic.settings, clinic.hasher, clinic.limiter, username=body.username,
-                         password=body.password, code=body.code, ip=client_ip(request))  # fmt: skip
         sess = db.get(auth.AuthSession, auth.token_hash(out.token))
         csrf = sess.csrf_token if sess else ""
     response = JSONResponse({"username": out.user.username, "role": out.user.role, "stage": out.stage, "csrf_token": csrf})

@@ -9,11 +9,13 @@ is in ``static/``), no-store caching for pages and ``X-Frame-Options: DENY``.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
@@ -60,7 +62,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revision=revision,
         setup_token=setup_token,
     )
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="SCIP Clinic API",
         version=package_version(),
         description="JSON API of SCIP Clinic (sciplab.web). Sign in with POST /api/v1/session; "
@@ -100,10 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except DatabaseError as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "schema": clinic.revision, "version": package_version()})
-
-    @app.on_event("shutdown")
-    def _dispose() -> None:
-        engine.dispose()
 
     return app
 
@@ -156,5 +160,3 @@ def _audit_denied(clinic: Clinic, request: Request, exc: Exception) -> None:
     except DatabaseError:
         log.error("could not audit a denied request to %s", request.url.path)
 
-
-__all__ = ["HTMLResponse", "create_app"]

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from sciplab.web.audit.service import Who
 from sciplab.web.auth.passwords import Hasher
-from sciplab.web.auth.service import RateLimiter, load_session
+from sciplab.web.auth.service import LoginOutcome, RateLimiter, load_session, login
 from sciplab.web.db import redact
 from sciplab.web.errors import DatabaseError, Forbidden, NotAuthenticated
 from sciplab.web.models import AuthSession, User
@@ -73,6 +73,15 @@ class Clinic:
             raise DatabaseError(
                 "the clinic database is unavailable (locked, moved or down); nothing was saved — try again shortly"
             ) from None
+
+    def login(self, request: Request, username: str, password: str, code: str = "") -> LoginOutcome:
+        """Sign in: the attempt (and any failure count or lockout) is committed before a refusal is raised."""
+        with self.tx() as db:
+            outcome = login(db, self.settings, self.hasher, self.limiter, username=username, password=password,
+                            code=code, ip=client_ip(request))  # fmt: skip
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def authenticate(self, db: Session, request: Request, *, allow_enroll: bool = False) -> Login:
         """The login of the request's session cookie (NotAuthenticated when none)."""

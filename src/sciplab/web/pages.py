@@ -26,7 +26,7 @@ from sciplab.web.auth import service as auth
 from sciplab.web.auth import totp
 from sciplab.web.clients import service as clients
 from sciplab.web.clinic import COOKIE, PRE_COOKIE, Clinic, Login, client_ip
-from sciplab.web.errors import BadRequest, Forbidden, NotAuthenticated
+from sciplab.web.errors import BadRequest, Forbidden, NotAuthenticated, TooManyAttempts
 from sciplab.web.measures import service as measures
 from sciplab.web.models import ROLES, SCHEDULES, User
 from sciplab.web.policy import allowed, require
@@ -148,8 +148,10 @@ async def setup_submit(request: Request) -> Response:
         if form.get("password", "") != form.get("password2", ""):
             raise BadRequest("password: the two passwords differ")
         with clinic.tx() as db:
-            auth.first_admin(db, clinic.hasher, Who(ip=client_ip(request)), token=form.get("token", ""),
-                             username=form.get("username", ""), password=form.get("password", ""))  # fmt: skip
+            made = auth.first_admin(db, clinic.hasher, Who(ip=client_ip(request)), token=form.get("token", ""),
+                                    username=form.get("username", ""), password=form.get("password", ""))  # fmt: skip
+        if isinstance(made, Exception):
+            raise made
 
     await run_in_threadpool(work)
     clinic.setup_token = None
@@ -174,13 +176,11 @@ async def login_submit(request: Request) -> Response:
     clinic = _clinic(request)
 
     def work() -> auth.LoginOutcome:
-        with clinic.tx() as db:
-            return auth.login(db, clinic.settings, clinic.hasher, clinic.limiter, username=form.get("username", ""),
-                              password=form.get("password", ""), code=form.get("code", ""), ip=client_ip(request))  # fmt: skip
+        return clinic.login(request, form.get("username", ""), form.get("password", ""), form.get("code", ""))
 
     try:
         outcome = await run_in_threadpool(work)
-    except NotAuthenticated as exc:
+    except (NotAuthenticated, TooManyAttempts) as exc:
         pre = _pre_token(request)
         page = render(request, "login.html", 401, next=_safe_next(form.get("next", "/")), form_token=pre, error=str(exc))
         return _with_pre(page, pre, clinic)

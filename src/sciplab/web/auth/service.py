@@ -30,7 +30,7 @@ from sciplab._core.errors import suggest
 from sciplab.web.audit.service import Who, record
 from sciplab.web.auth import totp
 from sciplab.web.auth.passwords import Hasher, check_password_rules
-from sciplab.web.errors import BadRequest, Conflict, NotAuthenticated, NotFound, TooManyAttempts
+from sciplab.web.errors import BadRequest, Conflict, NotAuthenticated, NotFound, TooManyAttempts, WebError
 from sciplab.web.models import ROLES, AppSetting, AuthSession, User, utcnow
 from sciplab.web.settings import Settings
 
@@ -79,10 +79,10 @@ def require_2fa(db: Session, settings: Settings) -> bool:
 
 
 def check_username(username: str) -> str:
-    """Lower-case username of 3-64 characters from a-z, 0-9, '.', '_', '-'."""
+    """Lower-case username of 2-64 characters from a-z, 0-9, '.', '_', '-'."""
     name = username.strip().lower()
-    if not 3 <= len(name) <= 64 or not set(name) <= USERNAME_CHARS:
-        raise BadRequest(f"username must be 3-64 characters of a-z, 0-9, '.', '_' or '-'; got {username!r}")
+    if not 2 <= len(name) <= 64 or not set(name) <= USERNAME_CHARS:
+        raise BadRequest(f"username must be 2-64 characters of a-z, 0-9, '.', '_' or '-'; got {username!r}")
     return name
 
 
@@ -178,12 +178,17 @@ def issue_setup_token(db: Session) -> str | None:
     return token
 
 
-def first_admin(db: Session, hasher: Hasher, who: Who, *, token: str, username: str, password: str) -> User:
-    """Create the first admin with the setup token printed at start; the token then stops working."""
+def first_admin(
+    db: Session, hasher: Hasher, who: Who, *, token: str, username: str, password: str
+) -> User | NotAuthenticated:
+    """Create the first admin with the setup token printed at start; the token then stops working.
+
+    A wrong token is returned (not raised) so the caller commits its audit entry before refusing.
+    """
     stored = get_setting(db, "setup_token_hash")
     if count_users(db) or not stored or not hmac.compare_digest(stored, token_hash(token)):
         record(db, who, "setup", outcome="denied")
-        raise NotAuthenticated("the setup token is not valid (it works once, while the clinic has no user)")
+        return NotAuthenticated("the setup token is not valid (it works once, while the clinic has no user)")
     user = create_user(db, hasher, who, username=username, password=password, role="admin")
     put_setting(db, "setup_token_hash", "")
     return user
@@ -236,23 +241,27 @@ def login(
     password: str,
     code: str = "",
     ip: str = "",
-) -> LoginOutcome:
-    """Check the credentials and open a session (every attempt audited; failures counted)."""
+) -> LoginOutcome | WebError:
+    """Check the credentials and open a session (every attempt audited; failures counted).
+
+    A refusal is returned, not raised: the caller commits the failure count, the lockout and the
+    audit entry, then raises it (a raise inside the transaction would roll them back).
+    """
     who = Who(None, username.strip().lower()[:64], ip)
     if limiter.blocked(ip):
         record(db, who, "login", outcome="rate_limited")
-        raise TooManyAttempts("too many failed logins from your address: wait a few minutes and try again")
+        return TooManyAttempts("too many failed logins from your address: wait a few minutes and try again")
     user = db.scalar(select(User).where(User.username == username.strip().lower()))
     now = utcnow()
     if user is None:
         hasher.dummy_verify()
         limiter.fail(ip)
         record(db, who, "login", outcome="failed", detail="unknown user")
-        raise NotAuthenticated(GENERIC_FAILURE)
+        return NotAuthenticated(GENERIC_FAILURE)
     who = Who(user.id, user.username, ip)
     if user.locked_until is not None and user.locked_until > now:
         record(db, who, "login", "user", user.id, outcome="locked")
-        raise TooManyAttempts(
+        return TooManyAttempts(
             f"this account is locked after {settings.lockout_failures} failed logins until "
             f"{user.locked_until:%H:%M} UTC"
         )
@@ -270,7 +279,7 @@ def login(
             user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
             user.failed_logins = 0
         record(db, who, "login", "user", user.id, outcome="failed", detail="disabled" if user.disabled else "")
-        raise NotAuthenticated(GENERIC_FAILURE)
+        return NotAuthenticated(GENERIC_FAILURE)
     user.failed_logins = 0
     user.locked_until = None
     if hasher.needs_rehash(user.password_hash):

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -281,36 +281,55 @@ def parse_answers(instrument_id: str, answers: Mapping[str, Any], *, partial: bo
 
 
 def _score_and_store(db: Session, response: Response, values: Mapping[int, int | None]) -> list[Alert]:
+    return score_and_store_many(db, [response], [values])
+
+
+def score_and_store_many(
+    db: Session, responses: Sequence[Response], answers: Sequence[Mapping[int, int | None]]
+) -> list[Alert]:
+    """Store the items of flushed ``responses`` of one instrument and score them in one :func:`sciplab.score` call.
+
+    Each scale's score, validity status and band are stored as the library computed them; every
+    item flag the library raises (PHQ-9 item 9, CORE-10 risk item) becomes an :class:`Alert`.
+    """
     import pandas as pd
 
     from sciplab.scoring import score
 
-    inst = instrument(response.instrument_id)
-    for item, value in sorted(values.items()):
-        db.add(ResponseItem(response_id=response.id, item=item, value=None if value is None else float(value)))
-    frame = pd.DataFrame([{f"item_{n}": (math.nan if v is None else float(v)) for n, v in values.items()}])
+    if not responses:
+        return []
+    inst = instrument(responses[0].instrument_id)
+    numbers = list(inst.item_numbers)
+    rows = []
+    for response, values in zip(responses, answers, strict=True):
+        for item in numbers:
+            value = values.get(item)
+            db.add(ResponseItem(response_id=response.id, item=item, value=None if value is None else float(value)))
+        rows.append({f"item_{n}": (math.nan if values.get(n) is None else float(values[n])) for n in numbers})  # type: ignore[arg-type]
+    frame = pd.DataFrame(rows)
     try:
-        result = score(frame, inst, columns={n: f"item_{n}" for n in values})
+        result = score(frame, inst, columns={n: f"item_{n}" for n in numbers})
     except SciplabError as exc:  # the library is the judge; its message names the item
         raise BadRequest(str(exc)) from None
-    for scale in inst.scales:
-        col = inst.column(scale.name)
-        value = result.scores[col].iloc[0] if col in result.scores else math.nan
-        status = result.validity.get(f"{col}_status")
-        band = result.bands.get(f"{col}_band")
-        db.add(Score(
-            response_id=response.id, scale=scale.name,
-            value=None if pd.isna(value) else float(value),
-            status="" if status is None else str(status.iloc[0]),
-            band="" if band is None or pd.isna(band.iloc[0]) else str(band.iloc[0]),
-        ))  # fmt: skip
     alerts = []
-    for flag in inst.flags:
-        col = f"{inst.id}_{flag.name}"
-        if col in result.flags and bool(result.flags[col].iloc[0]):
-            alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
-            db.add(alert)
-            alerts.append(alert)
+    for row, response in enumerate(responses):
+        for scale in inst.scales:
+            col = inst.column(scale.name)
+            value = result.scores[col].iloc[row] if col in result.scores else math.nan
+            status = result.validity.get(f"{col}_status")
+            band = result.bands.get(f"{col}_band")
+            db.add(Score(
+                response_id=response.id, scale=scale.name,
+                value=None if pd.isna(value) else float(value),
+                status="" if status is None else str(status.iloc[row]),
+                band="" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
+            ))  # fmt: skip
+        for flag in inst.flags:
+            col = f"{inst.id}_{flag.name}"
+            if col in result.flags and bool(result.flags[col].iloc[row]):
+                alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
+                db.add(alert)
+                alerts.append(alert)
     db.flush()
     return alerts
 
