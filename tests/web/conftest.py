@@ -34,8 +34,13 @@ def _pg_database(base: str) -> Iterator[str]:
 
     url = make_url(base)
     name = f"sciplab_test_{os.getpid()}_{next(_counter)}"
-    conninfo = {"host": url.host or "127.0.0.1", "port": url.port or 5432, "user": url.username or "postgres",
-                "dbname": url.database or "postgres", "connect_timeout": 3}  # fmt: skip
+    conninfo = {
+        "host": url.host or "127.0.0.1",
+        "port": url.port or 5432,
+        "user": url.username or "postgres",
+        "dbname": url.database or "postgres",
+        "connect_timeout": 3,
+    }
     if url.password:
         conninfo["password"] = url.password
     try:
@@ -88,8 +93,9 @@ def add_user(app: Any, username: str, role: str = "therapist", **kw: Any) -> int
     """Create an account directly through the service; returns its id."""
     clinic = app.state.clinic
     with clinic.tx() as db:
-        return create_user(db, Hasher(1, 64), Who(username="test"), username=username, password=PASSWORD,
-                           role=role, **kw).id  # fmt: skip
+        return create_user(
+            db, Hasher(1, 64), Who(username="test"), username=username, password=PASSWORD, role=role, **kw
+        ).id
 
 
 def client_for(app: Any) -> Any:
@@ -122,13 +128,16 @@ def therapist(app: Any) -> tuple[Any, str]:
 
 
 def new_client(http: Any, csrf: str, name: str = "Jane Doe") -> int:
-    r = http.post("/api/v1/clients", json={"name": name, "birth_year": 1990, "gender": "f"}, headers={"X-CSRF-Token": csrf})
+    r = http.post(
+        "/api/v1/clients", json={"name": name, "birth_year": 1990, "gender": "f"}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
 
 def new_link(http: Any, csrf: str, client_id: int, instrument: str = "PHQ-9", **kw: Any) -> str:
-    r = http.post(f"/api/v1/clients/{client_id}/links", json={"instrument": instrument, **kw},
-                  headers={"X-CSRF-Token": csrf})  # fmt: skip
+    r = http.post(
+        f"/api/v1/clients/{client_id}/links", json={"instrument": instrument, **kw}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 201, r.text
     return str(r.json()["token"])

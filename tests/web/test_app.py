@@ -29,7 +29,7 @@ def test_security_headers_and_assets_in_the_package(app):
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
-    assert "https://" not in r.text and "<script src=\"/static/clinic.js\"" in r.text
+    assert "https://" not in r.text and '<script src="/static/clinic.js"' in r.text
     assert http.get("/static/clinic.css").status_code == 200
     assert http.get("/static/clinic.js").status_code == 200
 

@@ -27,8 +27,13 @@ def test_views_changes_exports_and_logins_are_recorded(app):
     hr, _ = sign_in(app, "res")
     hr.get("/research.csv")
     actions = _actions(app)
-    for expected in [("t1", "login", "ok"), ("t1", "client.create", "ok"), ("t1", "client.view", "ok"),
-                     ("t1", "link.create", "ok"), ("res", "research.export", "ok")]:  # fmt: skip
+    for expected in [
+        ("t1", "login", "ok"),
+        ("t1", "client.create", "ok"),
+        ("t1", "client.view", "ok"),
+        ("t1", "link.create", "ok"),
+        ("res", "research.export", "ok"),
+    ]:
         assert expected in actions
     with app.state.clinic.tx() as db:
         e = db.scalar(select(AuditEntry).where(AuditEntry.action == "client.view"))

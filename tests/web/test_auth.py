@@ -19,14 +19,20 @@ def test_first_run_setup_token_makes_one_admin_once(app):
     http = client_for(app)
     assert http.get("/").headers["location"] == "/setup"
     ft = form_token(http, "/setup")
-    bad = http.post("/setup", data={"form_token": ft, "token": "wrong", "username": "boss", "password": PASSWORD,
-                                    "password2": PASSWORD})  # fmt: skip
+    bad = http.post(
+        "/setup",
+        data={"form_token": ft, "token": "wrong", "username": "boss", "password": PASSWORD, "password2": PASSWORD},
+    )
     assert bad.status_code == 401
-    ok = http.post("/setup", data={"form_token": ft, "token": token, "username": "boss", "password": PASSWORD,
-                                   "password2": PASSWORD})  # fmt: skip
+    ok = http.post(
+        "/setup",
+        data={"form_token": ft, "token": token, "username": "boss", "password": PASSWORD, "password2": PASSWORD},
+    )
     assert ok.status_code == 303
-    again = http.post("/setup", data={"form_token": ft, "token": token, "username": "boss2", "password": PASSWORD,
-                                      "password2": PASSWORD})  # fmt: skip
+    again = http.post(
+        "/setup",
+        data={"form_token": ft, "token": token, "username": "boss2", "password": PASSWORD, "password2": PASSWORD},
+    )
     assert again.status_code == 401
     with app.state.clinic.tx() as db:
         assert [u.role for u in db.scalars(select(User))] == ["admin"]
@@ -36,8 +42,10 @@ def test_first_run_setup_token_makes_one_admin_once(app):
 
 def test_setup_form_needs_its_form_token(app):
     http = client_for(app)
-    r = http.post("/setup", data={"token": app.state.clinic.setup_token, "username": "boss", "password": PASSWORD,
-                                  "password2": PASSWORD})  # fmt: skip
+    r = http.post(
+        "/setup",
+        data={"token": app.state.clinic.setup_token, "username": "boss", "password": PASSWORD, "password2": PASSWORD},
+    )
     assert r.status_code == 403
 
 
@@ -153,8 +161,9 @@ def test_two_factor_enrolment_then_login_with_code(migrated):
         db.execute(update(User).values(totp_last_step=0))
     ok = other.post("/api/v1/session", json={"username": "t1", "password": PASSWORD, "code": totp.code(secret)})
     assert ok.status_code == 200 and ok.json()["stage"] == "full"
-    replay = client_for(app).post("/api/v1/session", json={"username": "t1", "password": PASSWORD,
-                                                            "code": totp.code(secret)})  # fmt: skip
+    replay = client_for(app).post(
+        "/api/v1/session", json={"username": "t1", "password": PASSWORD, "code": totp.code(secret)}
+    )
     assert replay.status_code == 401
 
 
@@ -177,7 +186,9 @@ def test_admin_user_management_pages(app):
     add_user(app, "boss", "admin")
     http, csrf = sign_in(app, "boss")
     assert http.get("/admin/users").status_code == 200
-    r = http.post("/admin/users", data={"csrf_token": csrf, "username": "sup", "password": PASSWORD, "role": "supervisor"})
+    r = http.post(
+        "/admin/users", data={"csrf_token": csrf, "username": "sup", "password": PASSWORD, "role": "supervisor"}
+    )
     assert r.status_code == 303
     r = http.post("/admin/users", data={"csrf_token": csrf, "username": "t9", "password": "short", "role": "therapist"})
     assert r.status_code == 400 and "at least 8" in r.text

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 import sciplab
 from sciplab.web.models import Alert, QuestionnaireLink, Response, ResponseItem, Score
 
-from .conftest import add_user, client_for, new_client, new_link, sign_in
+from .conftest import client_for, new_client, new_link
 
 PHQ_RISK = {f"item_{i}": "1" for i in range(1, 10)} | {"item_9": "2"}
 
@@ -36,9 +36,15 @@ def test_link_fill_score_and_alert_first_on_dashboard(app, therapist):
     assert r.status_code == 200 and "received" in r.text
     record = http.get(f"/api/v1/clients/{risky}").json()
     (resp,) = record["responses"]
-    expected = sciplab.score(pd.DataFrame([{f"PHQ9_{i}": int(PHQ_RISK[f'item_{i}']) for i in range(1, 10)}]), "PHQ-9")
-    assert resp["scores"] == [{"scale": "total", "value": float(expected.scores["PHQ-9_total"][0]),
-                               "status": "complete", "band": expected.bands["PHQ-9_total_band"][0]}]  # fmt: skip
+    expected = sciplab.score(pd.DataFrame([{f"PHQ9_{i}": int(PHQ_RISK[f"item_{i}"]) for i in range(1, 10)}]), "PHQ-9")
+    assert resp["scores"] == [
+        {
+            "scale": "total",
+            "value": float(expected.scores["PHQ-9_total"][0]),
+            "status": "complete",
+            "band": expected.bands["PHQ-9_total_band"][0],
+        }
+    ]
     assert record["alerts"][0]["flag"] == "PHQ-9_self_harm"
     items = http.get(f"/api/v1/responses/{resp['id']}").json()["items"]
     assert items == {str(i): float(PHQ_RISK[f"item_{i}"]) for i in range(1, 10)}
@@ -86,20 +92,26 @@ def test_expired_link_gives_a_clear_page_and_stores_nothing(app, therapist):
     assert _count(app, Response) == 0
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature
-    lambda t: t.replace(t.split(".")[1], "x" * len(t.split(".")[1])),  # nonce
-    lambda t: "9" + t,  # id
-    lambda t: "garbage",
-    lambda t: t + ".extra",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature
+        lambda t: t.replace(t.split(".")[1], "x" * len(t.split(".")[1])),  # nonce
+        lambda t: "9" + t,  # id
+        lambda t: "garbage",
+        lambda t: t + ".extra",
+    ],
+)
 def test_tampered_links_are_refused(app, therapist, mangle):
     http, csrf = therapist
     token = new_link(http, csrf, new_client(http, csrf))
     anon = client_for(app)
     bad = mangle(token)
-    for r in (anon.get(f"/q/{bad}"), anon.post(f"/q/{bad}", data={**PHQ_RISK, "action": "submit"}),
-              anon.post(f"/api/v1/questionnaires/{bad}", json={"answers": {"1": 1}})):  # fmt: skip
+    for r in (
+        anon.get(f"/q/{bad}"),
+        anon.post(f"/q/{bad}", data={**PHQ_RISK, "action": "submit"}),
+        anon.post(f"/api/v1/questionnaires/{bad}", json={"answers": {"1": 1}}),
+    ):
         assert r.status_code == 410
         assert "not valid" in r.text
     assert _count(app, Response) == 0
@@ -136,8 +148,10 @@ def test_save_and_resume(app, therapist):
     r = anon.post(f"/q/{token}", data={"item_1": "2", "item_2": "3", "action": "save"})
     assert r.status_code == 200 and "Answers saved" in r.text
     page = anon.get(f"/q/{token}").text
-    assert 'name="item_1" value="2"\n    checked' in page or 'name="item_1" value="2"\n    \n    checked' in page or (
-        page.count("checked") == 2
+    assert (
+        'name="item_1" value="2"\n    checked' in page
+        or 'name="item_1" value="2"\n    \n    checked' in page
+        or (page.count("checked") == 2)
     )
     assert anon.get(f"/api/v1/questionnaires/{token}").json()["draft"] == {"1": 2, "2": 3}
     assert _count(app, Response) == 0
@@ -173,8 +187,10 @@ def test_kiosk_and_manual_entry(app, therapist):
     assert "Save and continue later" not in page.text
     done = http.post(r.headers["location"], data={**{f"item_{i}": "0" for i in range(1, 8)}, "action": "submit"})
     assert "hand the device back" in done.text
-    r = http.post(f"/clients/{cid}/responses", data={"csrf_token": csrf, "instrument": "CORE-10",
-                                                     **{f"item_{i}": "1" for i in range(1, 11)}})  # fmt: skip
+    r = http.post(
+        f"/clients/{cid}/responses",
+        data={"csrf_token": csrf, "instrument": "CORE-10", **{f"item_{i}": "1" for i in range(1, 11)}},
+    )
     assert r.status_code == 303
     sources = sorted(x["source"] for x in http.get(f"/api/v1/clients/{cid}").json()["responses"])
     assert sources == ["kiosk", "manual"]
@@ -190,18 +206,25 @@ def test_sessions_assignments_and_ratings(app, therapist):
     assert bad.status_code == 400 and "distance_rating must be a whole number from 1 to 7" in bad.json()["error"]
     r = http.post(f"/clients/{cid}/sessions", data={"csrf_token": csrf, "attendance": "did_not_attend"})
     assert r.status_code == 303
-    a = http.post(f"/api/v1/clients/{cid}/assignments", json={"instrument": "core-10", "schedule": "every_n", "every_n": 3},
-                  headers=h)  # fmt: skip
+    a = http.post(
+        f"/api/v1/clients/{cid}/assignments",
+        json={"instrument": "core-10", "schedule": "every_n", "every_n": 3},
+        headers=h,
+    )
     assert a.status_code == 201 and a.json()["instrument"] == "CORE-10"
     bad = http.post(f"/api/v1/clients/{cid}/assignments", json={"instrument": "PHQ9X", "schedule": "intake"}, headers=h)
     assert bad.status_code == 400 and "did you mean" in bad.json()["error"]
     bad = http.post(f"/api/v1/clients/{cid}/assignments", json={"instrument": "PHQ-9", "schedule": "weekly"}, headers=h)
     assert bad.status_code == 400 and "schedule must be one of" in bad.json()["error"]
-    link = http.post(f"/api/v1/clients/{cid}/links", json={"instrument": "WAI-SR", "session_id": s1.json()["id"]}, headers=h)
+    link = http.post(
+        f"/api/v1/clients/{cid}/links", json={"instrument": "WAI-SR", "session_id": s1.json()["id"]}, headers=h
+    )
     assert link.status_code == 201
     rec = http.get(f"/api/v1/clients/{cid}").json()
     assert [(s["number"], s["attendance"], s["distance_rating"]) for s in rec["sessions"]] == [
-        (1, "attended", 4), (2, "did_not_attend", None)]  # fmt: skip
+        (1, "attended", 4),
+        (2, "did_not_attend", None),
+    ]
 
 
 def test_schedule_rules():
@@ -220,7 +243,11 @@ def test_concurrent_submissions_are_all_stored(app, therapist):
     tokens = [new_link(http, csrf, new_client(http, csrf, f"Client {i}")) for i in range(12)]
 
     def fill(token: str) -> int:
-        return client_for(app).post(f"/api/v1/questionnaires/{token}", json={"answers": {str(i): 1 for i in range(1, 10)}}).status_code
+        return (
+            client_for(app)
+            .post(f"/api/v1/questionnaires/{token}", json={"answers": {str(i): 1 for i in range(1, 10)}})
+            .status_code
+        )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(fill, tokens + tokens))  # every link twice, at the same time

@@ -10,9 +10,15 @@ from sciplab.web.errors import BadRequest
 
 @pytest.mark.parametrize(
     ("password", "words"),
-    [("short", "at least 8"), ("password1", "commonly used"), ("aaaaaaaaaa", "repeat"), ("x" * 129, "at most 128"),
-     ("my-alice-pass", "username"), ("tab\there ok", "control")],
-)  # fmt: skip
+    [
+        ("short", "at least 8"),
+        ("password1", "commonly used"),
+        ("aaaaaaaaaa", "repeat"),
+        ("x" * 129, "at most 128"),
+        ("my-alice-pass", "username"),
+        ("tab\there ok", "control"),
+    ],
+)
 def test_rules_refuse_with_the_rule_named(password, words):
     with pytest.raises(BadRequest, match=words):
         check_password_rules(password, username="alice")

@@ -21,8 +21,9 @@ def test_therapist_opening_anothers_client_is_403_and_audited(app):
         r = h2.get(path)
         assert r.status_code == 403, path
         assert "Private Person" not in r.text
-    r = h2.post(f"/api/v1/clients/{cid}/links", json={"instrument": "PHQ-9"},
-                headers={"X-CSRF-Token": sign_in(app, "t2")[1]})  # fmt: skip
+    r = h2.post(
+        f"/api/v1/clients/{cid}/links", json={"instrument": "PHQ-9"}, headers={"X-CSRF-Token": sign_in(app, "t2")[1]}
+    )
     assert r.status_code == 403
     with app.state.clinic.tx() as db:
         denied = db.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
@@ -64,15 +65,33 @@ def test_researcher_gets_deidentified_data_only(app):
     add_user(app, "res", "researcher")
     h1, c1 = sign_in(app, "t1")
     cid = new_client(h1, c1, "Identifiable Name")
-    r = h1.post(f"/api/v1/clients/{cid}/responses", json={"instrument": "GAD-7", "answers": {str(i): 1 for i in range(1, 8)}},
-                headers={"X-CSRF-Token": c1})  # fmt: skip
+    r = h1.post(
+        f"/api/v1/clients/{cid}/responses",
+        json={"instrument": "GAD-7", "answers": {str(i): 1 for i in range(1, 8)}},
+        headers={"X-CSRF-Token": c1},
+    )
     assert r.status_code == 201
     hr, _ = sign_in(app, "res")
-    for path in (f"/api/v1/clients/{cid}", "/api/v1/clients", f"/clients/{cid}", "/api/v1/alerts",
-                 f"/api/v1/responses/{r.json()['response_id']}"):  # fmt: skip
+    for path in (
+        f"/api/v1/clients/{cid}",
+        "/api/v1/clients",
+        f"/clients/{cid}",
+        "/api/v1/alerts",
+        f"/api/v1/responses/{r.json()['response_id']}",
+    ):
         assert hr.get(path).status_code == 403, path
     rows = hr.get("/api/v1/research/scores").json()
-    assert rows and set(rows[0]) == {"client", "gender", "age_band", "instrument", "session", "scale", "score", "status", "band"}
+    assert rows and set(rows[0]) == {
+        "client",
+        "gender",
+        "age_band",
+        "instrument",
+        "session",
+        "scale",
+        "score",
+        "status",
+        "band",
+    }
     assert rows[0]["score"] == 7.0 and rows[0]["age_band"].endswith("9")
     text = hr.get("/research.csv").text + hr.get("/research").text
     assert "Identifiable Name" not in text and "1990" not in text

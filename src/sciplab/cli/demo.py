@@ -85,10 +85,7 @@ def demo_cmd(
         )
         return
     say(f"SCIP Lab demo: {len(data)} synthetic respondents from {example_path()}")
-    say(
-        f"Scales scored when at least {DEMO_MIN_ANSWERED:.0%} of their items are answered "
-        "(incomplete sums prorated)."
-    )
+    say(f"Scales scored when at least {DEMO_MIN_ANSWERED:.0%} of their items are answered (incomplete sums prorated).")
     print_scale_table(scored, rel)
     say(fit.summary())
     if target is not None:

@@ -132,8 +132,9 @@ def _announce(url: str, app: Any, info: Any) -> None:
         say(f"(one-time setup token: {token})")
     if info is not None:
         say(
-            f"Demo clinic from the SCIP simulation (seed {info.seed}): {info.clients} clients, {info.sessions} sessions, "
-            f"{info.responses} questionnaires, {info.alerts} open risk alerts. Two-factor sign-in is off for the demo."
+            f"Demo clinic from the SCIP simulation (seed {info.seed}): {info.clients} clients, "
+            f"{info.sessions} sessions, {info.responses} questionnaires, {info.alerts} open risk alerts. "
+            "Two-factor sign-in is off for the demo."
         )
         for username, role, password in info.logins:
             say(f"  sign in as {username:<11} password {password!r:<20} ({role})")

@@ -47,7 +47,10 @@ def ssm_command(
     bootstrap: Annotated[
         int,
         typer.Option(
-            "--bootstrap", "-B", min=0, max=MAX_BOOTSTRAP,
+            "--bootstrap",
+            "-B",
+            min=0,
+            max=MAX_BOOTSTRAP,
             help="Bootstrap resamples (0: no CIs).",
         ),
     ] = 2000,  # fmt: skip

@@ -93,9 +93,17 @@ def create_command(
     try:
         with factory() as s, s.begin():
             hasher = Hasher(settings.argon2_time_cost, settings.argon2_memory_kib)
-            user = create_user(s, hasher, _who(), username=username, password=password, role=role,
-                               display_name=display_name, supervisor=supervisor,
-                               clinical_access=clinical_access)  # fmt: skip
+            user = create_user(
+                s,
+                hasher,
+                _who(),
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                supervisor=supervisor,
+                clinical_access=clinical_access,
+            )
             say(f"created {user.role} {user.username} (id {user.id}); two-factor set-up at first sign-in")
     finally:
         engine.dispose()
@@ -116,10 +124,16 @@ def list_command(
         with factory() as s:
             users = s.scalars(select(User).order_by(User.username)).all()
             rows = [
-                {"username": u.username, "role": u.role, "two_factor": u.totp_enabled, "disabled": u.disabled,
-                 "supervisor_id": u.supervisor_id, "created_at": u.created_at.isoformat(timespec="seconds")}
+                {
+                    "username": u.username,
+                    "role": u.role,
+                    "two_factor": u.totp_enabled,
+                    "disabled": u.disabled,
+                    "supervisor_id": u.supervisor_id,
+                    "created_at": u.created_at.isoformat(timespec="seconds"),
+                }
                 for u in users
-            ]  # fmt: skip
+            ]
     finally:
         engine.dispose()
     if as_json:
@@ -127,8 +141,13 @@ def list_command(
         return
     table = new_table("username", "role", "two-factor", "status", "created (UTC)")
     for r in rows:
-        table.add_row(r["username"], r["role"], "on" if r["two_factor"] else "off",
-                      "disabled" if r["disabled"] else "active", r["created_at"])  # fmt: skip
+        table.add_row(
+            r["username"],
+            r["role"],
+            "on" if r["two_factor"] else "off",
+            "disabled" if r["disabled"] else "active",
+            r["created_at"],
+        )
     from sciplab.cli._common import console
 
     console.print(table)

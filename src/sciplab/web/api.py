@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["clinic"])
 
 
 def _clinic(request: Request) -> Clinic:
-    return request.app.state.clinic  # type: ignore[no-any-return]
+    return request.app.state.clinic
 
 
 class SessionIn(BaseModel):
@@ -103,7 +103,9 @@ def open_session(request: Request, body: SessionIn) -> JSONResponse:
     with clinic.tx() as db:
         sess = db.get(auth.AuthSession, auth.token_hash(out.token))
         csrf = sess.csrf_token if sess else ""
-    response = JSONResponse({"username": out.user.username, "role": out.user.role, "stage": out.stage, "csrf_token": csrf})
+    response = JSONResponse(
+        {"username": out.user.username, "role": out.user.role, "stage": out.stage, "csrf_token": csrf}
+    )
     response.set_cookie(COOKIE, out.token, httponly=True, samesite="strict", secure=clinic.settings.https)
     return response
 
@@ -113,18 +115,29 @@ def me(request: Request) -> dict[str, Any]:
     """The signed-in user."""
     with _clinic(request).tx() as db:
         login = _auth(request, db)
-        return {"id": login.user.id, "username": login.user.username, "role": login.user.role,
-                "csrf_token": login.session.csrf_token}  # fmt: skip
+        return {
+            "id": login.user.id,
+            "username": login.user.username,
+            "role": login.user.role,
+            "csrf_token": login.session.csrf_token,
+        }
 
 
 @router.get("/instruments")
 def instruments() -> list[dict[str, Any]]:
     """Instruments a clinic can assign (scorable ones of the library) with their licence for item wording."""
     return [
-        {"id": i.id, "name": i.name, "items": i.n_items, "min": i.response.min, "max": i.response.max,
-         "item_text_shipped": bool(i.licence.item_text and i.item_text), "flags": [f.name for f in i.flags]}
+        {
+            "id": i.id,
+            "name": i.name,
+            "items": i.n_items,
+            "min": i.response.min,
+            "max": i.response.max,
+            "item_text_shipped": bool(i.licence.item_text and i.item_text),
+            "flags": [f.name for f in i.flags],
+        }
         for i in measures.scorable()
-    ]  # fmt: skip
+    ]
 
 
 @router.get("/clients")
@@ -147,26 +160,46 @@ def create_client(request: Request, body: ClientIn, x_csrf_token: str | None = H
 def _client_json(rec: dict[str, Any]) -> dict[str, Any]:
     c, ident = rec["client"], rec["identity"]
     return {
-        "id": c.id, "code": c.code, "name": ident.name if ident else "", "gender": c.gender,
-        "birth_year": c.birth_year, "therapist": rec["therapist"].username if rec["therapist"] else None,
+        "id": c.id,
+        "code": c.code,
+        "name": ident.name if ident else "",
+        "gender": c.gender,
+        "birth_year": c.birth_year,
+        "therapist": rec["therapist"].username if rec["therapist"] else None,
         "episodes": [{"id": e.id, "started_on": e.started_on, "ended_on": e.ended_on} for e in rec["episodes"]],
         "sessions": [
-            {"id": s.id, "number": s.number, "date": s.date, "attendance": s.attendance,
-             "therapist_alliance": s.therapist_alliance, "distance_rating": s.distance_rating}
+            {
+                "id": s.id,
+                "number": s.number,
+                "date": s.date,
+                "attendance": s.attendance,
+                "therapist_alliance": s.therapist_alliance,
+                "distance_rating": s.distance_rating,
+            }
             for s in rec["sessions"]
         ],
         "responses": [
-            {"id": r.id, "instrument": r.instrument_id, "session_id": r.session_id, "source": r.source,
-             "submitted_at": r.submitted_at,
-             "scores": [{"scale": s.scale, "value": s.value, "status": s.status, "band": s.band} for s in scores]}
+            {
+                "id": r.id,
+                "instrument": r.instrument_id,
+                "session_id": r.session_id,
+                "source": r.source,
+                "submitted_at": r.submitted_at,
+                "scores": [{"scale": s.scale, "value": s.value, "status": s.status, "band": s.band} for s in scores],
+            }
             for r, scores in rec["responses"]
         ],
         "alerts": [
-            {"id": a.id, "flag": a.flag, "message": a.message, "created_at": a.created_at,
-             "acknowledged": a.acknowledged_at is not None}
+            {
+                "id": a.id,
+                "flag": a.flag,
+                "message": a.message,
+                "created_at": a.created_at,
+                "acknowledged": a.acknowledged_at is not None,
+            }
             for a in rec["alerts"]
         ],
-    }  # fmt: skip
+    }
 
 
 @router.get("/clients/{client_id}")
@@ -205,14 +238,28 @@ def add_link(request: Request, client_id: int, body: LinkIn, x_csrf_token: str |
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = _auth(request, db, x_csrf_token, post=True)
-        link, token = measures.create_link(db, login.actor, clinic.secret, client_id, body.instrument,
-                                           hours=clinic.settings.link_hours, mode=body.mode,
-                                           session_id=body.session_id)  # fmt: skip
-        return {"id": link.id, "token": token, "url": str(request.base_url) + f"q/{token}", "expires_at": link.expires_at}
+        link, token = measures.create_link(
+            db,
+            login.actor,
+            clinic.secret,
+            client_id,
+            body.instrument,
+            hours=clinic.settings.link_hours,
+            mode=body.mode,
+            session_id=body.session_id,
+        )
+        return {
+            "id": link.id,
+            "token": token,
+            "url": str(request.base_url) + f"q/{token}",
+            "expires_at": link.expires_at,
+        }
 
 
 @router.post("/clients/{client_id}/responses", status_code=201)
-def add_response(request: Request, client_id: int, body: ManualIn, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
+def add_response(
+    request: Request, client_id: int, body: ManualIn, x_csrf_token: str | None = Header(None)
+) -> dict[str, Any]:
     """Item responses entered by hand; scored at once."""
     with _clinic(request).tx() as db:
         login = _auth(request, db, x_csrf_token, post=True)
@@ -228,10 +275,14 @@ def get_response(request: Request, response_id: int) -> dict[str, Any]:
         d = measures.response_detail(db, login.actor, response_id)
         r = d["response"]
         return {
-            "id": r.id, "client": d["client"].code, "instrument": r.instrument_id, "source": r.source,
-            "submitted_at": r.submitted_at, "items": {str(i.item): i.value for i in d["items"]},
+            "id": r.id,
+            "client": d["client"].code,
+            "instrument": r.instrument_id,
+            "source": r.source,
+            "submitted_at": r.submitted_at,
+            "items": {str(i.item): i.value for i in d["items"]},
             "scores": [{"scale": s.scale, "value": s.value, "status": s.status, "band": s.band} for s in d["scores"]],
-        }  # fmt: skip
+        }
 
 
 @router.get("/alerts")
@@ -259,10 +310,14 @@ def questionnaire(request: Request, token: str) -> dict[str, Any]:
         link = measures.open_link(db, clinic.secret, token)
         f = measures.form(db, link.instrument_id)
         return {
-            "instrument": f.instrument_id, "name": f.name, "wording": f.wording, "submitted": link.used_at is not None,
+            "instrument": f.instrument_id,
+            "name": f.name,
+            "wording": f.wording,
+            "submitted": link.used_at is not None,
             "items": [{"number": i.number, "text": i.text} for i in f.items],
-            "scale": [{"value": v, "label": lab} for v, lab in f.scale], "draft": link.draft or {},
-        }  # fmt: skip
+            "scale": [{"value": v, "label": lab} for v, lab in f.scale],
+            "draft": link.draft or {},
+        }
 
 
 @router.post("/questionnaires/{token}")

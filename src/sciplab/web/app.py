@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         revision=revision,
         setup_token=setup_token,
     )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -129,25 +130,35 @@ def _handlers(app: FastAPI, clinic: Clinic, templates: Jinja2Templates) -> None:
         if isinstance(exc, Forbidden) and "two-factor" in str(exc):
             return RedirectResponse("/account/2fa", status_code=303)
         return templates.TemplateResponse(
-            request, "message.html", {"title": _title(exc), "message": str(exc), "status": exc.status},
+            request,
+            "message.html",
+            {"title": _title(exc), "message": str(exc), "status": exc.status},
             status_code=exc.status,
-        )  # fmt: skip
+        )
 
     @app.exception_handler(404)
     async def _not_found(request: Request, exc: Exception) -> Response:
         if wants_json(request):
             return JSONResponse({"error": "no such page", "status": 404}, status_code=404)
         return templates.TemplateResponse(
-            request, "message.html", {"title": "Not found", "message": "There is no such page.", "status": 404},
+            request,
+            "message.html",
+            {"title": "Not found", "message": "There is no such page.", "status": 404},
             status_code=404,
-        )  # fmt: skip
+        )
 
 
 def _title(exc: WebError) -> str:
     return {
-        400: "Please check the form", 401: "Please sign in", 403: "Not allowed", 404: "Not found",
-        409: "Already there", 410: "Link not valid", 429: "Please wait", 503: "Service unavailable",
-    }.get(exc.status, "Error")  # fmt: skip
+        400: "Please check the form",
+        401: "Please sign in",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Already there",
+        410: "Link not valid",
+        429: "Please wait",
+        503: "Service unavailable",
+    }.get(exc.status, "Error")
 
 
 def _audit_denied(clinic: Clinic, request: Request, exc: Exception) -> None:
@@ -155,8 +166,14 @@ def _audit_denied(clinic: Clinic, request: Request, exc: Exception) -> None:
     who = Who(actor.user_id, actor.username, actor.ip) if actor else Who(ip=client_ip(request))
     try:
         with clinic.tx() as db:
-            record(db, who, "access", "path", request.url.path[:64], outcome="denied",
-                   detail={"method": request.method, "reason": str(exc)[:500]})  # fmt: skip
+            record(
+                db,
+                who,
+                "access",
+                "path",
+                request.url.path[:64],
+                outcome="denied",
+                detail={"method": request.method, "reason": str(exc)[:500]},
+            )
     except DatabaseError:
         log.error("could not audit a denied request to %s", request.url.path)
-

@@ -77,8 +77,16 @@ class Clinic:
     def login(self, request: Request, username: str, password: str, code: str = "") -> LoginOutcome:
         """Sign in: the attempt (and any failure count or lockout) is committed before a refusal is raised."""
         with self.tx() as db:
-            outcome = login(db, self.settings, self.hasher, self.limiter, username=username, password=password,
-                            code=code, ip=client_ip(request))  # fmt: skip
+            outcome = login(
+                db,
+                self.settings,
+                self.hasher,
+                self.limiter,
+                username=username,
+                password=password,
+                code=code,
+                ip=client_ip(request),
+            )
         if isinstance(outcome, Exception):
             raise outcome
         return outcome

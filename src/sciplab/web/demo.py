@@ -26,7 +26,7 @@ from sciplab.web.errors import Conflict
 from sciplab.web.measures.service import instrument, score_and_store_many
 from sciplab.web.models import Alert, Assignment, Client, ClientIdentity, Episode, Response, TherapySession
 
-DEMO_PASSWORD = "scip demo clinic"
+DEMO_PASSWORD = "scip demo clinic"  # noqa: S105 - the throwaway demo clinic prints it on purpose
 DEMO_USERS = (
     ("admin", "admin", None),
     ("supervisor", "supervisor", None),
@@ -50,7 +50,6 @@ class DemoClinic:
     seed: int
 
 
-
 def _values(row: Any, prefix: str, numbers: tuple[int, ...]) -> dict[int, int | None]:
     out: dict[int, int | None] = {}
     for n in numbers:
@@ -68,8 +67,16 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
     who = Who(username="demo-seed")
     users = {}
     for username, role, supervisor in DEMO_USERS:
-        users[username] = create_user(db, hasher, who, username=username, password=DEMO_PASSWORD, role=role,
-                                      supervisor=supervisor, display_name=username.capitalize())  # fmt: skip
+        users[username] = create_user(
+            db,
+            hasher,
+            who,
+            username=username,
+            password=DEMO_PASSWORD,
+            role=role,
+            supervisor=supervisor,
+            display_name=username.capitalize(),
+        )
     put_setting(db, "require_2fa", "false")
     record(db, who, "settings.change", "setting", "require_2fa", detail={"value": "false", "why": "demo"})
 
@@ -88,36 +95,71 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
         client = Client(code=new_code(db), therapist_id=therapists[i % 2].id, gender="", birth_year=None)
         db.add(client)
         db.flush()
-        db.add(ClientIdentity(client_id=client.id, name=f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} (demo)"))
+        db.add(
+            ClientIdentity(
+                client_id=client.id, name=f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} (demo)"
+            )
+        )
         ep = Episode(client_id=client.id, started_on=start)
         db.add(ep)
         db.flush()
-        db.add_all([
-            Assignment(episode_id=ep.id, instrument_id="PHQ-9", schedule="intake"),
-            Assignment(episode_id=ep.id, instrument_id="CORE-10", schedule="every_session"),
-            Assignment(episode_id=ep.id, instrument_id="WAI-SR", schedule="every_n", every_n=3),
-        ])  # fmt: skip
+        db.add_all(
+            [
+                Assignment(episode_id=ep.id, instrument_id="PHQ-9", schedule="intake"),
+                Assignment(episode_id=ep.id, instrument_id="CORE-10", schedule="every_session"),
+                Assignment(episode_id=ep.id, instrument_id="WAI-SR", schedule="every_n", every_n=3),
+            ]
+        )
         for inst_id, prefix in (("PHQ-9", "PHQ9"), ("CORE-10", "CORE10")):
             if pid in baseline.get(inst_id, {}).index:
                 row = baseline[inst_id].loc[pid].to_dict()
-                _add(db, pending, client, ep, None, inst_id, _values(row, prefix, instrument(inst_id).item_numbers), start)
+                _add(
+                    db,
+                    pending,
+                    client,
+                    ep,
+                    None,
+                    inst_id,
+                    _values(row, prefix, instrument(inst_id).item_numbers),
+                    start,
+                )
         if sess_rows is None:
             continue
         for _, srow in sess_rows.iterrows():
             number = int(srow["session"])
             alliance = srow.get("latent_alliance")
             ts = TherapySession(
-                episode_id=ep.id, number=number, date=start + dt.timedelta(weeks=number),
+                episode_id=ep.id,
+                number=number,
+                date=start + dt.timedelta(weeks=number),
                 distance_rating=int(srow["therapist_distance_rating"]),
                 therapist_alliance=None if alliance is None else int(min(10, max(0, round(10 * float(alliance))))),
-            )  # fmt: skip
+            )
             db.add(ts)
             db.flush()
             n_sessions += 1
             row = srow.to_dict()
-            _add(db, pending, client, ep, ts, "CORE-10", _values(row, "CORE10", instrument("CORE-10").item_numbers), ts.date)
+            _add(
+                db,
+                pending,
+                client,
+                ep,
+                ts,
+                "CORE-10",
+                _values(row, "CORE10", instrument("CORE-10").item_numbers),
+                ts.date,
+            )
             if (number - 1) % 3 == 0:
-                _add(db, pending, client, ep, ts, "WAI-SR", _values(row, "WAISR", instrument("WAI-SR").item_numbers), ts.date)
+                _add(
+                    db,
+                    pending,
+                    client,
+                    ep,
+                    ts,
+                    "WAI-SR",
+                    _values(row, "WAISR", instrument("WAI-SR").item_numbers),
+                    ts.date,
+                )
     raised: list[Alert] = []
     responses = 0
     for resp, values in pending.values():
@@ -128,8 +170,12 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
     record(db, who, "demo.seed", "clinic", "", detail={"clients": len(persons), "seed": seed})
     return DemoClinic(
         logins=tuple((u, r, DEMO_PASSWORD) for u, r, _ in DEMO_USERS),
-        clients=len(persons), sessions=n_sessions, responses=responses, alerts=alerts, seed=seed,
-    )  # fmt: skip
+        clients=len(persons),
+        sessions=n_sessions,
+        responses=responses,
+        alerts=alerts,
+        seed=seed,
+    )
 
 
 def _add(
@@ -143,8 +189,14 @@ def _add(
     when: dt.date,
 ) -> None:
     at = dt.datetime.combine(when, dt.time(10, 0), tzinfo=dt.UTC)
-    resp = Response(client_id=client.id, episode_id=ep.id, session_id=ts.id if ts else None, instrument_id=inst_id,
-                    source="demo", submitted_at=at)  # fmt: skip
+    resp = Response(
+        client_id=client.id,
+        episode_id=ep.id,
+        session_id=ts.id if ts else None,
+        instrument_id=inst_id,
+        source="demo",
+        submitted_at=at,
+    )
     db.add(resp)
     db.flush()
     bucket = pending.setdefault(inst_id, ([], []))
@@ -156,7 +208,9 @@ def _acknowledge_past(db: Session, alerts: list[Alert]) -> None:
     """Alerts of all but each client's latest questionnaire count as handled by their therapist in the demo."""
     from sqlalchemy import func, select
 
-    latest = dict(db.execute(select(Response.client_id, func.max(Response.submitted_at)).group_by(Response.client_id)).all())
+    latest = dict(
+        db.execute(select(Response.client_id, func.max(Response.submitted_at)).group_by(Response.client_id)).all()
+    )
     therapist = dict(db.execute(select(Client.id, Client.therapist_id)).all())
     for alert in alerts:
         resp = db.get(Response, alert.response_id)

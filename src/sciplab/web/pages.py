@@ -36,14 +36,14 @@ T = TypeVar("T")
 
 
 def _clinic(request: Request) -> Clinic:
-    return request.app.state.clinic  # type: ignore[no-any-return]
+    return request.app.state.clinic
 
 
 def render(request: Request, name: str, status: int = 200, login: Login | None = None, **ctx: Any) -> HTMLResponse:
     """Render a template with the login and CSRF token in its context."""
     ctx.setdefault("login", login)
     ctx.setdefault("csrf", login.session.csrf_token if login else "")
-    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)  # type: ignore[no-any-return]
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -113,9 +113,14 @@ def _check_pre(request: Request, form: dict[str, str]) -> None:
 
 def _set_session(response: Response, token: str, clinic: Clinic) -> Response:
     response.set_cookie(
-        COOKIE, token, httponly=True, samesite="strict", secure=clinic.settings.https, path="/",
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=clinic.settings.https,
+        path="/",
         max_age=clinic.settings.session_absolute_hours * 3600,
-    )  # fmt: skip
+    )
     return response
 
 
@@ -124,6 +129,7 @@ def _set_session(response: Response, token: str, clinic: Clinic) -> Response:
 
 @router.get("/")
 def home(request: Request) -> Response:
+    """Page: GET /."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         if auth.count_users(db) == 0:
@@ -133,6 +139,7 @@ def home(request: Request) -> Response:
 
 @router.get("/setup")
 def setup_page(request: Request, token: str = "") -> Response:
+    """Page: GET /setup."""
     clinic = _clinic(request)
     pre = _pre_token(request)
     return _with_pre(render(request, "setup.html", token=token, form_token=pre), pre, clinic)
@@ -140,6 +147,7 @@ def setup_page(request: Request, token: str = "") -> Response:
 
 @router.post("/setup")
 async def setup_submit(request: Request) -> Response:
+    """Page: POST /setup."""
     form = await _form(request)
     _check_pre(request, form)
     clinic = _clinic(request)
@@ -148,8 +156,14 @@ async def setup_submit(request: Request) -> Response:
         if form.get("password", "") != form.get("password2", ""):
             raise BadRequest("password: the two passwords differ")
         with clinic.tx() as db:
-            made = auth.first_admin(db, clinic.hasher, Who(ip=client_ip(request)), token=form.get("token", ""),
-                                    username=form.get("username", ""), password=form.get("password", ""))  # fmt: skip
+            made = auth.first_admin(
+                db,
+                clinic.hasher,
+                Who(ip=client_ip(request)),
+                token=form.get("token", ""),
+                username=form.get("username", ""),
+                password=form.get("password", ""),
+            )
         if isinstance(made, Exception):
             raise made
 
@@ -160,17 +174,20 @@ async def setup_submit(request: Request) -> Response:
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/dashboard", created: int = 0) -> Response:  # noqa: A002
+    """Page: GET /login."""
     clinic = _clinic(request)
     pre = _pre_token(request)
     return _with_pre(render(request, "login.html", next=_safe_next(next), form_token=pre, created=created), pre, clinic)
 
 
 def _safe_next(url: str) -> str:
+    """Page: GET /login."""
     return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else "/dashboard"
 
 
 @router.post("/login")
 async def login_submit(request: Request) -> Response:
+    """Page: POST /login."""
     form = await _form(request)
     _check_pre(request, form)
     clinic = _clinic(request)
@@ -182,7 +199,9 @@ async def login_submit(request: Request) -> Response:
         outcome = await run_in_threadpool(work)
     except (NotAuthenticated, TooManyAttempts) as exc:
         pre = _pre_token(request)
-        page = render(request, "login.html", 401, next=_safe_next(form.get("next", "/")), form_token=pre, error=str(exc))
+        page = render(
+            request, "login.html", 401, next=_safe_next(form.get("next", "/")), form_token=pre, error=str(exc)
+        )
         return _with_pre(page, pre, clinic)
     target = "/account/2fa" if outcome.stage == "enroll" else _safe_next(form.get("next", "/dashboard"))
     return _set_session(_see_other(target), outcome.token, clinic)
@@ -190,6 +209,8 @@ async def login_submit(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """Page: POST /logout."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         auth.logout(_db(login), login.token, login.who)
 
@@ -201,18 +222,27 @@ async def logout(request: Request) -> Response:
 
 @router.get("/account/2fa")
 def enroll_page(request: Request) -> Response:
+    """Page: GET /account/2fa."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request, allow_enroll=True)
         if login.user.totp_enabled:
-            return render(request, "message.html", login=login, title="Two-factor sign-in",
-                          message="Two-factor sign-in is active on your account.", status=200)  # fmt: skip
+            return render(
+                request,
+                "message.html",
+                login=login,
+                title="Two-factor sign-in",
+                message="Two-factor sign-in is active on your account.",
+                status=200,
+            )
         secret = auth.start_enrollment(db, login.user)
         return render(request, "enroll.html", login=login, secret=secret, uri=totp.uri(secret, login.user.username))
 
 
 @router.post("/account/2fa")
 async def enroll_submit(request: Request) -> Response:
+    """Page: POST /account/2fa."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         auth.confirm_enrollment(_db(login), login.session, login.user, form.get("code", ""), login.who)
 
@@ -225,6 +255,7 @@ async def enroll_submit(request: Request) -> Response:
 
 @router.get("/dashboard")
 def dashboard(request: Request) -> Response:
+    """Page: GET /dashboard."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -238,6 +269,7 @@ def dashboard(request: Request) -> Response:
 
 @router.get("/clients/new")
 def client_new(request: Request) -> Response:
+    """Page: GET /clients/new."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -247,11 +279,18 @@ def client_new(request: Request) -> Response:
 
 @router.post("/clients")
 async def client_create(request: Request) -> Response:
+    """Page: POST /clients."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> int:
         c = clients.create_client(
-            _db(login), login.actor, name=form.get("name", ""), contact=form.get("contact", ""),
-            gender=form.get("gender", ""), birth_year=_int(form, "birth_year"), therapist_id=_int(form, "therapist_id"),
-        )  # fmt: skip
+            _db(login),
+            login.actor,
+            name=form.get("name", ""),
+            contact=form.get("contact", ""),
+            gender=form.get("gender", ""),
+            birth_year=_int(form, "birth_year"),
+            therapist_id=_int(form, "therapist_id"),
+        )
         return c.id
 
     return _see_other(f"/clients/{await _posted(request, fn)}")
@@ -259,23 +298,39 @@ async def client_create(request: Request) -> Response:
 
 @router.get("/clients/{client_id}")
 def client_page(request: Request, client_id: int, link: str = "") -> Response:
+    """Page: GET /clients/{client_id}."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
         rec = clients.client_record(db, login.actor, client_id)
         assigned = measures.assignments(db, rec["client"])
-        return render(request, "client.html", login=login, rec=rec, assignments=assigned, schedules=SCHEDULES,
-                      instruments=measures.scorable(), new_link=link)  # fmt: skip
+        return render(
+            request,
+            "client.html",
+            login=login,
+            rec=rec,
+            assignments=assigned,
+            schedules=SCHEDULES,
+            instruments=measures.scorable(),
+            new_link=link,
+        )
 
 
 @router.post("/clients/{client_id}/sessions")
 async def session_add(request: Request, client_id: int) -> Response:
+    """Page: POST /clients/{client_id}/sessions."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         clients.add_session(
-            _db(login), login.actor, client_id, date=_date(form, "date"), attendance=form.get("attendance", "attended"),
-            therapist_alliance=_int(form, "therapist_alliance"), distance_rating=_int(form, "distance_rating"),
+            _db(login),
+            login.actor,
+            client_id,
+            date=_date(form, "date"),
+            attendance=form.get("attendance", "attended"),
+            therapist_alliance=_int(form, "therapist_alliance"),
+            distance_rating=_int(form, "distance_rating"),
             note=form.get("note", ""),
-        )  # fmt: skip
+        )
 
     await _posted(request, fn)
     return _see_other(f"/clients/{client_id}")
@@ -283,9 +338,17 @@ async def session_add(request: Request, client_id: int) -> Response:
 
 @router.post("/clients/{client_id}/assignments")
 async def assignment_add(request: Request, client_id: int) -> Response:
+    """Page: POST /clients/{client_id}/assignments."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
-        measures.assign(_db(login), login.actor, client_id, form.get("instrument", ""), form.get("schedule", ""),
-                        _int(form, "every_n"))  # fmt: skip
+        measures.assign(
+            _db(login),
+            login.actor,
+            client_id,
+            form.get("instrument", ""),
+            form.get("schedule", ""),
+            _int(form, "every_n"),
+        )
 
     await _posted(request, fn)
     return _see_other(f"/clients/{client_id}")
@@ -293,11 +356,20 @@ async def assignment_add(request: Request, client_id: int) -> Response:
 
 @router.post("/clients/{client_id}/links")
 async def link_create(request: Request, client_id: int) -> Response:
+    """Page: POST /clients/{client_id}/links."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> tuple[str, str]:
         mode = form.get("mode", "link")
-        _, token = measures.create_link(_db(login), login.actor, clinic.secret, client_id, form.get("instrument", ""),
-                                        hours=clinic.settings.link_hours, mode=mode,
-                                        session_id=_int(form, "session_id"))  # fmt: skip
+        _, token = measures.create_link(
+            _db(login),
+            login.actor,
+            clinic.secret,
+            client_id,
+            form.get("instrument", ""),
+            hours=clinic.settings.link_hours,
+            mode=mode,
+            session_id=_int(form, "session_id"),
+        )
         return mode, token
 
     mode, token = await _posted(request, fn)
@@ -308,6 +380,7 @@ async def link_create(request: Request, client_id: int) -> Response:
 
 @router.get("/clients/{client_id}/manual")
 def manual_page(request: Request, client_id: int, instrument: str = "") -> Response:
+    """Page: GET /clients/{client_id}/manual."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -317,9 +390,12 @@ def manual_page(request: Request, client_id: int, instrument: str = "") -> Respo
 
 @router.post("/clients/{client_id}/responses")
 async def manual_submit(request: Request, client_id: int) -> Response:
+    """Page: POST /clients/{client_id}/responses."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
-        measures.manual_entry(_db(login), login.actor, client_id, form.get("instrument", ""), form,
-                              session_id=_int(form, "session_id"))  # fmt: skip
+        measures.manual_entry(
+            _db(login), login.actor, client_id, form.get("instrument", ""), form, session_id=_int(form, "session_id")
+        )
 
     await _posted(request, fn)
     return _see_other(f"/clients/{client_id}")
@@ -327,6 +403,8 @@ async def manual_submit(request: Request, client_id: int) -> Response:
 
 @router.post("/alerts/{alert_id}/acknowledge")
 async def alert_ack(request: Request, alert_id: int) -> Response:
+    """Page: POST /alerts/{alert_id}/acknowledge."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> int:
         return clients.acknowledge_alert(_db(login), login.actor, alert_id).client_id
 
@@ -339,6 +417,7 @@ async def alert_ack(request: Request, alert_id: int) -> Response:
 
 @router.get("/q/{token}")
 def questionnaire(request: Request, token: str) -> Response:
+    """Page: GET /q/{token}."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         link = measures.open_link(db, clinic.secret, token)
@@ -346,12 +425,20 @@ def questionnaire(request: Request, token: str) -> Response:
             return render(request, "thanks.html", kiosk=link.mode == "kiosk", repeated=True)
         audit.record(db, Who(ip=client_ip(request)), "link.open", "link", link.id)
         form = measures.form(db, link.instrument_id)
-        return render(request, "questionnaire.html", form=form, token=token, draft=link.draft or {},
-                      one_per_screen=clinic.settings.one_item_per_screen, kiosk=link.mode == "kiosk")  # fmt: skip
+        return render(
+            request,
+            "questionnaire.html",
+            form=form,
+            token=token,
+            draft=link.draft or {},
+            one_per_screen=clinic.settings.one_item_per_screen,
+            kiosk=link.mode == "kiosk",
+        )
 
 
 @router.post("/q/{token}")
 async def questionnaire_submit(request: Request, token: str) -> Response:
+    """Page: POST /q/{token}."""
     form = await _form(request)
     clinic = _clinic(request)
     who = Who(ip=client_ip(request))
@@ -372,8 +459,17 @@ async def questionnaire_submit(request: Request, token: str) -> Response:
             link = measures.open_link(db, clinic.secret, token)
             qform = measures.form(db, link.instrument_id)
         draft = {k[5:]: v for k, v in form.items() if k.startswith("item_")}
-        return render(request, "questionnaire.html", 400, form=qform, token=token, draft=draft, error=str(exc),
-                      one_per_screen=clinic.settings.one_item_per_screen, kiosk=link.mode == "kiosk")  # fmt: skip
+        return render(
+            request,
+            "questionnaire.html",
+            400,
+            form=qform,
+            token=token,
+            draft=draft,
+            error=str(exc),
+            one_per_screen=clinic.settings.one_item_per_screen,
+            kiosk=link.mode == "kiosk",
+        )
 
 
 # -- admin ----------------------------------------------------------------------------------------------
@@ -381,6 +477,7 @@ async def questionnaire_submit(request: Request, token: str) -> Response:
 
 @router.get("/admin/users")
 def users_page(request: Request) -> Response:
+    """Page: GET /admin/users."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -388,18 +485,33 @@ def users_page(request: Request) -> Response:
         from sqlalchemy import select
 
         users = db.scalars(select(User).order_by(User.username)).all()
-        return render(request, "users.html", login=login, users=users, roles=ROLES,
-                      require_2fa=auth.require_2fa(db, clinic.settings))  # fmt: skip
+        return render(
+            request,
+            "users.html",
+            login=login,
+            users=users,
+            roles=ROLES,
+            require_2fa=auth.require_2fa(db, clinic.settings),
+        )
 
 
 @router.post("/admin/users")
 async def users_create(request: Request) -> Response:
+    """Page: POST /admin/users."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         require(login.actor, "users.manage")
-        auth.create_user(_db(login), clinic.hasher, login.who, username=form.get("username", ""),
-                         password=form.get("password", ""), role=form.get("role", ""),
-                         display_name=form.get("display_name", ""), supervisor=form.get("supervisor") or None,
-                         clinical_access=form.get("clinical_access") == "on")  # fmt: skip
+        auth.create_user(
+            _db(login),
+            clinic.hasher,
+            login.who,
+            username=form.get("username", ""),
+            password=form.get("password", ""),
+            role=form.get("role", ""),
+            display_name=form.get("display_name", ""),
+            supervisor=form.get("supervisor") or None,
+            clinical_access=form.get("clinical_access") == "on",
+        )
 
     await _posted(request, fn)
     return _see_other("/admin/users")
@@ -407,6 +519,8 @@ async def users_create(request: Request) -> Response:
 
 @router.post("/admin/users/{username}/{action}")
 async def users_action(request: Request, username: str, action: str) -> Response:
+    """Page: POST /admin/users/{username}/{action}."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         require(login.actor, "users.manage")
         if action == "disable":
@@ -424,6 +538,8 @@ async def users_action(request: Request, username: str, action: str) -> Response
 
 @router.post("/admin/settings")
 async def settings_save(request: Request) -> Response:
+    """Page: POST /admin/settings."""
+
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> None:
         require(login.actor, "settings.manage")
         value = "true" if form.get("require_2fa") == "on" else "false"
@@ -436,6 +552,7 @@ async def settings_save(request: Request) -> Response:
 
 @router.get("/admin/audit")
 def audit_page(request: Request) -> Response:
+    """Page: GET /admin/audit."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -451,16 +568,19 @@ def audit_page(request: Request) -> Response:
 
 @router.get("/research")
 def research_page(request: Request) -> Response:
+    """Page: GET /research."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
         rows = clients.research_rows(db, login.actor)
-        return render(request, "research.html", login=login, rows=rows[:500], total=len(rows),
-                      columns=clients.RESEARCH_COLUMNS)  # fmt: skip
+        return render(
+            request, "research.html", login=login, rows=rows[:500], total=len(rows), columns=clients.RESEARCH_COLUMNS
+        )
 
 
 @router.get("/research.csv")
 def research_csv(request: Request) -> Response:
+    """Page: GET /research.csv."""
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
@@ -469,5 +589,8 @@ def research_csv(request: Request) -> Response:
     writer = csv.DictWriter(out, fieldnames=list(clients.RESEARCH_COLUMNS))
     writer.writeheader()
     writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv",
-                    headers={"Content-Disposition": 'attachment; filename="sciplab-scores-deidentified.csv"'})  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="sciplab-scores-deidentified.csv"'},
+    )

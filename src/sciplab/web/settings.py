@@ -4,7 +4,7 @@
 environment (``SCIPLAB_DB``, ``SCIPLAB_SECRET_KEY``, ``SCIPLAB_REQUIRE_2FA``, ...), then the explicit
 overrides (command-line options). The default database is ``clinic.db`` (SQLite, WAL) in the user
 data directory: ``$SCIPLAB_DATA_DIR``, else ``$XDG_DATA_HOME/sciplab``, else ``~/.local/share/sciplab``
-(``%APPDATA%\\sciplab`` on Windows).
+(``%APPDATA%/sciplab`` on Windows).
 """
 
 from __future__ import annotations
@@ -67,8 +67,15 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "db", database_url(self.db or None))
-        for name in ("session_idle_minutes", "session_absolute_hours", "link_hours", "lockout_failures",
-                     "lockout_minutes", "ip_failures_per_window", "argon2_time_cost"):  # fmt: skip
+        for name in (
+            "session_idle_minutes",
+            "session_absolute_hours",
+            "link_hours",
+            "lockout_failures",
+            "lockout_minutes",
+            "ip_failures_per_window",
+            "argon2_time_cost",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise InvalidParameterError(f"setting {name} must be a whole number >= 1, got {value!r}")

@@ -38,10 +38,21 @@ class Who:
 def _payload(entry: AuditEntry) -> str:
     at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
     return json.dumps(
-        [entry.id, at, entry.user_id, entry.username, entry.action, entry.record_type, entry.record_id,
-         entry.ip, entry.outcome, entry.detail],
-        separators=(",", ":"), ensure_ascii=False,
-    )  # fmt: skip
+        [
+            entry.id,
+            at,
+            entry.user_id,
+            entry.username,
+            entry.action,
+            entry.record_type,
+            entry.record_id,
+            entry.ip,
+            entry.outcome,
+            entry.detail,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:

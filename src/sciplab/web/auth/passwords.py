@@ -37,7 +37,9 @@ def check_password_rules(password: str, *, username: str = "") -> None:
     """Raise :class:`BadRequest` naming the rule a new password breaks."""
     pw = normalise(password)
     if len(pw) < MIN_LENGTH:
-        raise BadRequest(f"password must be at least {MIN_LENGTH} characters long (got {len(pw)}); a passphrase is best")
+        raise BadRequest(
+            f"password must be at least {MIN_LENGTH} characters long (got {len(pw)}); a passphrase is best"
+        )
     if len(pw) > MAX_LENGTH:
         raise BadRequest(f"password must be at most {MAX_LENGTH} characters long (got {len(pw)})")
     if any(unicodedata.category(c) == "Cc" for c in pw):

@@ -62,5 +62,3 @@ def verify(secret: str, submitted: str, *, last_step: int = 0, at: float | None 
 def uri(secret: str, username: str, issuer: str = "SCIP Clinic") -> str:
     """``otpauth://`` URI for authenticator apps."""
     return f"otpauth://totp/{quote(issuer)}:{quote(username)}?secret={secret}&issuer={quote(issuer)}"
-
-

@@ -136,10 +136,16 @@ def open_alerts(db: Session, actor: Actor) -> list[dict[str, Any]]:
         .order_by(Alert.created_at.desc())
     ).all()
     return [
-        {"id": a.id, "client_id": a.client_id, "client": code, "flag": a.flag, "message": a.message,
-         "created_at": a.created_at}
+        {
+            "id": a.id,
+            "client_id": a.client_id,
+            "client": code,
+            "flag": a.flag,
+            "message": a.message,
+            "created_at": a.created_at,
+        }
         for a, code in rows
-    ]  # fmt: skip
+    ]
 
 
 def acknowledge_alert(db: Session, actor: Actor, alert_id: int) -> Alert:
@@ -264,14 +270,21 @@ def research_rows(db: Session, actor: Actor) -> list[dict[str, Any]]:
     require(actor, "research.view")
     rows = db.execute(
         select(
-            Client.code, Client.gender, Client.birth_year, Response.instrument_id, TherapySession.number,
-            Score.scale, Score.value, Score.status, Score.band,
+            Client.code,
+            Client.gender,
+            Client.birth_year,
+            Response.instrument_id,
+            TherapySession.number,
+            Score.scale,
+            Score.value,
+            Score.status,
+            Score.band,
         )
         .join(Response, Response.client_id == Client.id)
         .join(Score, Score.response_id == Response.id)
         .outerjoin(TherapySession, TherapySession.id == Response.session_id)
         .order_by(Client.code, Response.id, Score.scale)
-    ).all()  # fmt: skip
+    ).all()
     record(db, _who(actor), "research.export", "scores", "", detail={"rows": len(rows)})
     return [
         dict(zip(RESEARCH_COLUMNS, (r[0], r[1], age_band(r[2]), r[3], r[4], r[5], r[6], r[7], r[8]), strict=True))

@@ -58,8 +58,10 @@ def instrument(instrument_id: str) -> Instrument:
     ids = [i.id for i in scorable()]
     match = next((i for i in ids if i.lower() == str(instrument_id).strip().lower()), None)
     if match is None:
-        raise BadRequest(f"instrument must be one of the library's scorable instruments; got {instrument_id!r}"
-                         f"{suggest(str(instrument_id), ids)}")  # fmt: skip
+        raise BadRequest(
+            f"instrument must be one of the library's scorable instruments; got {instrument_id!r}"
+            f"{suggest(str(instrument_id), ids)}"
+        )
     return get_instrument(match)
 
 
@@ -91,7 +93,9 @@ def form(db: Session, instrument_id: str) -> Form:
     if inst.licence.item_text and inst.item_text:
         texts, wording = inst.item_text, "shipped"
     else:
-        imported = {t.item: t.text for t in db.scalars(select(LicensedText).where(LicensedText.instrument_id == inst.id))}
+        imported = {
+            t.item: t.text for t in db.scalars(select(LicensedText).where(LicensedText.instrument_id == inst.id))
+        }
         if imported:
             texts, wording = imported, "imported"
     lo, hi = inst.response.min, inst.response.max
@@ -127,18 +131,28 @@ def assign(
     client = get_client(db, actor, client_id, "clients.edit")
     inst = instrument(instrument_id)
     if schedule not in SCHEDULES:
-        raise BadRequest(f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}{suggest(schedule, SCHEDULES)}")
+        raise BadRequest(
+            f"schedule must be one of {', '.join(SCHEDULES)}; got {schedule!r}{suggest(schedule, SCHEDULES)}"
+        )
     if schedule == "every_n":
         if every_n is None or not 2 <= every_n <= 52:
-            raise BadRequest(f"every_n must be a whole number of sessions from 2 to 52 with schedule every_n; got {every_n}")
+            raise BadRequest(
+                f"every_n must be a whole number of sessions from 2 to 52 with schedule every_n; got {every_n}"
+            )
     else:
         every_n = None
     ep = current_episode(db, client)
     a = Assignment(episode_id=ep.id, instrument_id=inst.id, schedule=schedule, every_n=every_n)
     db.add(a)
     db.flush()
-    record(db, who_of(actor), "assignment.create", "assignment", a.id,
-           detail={"client": client.code, "instrument": inst.id, "schedule": schedule})  # fmt: skip
+    record(
+        db,
+        who_of(actor),
+        "assignment.create",
+        "assignment",
+        a.id,
+        detail={"client": client.code, "instrument": inst.id, "schedule": schedule},
+    )
     return a
 
 
@@ -156,7 +170,9 @@ def is_due(a: Assignment, session_number: int | None, *, ending: bool = False) -
         return not session_number
     if a.schedule == "every_session":
         return bool(session_number)
-    return bool(session_number) and a.every_n is not None and (session_number - 1) % a.every_n == 0
+    if not session_number or a.every_n is None:
+        return False
+    return (session_number - 1) % a.every_n == 0
 
 
 # -- links -------------------------------------------------------------------------------------------
@@ -260,7 +276,9 @@ def parse_answers(instrument_id: str, answers: Mapping[str, Any], *, partial: bo
         number = name[5:] if name.startswith("item_") else name
         if not number.isdigit() or int(number) not in out:
             if name.startswith("item_") or name.isdigit():
-                problems.append(f"{inst.id} has no item {number!r} (items {inst.item_numbers[0]}-{inst.item_numbers[-1]})")
+                problems.append(
+                    f"{inst.id} has no item {number!r} (items {inst.item_numbers[0]}-{inst.item_numbers[-1]})"
+                )
             continue
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             continue
@@ -315,15 +333,18 @@ def score_and_store_many(
     for row, response in enumerate(responses):
         for scale in inst.scales:
             col = inst.column(scale.name)
-            value = result.scores[col].iloc[row] if col in result.scores else math.nan
+            score_value = result.scores[col].iloc[row] if col in result.scores else math.nan
             status = result.validity.get(f"{col}_status")
             band = result.bands.get(f"{col}_band")
-            db.add(Score(
-                response_id=response.id, scale=scale.name,
-                value=None if pd.isna(value) else float(value),
-                status="" if status is None else str(status.iloc[row]),
-                band="" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
-            ))  # fmt: skip
+            db.add(
+                Score(
+                    response_id=response.id,
+                    scale=scale.name,
+                    value=None if pd.isna(score_value) else float(score_value),
+                    status="" if status is None else str(status.iloc[row]),
+                    band="" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
+                )
+            )
         for flag in inst.flags:
             col = f"{inst.id}_{flag.name}"
             if col in result.flags and bool(result.flags[col].iloc[row]):
@@ -352,9 +373,13 @@ def submit(db: Session, secret: str, token: str, answers: Mapping[str, Any], who
         return Submission(int(existing or 0), True, 0)
     values = parse_answers(link.instrument_id, answers)
     response = Response(
-        link_id=link.id, client_id=link.client_id, episode_id=link.episode_id, session_id=link.session_id,
-        instrument_id=link.instrument_id, source=link.mode,
-    )  # fmt: skip
+        link_id=link.id,
+        client_id=link.client_id,
+        episode_id=link.episode_id,
+        session_id=link.session_id,
+        instrument_id=link.instrument_id,
+        source=link.mode,
+    )
     db.add(response)
     db.flush()
     alerts = _score_and_store(db, response, values)
@@ -365,7 +390,12 @@ def submit(db: Session, secret: str, token: str, answers: Mapping[str, Any], who
 
 
 def manual_entry(
-    db: Session, actor: Actor, client_id: int, instrument_id: str, answers: Mapping[str, Any], session_id: int | None = None
+    db: Session,
+    actor: Actor,
+    client_id: int,
+    instrument_id: str,
+    answers: Mapping[str, Any],
+    session_id: int | None = None,
 ) -> Submission:
     """Item responses typed in by the clinician from a paper form."""
     client = get_client(db, actor, client_id, "measures.deliver")
@@ -376,8 +406,14 @@ def manual_entry(
         sess = db.get(TherapySession, session_id)
         if sess is None or sess.episode_id != ep.id:
             raise BadRequest(f"session {session_id} is not a session of {client.code}'s current episode")
-    response = Response(client_id=client.id, episode_id=ep.id, session_id=session_id, instrument_id=inst.id,
-                        source="manual", entered_by=actor.user_id)  # fmt: skip
+    response = Response(
+        client_id=client.id,
+        episode_id=ep.id,
+        session_id=session_id,
+        instrument_id=inst.id,
+        source="manual",
+        entered_by=actor.user_id,
+    )
     db.add(response)
     db.flush()
     alerts = _score_and_store(db, response, values)

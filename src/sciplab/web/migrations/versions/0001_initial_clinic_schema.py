@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -21,7 +20,6 @@ depends_on = None
 
 def upgrade() -> None:
     """Apply."""
-
     op.create_table(
         "app_settings",
         sa.Column("key", sa.String(length=64), nullable=False),
