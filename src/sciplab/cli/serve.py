@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -118,10 +119,30 @@ def serve_command(
                 _check(server, sock, f"http://{shown}:{bound_port}/healthz")
             else:
                 say("Press Ctrl+C to stop.")
-                server.run(sockets=[sock])
+                _run_until_stopped(server, sock)
         finally:
             sock.close()
             app.state.clinic.engine.dispose()
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
+def _run_until_stopped(server: Any, sock: socket.socket) -> None:
+    """Serve until Ctrl+C or SIGTERM; either way the clean-up (a demo's temporary database) runs."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn shuts down gracefully, then re-raises the signal with the handler it found: ours exits 0
+        previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    say("SCIP Clinic stopped.")
 
 
 def _announce(url: str, app: Any, info: Any) -> None:
