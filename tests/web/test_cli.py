@@ -114,3 +114,11 @@ def test_serve_demo_check(tmp_path):
     assert "sign in as therapist1" in r.output and "healthz: ok" in r.output
     again = run("serve", "--demo", "--check", "--port", "0", "--db", db)
     assert again.exit_code == 2 and "demo seeds an empty clinic only" in again.output
+
+
+@pytest.mark.parametrize("name", ["a?b.db", "h#1.db", "x%41.db", "sp ace.db"])
+def test_db_file_names_are_taken_literally(tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    assert run("db", "upgrade", "--db", name).exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert run("db", "current", "--db", name).exit_code == 0

@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -32,11 +33,15 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def redact(url: str) -> str:
-    """The URL without its password (for messages and logs)."""
+    """The URL without its password, an SQLite file as its path (for messages and logs)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
         return "<invalid URL>"
+    if parsed.drivername.startswith("sqlite") and parsed.database:
+        name = parsed.database
+        return unquote(name.removeprefix("file:").split("?mode=")[0]) if name.startswith("file:") else name
+    return parsed.render_as_string(hide_password=True)
 
 
 def make_engine(url: str, *, create: bool = False, echo: bool = False) -> Engine:
@@ -59,7 +64,8 @@ def make_engine(url: str, *, create: bool = False, echo: bool = False) -> Engine
             elif not path.exists():
                 raise DatabaseError(f"database {path} does not exist: create it with `sciplab db upgrade --db {path}`")
             mode = "rwc" if create else "rw"
-            parsed = parsed.set(database=f"file:{path.resolve()}?mode={mode}", query={"uri": "true"})
+            uri_path = quote(str(path.resolve()), safe="/")  # SQLite URI: ?, # and % percent-encoded
+            parsed = parsed.set(database=f"file:{uri_path}?mode={mode}", query={"uri": "true"})
         engine = create_engine(parsed, connect_args=connect_args, echo=echo)
         _sqlite_events(engine)
         return engine

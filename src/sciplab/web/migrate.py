@@ -7,16 +7,19 @@ SCIP Lab, with the command that fixes it.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from sciplab.web.db import make_engine, redact
+from sciplab.web.db import make_engine, redact, sqlite_path
 from sciplab.web.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -49,16 +52,36 @@ def history() -> list[tuple[str, str | None, str]]:
 
 
 def _run(url: str, fn: str, target: str) -> None:
+    path = sqlite_path(url)
+    new_file = path is not None and not path.exists()
     engine = make_engine(url, create=True)
+    done = False
     try:
         with engine.begin() as conn:
             cfg = config(url)
             cfg.attributes["connection"] = conn
             getattr(command, fn)(cfg, target)
-    except OperationalError as exc:
+        done = True
+    except (OperationalError, DBAPIError) as exc:
         raise DatabaseError(f"cannot migrate {redact(url)}: {exc.orig}") from None
+    except CommandError as exc:
+        raise DatabaseError(f"cannot migrate {redact(url)} to {target}: {exc}") from None
     finally:
         engine.dispose()
+        if not done and new_file and path is not None and migrate_failed(path):
+            path.unlink(missing_ok=True)
+
+
+def migrate_failed(path: Path) -> bool:
+    """True when a file this run created holds no schema (the run failed before its first step)."""
+    import sqlite3
+
+    try:
+        uri = f"file:{quote(str(path.resolve()), safe='/')}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as con:
+            return con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'alembic_version'").fetchone()[0] == 0
+    except sqlite3.Error:
+        return True
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -74,7 +97,7 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def _known(revision: str) -> None:
-    if revision in ("head", "base") or revision.lstrip("+-").isdigit():
+    if revision in ("head", "base"):
         return
     if revision not in {r for r, _, _ in history()}:
         known = ", ".join(r for r, _, _ in history())
@@ -101,7 +124,7 @@ def current_of(engine: Engine) -> str | None:
 
 def check_schema(engine: Engine) -> str:
     """The revision when it is this SCIP Lab's head, else a :class:`DatabaseError` saying what to run."""
-    url = redact(str(engine.url)).replace("file:", "").split("?")[0]
+    url = redact(str(engine.url))
     rev = current_of(engine)
     newest = head()
     if rev == newest:

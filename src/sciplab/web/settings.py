@@ -16,6 +16,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sciplab._core.errors import InvalidParameterError, suggest
 
@@ -33,7 +34,7 @@ def data_dir() -> Path:
 def database_url(value: str | None) -> str:
     """A SQLAlchemy URL from ``--db``: a URL as given, a file path as SQLite, ``None`` as the default file."""
     if value is None or value == "":
-        return f"sqlite:///{data_dir() / 'clinic.db'}"
+        return f"sqlite:///{quote(str(data_dir() / 'clinic.db'), safe='/')}"
     if "://" in value:
         scheme = value.split("://", 1)[0]
         if scheme.split("+")[0] not in ("sqlite", "postgresql"):
@@ -43,7 +44,8 @@ def database_url(value: str | None) -> str:
         if scheme.startswith("postgresql") and "+" not in scheme:
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
-    return f"sqlite:///{Path(value)}"
+    # percent-encoded: a file name with ?, # or % stays one file name (SQLAlchemy decodes it)
+    return f"sqlite:///{quote(str(Path(value)), safe='/')}"
 
 
 @dataclass(frozen=True)
