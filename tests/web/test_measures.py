@@ -148,11 +148,7 @@ def test_save_and_resume(app, therapist):
     r = anon.post(f"/q/{token}", data={"item_1": "2", "item_2": "3", "action": "save"})
     assert r.status_code == 200 and "Answers saved" in r.text
     page = anon.get(f"/q/{token}").text
-    assert (
-        'name="item_1" value="2"\n    checked' in page
-        or 'name="item_1" value="2"\n    \n    checked' in page
-        or (page.count("checked") == 2)
-    )
+    assert page.count(" checked") == 2
     assert anon.get(f"/api/v1/questionnaires/{token}").json()["draft"] == {"1": 2, "2": 3}
     assert _count(app, Response) == 0
 

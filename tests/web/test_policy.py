@@ -99,13 +99,26 @@ def test_researcher_gets_deidentified_data_only(app):
     assert h1.get("/api/v1/research/scores").status_code == 403
 
 
-def test_research_query_never_touches_identities():
-    import inspect
+def test_research_query_never_touches_identities(app):
+    from sqlalchemy import event
 
-    from sciplab.web.clients import service
+    from sciplab.web.clients.service import research_rows
 
-    source = inspect.getsource(service.research_rows)
-    assert "ClientIdentity" not in source and "birth_year)" not in source.replace("r[2]", "")
+    add_user(app, "res", "researcher")
+    statements: list[str] = []
+    engine = app.state.clinic.engine
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.lower())
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with app.state.clinic.tx() as db:
+            research_rows(db, Actor(1, "res", "researcher"))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    selects = [s for s in statements if s.lstrip().startswith("select")]
+    assert selects and not any("client_identities" in s for s in selects)
 
 
 def test_policy_table_is_least_privilege():

@@ -6,9 +6,16 @@ from alembic import context
 
 from sciplab.web.models import Base
 
-connection = context.config.attributes.get("connection")
-if connection is None:  # pragma: no cover - only sciplab.web.migrate runs these scripts
-    raise RuntimeError("run migrations through `sciplab db upgrade`")
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
-with context.begin_transaction():
-    context.run_migrations()
+
+def run() -> None:
+    """Run the migrations on the connection in the config's attributes."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        raise RuntimeError("run migrations through `sciplab db upgrade`")
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if getattr(context, "config", None) is not None:  # only when Alembic runs this script (not on import)
+    run()
