@@ -63,12 +63,12 @@ def live(tmp_path: Any) -> Iterator[tuple[str, Any]]:
 
 def _sign_in_and_enrol(page: Any, base: str, username: str) -> None:
     page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
+    page.get_by_label("Username", exact=True).fill(username)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/account/2fa")
-    secret = page.get_by_label("Key").input_value()
-    page.get_by_label("Code").fill(totp.code(secret))
+    secret = page.get_by_label("Key", exact=True).input_value()
+    page.get_by_label("Code", exact=True).fill(totp.code(secret))
     page.get_by_role("button", name="Turn on two-factor sign-in").click()
     page.wait_for_url(f"{base}/dashboard")
 
@@ -81,7 +81,7 @@ def test_first_run_to_risk_alert(live):
             staff = browser.new_page()
             # first run: the setup token makes the first admin
             staff.goto(f"{base}/setup?token={app.state.clinic.setup_token}")
-            staff.get_by_label("Username").fill("boss")
+            staff.get_by_label("Username", exact=True).fill("boss")
             staff.get_by_label("Password (at least 8 characters; a passphrase is best)").fill(PASSWORD)
             staff.get_by_label("Password again").fill(PASSWORD)
             staff.get_by_role("button", name="Create administrator").click()
@@ -89,8 +89,8 @@ def test_first_run_to_risk_alert(live):
             # sign-in with two factors; the admin creates a therapist
             _sign_in_and_enrol(staff, base, "boss")
             staff.goto(f"{base}/admin/users")
-            staff.get_by_label("Username").fill("t1")
-            staff.get_by_label("Role").select_option("therapist")
+            staff.get_by_label("Username", exact=True).fill("t1")
+            staff.get_by_label("Role", exact=True).select_option("therapist")
             staff.get_by_label("Initial password (at least 8 characters)").fill(PASSWORD)
             staff.get_by_role("button", name="Create user").click()
             assert staff.locator("td", has_text="t1").count() == 1
@@ -99,13 +99,13 @@ def test_first_run_to_risk_alert(live):
             # the therapist: two factors, a new client, a questionnaire link
             _sign_in_and_enrol(staff, base, "t1")
             staff.get_by_role("link", name="New client").first.click()
-            staff.get_by_label("Name").fill("Robin Example")
+            staff.get_by_label("Name", exact=True).fill("Robin Example")
             staff.get_by_role("button", name="Create client").click()
             staff.wait_for_url(f"{base}/clients/*")
             client_url = staff.url
             staff.get_by_label("Instrument").first.select_option("PHQ-9")
             staff.get_by_role("button", name="Create").click()
-            link = staff.get_by_label("Questionnaire link").input_value()
+            link = staff.get_by_role("textbox", name="Questionnaire link").input_value()
             assert "/q/" in link
             # the client, on a phone
             phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
