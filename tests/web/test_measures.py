@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 import sciplab
 from sciplab.web.models import Alert, QuestionnaireLink, Response, ResponseItem, Score
 
-from .conftest import client_for, new_client, new_link
+from .conftest import client_for, new_client, new_link, sign_in
 
 PHQ_RISK = {f"item_{i}": "1" for i in range(1, 10)} | {"item_9": "2"}
 
@@ -253,3 +253,41 @@ def test_concurrent_submissions_are_all_stored(app, therapist):
         from sciplab.web.audit.service import verify
 
         assert verify(db).ok
+
+
+def test_due_measures_episode_end_and_imported_wording_api(app, therapist):
+    from .conftest import add_user
+
+    http, csrf = therapist
+    h = {"X-CSRF-Token": csrf}
+    cid = new_client(http, csrf)
+    for inst, schedule in (("PHQ-9", "intake"), ("CORE-10", "every_session"), ("GAD-7", "end")):
+        assert (
+            http.post(
+                f"/api/v1/clients/{cid}/assignments", json={"instrument": inst, "schedule": schedule}, headers=h
+            ).status_code
+            == 201
+        )
+    page = http.get(f"/clients/{cid}").text
+    assert "Due now (before session 1):</strong> PHQ-9, CORE-10" in page
+    http.post(f"/api/v1/clients/{cid}/sessions", json={}, headers=h)
+    assert "Due now (before session 2):</strong> CORE-10</p>" in http.get(f"/clients/{cid}").text
+    r = http.post(f"/api/v1/clients/{cid}/episode/end", headers=h)
+    assert r.status_code == 200 and r.json()["ended_on"]
+    assert "GAD-7</p>" in http.get(f"/clients/{cid}").text
+    again = http.post(f"/api/v1/clients/{cid}/episode/end", headers=h)
+    assert again.status_code == 400 and "already ended" in again.json()["error"]
+    # licensed wording: admins only, stored in the database
+    assert http.post("/api/v1/instruments/WAI-SR/wording", json={"items": {"1": "x"}}, headers=h).status_code == 403
+    add_user(app, "boss", "admin")
+    admin, acsrf = sign_in(app, "boss")
+    r = admin.post(
+        "/api/v1/instruments/WAI-SR/wording",
+        json={"items": {"1": "Our licensed item one"}},
+        headers={"X-CSRF-Token": acsrf},
+    )
+    assert r.status_code == 200 and r.json()["items"] == 1
+    bad = admin.post("/api/v1/instruments/WAI-SR/wording", json={"items": {"13": "x"}}, headers={"X-CSRF-Token": acsrf})
+    assert bad.status_code == 400 and "13" in bad.json()["error"]
+    token = new_link(http, csrf, cid, "WAI-SR")
+    assert client_for(app).get(f"/api/v1/questionnaires/{token}").json()["wording"] == "imported"

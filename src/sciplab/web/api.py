@@ -80,6 +80,12 @@ class AnswersIn(BaseModel):
     answers: dict[str, int | float | str | None]
 
 
+class WordingIn(BaseModel):
+    """Licensed item wording the clinic holds a licence for (``{"1": "text", ...}``); kept in the database only."""
+
+    items: dict[int, str]
+
+
 class ManualIn(AnswersIn):
     """Item responses typed in from a paper form."""
 
@@ -254,6 +260,26 @@ def add_link(request: Request, client_id: int, body: LinkIn, x_csrf_token: str |
             "url": str(request.base_url) + f"q/{token}",
             "expires_at": link.expires_at,
         }
+
+
+@router.post("/clients/{client_id}/episode/end")
+def end_episode(request: Request, client_id: int, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
+    """Close the client's current episode of care (end-of-episode measures become due)."""
+    with _clinic(request).tx() as db:
+        login = _auth(request, db, x_csrf_token, post=True)
+        ep = clients.end_episode(db, login.actor, client_id)
+        return {"episode_id": ep.id, "ended_on": ep.ended_on}
+
+
+@router.post("/instruments/{instrument_id}/wording")
+def import_wording(
+    request: Request, instrument_id: str, body: WordingIn, x_csrf_token: str | None = Header(None)
+) -> dict[str, Any]:
+    """Admins: store licensed item wording for an instrument that does not ship it."""
+    with _clinic(request).tx() as db:
+        login = _auth(request, db, x_csrf_token, post=True)
+        n = measures.import_wording(db, login.actor, instrument_id, body.items)
+        return {"instrument": instrument_id, "items": n}
 
 
 @router.post("/clients/{client_id}/responses", status_code=201)

@@ -304,6 +304,13 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
         login = clinic.authenticate(db, request)
         rec = clients.client_record(db, login.actor, client_id)
         assigned = measures.assignments(db, rec["client"])
+        ended = bool(rec["episodes"]) and rec["episodes"][-1].ended_on is not None
+        next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
+        due = [
+            a
+            for a in assigned
+            if measures.is_due(a, next_number, ending=ended) or (not rec["sessions"] and measures.is_due(a, None))
+        ]
         return render(
             request,
             "client.html",
@@ -313,6 +320,8 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
             schedules=SCHEDULES,
             instruments=measures.scorable(),
             new_link=link,
+            due=due,
+            next_number=next_number,
         )
 
 
