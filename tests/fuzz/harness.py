@@ -195,6 +195,28 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
         "--seed",
         "1",
     ],
+    # the clinic (issue 13): clinic.db is migrated and holds the supervisor alice and the therapist bob
+    ("serve",): ["--check", "--port", "0", "--db", "clinic.db"],
+    ("db", "upgrade"): ["--db", "new_clinic.db"],
+    ("db", "downgrade"): ["base", "--db", "clinic.db"],
+    ("db", "current"): ["--db", "clinic.db"],
+    ("db", "history"): [],
+    ("users", "create"): [
+        "carol",
+        "--role",
+        "therapist",
+        "--supervisor",
+        "alice",
+        "--db",
+        "clinic.db",
+        "--password-file",
+        "password.txt",
+    ],
+    ("users", "list"): ["--db", "clinic.db"],
+    ("users", "disable"): ["bob", "--db", "clinic.db"],
+    ("users", "enable"): ["bob", "--db", "clinic.db"],
+    ("users", "reset-2fa"): ["bob", "--db", "clinic.db"],
+    ("audit", "verify"): ["--db", "clinic.db"],
 }
 
 #: Known-good invocations of ``fit`` with latent variables (the SEM engine), fuzzed by
@@ -208,17 +230,23 @@ SEM_BASELINES: list[list[str]] = [
     ["fit", "latent.csv", "--model", SEM_MODEL, "--group", "site", "--invariance", "-B", "0"],
 ]  # fmt: skip
 
+#: Options naming a database the command opens and changes in place by design (not an output file):
+#: a successful run may change it without --overwrite; a failing run must leave it as it was.
+DATABASE_OPTIONS = ("--db",)
+
 #: Exit codes a command may return besides 0 and 2, with the documented reason.
 EXTRA_EXIT_CODES: dict[tuple[str, ...], tuple[int, str]] = {
     # README: "exit 1 when a point estimate is outside its band"
     ("simulate", "calibrate"): (1, "MISS"),
+    # docs/clinic.md: exit 1 names the first entry of the audit log that was changed or removed
+    ("audit", "verify"): (1, "BROKEN"),
 }
 
 #: Commands that render figures or reports on every run: fewer examples in the default profile.
 HEAVY_COMMANDS = {("simulate", "report"), ("monitor",)}
 
 #: Commands too slow to run many examples of in the default profile (simulation-sized work).
-SLOW_COMMANDS = {("demo",), ("simulate", "calibrate"), ("simulate", "sweep"), ("simulate", "policies")}
+SLOW_COMMANDS = {("demo",), ("simulate", "calibrate"), ("simulate", "sweep"), ("simulate", "policies"), ("serve",)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -312,6 +340,17 @@ def _build_workspace(folder: Path) -> None:
                   "--seed", "3", "--instruments", "PHQ-9,CORE-10"],
         )  # fmt: skip
         assert res.exit_code == 0, res.output
+        (folder / "password.txt").write_text("a long enough passphrase\n", encoding="utf-8")
+        db = str(folder / "clinic.db")
+        pw = str(folder / "password.txt")
+        clinic = [
+            ["db", "upgrade", "--db", db],
+            ["users", "create", "alice", "--role", "supervisor", "--db", db, "--password-file", pw],
+            ["users", "create", "bob", "--supervisor", "alice", "--db", db, "--password-file", pw],
+        ]
+        for args in clinic:
+            res = CliRunner().invoke(app, args)
+            assert res.exit_code == 0, res.output
 
 
 @lru_cache(maxsize=1)
@@ -404,9 +443,19 @@ class Run:
         return lines[-1] if lines else ""
 
 
+def databases(args: Sequence[str]) -> list[str]:
+    """Database files the invocation names (``--db PATH`` or ``--db sqlite:///PATH``)."""
+    out = []
+    for i, a in enumerate(args[:-1]):
+        if a in DATABASE_OPTIONS:
+            value = args[i + 1]
+            out.append(value.removeprefix("sqlite:///") if "://" in value else value)
+    return out
+
+
 def declared_outputs(cmd: Command | None, args: Sequence[str]) -> list[str]:
     """Output paths the invocation names (or the command's default output when it has one)."""
-    outputs: list[str] = []
+    outputs: list[str] = list(databases(args))
     given = set()
     for i, a in enumerate(args[:-1]):
         if a in OUTPUT_OPTIONS:
@@ -428,6 +477,9 @@ def _is_declared(rel: str, outputs: Sequence[str], folder: Path) -> bool:
         except (OSError, ValueError):
             continue
         if path == target or target in path.parents:
+            return True
+        # an SQLite database's journal files (clinic.db-wal, clinic.db-shm, clinic.db-journal)
+        if path.parent == target.parent and path.name in {f"{target.name}{s}" for s in ("-wal", "-shm", "-journal")}:
             return True
         # one figure per client (<stem>_<client>.png), a report's figures (<stem>_<name>.svg) beside the output
         if path.parent == target.parent and path.name.startswith(target.stem + "_"):
@@ -473,7 +525,8 @@ def run_cli(args: Sequence[str], folder: Path, *, cmd: Command | None = None) ->
     if undeclared:
         run.problems.append(f"files changed that are not declared outputs: {undeclared}")
     if "--overwrite" not in args:
-        replaced = [c for c in changed if c in before]
+        in_place = databases(args)
+        replaced = [c for c in changed if c in before and not _is_declared(c, in_place, folder)]
         if replaced:
             run.problems.append(f"existing files replaced without --overwrite: {replaced}")
     return run

@@ -27,6 +27,7 @@ app = typer.Typer(
 # Modules under sciplab.cli that define register(app). Add new command modules here.
 COMMAND_MODULES: list[str] = [
     "demo", "instruments", "score", "change", "fit", "ssm", "monitor", "simulate", "formulate", "power",
+    "serve", "db", "users", "audit",
 ]  # fmt: skip
 
 

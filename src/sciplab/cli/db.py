@@ -1,0 +1,103 @@
+"""``sciplab db upgrade|downgrade|current|history``: the clinic database schema (Alembic migrations).
+
+The clinic modules (FastAPI, SQLAlchemy, Alembic) are imported inside the commands only, so the
+rest of the CLI starts without them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from sciplab._core.errors import InvalidParameterError
+from sciplab.cli._common import emit_json, say
+
+DB_HELP = (
+    "Clinic database: a file path or sqlite:///PATH (SQLite, WAL) or postgresql+psycopg://USER@HOST/DB "
+    "(default: clinic.db in the user data folder, $SCIPLAB_DATA_DIR)."
+)
+DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
+ConfigOpt = Annotated[
+    str | None, typer.Option("--config", help="Settings file (TOML; also $SCIPLAB_CONFIG); see docs/clinic.md.")
+]
+
+app = typer.Typer(help="Clinic database schema: upgrade, downgrade, current revision, history.", no_args_is_help=True)
+
+
+def db_url(db: str | None, config: str | None = None) -> Any:
+    """Settings with the database of ``--db`` (an empty value is refused, not taken as the default)."""
+    from sciplab.web.settings import Settings
+
+    if db is not None and not db.strip():
+        raise InvalidParameterError("--db must name a database file or URL; leave it out for the default")
+    return Settings.load(config, db=db)
+
+
+def upgrade_command(
+    db: DbOpt = None,
+    revision: Annotated[str, typer.Option("--revision", help="Target revision (default: the newest, head).")] = "head",
+    config: ConfigOpt = None,
+) -> None:
+    """Create or bring the clinic database up to date (an SQLite file is created when missing)."""
+    from sciplab.web import migrate
+    from sciplab.web.db import redact
+
+    settings = db_url(db, config)
+    migrate.upgrade(settings.db, revision)
+    say(f"database {redact(settings.db)} is at revision {migrate.current(settings.db)}")
+
+
+def downgrade_command(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base (empty) or 0001.")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Step the clinic database back to REVISION (base removes every table: the data are lost)."""
+    from sciplab.web import migrate
+    from sciplab.web.db import redact
+
+    settings = db_url(db, config)
+    migrate.current(settings.db)  # refuses a missing file before anything is created
+    migrate.downgrade(settings.db, revision)
+    say(f"database {redact(settings.db)} is at revision {migrate.current(settings.db) or 'base (empty)'}")
+
+
+def current_command(
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the revision of the clinic database and the newest this SCIP Lab knows."""
+    from sciplab.web import migrate
+    from sciplab.web.db import redact
+
+    settings = db_url(db, config)
+    rev = migrate.current(settings.db)
+    head = migrate.head()
+    if as_json:
+        emit_json({"database": redact(settings.db), "revision": rev, "head": head, "up_to_date": rev == head})
+        return
+    state = "up to date" if rev == head else ("not migrated" if rev is None else f"head is {head}")
+    say(f"{redact(settings.db)}: revision {rev or 'none'} ({state})")
+
+
+def history_command(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the migrations this SCIP Lab ships, newest first."""
+    from sciplab.web import migrate
+
+    rows = migrate.history()
+    if as_json:
+        emit_json([{"revision": r, "down_revision": d, "message": m} for r, d, m in rows])
+        return
+    for rev, down, message in rows:
+        say(f"{down or 'base'} -> {rev}  {message.splitlines()[0] if message else ''}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``db`` group to the ``sciplab`` app."""
+    app.command("upgrade")(upgrade_command)
+    app.command("downgrade")(downgrade_command)
+    app.command("current")(current_command)
+    app.command("history")(history_command)
+    root.add_typer(app, name="db")

@@ -1,0 +1,142 @@
+"""The append-only, hash-chained audit log.
+
+Every entry's ``hash`` is SHA-256 over the previous entry's hash and the entry's canonical JSON
+(id, time, user, action, record, address, outcome, detail), so changing, deleting or reordering any
+entry breaks the chain from there on; :func:`verify` walks it. Appends are serialised (SQLite:
+``BEGIN IMMEDIATE`` transactions; PostgreSQL: a transaction-scoped advisory lock) so two writers
+never chain onto the same entry. The database refuses UPDATE and DELETE on the table (triggers
+made by the first migration).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from sciplab.web.models import AuditEntry, utcnow
+
+GENESIS = "0" * 64
+ADVISORY_LOCK = 0x5C1B1AB  # the audit chain's PostgreSQL advisory lock key
+
+
+@dataclasses.dataclass(frozen=True)
+class Who:
+    """Who acts and from where (a user, or an anonymous client holding a link)."""
+
+    user_id: int | None = None
+    username: str = ""
+    ip: str = ""
+
+
+def _payload(entry: AuditEntry) -> str:
+    at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return json.dumps(
+        [
+            entry.id,
+            at,
+            entry.user_id,
+            entry.username,
+            entry.action,
+            entry.record_type,
+            entry.record_id,
+            entry.ip,
+            entry.outcome,
+            entry.detail,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    """The chain hash of ``entry`` after ``prev_hash``."""
+    return hashlib.sha256((prev_hash + _payload(entry)).encode("utf-8")).hexdigest()
+
+
+def record(
+    db: Session,
+    who: Who,
+    action: str,
+    record_type: str = "",
+    record_id: object = "",
+    *,
+    outcome: str = "ok",
+    detail: dict[str, Any] | str = "",
+) -> AuditEntry:
+    """Append one entry in the caller's transaction (committed or rolled back with the change it records)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
+    last = db.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    prev = last.hash if last else GENESIS
+    entry = AuditEntry(
+        id=(last.id + 1) if last else 1,
+        at=utcnow(),
+        user_id=who.user_id,
+        username=who.username,
+        action=action,
+        record_type=record_type,
+        record_id=str(record_id) if record_id is not None else "",
+        ip=who.ip,
+        outcome=outcome,
+        detail=detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True, ensure_ascii=False),
+        prev_hash=prev,
+        hash="",
+    )
+    entry.hash = entry_hash(prev, entry)
+    db.add(entry)
+    db.flush()
+    return entry
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :func:`verify`: entries checked and the first broken entry (None: intact)."""
+
+    entries: int
+    broken_at: int | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        """True when the whole chain is intact."""
+        return self.broken_at is None
+
+
+def _walk(db: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    last_id = 0
+    while True:
+        rows = db.scalars(select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify(db: Session) -> VerifyResult:
+    """Recompute the chain from the first entry; report the first entry that does not match."""
+    prev = GENESIS
+    expected_id = 1
+    count = 0
+    for entry in _walk(db):
+        count += 1
+        if entry.id != expected_id:
+            return VerifyResult(count, entry.id, f"entry {expected_id} is missing (next is {entry.id})")
+        if entry.prev_hash != prev:
+            return VerifyResult(count, entry.id, f"entry {entry.id} does not chain onto entry {entry.id - 1}")
+        if entry_hash(prev, entry) != entry.hash:
+            return VerifyResult(count, entry.id, f"entry {entry.id} was changed after it was written")
+        prev = entry.hash
+        expected_id += 1
+    return VerifyResult(count, None, "")
+
+
+def recent(db: Session, limit: int = 200) -> list[AuditEntry]:
+    """The newest entries first."""
+    return list(db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

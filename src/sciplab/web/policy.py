@@ -1,0 +1,107 @@
+"""The one policy layer: who may do what to which record. Routes and services ask here; nothing else decides.
+
+Roles (least privilege):
+
+* ``admin`` — users and settings, the audit log; clinical records only when granted
+  (``clinical_access``), and then read-only over the whole clinic;
+* ``supervisor`` — the clients of their supervisees (therapists whose ``supervisor_id`` is theirs)
+  and their own clients; read and write;
+* ``therapist`` — their own clients only;
+* ``researcher`` — de-identified data only: the research views never select from
+  ``client_identities`` and never return dates of sessions or names; every identifiable route is
+  refused for the role before any query runs.
+
+A refusal raises :class:`~sciplab.web.errors.Forbidden`; the caller audits it (``outcome="denied"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from sciplab.web.errors import Forbidden
+from sciplab.web.models import Client, User
+
+
+@dataclasses.dataclass(frozen=True)
+class Actor:
+    """The signed-in user as the policy sees them."""
+
+    user_id: int
+    username: str
+    role: str
+    clinical_access: bool = False
+    ip: str = ""
+
+    @classmethod
+    def of(cls, user: User, ip: str = "") -> Actor:
+        """The actor of ``user``."""
+        return cls(user.id, user.username, user.role, bool(user.clinical_access), ip)
+
+
+# action -> roles allowed (record-level scope is checked by client_scope / check_client)
+ACTIONS: dict[str, frozenset[str]] = {
+    "users.manage": frozenset({"admin"}),
+    "settings.manage": frozenset({"admin"}),
+    "audit.view": frozenset({"admin"}),
+    "instruments.import_text": frozenset({"admin"}),
+    "clients.list": frozenset({"admin", "supervisor", "therapist"}),
+    "clients.create": frozenset({"supervisor", "therapist"}),
+    "clients.view": frozenset({"admin", "supervisor", "therapist"}),
+    "clients.edit": frozenset({"supervisor", "therapist"}),
+    "measures.deliver": frozenset({"supervisor", "therapist"}),
+    "alerts.acknowledge": frozenset({"supervisor", "therapist"}),
+    "research.view": frozenset({"researcher", "admin"}),
+}
+CLINICAL = {"clients.list", "clients.view"}
+
+
+def allowed(actor: Actor, action: str) -> bool:
+    """Role-level permission (no record involved)."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}")
+    if actor.role == "admin" and action in CLINICAL:
+        return actor.clinical_access
+    return actor.role in ACTIONS[action]
+
+
+def require(actor: Actor, action: str) -> None:
+    """Raise :class:`Forbidden` unless the role may do ``action``."""
+    if not allowed(actor, action):
+        raise Forbidden(f"a {actor.role} may not do {action.replace('.', ' ')}")
+
+
+def client_scope(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on :class:`Client` selecting exactly the clients ``actor`` may see."""
+    if actor.role == "admin":
+        return true() if actor.clinical_access else false()
+    if actor.role == "therapist":
+        return Client.therapist_id == actor.user_id
+    if actor.role == "supervisor":
+        supervisees = select(User.id).where(User.supervisor_id == actor.user_id)
+        return or_(Client.therapist_id == actor.user_id, Client.therapist_id.in_(supervisees))
+    return false()
+
+
+def check_client(db: Session, actor: Actor, client_id: int, action: str = "clients.view") -> Client | None:
+    """The client when ``actor`` may do ``action`` on it; None when it does not exist; else Forbidden."""
+    require(actor, action)
+    client = db.get(Client, client_id)
+    if client is None:
+        return None
+    visible = db.scalar(select(Client.id).where(Client.id == client_id, client_scope(actor)))
+    if visible is None:
+        raise Forbidden(f"client {client.code} is not on your caseload")
+    return client
+
+
+def assignable_therapist(db: Session, actor: Actor, therapist_id: int) -> User:
+    """The therapist ``actor`` may assign a client to (self; a supervisor also their supervisees)."""
+    user = db.get(User, therapist_id)
+    if user is None or user.role not in ("therapist", "supervisor") or user.disabled:
+        raise Forbidden(f"user {therapist_id} is not an active therapist")
+    if user.id == actor.user_id or (actor.role == "supervisor" and user.supervisor_id == actor.user_id):
+        return user
+    raise Forbidden(f"you may not assign clients to {user.username}")

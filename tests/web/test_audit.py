@@ -1,0 +1,90 @@
+"""The audit log: every view, change, export and login recorded; append-only; hash chain verified."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from sciplab.web.audit.service import GENESIS, Who, entry_hash, record, verify
+from sciplab.web.models import AuditEntry
+
+from .conftest import add_user, new_client, new_link, sign_in
+
+
+def _actions(app):
+    with app.state.clinic.tx() as db:
+        return [(e.username, e.action, e.outcome) for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_views_changes_exports_and_logins_are_recorded(app):
+    add_user(app, "t1")
+    add_user(app, "res", "researcher")
+    http, csrf = sign_in(app, "t1")
+    cid = new_client(http, csrf)
+    http.get(f"/api/v1/clients/{cid}")
+    new_link(http, csrf, cid)
+    hr, _ = sign_in(app, "res")
+    hr.get("/research.csv")
+    actions = _actions(app)
+    for expected in [
+        ("t1", "login", "ok"),
+        ("t1", "client.create", "ok"),
+        ("t1", "client.view", "ok"),
+        ("t1", "link.create", "ok"),
+        ("res", "research.export", "ok"),
+    ]:
+        assert expected in actions
+    with app.state.clinic.tx() as db:
+        e = db.scalar(select(AuditEntry).where(AuditEntry.action == "client.view"))
+        assert e.record_type == "client" and e.record_id == str(cid) and e.ip == "testclient" and e.at.tzinfo
+
+
+def test_chain_verifies_and_detects_changes(app, db_url):
+    with app.state.clinic.tx() as db:
+        for i in range(5):
+            record(db, Who(1, "u", "1.2.3.4"), "test", "thing", i)
+    with app.state.clinic.tx() as db:
+        res = verify(db)
+        assert res.ok and res.entries == 5
+        first = db.scalar(select(AuditEntry).where(AuditEntry.id == 1))
+        assert first.prev_hash == GENESIS and first.hash == entry_hash(GENESIS, first)
+    _tamper(app, "UPDATE audit_log SET record_id = '99' WHERE id = 3")
+    with app.state.clinic.tx() as db:
+        res = verify(db)
+    assert not res.ok and res.broken_at == 3 and "changed after it was written" in res.reason
+    _tamper(app, "DELETE FROM audit_log WHERE id = 3")
+    with app.state.clinic.tx() as db:
+        res = verify(db)
+    assert not res.ok and "entry 3 is missing" in res.reason
+
+
+def _tamper(app, sql):
+    """Change the log behind the app's back (the triggers must be dropped first: they refuse it)."""
+    engine = app.state.clinic.engine
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_update")
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_log_no_delete")
+        else:
+            conn.exec_driver_sql("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only")
+        conn.exec_driver_sql(sql)
+
+
+@pytest.mark.parametrize("sql", ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"])
+def test_the_database_refuses_to_change_the_log(app, sql):
+    with app.state.clinic.tx() as db:
+        record(db, Who(), "test")
+    with pytest.raises(DBAPIError, match="append-only"), app.state.clinic.engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+def test_admin_audit_page_and_api(app):
+    add_user(app, "boss", "admin")
+    http, _ = sign_in(app, "boss")
+    page = http.get("/admin/audit")
+    assert page.status_code == 200 and "Chain intact" in page.text
+    assert http.get("/api/v1/audit/verify").json()["ok"] is True
+    add_user(app, "t1")
+    ht, _ = sign_in(app, "t1")
+    assert ht.get("/admin/audit").status_code == 403
