@@ -161,3 +161,12 @@ def test_scip_latent_template_population():
     np.testing.assert_allclose(np.diag(pop.full.cov), 1.0, atol=1e-12)
     with pytest.raises(InvalidParameterError, match="loading"):
         latent_template_population("scip-core-latent", {"loading": 1.5})
+
+
+def test_sample_size_refuses_latent_and_fiml_studies_clearly():
+    from sciplab.stats.power import sample_size
+
+    with pytest.raises(InvalidParameterError, match="list of N"):
+        sample_size(TWO.format(b=0.3), effect="f2~f1", reps=10, seed=1)
+    with pytest.raises(InvalidParameterError, match="list of N"):
+        sample_size("m ~ 0.3*a*x; y ~ 0.3*b*m; ind := a*b", effect="ind", reps=10, missing="mcar:0.1:fiml")

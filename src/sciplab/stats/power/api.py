@@ -531,6 +531,13 @@ def sample_size(
     True
     """
     target = check_level(target, name="target")
+    from sciplab.stats.power.latent import needs_sem
+
+    if needs_sem(model, analysis_model, missing):
+        raise InvalidParameterError(
+            "sample_size (--target) is implemented for observed path models analysed listwise; for latent-variable "
+            "or FIML studies run power() over a list of N (--n 100,200,300) and read the curve"
+        )
     if not isinstance(effect, str):
         raise InvalidParameterError(f"effect must be the name of a defined effect or parameter, got {effect!r}")
     pop, am, spec, _, seed_int = _prepare(
