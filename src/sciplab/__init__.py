@@ -11,6 +11,10 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.ssm(data, ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"], group="Gender")  # circumplex SSM
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from sciplab._core.errors import (
     ConvergenceWarning,
     DataError,
@@ -21,12 +25,36 @@ from sciplab._core.errors import (
     ModelSyntaxError,
     SciplabError,
 )
-from sciplab._core.io import read_data, write_data
-from sciplab.instruments import get_instrument, list_instruments
-from sciplab.scip.formulate import formulate
-from sciplab.scoring import reliability, reliable_change, score, score_all
-from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
-from sciplab.stats.paths import paths
+from sciplab._core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time they are lazy
+    from sciplab._core.io import read_data, write_data
+    from sciplab.instruments import get_instrument, list_instruments
+    from sciplab.scip.formulate import formulate
+    from sciplab.scoring import reliability, reliable_change, score, score_all
+    from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
+    from sciplab.stats.paths import paths
+
+# ``import sciplab`` imports none of these modules (they pull in pandas, scipy and statsmodels): the
+# first use of ``sciplab.<name>`` imports its module (issue 19).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "read_data": "sciplab._core.io",
+        "write_data": "sciplab._core.io",
+        "get_instrument": "sciplab.instruments",
+        "list_instruments": "sciplab.instruments",
+        "formulate": "sciplab.scip.formulate",
+        "reliability": "sciplab.scoring",
+        "reliable_change": "sciplab.scoring",
+        "score": "sciplab.scoring",
+        "score_all": "sciplab.scoring",
+        "OCTANTS": "sciplab.stats.circumplex",
+        "ssm": "sciplab.stats.circumplex",
+        "ssm_scores": "sciplab.stats.circumplex",
+        "paths": "sciplab.stats.paths",
+    },
+)
 
 __all__ = [
     "OCTANTS",

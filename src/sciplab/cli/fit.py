@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sciplab._core.errors import DataError
 from sciplab._core.io import read_data
@@ -22,7 +21,9 @@ from sciplab.cli._options import (
     SeedOpt,
 )
 from sciplab.scip.templates import TEMPLATES, fit_template
-from sciplab.stats.paths import PathResult, paths
+
+if TYPE_CHECKING:
+    from sciplab.stats.paths import PathResult
 
 
 def _resolve_model(model: str) -> tuple[str, str]:
@@ -66,6 +67,10 @@ def fit_cmd(
     figure: FigureOpt = None,
 ) -> None:
     """Fit a path/mediation model with bootstrap confidence intervals."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sciplab.stats.paths import paths
+
     frame = read_data(data)
     kind, value = _resolve_model(model)
     mapping = read_mapping(map_file) if map_file else None

@@ -25,7 +25,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import Result, package_version
@@ -453,6 +452,8 @@ def score(
             z = (scores_df[col].to_numpy() - ms[0]) / ms[1]
             scores_df[f"{col}_z"] = z
             scores_df[f"{col}_T"] = 50 + 10 * z
+            from scipy.special import ndtr  # only when norms are asked for (start-up cost)
+
             scores_df[f"{col}_pct"] = 100 * ndtr(z)
             converted[sc.name] = {"mean": ms[0], "sd": ms[1]}
         skipped = [sc.name for sc in chosen if sc.name not in converted]

@@ -39,7 +39,6 @@ from dataclasses import dataclass
 from types import ModuleType
 
 import numpy as np
-from scipy import stats as _st
 
 from sciplab._core.angles import circular_mean, wrap_pi
 from sciplab._core.errors import InvalidParameterError
@@ -441,11 +440,14 @@ def bca_probs(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, 
     estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
     a = np.atleast_1d(np.asarray(acceleration, dtype=float))
     below = (np.where(ok, reps, np.inf) < estimate[None, :]).sum(axis=0)
+    # the normal cdf and quantile (what scipy.stats.norm calls), without importing scipy.stats
+    from scipy.special import ndtr, ndtri
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = _st.norm.ppf(below / ok.sum(axis=0))
-        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
-        p_lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
-        p_hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
+        z0 = ndtri(below / ok.sum(axis=0))
+        zl, zu = ndtri(alpha / 2), ndtri(1 - alpha / 2)
+        p_lo = ndtr(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
+        p_hi = ndtr(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
     probs = np.vstack([p_lo, p_hi])
     probs[:, ~np.isfinite(z0)] = np.nan
     return probs
