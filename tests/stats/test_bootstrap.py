@@ -266,3 +266,18 @@ def test_infinite_replicates_count_as_failed():
     with_inf = np.vstack([reps, [[-np.inf]], [[np.inf]], [[np.nan]]])
     np.testing.assert_array_equal(bs.percentile_ci(with_inf), bs.percentile_ci(reps))
     np.testing.assert_array_equal(bs.bootstrap_pvalue(with_inf, np.array([0.1])), bs.bootstrap_pvalue(reps, [0.1]))
+
+
+def test_normal_cdf_and_quantile_match_scipy() -> None:
+    """The scipy-free normal helpers (start-up, issue 19) agree with scipy.special to ~1e-13."""
+    from scipy.special import ndtr, ndtri
+
+    from sciplab.stats._bootstrap import norm_cdf, norm_ppf
+
+    x = np.concatenate([np.linspace(-37, 37, 4001), [np.nan, np.inf, -np.inf]])
+    got, want = norm_cdf(x), ndtr(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    p = np.concatenate([np.linspace(0, 1, 4001), [1e-300, 1e-20, np.nan, -0.1, 1.1]])
+    np.testing.assert_allclose(norm_ppf(p), ndtri(p), rtol=1e-13, atol=1e-14)
+    assert norm_ppf(0.975) == pytest.approx(1.959963984540054, abs=1e-15)

@@ -31,11 +31,13 @@ Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 2
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from statistics import NormalDist
 from types import ModuleType
 
 import numpy as np
@@ -332,6 +334,43 @@ def _kernels() -> ModuleType:
     return _resample_kernels
 
 
+# --------------------------------------------------------------------------------------------
+# The normal distribution, without scipy (importing scipy.special costs a whole-process run about
+# a tenth of a second, and these are applied to a few values per analysis)
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+_INV_CDF = NormalDist().inv_cdf
+
+
+def norm_cdf(x: np.ndarray | float) -> np.ndarray:
+    """Standard normal cdf, elementwise: ``erfc(-x / sqrt 2) / 2`` (as ``scipy.special.ndtr``; NaN stays NaN)."""
+    z = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        return np.asarray(0.5 * _ERFC(-z / math.sqrt(2.0)), dtype=float)
+
+
+def _inv_cdf(p: float) -> float:
+    if not 0.0 <= p <= 1.0:  # also NaN
+        return math.nan
+    if p == 0.0:
+        return -math.inf
+    if p == 1.0:
+        return math.inf
+    return _INV_CDF(p)
+
+
+_PPF = np.frompyfunc(_inv_cdf, 1, 1)
+
+
+def norm_ppf(p: np.ndarray | float) -> np.ndarray:
+    """Standard normal quantile, elementwise (Wichura's AS 241, as ``statistics.NormalDist``).
+
+    ``0 -> -inf``, ``1 -> inf``, outside [0, 1] or NaN -> NaN (as ``scipy.special.ndtri``).
+    """
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        return np.asarray(_PPF(np.asarray(p, dtype=float)), dtype=float)
+
+
 def _strata_members(strata: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(strata == s) for s in np.unique(strata)]
 
@@ -440,14 +479,11 @@ def bca_probs(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, 
     estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
     a = np.atleast_1d(np.asarray(acceleration, dtype=float))
     below = (np.where(ok, reps, np.inf) < estimate[None, :]).sum(axis=0)
-    # the normal cdf and quantile (what scipy.stats.norm calls), without importing scipy.stats
-    from scipy.special import ndtr, ndtri
-
     with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = ndtri(below / ok.sum(axis=0))
-        zl, zu = ndtri(alpha / 2), ndtri(1 - alpha / 2)
-        p_lo = ndtr(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
-        p_hi = ndtr(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
+        z0 = norm_ppf(below / ok.sum(axis=0))
+        zl, zu = norm_ppf(alpha / 2), norm_ppf(1 - alpha / 2)
+        p_lo = norm_cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
+        p_hi = norm_cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
     probs = np.vstack([p_lo, p_hi])
     probs[:, ~np.isfinite(z0)] = np.nan
     return probs

@@ -454,9 +454,6 @@ def paths(
     failed = 0
     ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
     alpha = 1 - level
-    # the normal cdf and quantile (as scipy.stats.norm), imported on use: scipy.stats costs a second
-    from scipy.special import ndtr, ndtri
-
     if ci in ("percentile", "bc", "bca"):
         seed_used = bs.resampling_seed(seed)
         reps, reps_std, failed = _bootstrap(engine, spec, B, seed_used, chunk_size, progress, standardize)
@@ -494,7 +491,7 @@ def paths(
                 ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
         ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
     else:
-        zc = ndtri(1 - alpha / 2)
+        zc = float(bs.norm_ppf(1 - alpha / 2))
         ci_lo, ci_hi = point - zc * se_all, point + zc * se_all
     if not standardize:
         point_std = np.full(point.size, np.nan)
@@ -502,7 +499,7 @@ def paths(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         z = point / se_all
-    pval = 2 * ndtr(-np.abs(z))  # normal upper tail, as scipy.stats.norm.sf
+    pval = 2 * bs.norm_cdf(-np.abs(z))  # normal upper tail, as scipy.stats.norm.sf
     rows = [(prm.lhs, prm.op, prm.rhs, prm.label, prm.user) for prm in spec.params]
     rows += [(eq.y, "r2", eq.y, "", False) for eq in spec.equations]
     rows += [(name, ":=", expr.text, name, True) for name, expr, _ in spec.user_defined]
