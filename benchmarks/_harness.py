@@ -83,7 +83,9 @@ def interleave(contenders: dict[str, Callable[[], object]], rounds: int, *, warm
     return out
 
 
-def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None) -> tuple[float, float]:
+def run_process(
+    argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: str | None = None
+) -> tuple[float, float]:
     """Wall and CPU (user + system of the child) seconds of one whole process; fails loudly on error."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -112,7 +114,9 @@ def interleave_processes(
     return out
 
 
-def ratio_line(label: str, peer: Series, ours: Series, target: float | None = None, *, cpu_target: float | None = None) -> str:
+def ratio_line(
+    label: str, peer: Series, ours: Series, target: float | None = None, *, cpu_target: float | None = None
+) -> str:
     """``peer / ours`` on wall and CPU medians, with the targets when given."""
     rw, rc = peer.wall_median / ours.wall_median, peer.cpu_median / ours.cpu_median
     text = f"{label}: {rw:.1f}x wall, {rc:.1f}x CPU"

@@ -53,17 +53,23 @@ y = 0.3 * m + 0.1 * x + rng.normal(size=n)
 df = pd.DataFrame({"x": x, "m": m, "y": y})
 """
 
-OURS_SCRIPT = DATA_CODE + """
+OURS_SCRIPT = (
+    DATA_CODE
+    + """
 from sciplab import paths
 res = paths(df, "m ~ x\\ny ~ m + x", bootstrap=5000, ci="bc", seed=1)
 print(res.table.loc[res.table["label"] == "ind.x.m.y", ["est", "ci_lower", "ci_upper"]].to_string())
 """
+)
 
-PEER_SCRIPT = DATA_CODE + """
+PEER_SCRIPT = (
+    DATA_CODE
+    + """
 import pingouin as pg
 res = pg.mediation_analysis(data=df, x="x", m="m", y="y", n_boot=5000, seed=1)
 print(res.loc[res["path"] == "Indirect", ["coef", "CI2.5", "CI97.5"]].to_string())
 """
+)
 
 
 def single_data() -> pd.DataFrame:
@@ -129,8 +135,10 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     reps = _bootstrap(engine, spec, B, 1, None, None, True, threads=1)[0]
     t_ci = med(lambda: bs.replicate_summary(reps, reps[0], np.array([0.025, 0.975])))
     draws = n * B
-    print(f"\n[3] where the time goes, one thread (CPU medians), n = {n}, B = {B}, {engine.products.shape[1]} moment columns")
-    print(f"    draws alone (counts):        {t_counts * 1e3:7.2f} ms = {t_counts / draws * 1e9:.2f} ns per draw (floor ~1.8 ns)")
+    cols = engine.products.shape[1]
+    print(f"\n[3] where the time goes, one thread (CPU medians), n = {n}, B = {B}, {cols} moment columns")
+    per = t_counts / draws * 1e9
+    print(f"    draws alone (counts):        {t_counts * 1e3:7.2f} ms = {per:.2f} ns per draw (floor ~1.8 ns)")
     print(f"    draws + fused weighted sums: {t_sums * 1e3:7.2f} ms = {t_sums / draws * 1e9:.2f} ns per draw")
     print(f"    batched estimation:          {t_est * 1e3:7.2f} ms")
     print(f"    whole bootstrap step:        {t_all * 1e3:7.2f} ms")
@@ -169,8 +177,10 @@ def whole_process(rounds: int) -> None:
     warm = res["python ours.py (numba cache warm)"]
     print("    " + ratio_line("warm cache vs pingouin", res["python pingouin_script.py"], warm, 5))
     print("    " + ratio_line("first use vs pingouin", res["python pingouin_script.py"], first))
-    print(f"    first-use compile adds {first.wall_median - warm.wall_median:.2f} s wall, "
-          f"{first.cpu_median - warm.cpu_median:.2f} s CPU")
+    print(
+        f"    first-use compile adds {first.wall_median - warm.wall_median:.2f} s wall, "
+        f"{first.cpu_median - warm.cpu_median:.2f} s CPU"
+    )
 
 
 def main() -> None:
@@ -189,14 +199,21 @@ def main() -> None:
     res = interleave(
         {
             "sciplab paths (ci='bc')": lambda: paths(df, SINGLE, bootstrap=5000, ci="bc", seed=1),
-            "pingouin mediation_analysis": lambda: pg.mediation_analysis(data=df, x="x", m="m", y="y", n_boot=5000, seed=1),
+            "pingouin mediation_analysis": lambda: pg.mediation_analysis(
+                data=df, x="x", m="m", y="y", n_boot=5000, seed=1
+            ),
         },
         args.rounds,
     )
     print("\n[1] single mediator, n = 1000, B = 5000, in-process (estimates equal, indirect CI within 0.01)")
     for series in res.values():
         print(f"    {series.line()}")
-    print("    " + ratio_line("speed ratio", res["pingouin mediation_analysis"], res["sciplab paths (ci='bc')"], 100, cpu_target=50))
+    print(
+        "    "
+        + ratio_line(
+            "speed ratio", res["pingouin mediation_analysis"], res["sciplab paths (ci='bc')"], 100, cpu_target=50
+        )
+    )
 
     core = get_template("scip-core").syntax
     big = scip_data(1000)
@@ -211,8 +228,10 @@ def main() -> None:
     for series in cmp.values():
         print(f"    {series.line()}")
     s, c = cmp["single mediator (ci='percentile')"], cmp["scip-core (ci='percentile')"]
-    print(f"    scip-core / single: {c.wall_median / s.wall_median:.2f}x wall, {c.cpu_median / s.cpu_median:.2f}x CPU "
-          f"(target within 2x: {'met' if c.wall_median / s.wall_median <= 2 else 'NOT met'})")
+    print(
+        f"    scip-core / single: {c.wall_median / s.wall_median:.2f}x wall, {c.cpu_median / s.cpu_median:.2f}x CPU "
+        f"(target within 2x: {'met' if c.wall_median / s.wall_median <= 2 else 'NOT met'})"
+    )
 
     engine_breakdown(df, 5000)
     whole_process(args.process_rounds)
@@ -221,8 +240,10 @@ def main() -> None:
         data = scip_data(100_000, seed=1)
         t = time.perf_counter()
         out = paths(data, core, bootstrap=2000, seed=1)
-        print(f"\n[5] n=100000 B=2000 scip-core: {time.perf_counter() - t:.1f} s, failed replicates "
-              f"{out.details['failed_replicates']}, peak RSS {peak_rss_mib() / 1024:.2f} GiB")
+        print(
+            f"\n[5] n=100000 B=2000 scip-core: {time.perf_counter() - t:.1f} s, failed replicates "
+            f"{out.details['failed_replicates']}, peak RSS {peak_rss_mib() / 1024:.2f} GiB"
+        )
     print(f"\nmachine after: {machine()}")
 
 

@@ -93,14 +93,18 @@ def one_case(label: str, df: pd.DataFrame, min_answered: int, rounds: int, floor
     }
     res = interleave(contenders, rounds)
     size = df[COLS].to_numpy().nbytes if df[COLS].dtypes.nunique() == 1 else df[COLS].memory_usage().sum()
-    print(f"\n[{label}] {len(df):,} x 36 items, {size / 2**20:.0f} MiB of item data; scores equal "
-          f"{'(all three)' if floor_ok else '(sciplab, pandas; the floor has no missing rule)'}")
+    print(
+        f"\n[{label}] {len(df):,} x 36 items, {size / 2**20:.0f} MiB of item data; scores equal "
+        f"{'(all three)' if floor_ok else '(sciplab, pandas; the floor has no missing rule)'}"
+    )
     for name, series in res.items():
         peak = peak_memory(contenders[name])
         print(f"  {series.line()}  peak {peak / size:.2f}x input")
     print("  " + ratio_line("sciplab vs pandas", res["pandas, vectorised"], res["sciplab.score"], 2.0))
     floor_ratio = res["sciplab.score"].wall_median / res["numpy floor (no checks)"].wall_median
-    print(f"  sciplab / numpy floor: {floor_ratio:.2f}x wall (target <= 2x: {'met' if floor_ratio <= 2 else 'NOT met'})")
+    print(
+        f"  sciplab / numpy floor: {floor_ratio:.2f}x wall (target <= 2x: {'met' if floor_ratio <= 2 else 'NOT met'})"
+    )
 
 
 def main() -> None:
@@ -108,8 +112,10 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--rounds", type=int, default=7)
     args = ap.parse_args()
-    print(f"machine: {machine()}; BLAS/numba threads: {os.environ.get('OMP_NUM_THREADS', 'default')}; "
-          "all three contenders run single-threaded numpy/pandas code")
+    print(
+        f"machine: {machine()}; BLAS/numba threads: {os.environ.get('OMP_NUM_THREADS', 'default')}; "
+        "all three contenders run single-threaded numpy/pandas code"
+    )
     rng = np.random.default_rng(1)
     complete = pd.DataFrame(rng.integers(1, 8, size=(args.rows, 36)), columns=COLS)
     sciplab.score(complete.head(100), "ECR")  # load the registry once, as any session would

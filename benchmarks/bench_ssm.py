@@ -89,7 +89,9 @@ def main() -> None:
         200,
     )
 
-    corr = interleave({"sciplab": lambda: ssm(df, SCALES, measures=PDS, group="Gender", bootstrap=B, seed=1)}, args.rounds)
+    corr = interleave(
+        {"sciplab": lambda: ssm(df, SCALES, measures=PDS, group="Gender", bootstrap=B, seed=1)}, args.rounds
+    )
     print("\n[3] correlation-based, 10 measures x 2 groups")
     print(f"    {corr['sciplab'].line()}")
     print(f"    target < 1 s: {'met' if corr['sciplab'].wall_median < 1 else 'NOT met'}")

@@ -26,7 +26,12 @@ import numpy as np
 import pandas as pd
 from _harness import interleave_processes, machine
 
-TARGETS = {"import sciplab": 0.5, "sciplab --help": 0.4, "sciplab instruments list": 0.4, "sciplab score (200 rows)": 1.0}
+TARGETS = {
+    "import sciplab": 0.5,
+    "sciplab --help": 0.4,
+    "sciplab instruments list": 0.4,
+    "sciplab score (200 rows)": 1.0,
+}
 
 
 def main() -> None:
