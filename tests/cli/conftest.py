@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.scoring.conftest import phq
 from typer.testing import CliRunner, Result
 
 from sciplab.cli.main import app
@@ -22,15 +23,12 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
 
 def phq_frame(rows: list[list[int]]) -> pd.DataFrame:
     """PHQ-9 item responses with the default column names PHQ9_1 ... PHQ9_9."""
-    return pd.DataFrame(rows, columns=[f"PHQ9_{i}" for i in range(1, 10)])
+    return phq(rows)
 
 
 def phq_items(n: int = 300, seed: int = 3) -> pd.DataFrame:
     """``n`` respondents on PHQ-9 items driven by one trait (reliable, not degenerate)."""
-    rng = np.random.default_rng(seed)
-    trait = rng.normal(size=n)
-    items = np.clip(np.round(1.5 + trait[:, None] + rng.normal(size=(n, 9))), 0, 3)
-    return pd.DataFrame(items, columns=[f"PHQ9_{i}" for i in range(1, 10)])
+    return phq(n=n, seed=seed)
 
 
 def path_scores(n: int = 200, seed: int = 0) -> pd.DataFrame:

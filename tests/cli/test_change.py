@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from tests.cli.conftest import phq_frame
 from typer.testing import CliRunner
 
 from sciplab.cli.main import app
@@ -15,10 +16,6 @@ runner = CliRunner()
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def phq_frame(rows: list[list[int]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=[f"PHQ9_{i}" for i in range(1, 10)])
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ def test_figure_folder_with_index_and_safe_names(odd_ids, tmp_path) -> None:
 def test_figure_writes_nothing_unless_everything_can_be(odd_ids, tmp_path, monkeypatch) -> None:
     import sciplab.plot.monitor as pm
 
-    real = pm._draw
+    real = pm._client_data  # the per-client step of every writer
     calls = []
 
     def flaky(*args, **kwargs):
@@ -166,7 +166,7 @@ def test_figure_writes_nothing_unless_everything_can_be(odd_ids, tmp_path, monke
             raise pm.DataError("drawing failed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pm, "_draw", flaky)
+    monkeypatch.setattr(pm, "_client_data", flaky)
     for target in (tmp_path / "all.pdf", tmp_path / "folder"):
         calls.clear()
         out = runner.invoke(app, ["monitor", str(odd_ids), "--measure", "y", "--rc-points", "5", "--figure",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
+from tests.cli.conftest import phq_frame, phq_items
 from typer.testing import CliRunner
 
 from sciplab.cli.main import app
@@ -16,10 +16,6 @@ runner = CliRunner()
 
 def run(*args: str):
     return runner.invoke(app, list(args))
-
-
-def phq_frame(rows: list[list[int]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=[f"PHQ9_{i}" for i in range(1, 10)])
 
 
 def test_instruments_list_json_has_every_required_instrument():
@@ -105,11 +101,8 @@ def test_score_bad_files(tmp_path):
 
 
 def test_reliability_cli(tmp_path):
-    rng = np.random.default_rng(3)
-    trait = rng.normal(size=300)
-    items = np.clip(np.round(1.5 + trait[:, None] + rng.normal(size=(300, 9))), 0, 3)
     src = tmp_path / "in.csv"
-    pd.DataFrame(items, columns=[f"PHQ9_{i}" for i in range(1, 10)]).to_csv(src, index=False)
+    phq_items().to_csv(src, index=False)
     res = run("reliability", str(src), "-i", "PHQ-9", "--json")
     assert res.exit_code == 0, res.output
     row = json.loads(res.stdout)["table"][0]

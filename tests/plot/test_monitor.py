@@ -106,8 +106,27 @@ def test_write_monitor_figures_pdf_pages_and_progress(reference, tmp_path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.pdf"]
 
 
-def test_caseload_reuses_one_chart_page_per_client(reference, tmp_path) -> None:
-    # one chart is updated per client (not redrawn): each page must show only its own client's data
+def _pdf_pages(path) -> list[list[str]]:
+    """Each page's text strings, in page order."""
+    import re
+    import zlib
+
+    pages = []
+    for raw in re.findall(rb"stream\r?\n(.*?)endstream", path.read_bytes(), re.S):
+        body = zlib.decompress(raw).decode("latin-1")
+        if " Tj" not in body and " TJ" not in body:
+            continue  # a marker or font object, not a page
+        texts = [m.replace("\\(", "(").replace("\\)", ")").replace("\\\\", "\\")
+                 for m in re.findall(r"\(((?:[^()\\]|\\.)*)\) Tj", body)]  # fmt: skip
+        pages.append(texts)
+    return pages
+
+
+def test_caseload_pages_show_their_own_client(reference, tmp_path, monkeypatch) -> None:
+    # the pages are laid out once and drawn straight through the renderers: each page must show
+    # only its own client's title, series, markers and legend entries
+    from PIL import Image
+
     from sciplab.plot.monitor import write_monitor_figures
 
     steady = _client().assign(client="steady", wai=5.0)  # no rupture: no markers, no alliance legend
@@ -115,32 +134,65 @@ def test_caseload_reuses_one_chart_page_per_client(reference, tmp_path) -> None:
     exp = expected_response(reference, data, cutoff=19)
     rup = detect_ruptures(data, client="client", session="session", alliance="wai", sd_ref=0.3)
     ids = ["A", "steady", "a/b", "$\\foo{$"]
+    seen = []
+    import sciplab.plot._monitor_pages as pages_module
+
+    markers: list[int] = []  # markers drawn per page (the title closes a page)
+    real_markers, real_text = pages_module.Canvas.markers, pages_module.Canvas.text
+
+    def count_markers(self, xy, *args):
+        markers[-1] += len(xy)
+        return real_markers(self, xy, *args)
+
+    def close_page(self, x, y, s, *args, **kwargs):
+        if s.startswith("Client "):
+            markers.append(0)
+        return real_text(self, x, y, s, *args, **kwargs)
+
+    markers.append(0)
+    monkeypatch.setattr(pages_module.Canvas, "markers", count_markers)
+    monkeypatch.setattr(pages_module.Canvas, "text", close_page)
     for target in (tmp_path / "all.pdf", tmp_path / "charts"):
-        pages = []
-
-        def seen(done, total, pages=pages):
-            (fig,) = [plt.figure(n) for n in plt.get_fignums()]
-            top, bottom = fig.axes
-            legend = bottom.get_legend()
-            pages.append((top.get_title(), len(top.collections[-1].get_offsets()),
-                          None if legend is None else [t.get_text() for t in legend.get_texts()],
-                          sum(len(c.get_offsets()) for c in bottom.collections)))  # fmt: skip
-
         write_monitor_figures(target, data, ids, client="client", session="session", measure="score", expected=exp,
-                              ruptures=rup, cutoff=19, progress=seen)  # fmt: skip
-        assert [p[0] for p in pages] == [f"Client {c}" for c in ids]
-        assert all(p[1] == 6 for p in pages)
-        assert pages[1][2:] == (None, 0)
-        n_events = int((rup.table["client"] == "A").sum())  # one per rule (1 and 2 SD), each a trough + repair
-        assert pages[0][2] == pages[2][2] == ["rupture (trough)", "repair"]
-        assert pages[0][3] == pages[2][3] == 2 * n_events > 0
-    import re
-
+                              ruptures=rup, cutoff=19, progress=lambda *args: seen.append(args))  # fmt: skip
+    assert seen == [(i, 4) for i in range(1, 5)] * 2
+    pages = _pdf_pages(tmp_path / "all.pdf")
+    assert [p[-1] for p in pages] == [f"Client {c}" for c in ids]  # the title is drawn last
+    for texts in pages:
+        assert {"score", "wai", "Session", "expected", "observed", "cut-off", "red bound (q 0.9)"} <= set(texts)
+        assert sum(t.startswith("Client") for t in texts) == 1
+    n_events = int((rup.table["client"] == "A").sum())  # one per rule (1 and 2 SD), each a trough + repair
+    assert n_events > 0
+    # per page (PDF, then the same for the PNGs): 6 scores and 6 alliance ratings; A and a/b also a
+    # trough and a repair per event; legend markers: observed, and for A and a/b trough and repair
+    per_page = [6 + 6 + 2 * n_events + 1 + 2, 6 + 6 + 1, 6 + 6 + 2 * n_events + 1 + 2, 6 + 6 + 2 * n_events + 1 + 2]
+    assert markers[:-1] == per_page * 2
+    for i in (0, 2):
+        assert {"rupture (trough)", "repair"} <= set(pages[i])
+    assert not {"rupture (trough)", "repair", "unresolved"} & set(pages[1])  # steady: no alliance legend
     pdf = (tmp_path / "all.pdf").read_bytes()
-    assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == len(ids) and b"/Title (Monitoring charts)" in pdf
+    assert b"/Title (Monitoring charts)" in pdf and b"/BaseFont /Helvetica" in pdf
     assert sorted(p.name for p in (tmp_path / "charts").iterdir()) == ["A.png", "a_b.png", "foo.png", "index.html",
                                                                      "steady.png"]  # fmt: skip
-    assert not plt.get_fignums()  # the chart is closed
+    with Image.open(tmp_path / "charts" / "A.png") as png:
+        assert png.size == (650, 640)  # 6.5 x 6.4 in at 100 dpi
+        pixels = np.asarray(png.convert("RGB"))
+    yellow = np.all(np.abs(pixels.astype(int) - [252, 227, 183]) <= 12, axis=-1)  # the 30 % yellow zone
+    assert yellow.sum() > 500
+    assert not plt.get_fignums()  # no matplotlib figure left open
+
+
+def test_pdf_text_outside_latin_1_is_kept(tmp_path) -> None:
+    # Helvetica (the standard PDF font) cannot encode every id: those strings are set in an embedded font
+    from sciplab.plot.monitor import write_monitor_figures
+
+    data = pd.DataFrame({"client": ["Ωμέγα"] * 3 + ["B"] * 3, "session": [1, 2, 3] * 2, "y": [3.0, 2, 1, 1, 2, 3]})
+    path = write_monitor_figures(tmp_path / "u.pdf", data, ["Ωμέγα", "B"], client="client", session="session",
+                                 measure="y")  # fmt: skip
+    pdf = path.read_bytes()
+    assert b"/BaseFont /Helvetica" in pdf and b"DejaVuSans" in pdf
+    pages = _pdf_pages(path)
+    assert len(pages) == 2 and pages[1][-1] == "Client B"
 
 
 def test_client_without_expected_curve_keeps_the_other_entries(reference) -> None:

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from tests.scoring.conftest import phq
 
 import sciplab
 from sciplab import DataError, InvalidParameterError
@@ -192,9 +193,8 @@ def test_bad_scores_and_parameters() -> None:
 def test_scores_from_score_feed_reliable_change() -> None:
     rows_pre = [[3] * 9, [2] * 9]
     rows_post = [[0] * 9, [2] * 9]
-    cols = [f"PHQ9_{i}" for i in range(1, 10)]
-    pre = sciplab.score(pd.DataFrame(rows_pre, columns=cols), "PHQ-9").scores["PHQ-9_total"]
-    post = sciplab.score(pd.DataFrame(rows_post, columns=cols), "PHQ-9").scores["PHQ-9_total"]
+    pre = sciplab.score(phq(rows_pre), "PHQ-9").scores["PHQ-9_total"]
+    post = sciplab.score(phq(rows_post), "PHQ-9").scores["PHQ-9_total"]
     res = sciplab.reliable_change(pre, post, instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
     assert res.table["classification"].tolist() == ["recovered", "unchanged"]
     assert res.table["id"].tolist() == [0, 1]
@@ -221,9 +221,8 @@ def test_retest_stability_is_not_used_as_reliability() -> None:
 
 
 def test_item_level_data_are_scored_first() -> None:
-    cols = [f"PHQ9_{i}" for i in range(1, 10)]
-    pre = pd.DataFrame([[3] * 9, [2] * 9, [1] * 9], columns=cols, index=["x", "y", "z"])
-    post = pd.DataFrame([[2] * 9, [0] * 9, [1] * 9], columns=cols, index=["y", "x", "z"])  # other order
+    pre = phq([[3] * 9, [2] * 9, [1] * 9], index=["x", "y", "z"])
+    post = phq([[2] * 9, [0] * 9, [1] * 9], index=["y", "x", "z"])  # other order
     res = sciplab.reliable_change(pre, post, instrument="PHQ-9", scale="total", sd=5, rxx=0.85)
     t = res.table.set_index("id")
     assert t.loc["x", ["pre", "post"]].tolist() == [27.0, 0.0] and t.loc["y", ["pre", "post"]].tolist() == [18.0, 18.0]

@@ -11,6 +11,7 @@ column prefixes are the package's naming convention, also written literally.
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
+from tests.scoring.conftest import phq as build_phq
 
 import sciplab
 from sciplab import DataError, InstrumentDefinitionError, InvalidParameterError, KeyNotVerifiedError
@@ -430,11 +432,8 @@ def test_cats_with_a_user_key_file(tmp_path: Path) -> None:
 PHQ = KEYS["PHQ-9"]
 
 
-def phq(rows: list[list[float]], index: list | None = None) -> pd.DataFrame:
-    df = frame(PHQ, np.array(rows, dtype=float))
-    if index is not None:
-        df.index = index
-    return df
+#: PHQ-9 responses in the hand key's column naming (PHQ9_01 ...), from the one builder of the scoring tests
+phq = functools.partial(build_phq, columns=[colname(PHQ, i) for i in PHQ.items])
 
 
 def test_default_rule_needs_every_item() -> None:

@@ -11,6 +11,7 @@ import pingouin as pg
 import pytest
 from numpy.testing import assert_allclose
 from statsmodels.multivariate.factor import Factor
+from tests.scoring.conftest import phq
 
 import sciplab
 from sciplab import DataError, DataWarning, InvalidParameterError
@@ -37,15 +38,6 @@ def simulate(n: int = 250, loadings=(0.8, 0.7, 0.6, 0.5, 0.75, 0.4, 0.65), seed:
 def alpha_by_hand(x: np.ndarray) -> float:
     k = x.shape[1]
     return k / (k - 1) * (1 - x.var(axis=0, ddof=1).sum() / x.sum(axis=1).var(ddof=1))
-
-
-def phq_frame(n: int = 200, seed: int = 1, flip: int | None = None) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    trait = rng.normal(size=n)
-    items = np.clip(np.round(1.5 + trait[:, None] + rng.normal(size=(n, 9))), 0, 3)
-    if flip is not None:
-        items[:, flip - 1] = 3 - items[:, flip - 1]
-    return pd.DataFrame(items, columns=[f"PHQ9_{i}" for i in range(1, 10)])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -189,7 +181,7 @@ def test_reference_file() -> None:
 
 
 def test_negative_item_rest_correlation_is_flagged() -> None:
-    res = sciplab.reliability(phq_frame(flip=3), "PHQ-9")
+    res = sciplab.reliability(phq(flip=3), "PHQ-9")
     row = res.items.set_index("item").loc[3]
     assert row["item_rest_r"] < 0
     assert any("item 3 correlates negatively" in n and "check the reverse key" in n for n in res.details["notes"])
@@ -197,7 +189,7 @@ def test_negative_item_rest_correlation_is_flagged() -> None:
 
 
 def test_constant_item_warns() -> None:
-    data = phq_frame()
+    data = phq()
     data["PHQ9_4"] = 2
     with pytest.warns(DataWarning, match=r"PHQ-9_total: item\(s\) 4 have no variance"):
         res = sciplab.reliability(data, "PHQ-9")
@@ -207,7 +199,7 @@ def test_constant_item_warns() -> None:
 
 
 def test_listwise_deletion_and_n() -> None:
-    data = phq_frame(n=50)
+    data = phq(n=50)
     data.iloc[[0, 5], 2] = np.nan
     res = sciplab.reliability(data, "PHQ-9")
     assert (res.table.loc[0, "n"], res.table.loc[0, "n_dropped"]) == (48, 2)
@@ -218,12 +210,12 @@ def test_listwise_deletion_and_n() -> None:
 
 def test_reliability_bad_input() -> None:
     with pytest.raises(DataError, match="only 2 complete response"):
-        sciplab.reliability(phq_frame(n=2), "PHQ-9")
+        sciplab.reliability(phq(n=2), "PHQ-9")
     with pytest.raises(InvalidParameterError, match="level must be in"):
-        sciplab.reliability(phq_frame(), "PHQ-9", level=95)
+        sciplab.reliability(phq(), "PHQ-9", level=95)
     with pytest.raises(DataError, match="must be a pandas DataFrame"):
         sciplab.reliability([[1, 2]], "PHQ-9")  # type: ignore[arg-type]
-    bad = phq_frame()
+    bad = phq()
     bad.iloc[0, 0] = 7
     with pytest.raises(DataError, match=r"column 'PHQ9_1' \(item 1\): 7.0"):
         sciplab.reliability(bad, "PHQ-9")
@@ -232,7 +224,7 @@ def test_reliability_bad_input() -> None:
 
 
 def test_result_output() -> None:
-    res = sciplab.reliability(phq_frame(), "PHQ-9")
+    res = sciplab.reliability(phq(), "PHQ-9")
     d = res.to_dict()
     json.dumps(d, allow_nan=False)
     assert {"table", "items", "details"} <= set(d)
@@ -257,6 +249,6 @@ def test_heywood_cases_are_flagged_in_the_table() -> None:
 
 
 def test_no_heywood_on_a_clean_one_factor_sample() -> None:
-    res = sciplab.reliability(phq_frame(), "PHQ-9")
+    res = sciplab.reliability(phq(), "PHQ-9")
     assert res.table["omega_heywood"].tolist() == [False]
     assert "HEYWOOD" not in res.summary()

@@ -181,13 +181,27 @@ def _describe_invalid(
 
 @dataclasses.dataclass(frozen=True)
 class PreparedItems:
-    """Validated item responses (rows x items, NaN = missing): ``X`` reverse-keyed, ``raw`` as answered."""
+    """Validated item responses (rows x items, NaN = missing): ``X`` reverse-keyed; :meth:`raw` as answered."""
 
     X: np.ndarray
-    raw: np.ndarray
     items: list[int]
     mapping: dict[int, str]
     invalid: np.ndarray
+    #: columns of ``X`` that were reverse-keyed (``lo + hi - x``) and ``lo + hi``
+    reversed_cols: tuple[int, ...] = ()
+    reverse_sum: float = 0.0
+
+    def raw(self, cols: Sequence[int]) -> np.ndarray:
+        """Responses as answered (not reverse-keyed) in columns ``cols`` of ``X``.
+
+        Only the requested columns are un-keyed (a copy of the whole matrix would cost as much as
+        scoring it); exact, because valid responses are whole numbers.
+        """
+        values = self.X[:, list(cols)]
+        flip = np.isin(list(cols), self.reversed_cols)
+        if flip.any():
+            values[:, flip] = self.reverse_sum - values[:, flip]
+        return values
 
 
 def prepare_items(
@@ -228,11 +242,10 @@ def prepare_items(
         X[invalid] = np.nan
     reverse = set(inst.key.reverse if inst.key else ())
     rev_cols = [j for j, i in enumerate(items) if i in reverse]
-    keyed = X
-    if rev_cols:
-        keyed = X.copy()
-        keyed[:, rev_cols] = (lo + hi) - X[:, rev_cols]
-    return PreparedItems(X=keyed, raw=X, items=items, mapping=mapping, invalid=invalid)
+    if rev_cols:  # in place: X is this function's own copy of the data
+        X[:, rev_cols] = (lo + hi) - X[:, rev_cols]
+    return PreparedItems(X=X, items=items, mapping=mapping, invalid=invalid, reversed_cols=tuple(rev_cols),
+                         reverse_sum=float(lo + hi))  # fmt: skip
 
 
 def _resolve_min_answered(scale: Scale, override: int | float | Mapping[str, int | float] | None) -> tuple[int, str]:
@@ -574,7 +587,7 @@ def score(
             continue
         # flags refer to responses as answered, not reverse-keyed
         if prepared is not None:
-            raw = prepared.raw[:, [items.index(i) for i in flag_items]]
+            raw = prepared.raw([prepared.items.index(i) for i in flag_items])
         else:
             raw = np.column_stack([data[mapping[i]].to_numpy(dtype=float, na_value=np.nan) for i in flag_items])
         flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(raw, nan=-np.inf).max(axis=1) > fl.above

@@ -18,7 +18,7 @@ import numpy as np
 #   fit = 1 - sum (s_i - e - a cos(theta_i - d))^2 / sum (s_i - mean s)^2
 #
 # a cos(theta - d) = x cos(theta) + y sin(theta), so the fitted curve (and fit) is computed
-# without d. Degenerate profiles (analysis-methods.md section 1, R circumplex >= 1.2.0):
+# without d. Degenerate profiles (as R circumplex >= 1.2.0, Girard, Zimmermann & Wright):
 #   flat:            sd(s) <= 8 eps m max|s|   -> d = NaN, fit = NaN
 #   zero amplitude:  a <= 8 eps m max|s|       -> d = NaN, fit = 0
 

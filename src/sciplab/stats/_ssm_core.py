@@ -384,12 +384,6 @@ def _linear_ci(reps: np.ndarray, level: float, bootstrap: int) -> tuple[float, f
     return float(ci[0]), float(ci[1])
 
 
-def _deg360(rad: Any) -> Any:
-    deg = np.degrees(rad)
-    out = np.where(deg >= 360.0, deg - 360.0, deg)
-    return float(out) if np.ndim(out) == 0 else out
-
-
 def _contrast_angle_ci(dd: np.ndarray, estimate: float, level: float) -> tuple[float, float]:
     """CI of an angular difference (radians in (-pi, pi]) on the estimate's branch, in degrees.
 

@@ -9,7 +9,7 @@ Implements
   stratified by group.
 * :func:`ssm_scores` -- SSM parameters of every row (person) at once.
 
-Formulas (``_formulas.ssm_parameters``; analysis-methods.md section 1): e = mean(s),
+Formulas (``_formulas.ssm_parameters``; Zimmermann & Wright 2017): e = mean(s),
 x = (2/m) sum s_i cos theta_i, y = (2/m) sum s_i sin theta_i, a = sqrt(x^2 + y^2),
 d = atan2(y, x) mod 360 deg, fit = 1 - SS_res / SS_tot of the cosine curve e + a cos(theta - d).
 
@@ -57,7 +57,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from sciplab._core.angles import wrap_pi
+from sciplab._core.angles import degrees_0_360, wrap_pi
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
 from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version
@@ -79,7 +79,6 @@ from sciplab.stats._ssm_core import (
     _column_list,
     _contrast_angle_ci,
     _contrast_pairs,
-    _deg360,
     _linear_ci,
     _prepare,
     _Prepared,
@@ -215,7 +214,7 @@ def _interpretation(row: Any, corr: bool, has_ci: bool) -> list[str]:
         if row.a_lci <= 0:
             msgs.append("amplitude CI includes 0: displacement not interpretable")
         elif row.a_lci < 0.35 * (row.a_uci - row.a_lci):
-            # stricter rule of unreleased R circumplex code (analysis-methods.md section 1)
+            # stricter rule of R circumplex development code (github.com/jmgirard/circumplex), not yet released
             msgs.append("amplitude CI lower bound < .35 CI widths above 0: interpret displacement with caution")
     if corr:
         e_word = "marked" if abs(row.e_est) >= 0.15 else "modest"
@@ -429,7 +428,7 @@ def ssm(
         for p in ("e", "x", "y", "a"):
             lo, hi = _linear_ci(reps[p][:, i], level, bootstrap)
             row.update({f"{p}_est": flat_est[p][i], f"{p}_lci": lo, f"{p}_uci": hi})
-        d_est = _deg360(flat_est["d"][i])
+        d_est = float(degrees_0_360(flat_est["d"][i]))
         d_lo = d_hi = np.nan
         if bootstrap > 0 and np.isfinite(d_est):
             d_reps = reps["d"][:, i]
@@ -437,7 +436,7 @@ def ssm(
             degenerate[labels[i]] = int(np.isfinite(reps["e"][:, i]).sum() - ok.sum())
             if ok.sum() >= 2:
                 ci = circular_percentile_ci(d_reps[ok][:, None], level)[:, 0]
-                d_lo, d_hi = _deg360(ci[0]), _deg360(ci[1])
+                d_lo, d_hi = float(degrees_0_360(ci[0])), float(degrees_0_360(ci[1]))
         row.update({"d_est": d_est, "d_lci": d_lo, "d_uci": d_hi, "fit_est": flat_est["fit"][i]})
         rows.append(row)
 
@@ -618,7 +617,7 @@ def ssm_scores(data: pd.DataFrame, scales: Sequence[str], *, angles_deg: Sequenc
             "x_value": par["x"],
             "y_value": par["y"],
             "amplitude": par["a"],
-            "displacement": _deg360(par["d"]),
+            "displacement": degrees_0_360(par["d"]),
             "fit": par["fit"],
         },
         index=data.index,

@@ -5,7 +5,7 @@ Implements recursive (acyclic) path models written in lavaan-style syntax
 covariates. Each equation is fitted by ordinary least squares; every indirect effect of the model
 is enumerated (specific indirect effect per directed path, total indirect and total effect per
 X -> Y pair) and reported with delta-method SEs and bootstrap (percentile, BC, BCa) or Monte Carlo
-intervals (analysis-methods.md section 2).
+intervals (sources below).
 
 Sources
 -------

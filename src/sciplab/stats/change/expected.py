@@ -3,7 +3,7 @@
 Implements
 ----------
 * :func:`fit_reference` / :class:`Reference` -- ``method="hlm"`` (Finch, Lambert & Schaalje 2001;
-  analysis-methods.md section 6)::
+  the exact parametrisation is ours)::
 
       y_ti = pi0i + pi1i ln(t + 1) + e_ti; pi0i = g00 + g01 I_i + u0i; pi1i = g10 + g11 I_i + u1i
       yhat_t(I) = (g00 + g01 I) + (g10 + g11 I) ln(t + 1)
@@ -15,9 +15,9 @@ Implements
   (standardised Euclidean or Mahalanobis distance) are found for each new client and the
   log-linear growth model (random intercept and slope) is fitted to them only; its prediction band
   is the expected course.
-* :func:`expected_response` -- traffic lights per session (clinical-algorithms.md section 3: grey,
-  white, red, yellow, green) with configurable ``q_yellow``/``q_red``; OQ's proprietary boundaries
-  are never used.
+* :func:`expected_response` -- traffic lights per session (the colour semantics of the OQ system,
+  Lambert 2015: grey, white, red, yellow, green) with configurable ``q_yellow``/``q_red``; OQ's
+  proprietary boundaries are never used.
 
 A saved reference is a side file: :meth:`Reference.load` reads it through
 :func:`sciplab._core.files.load_structured` and validates the whole schema (types, shapes, finite
@@ -30,7 +30,9 @@ Finch, A. E., Lambert, M. J., & Schaalje, B. G. (2001). Psychotherapy quality co
 statistical generation of expected recovery curves. *Clin Psychol Psychother, 8*, 231-242.
 Lutz, W., et al. (2006). The probability of treatment success, failure and duration: What can be
 learned from empirical data to support decision making in clinical practice? *Clin Psychol
-Psychother, 13*, 223-232.
+Psychother, 13*, 223-232. https://doi.org/10.1002/cpp.496
+Lambert, M. J. (2015). Progress feedback and the OQ-system: The past and the future.
+*Psychotherapy, 52*, 381-390. https://doi.org/10.1037/pst0000027
 """
 
 from __future__ import annotations

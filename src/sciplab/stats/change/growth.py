@@ -12,6 +12,8 @@ Sources
 -------
 Finch, A. E., Lambert, M. J., & Schaalje, B. G. (2001). Psychotherapy quality control: The
 statistical generation of expected recovery curves. *Clin Psychol Psychother, 8*, 231-242.
+Raudenbush, S. W., & Bryk, A. S. (2002). *Hierarchical linear models: Applications and data
+analysis methods* (2nd ed.). Sage. (Random intercept and slope growth models, ch. 6.)
 """
 
 from __future__ import annotations
@@ -186,7 +188,7 @@ def growth_model(
         "converged": fit.converged,
         "convergence_messages": fit.messages,
         "centring": "person-mean (within = x - client mean; between = client mean)" if wb else None,
-        "sources": ["Finch, Lambert & Schaalje (2001)", "analysis-methods.md section 6"],
+        "sources": ["Finch, Lambert & Schaalje (2001)", "Raudenbush & Bryk (2002)"],
         "version": package_version(),
     }
     return GrowthResult(table=pd.DataFrame(rows), details=details)

@@ -22,13 +22,18 @@ Implements
 * :func:`client_change` -- the classes per client, first vs last scored session. Constants come in
   as arguments: this layer never reads instrument files (``sciplab.scoring.change`` binds them).
 
-Reliable change is classified once per client (first vs last session), never per session
-(clinical-algorithms.md section 2: session-wise RC tests multiply false alarms).
+Reliable change is classified once per client (first vs last session), never per session:
+a test repeated every session multiplies false alarms; in-treatment signals come from the expected
+course instead (:func:`sciplab.stats.change.expected_response`; Finch, Lambert & Schaalje 2001).
 
 Sources
 -------
 Jacobson, N. S., & Truax, P. (1991). Clinical significance: A statistical approach to defining
 meaningful change in psychotherapy research. *JCCP, 59*, 12-19.
+https://doi.org/10.1037/0022-006X.59.1.12
+Finch, A. E., Lambert, M. J., & Schaalje, B. G. (2001). Psychotherapy quality control: The
+statistical generation of expected recovery curves for integration into an early warning system.
+*Clinical Psychology & Psychotherapy, 8*, 231-242.
 """
 
 from __future__ import annotations
@@ -324,7 +329,8 @@ def client_change(
 
     Examples
     --------
-    ORS (higher is better; reliable change 5 points, cut-off 25; clinical-algorithms.md section 2):
+    ORS (higher is better; reliable change 5 points, adult cut-off 25, as published by OpenFIT's
+    knowledge base, https://support.openfit.care):
 
     >>> df = pd.DataFrame({"id": [1, 1, 2, 2], "s": [1, 4, 1, 5], "ors": [18.0, 27.0, 20.0, 22.0]})
     >>> r = client_change(df, client="id", session="s", measure="ors", rc_points=5, cutoff=25, higher_is_worse=False)

@@ -3,15 +3,15 @@
 Implements
 ----------
 * :func:`detect_ruptures` -- rupture-repair episodes in session alliance series
-  (analysis-methods.md section 7): V-shaped deflections by the lenient (1 SD, Strauss-type) and
-  strict (2 SD, Stiles-type) rule, using the stricter (larger) of intra- and inter-individual
-  variability of session-to-session differences; repair within ``J`` sessions; unresolved episodes
-  escalated. Generic: which rupture type to expect by attachment pattern is SCIP's, in
+  (Stiles et al. 2004; Strauss et al. 2006; Gumz et al. 2012): V-shaped deflections by the lenient
+  (1 SD, Strauss-type) and strict (2 SD, Stiles-type) rule, using the stricter (larger) of intra-
+  and inter-individual variability of session-to-session differences; repair within ``J``
+  sessions; unresolved episodes escalated. Generic: which rupture type to expect by attachment pattern is SCIP's, in
   :mod:`sciplab.scip.relationship`.
 * :func:`alliance_gap` -- client-therapist perspective gaps.
 
-Our operationalisation of the rupture detector [inference, analysis-methods.md section 7]
--------------------------------------------------------------------------------------------
+Our operationalisation of the rupture detector (a design choice, not a published rule)
+--------------------------------------------------------------------------------------
 The baseline of session ``t`` is the mean of the ``k`` sessions ending at the last local peak
 before ``t`` (the start of the current run of strict declines, at most ``max_decline`` sessions
 back), so a multi-session decline counts against the pre-decline level; for a one-session drop this
@@ -32,8 +32,10 @@ Stiles, W. B., et al. (2004). Patterns of alliance development and the rupture-r
 Strauss, J. L., et al. (2006). Early alliance, alliance ruptures, and symptom change in a
 nonrandomized trial of cognitive therapy for avoidant and obsessive-compulsive personality
 disorders. *JCCP, 74*, 337-345.
-Gumz, A., et al. (2012). Crisis-repair sequences -- towards a better understanding of the alliance
-rupture process. *BMC Medical Research Methodology, 12*, 10.
+Gumz, A., et al. (2012). Crisis-repair sequences -- considerations on the classification and
+assessment of breaches in the therapeutic relationship. *BMC Medical Research Methodology, 12*, 10.
+https://doi.org/10.1186/1471-2288-12-10 (1 SD and 2 SD rules, the stricter of intra- and
+inter-individual variability; the longest decline lasted six sessions)
 Eubanks, C. F., Muran, J. C., & Safran, J. D. (2018). Alliance rupture repair: A meta-analysis.
 *Psychotherapy, 55*, 508-519.
 """
@@ -56,7 +58,7 @@ from sciplab.stats.change.sessions import _long
 __all__ = ["MAX_DECLINE", "MAX_WINDOW", "AllianceGapResult", "RuptureResult", "alliance_gap", "detect_ruptures",
            "rupture_episodes"]  # fmt: skip
 
-#: The longest decline seen in rupture-repair studies lasted 6 sessions (analysis-methods.md section 7).
+#: The longest decline seen in rupture-repair sequences lasted 6 sessions (Gumz et al. 2012).
 MAX_DECLINE = 6
 #: Upper bound of the session windows ``k``, ``J`` and ``max_decline``: far beyond any course of
 #: therapy, it only turns absurd values (a typo, an overflow) into a clear error.
@@ -199,7 +201,7 @@ def detect_ruptures(
     rules
         Multipliers of the SD: 1 (lenient, Strauss-type) and 2 (strict, Stiles-type); both reported.
     max_decline
-        Longest decline (sessions) counted as one episode (6: longest seen, analysis-methods.md section 7).
+        Longest decline (sessions) counted as one episode (6: longest seen, Gumz et al. 2012).
     date
         Optional date column (checked for order).
 
@@ -361,8 +363,8 @@ def alliance_gap(
         Column names.
     threshold
         Flag when ``|client - therapist| >= threshold`` (raw points). Default:
-        ``threshold_sd`` times the pooled SD of the client ratings [inference: clinical-algorithms.md
-        section 5 leaves the difference to be set].
+        ``threshold_sd`` times the pooled SD of the client ratings (a design choice: no published
+        threshold for a client-therapist gap was found).
     threshold_sd
         Multiplier for the default threshold.
 
@@ -415,7 +417,7 @@ def alliance_gap(
         "threshold_source": src,
         "n_sessions": int(len(table)),
         "n_flagged": int(flag.sum()),
-        "sources": ["clinical-algorithms.md section 5 (perspective gap) [inference]"],
+        "sources": ["design choice: no published threshold for a client-therapist alliance gap"],
         "version": package_version(),
     }
     return AllianceGapResult(table=table, details=details)
