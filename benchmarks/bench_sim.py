@@ -1,7 +1,7 @@
 """Benchmark of the SCIP simulation: adult-phase speed vs a Mesa version, memory at 1M agents, sweep scaling.
 
 Run: ``uv run python benchmarks/bench_sim.py [--agents 200000] [--million] [--sweep]``.
-Prints agent-steps per second (weekly steps x agents) for the vectorised network phase with about 50
+Prints agent-steps per second (weekly steps x agents; wall and CPU time) for the compiled network phase with about 50
 ties per agent, the same rules as a straightforward Mesa 3 model (benchmarks/mesa_baseline.py) and
 their ratio; with ``--million`` the peak resident memory of 1,000,000 agents through the adult
 phase; with ``--sweep`` the wall time of a sweep on 1 vs 2 local Dask workers.
@@ -10,6 +10,7 @@ phase; with ``--sweep`` the wall time of a sweep on 1 vs 2 local Dask workers.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -34,19 +35,20 @@ def _sciplab_model(n: int):
     return pop, p, rng
 
 
-def _sciplab_run(model, weeks: int, start: int) -> float:
+def _sciplab_run(model, weeks: int, start: int) -> tuple[float, float]:
+    """(agent-steps per wall second, per CPU second of this process)."""
     pop, p, rng = model
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for w in range(weeks):
         adult_step(pop, p, rng, start + w)
-    return pop.n * weeks / (time.perf_counter() - t)
+    return pop.n * weeks / (time.perf_counter() - t), pop.n * weeks / (time.process_time() - c)
 
 
-def _mesa_run(model, weeks: int) -> float:
-    t = time.perf_counter()
+def _mesa_run(model, weeks: int) -> tuple[float, float]:
+    t, c = time.perf_counter(), time.process_time()
     for _ in range(weeks):
         model.step()
-    return model.n * weeks / (time.perf_counter() - t)
+    return model.n * weeks / (time.perf_counter() - t), model.n * weeks / (time.process_time() - c)
 
 
 def speed(agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repeats: int, threads: list[int]) -> None:
@@ -58,7 +60,7 @@ def speed(agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repe
     degree = round(float(models[agents[0]][0].ties.degree().mean()))
     mesa = NetworkModel(mesa_agents, initial_ties=degree, seed=1)
     mesa.step()  # warm-up
-    rates: dict[tuple[int, int] | str, list[float]] = {}
+    rates: dict[tuple[int, int] | str, list[tuple[float, float]]] = {}
     week = 4
     for _ in range(repeats):
         for n, model in models.items():
@@ -68,36 +70,55 @@ def speed(agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repe
                 week += weeks
         set_threads(1)
         rates.setdefault("mesa", []).append(_mesa_run(mesa, mesa_weeks))
-    med = {k: float(np.median(v)) for k, v in rates.items()}
+    med = {k: float(np.median([r[0] for r in v])) for k, v in rates.items()}
+    cpu = {k: float(np.median([r[1] for r in v])) for k, v in rates.items()}
     print("What is measured: weekly adult-phase steps (meetings + formation, tie strengthening/decay/conflicts/")
     print("pruning, received/perceived support, SISa loneliness, life events + 9-node symptom network) per second,")
-    print(f"as agents x weeks / wall time; medians of {repeats} interleaved repeats in this run (machine shared).")
+    print(f"as agents x weeks / wall time and / CPU time of this process (all threads); medians of {repeats}")
+    load = os.getloadavg()[0]
+    print(f"interleaved repeats in this run; machine load average at start {load:.1f} on {os.cpu_count()} cores.")
     print("sciplab threads = threads for the tie-slot passes (identical results for any number); Mesa is one thread.")
     for n, model in models.items():
         deg = float(model[0].ties.degree().mean())
         for t in threads:
             r = med[(n, t)]
-            print(f"  sciplab (vectorised NumPy/scipy.sparse), {n:>7} agents, mean degree {deg:4.1f}, {t} thread(s), "
-                  f"{weeks} weeks x {repeats}: {r / 1e6:5.2f} M agent-steps/s")  # fmt: skip
+            print(f"  sciplab (compiled kernels), {n:>7} agents, mean degree {deg:4.1f}, {t} thread(s), "
+                  f"{weeks} weeks x {repeats}: {r / 1e6:5.2f} M agent-steps/s wall, "
+                  f"{cpu[(n, t)] / 1e6:5.2f} M per CPU second")  # fmt: skip
     mdeg = float(np.mean([len(a.ties) for a in mesa.people]))
     print(f"  Mesa 3 (same rules, one Agent object per person, per-agent step), {mesa_agents} agents, mean degree "
-          f"{mdeg:4.1f}, {mesa_weeks} weeks x {repeats}: {med['mesa'] / 1e3:6.1f} k agent-steps/s")  # fmt: skip
+          f"{mdeg:4.1f}, {mesa_weeks} weeks x {repeats}: {med['mesa'] / 1e3:6.1f} k agent-steps/s wall, "
+          f"{cpu['mesa'] / 1e3:6.1f} k per CPU second")  # fmt: skip
     for n in models:
         for t in threads:
-            print(f"  ratio sciplab({n} agents, {t} thread(s)) / Mesa: {med[(n, t)] / med['mesa']:5.1f}x")
+            print(f"  ratio sciplab({n} agents, {t} thread(s)) / Mesa: {med[(n, t)] / med['mesa']:5.1f}x wall, "
+                  f"{cpu[(n, t)] / cpu['mesa']:5.1f}x CPU")  # fmt: skip
 
 
 def million() -> None:
+    """1,000,000 agents: peak resident memory, and init_adulthood's peak vs a weekly step's (traced)."""
+    import tracemalloc
+
     t = time.perf_counter()
     p = SimParams(n_agents=1_000_000, childhood_months=24)
     rng = np.random.default_rng(2)
     pop = run_childhood(p, rng)
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
     init_adulthood(pop, p, rng)
+    live, init_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
     for w in range(8):
         adult_step(pop, p, rng, w)
+    step_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    gib = 2**30
     print(f"1,000,000 agents: 8 adult weeks, mean degree {pop.ties.degree().mean():.1f}, "
-          f"peak memory {peak:.2f} GiB, {time.perf_counter() - t:.0f} s")  # fmt: skip
+          f"peak resident memory {peak:.2f} GiB, {time.perf_counter() - t:.0f} s")  # fmt: skip
+    print(f"  traced NumPy memory above the childhood state: after init_adulthood {(live - base) / gib:.2f} GiB, "
+          f"init peak {(init_peak - base) / gib:.2f} GiB, weekly-step peak {(step_peak - base) / gib:.2f} GiB, "
+          f"init / step = {(init_peak - base) / (step_peak - base):.2f}")  # fmt: skip
 
 
 def sweep_ratio(agents: int = 15_000, years: float = 2.0) -> None:

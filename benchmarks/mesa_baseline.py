@@ -65,7 +65,10 @@ class Person(mesa.Agent):
         self.stress = 0.0
         self.symptoms = [False] * 9
         self.intensity = [0.0] * 9
-        self.resp = _sig(0.5 * sse + 0.5 * ea + 0.3 * warmth)
+        nw = model.p.network
+        self.resp = _sig(
+            nw.responsiveness_self_efficacy * sse + nw.responsiveness_awareness * ea + nw.responsiveness_warmth * warmth
+        )
 
     def gain_to(self, other: Person) -> float:
         n = self.model.p.network
@@ -91,7 +94,7 @@ class Person(mesa.Agent):
         m = self.model
         n, d, rnd, k = m.p.network, m.p.distress, m.rnd, m.k
         # 1-2 meetings and formation
-        for _ in range(_poisson(rnd, n.meet_rate * math.exp(0.3 * self.ini))):
+        for _ in range(_poisson(rnd, n.meet_rate * math.exp(n.meet_initiation * self.ini))):
             other, via = m.people[rnd.randrange(m.n)], 0.0
             if rnd.random() < n.friend_of_friend and self.ties:
                 friend = rnd.choice(list(self.ties))
@@ -110,11 +113,14 @@ class Person(mesa.Agent):
                 self.ties[other] = [n.initial_strength, self.gain_to(other)]
                 other.ties[self] = [n.initial_strength, other.gain_to(self)]
         # 3 strengthening, decay, conflicts, pruning
-        keep = 1.0 - n.decay * math.exp(n.decay_avoidance * self.avo + n.decay_lonely * self.lonely)
+        keep = 1.0 - n.decay * math.exp(
+            n.decay_avoidance * self.avo - n.decay_disclosure * self.dis + n.decay_lonely * self.lonely
+        )
         budget = 1.0 / (1.0 + len(self.ties) / n.capacity_half)
         for tie in self.ties.values():
             tie[0] = min(1.0, tie[0] * keep + tie[1] * budget)
-        for _ in range(_poisson(rnd, n.conflict_rate * math.exp(n.conflict_anxiety * self.anx - 0.5 * self.cm))):
+        conflict_rate = n.conflict_rate * math.exp(n.conflict_anxiety * self.anx - n.conflict_management * self.cm)
+        for _ in range(_poisson(rnd, conflict_rate)):
             slot = rnd.randrange(k)
             if slot < len(self.ties):
                 list(self.ties.values())[slot][0] *= 1.0 - n.conflict_cost
@@ -132,6 +138,8 @@ class Person(mesa.Agent):
             math.log(rs / (1 - rs))
             - n.support_bias_anxiety * self.anx
             - n.support_bias_avoidance * self.avo
+            + n.support_self_efficacy * self.sse
+            + n.support_awareness * self.ea
             + self.bias
         )
         self.perceived = ps
@@ -145,20 +153,29 @@ class Person(mesa.Agent):
                 + n.lonely_support * (0.5 - ps)
                 + n.lonely_anxiety * self.anx
                 - n.lonely_self_efficacy * self.sse
+                - n.lonely_disclosure * self.dis
                 + n.lonely_friends * lonely_friends
             )
         self.loneliness += (self.lonely - self.loneliness) / n.lonely_memory_weeks
         # 6 distress: life events and the Cramer symptom network
         self.stress *= d.stress_decay
         if _poisson(rnd, d.life_event_rate):
-            self.stress += rnd.expovariate(1.0 / d.life_event_severity)
-        conn = max(d.connectivity + d.connectivity_anxiety * self.anx - d.connectivity_awareness * self.ea, 0.0)
+            self.stress += rnd.expovariate(1.0 / d.life_event_severity) * math.exp(d.stress_avoidance * self.avo)
+        conn = max(
+            d.connectivity
+            + d.connectivity_anxiety * self.anx
+            + d.connectivity_avoidance * self.avo
+            - d.connectivity_awareness * self.ea,
+            0.0,
+        )
         field = (
             d.field_intercept
             + self.stress
             - d.field_support * ps
             + d.field_lonely * self.loneliness
+            + d.field_anxiety * self.anx
             + d.field_avoidance * self.avo
+            - d.field_self_efficacy * self.sse
         )
         old = self.symptoms
         new = [False] * 9

@@ -208,6 +208,8 @@ def _recipes(tmp: Path) -> dict[tuple[str, str], tuple[list[str], Path]]:
         ("monitor", "--figure"): (["monitor", str(sessions), "--measure", "y"], sessions),
         ("reference fit", "--output"): (["reference", "fit", str(sessions), "--measure", "y"], sessions),
         ("simulate report", "--output"): (["simulate", "report", str(tmp)], tmp / "persons.parquet"),
+        ("simulate policies", "--output"): (["simulate", "policies", "-r", "2", "-n", "50", "--years", "0.1"],
+                                            tmp / "no-input"),
     }  # fmt: skip
 
 

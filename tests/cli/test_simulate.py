@@ -69,3 +69,31 @@ def test_sweep_help_shows_the_grid_format():
     res = runner.invoke(app, ["simulate", "sweep", "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0
     assert "[grid]" in res.output and "[fixed]" in res.output and "--repetitions" in res.output
+
+
+def test_policies_command_writes_report_and_json(tmp_path):
+    import json
+
+    out = tmp_path / "policies.html"
+    args = ["simulate", "policies", "-r", "2", "-n", "300", "--years", "0.5", "--seed", "2", "--policies", "fixed,scip"]
+    res = runner.invoke(app, [*args, "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    text = out.read_text()
+    assert "Therapist policies by attachment pattern" in text and "<svg" in text and "Cohen" in text
+    again = runner.invoke(app, [*args, "-o", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output
+    js = runner.invoke(app, [*args, "--json"])
+    assert js.exit_code == 0, js.output
+    payload = json.loads(js.stdout)
+    assert {"table", "effects", "details"} <= set(payload) and payload["details"]["reference"] == "fixed"
+    bad = runner.invoke(app, [*args[:-1], "fixed,scipp"])
+    assert bad.exit_code == 2 and "did you mean 'scip'" in bad.output and "Traceback" not in bad.output
+
+
+def test_sweep_refuses_a_grid_beyond_memory_before_starting(tmp_path):
+    g = tmp_path / "big.toml"
+    g.write_text('[fixed]\nn_agents = 20000000\n"network.max_ties" = 1000\n[grid]\n"therapy.policy" = ["scip"]\n')
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw"), "--scheduler", "synchronous"])
+    assert res.exit_code == 2, res.output
+    assert "GiB per task" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "sw").exists()

@@ -182,6 +182,7 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
     ("simulate", "calibrate"): ["--repetitions", "1", "--agents", "200", "--seed", "1"],
     ("simulate", "sweep"): ["grid.toml", "--out", "sweepout", "--scheduler", "synchronous", "--seed", "1"],
     ("simulate", "report"): ["sim", "-o", "simreport.html"],
+    ("simulate", "policies"): ["-r", "2", "-n", "80", "--years", "0.2", "--seed", "1", "--policies", "fixed,scip"],
 }
 
 #: Exit codes a command may return besides 0 and 2, with the documented reason.
@@ -194,7 +195,7 @@ EXTRA_EXIT_CODES: dict[tuple[str, ...], tuple[int, str]] = {
 HEAVY_COMMANDS = {("simulate", "report"), ("monitor",)}
 
 #: Commands too slow to run many examples of in the default profile (simulation-sized work).
-SLOW_COMMANDS = {("demo",), ("simulate", "calibrate"), ("simulate", "sweep")}
+SLOW_COMMANDS = {("demo",), ("simulate", "calibrate"), ("simulate", "sweep"), ("simulate", "policies")}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -108,10 +108,16 @@ def register(app: typer.Typer) -> None:
         agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per run.")] = 5000,
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = 1,
         as_json: Annotated[
-            bool, typer.Option("--json", help="Print targets, statistics per run and details as JSON.")
+            bool, typer.Option("--json", help="Print both target sets, statistics per run and details as JSON.")
         ] = False,
     ) -> None:
-        """Print published targets vs simulated values; exit code 1 when any point estimate is outside its band."""
+        """Print every published target vs the simulated value, calibration and validation sets apart.
+
+        Calibration targets may be used to tune free parameters; validation targets (pooled estimates
+        never tuned to) are reported out of sample. Sign-only targets print as "sign: negative",
+        recalled [M] values as such; rows the model cannot compute print as "not simulated".
+        Exit code 1 when any scored target misses.
+        """
         from sciplab.sim import calibrate
 
         with _progress() as bar:
@@ -125,24 +131,26 @@ def register(app: typer.Typer) -> None:
             if res.misses:
                 raise typer.Exit(1)
             return
-        title = f"Calibration (repetitions = {repetitions}, agents = {agents}, seed = {res.details['seed']})"
-        table = Table(title=title)
-        for col in ("target", "published", "band", "simulated", "MC interval", "ok"):
-            table.add_column(col)
-        for r in res.table.itertuples(index=False):
-            table.add_row(
-                r.target,
-                f"{r.published:.2f}",
-                f"[{r.lower:.2f}, {r.upper:.2f}]",
-                f"{r.simulated:.3f}",
-                f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]",
-                "yes" if r.ok else "MISS",
+        for which in ("calibration", "validation"):
+            counts = ", ".join(f"{k} {v}" for k, v in res.counts(which).items())
+            title = (
+                f"{which.capitalize()} targets ({counts}; repetitions = {repetitions}, agents = {agents}, "
+                f"seed = {res.details['seed']})"
             )
-        console.print(table)
+            table = Table(title=title)
+            for col in ("id", "target", "published", "band", "simulated", "MC interval", "status"):
+                table.add_column(col)
+            for r in res.table[res.table["set"] == which].itertuples(index=False):
+                band = f"[{r.lower:.2f}, {r.upper:.2f}]" if r.kind in ("value", "recalled") else ""
+                sim_txt = f"{r.simulated:.3f}" if r.simulated == r.simulated else ""
+                mc = f"[{r.mc_lower:.3f}, {r.mc_upper:.3f}]" if r.mc_lower == r.mc_lower else ""
+                status = r.status if r.status != "not simulated" else f"not simulated: {r.note}"
+                table.add_row(r.id, r.target, r.published_text, band, sim_txt, mc, status)
+            console.print(table)
         if res.misses:
-            console.print("missed: " + "; ".join(res.misses), highlight=False)
+            console.print("MISSED: " + "; ".join(res.misses), highlight=False)
             raise typer.Exit(1)
-        console.print("all targets met")
+        console.print("all scored targets met")
 
     @sim.command("sweep")
     @handle_errors
@@ -191,6 +199,64 @@ def register(app: typer.Typer) -> None:
             )  # fmt: skip
         write_data(res.table, Path(out) / "results.parquet", overwrite=True)
         console.print(f"{res.details['n_tasks']} tasks, seed {res.details['seed']}; wrote {out}/results.parquet")
+
+    @sim.command("policies")
+    @handle_errors
+    def policies_cmd(
+        output: Annotated[
+            str | None, typer.Option("--output", "-o", help="HTML report to write (figures and tables)."), OWN_CHECK
+        ] = None,
+        policies: Annotated[
+            str, typer.Option("--policies", help="Comma-separated policies: fixed, complementary, scip, disconfirming.")
+        ] = "fixed,complementary,scip,disconfirming",
+        reference: Annotated[str, typer.Option("--reference", help="Policy the effect sizes are computed against.")] = (
+            "fixed"
+        ),
+        repetitions: Annotated[
+            int, typer.Option("--repetitions", "-r", help="Independent populations (spawned seeds).")
+        ] = 4,
+        agents: Annotated[int, typer.Option("--agents", "-n", help="Agents per population.")] = 3000,
+        years: Annotated[float, typer.Option("--years", help="Years of adult life before help-seeking.")] = 2.0,
+        seed: Annotated[int | None, typer.Option("--seed", help="Master seed (recorded).")] = None,
+        scheduler: Annotated[
+            str, typer.Option("--scheduler", help="'synchronous' (this process), 'local' or a Dask address.")
+        ] = "synchronous",
+        workers: Annotated[int, typer.Option("--workers", help="Local cluster workers.")] = 2,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the scheduler.")] = 10.0,
+        overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing report.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print tables, effect sizes and details as JSON.")
+        ] = False,
+    ) -> None:
+        """What-if: therapist policies compared on the same simulated clients, by attachment pattern.
+
+        Prints improvement, rupture and repair by pattern and policy, and Cohen's d of each policy against
+        --reference with 95% Monte Carlo intervals; --output writes an HTML report with figures.
+        """
+        from sciplab.sim.experiments import compare_policies
+
+        if output is not None:
+            from sciplab._core.files import check_output
+
+            check_output(output, overwrite=overwrite)  # before the simulations run
+        sched = None if scheduler == "local" else scheduler
+        with _progress() as bar:
+            task = bar.add_task("runs", total=None)
+            res = compare_policies(
+                split_list(policies), reference=reference, repetitions=repetitions, n_agents=agents, years=years,
+                seed=seed, scheduler=sched, n_workers=workers, timeout=timeout,
+                progress=lambda d, t: bar.update(task, completed=d, total=t),
+            )  # fmt: skip
+        if output is not None:
+            from sciplab.reports.sim import write_policy_report
+
+            write_policy_report(res, output, overwrite=overwrite)
+        if as_json:
+            emit_json({**res.to_dict(), "effects": res.effects})
+            return
+        console.print(res.summary(), highlight=False)
+        if output is not None:
+            console.print(f"wrote {output}", highlight=False)
 
     @sim.command("report")
     @handle_errors

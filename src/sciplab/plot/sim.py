@@ -13,7 +13,14 @@ import pandas as pd
 from sciplab._core.errors import DataError
 from sciplab.plot.style import apa_style
 
-__all__ = ["attachment_plane", "network_distributions", "outcomes_by_policy", "therapy_trajectories"]
+__all__ = [
+    "attachment_plane",
+    "network_distributions",
+    "outcomes_by_policy",
+    "policy_effects",
+    "policy_metrics",
+    "therapy_trajectories",
+]
 
 
 def _need(df: pd.DataFrame, cols: list[str], what: str) -> None:
@@ -100,4 +107,57 @@ def outcomes_by_policy(persons: pd.DataFrame) -> plt.Figure:
         ax.set_xticks(x, [f"{p}\n{g}" for p, g in zip(stats["policy"], stats["group"], strict=True)], fontsize=7)
         ax.set_ylabel("Improvement (Symptom Intensity)")
         ax.axhline(0, color="black", lw=0.6)
+    return fig
+
+
+def policy_metrics(table: pd.DataFrame, metric: str, ylabel: str) -> plt.Figure:
+    """Grouped bars of one metric of a policy experiment: pattern x policy, 95% Monte Carlo intervals.
+
+    ``table`` is :attr:`sciplab.sim.experiments.PolicyExperiment.table`.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"policy": ["fixed", "scip"], "pattern": ["secure", "secure"], "metric": ["rupture"] * 2,
+    ...                   "mean": [0.2, 0.1], "mc_lower": [0.1, 0.0], "mc_upper": [0.3, 0.2]})
+    >>> policy_metrics(t, "rupture", "Ruptures").axes[0].get_ylabel()
+    'Ruptures'
+    """
+    _need(table, ["policy", "pattern", "metric", "mean", "mc_lower", "mc_upper"], "policy experiment")
+    t = table[table["metric"] == metric]
+    patterns = list(dict.fromkeys(t["pattern"]))
+    policies = list(dict.fromkeys(t["policy"]))
+    shades = np.linspace(0.25, 0.85, max(len(policies), 1))
+    width = 0.8 / max(len(policies), 1)
+    with apa_style():
+        fig, ax = plt.subplots(figsize=(6.5, 3.2))
+        for k, pol in enumerate(policies):
+            g = t[t["policy"] == pol].set_index("pattern").reindex(patterns)
+            x = np.arange(len(patterns)) + (k - (len(policies) - 1) / 2) * width
+            err = np.vstack([g["mean"] - g["mc_lower"], g["mc_upper"] - g["mean"]]).clip(min=0)
+            ax.bar(x, g["mean"], width, yerr=np.nan_to_num(err), color=str(shades[k]), capsize=2, label=pol)
+        ax.set_xticks(np.arange(len(patterns)), [p.capitalize() for p in patterns])
+        ax.set_ylabel(ylabel)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.legend(fontsize=7, ncols=min(len(policies), 4))
+        fig.tight_layout()
+    return fig
+
+
+def policy_effects(effects: pd.DataFrame) -> plt.Figure:
+    """Forest plot of Cohen's d (improvement) of each policy against the reference, by attachment pattern.
+
+    ``effects`` is :attr:`sciplab.sim.experiments.PolicyExperiment.effects`.
+    """
+    _need(effects, ["policy", "reference", "pattern", "d", "mc_lower", "mc_upper"], "policy effects")
+    e = effects.reset_index(drop=True)
+    with apa_style():
+        fig, ax = plt.subplots(figsize=(6, 0.28 * len(e) + 1.2))
+        y = np.arange(len(e))[::-1]
+        err = np.vstack([e["d"] - e["mc_lower"], e["mc_upper"] - e["d"]]).clip(min=0)
+        ax.errorbar(e["d"], y, xerr=np.nan_to_num(err), fmt="o", color="black", ms=3, capsize=2)
+        ax.set_yticks(y, [f"{p} / {q}" for p, q in zip(e["policy"], e["pattern"], strict=True)], fontsize=7)
+        ax.axvline(0, color="0.4", lw=0.6)
+        ref = e["reference"].iloc[0] if len(e) else ""
+        ax.set_xlabel(f"Cohen's d vs {ref} (improvement)")
+        fig.tight_layout()
     return fig

@@ -2,7 +2,7 @@
 
 Rules (all vectorised over agents; the only loop is over months):
 
-1. Caregiver traits at birth from the caregiver's own attachment (simulation.md 6.2):
+1. Caregiver traits at birth from the caregiver's own attachment (van IJzendoorn 1995):
    ``sensitivity = logistic(mu_s - e * (anx_cg + avo_cg) / 2 + N(0, 1))``; consistency falls with
    caregiver anxiety, rejection rises with caregiver avoidance and low sensitivity, overprotection
    rises with caregiver anxiety.
@@ -22,7 +22,7 @@ Rules (all vectorised over agents; the only loop is over months):
 7. Competencies move toward a person set-point minus attachment effects (Wei, Russell & Zakalik
    2005; Mallinckrodt & Wei 2005: both dimensions lower both social self-efficacy and awareness).
 
-Deliberate differences from the design sketch: no childhood peer network (peer quality enters
+Deliberate simplifications: no childhood peer network (peer quality enters
 through the competency set-point noise); the "dimension target" uses fixed centring constants so
 what-if changes of caregiving shift the population rather than being re-standardised away.
 """
@@ -37,28 +37,7 @@ from scipy.special import expit
 from sciplab.sim.params import SimParams
 from sciplab.sim.state import COMPETENCIES, Population
 
-__all__ = ["ATTACHMENT_WEIGHTS", "run_childhood"]
-
-#: Relative (anxiety, avoidance) weights of the attachment -> competency paths, per competency.
-#: Signs: M&W (2005) both dimensions lower both mediators; Wei, Russell & Zakalik (2005): social
-#: self-efficacy more specific to anxiety, disclosure to avoidance. Magnitudes [inference].
-ATTACHMENT_WEIGHTS = np.array(
-    [
-        [0.8, 0.5],  # social_self_efficacy
-        [0.5, 0.8],  # emotional_awareness
-        [0.3, 1.0],  # self_disclosure
-        [0.6, 0.4],  # assertion
-        [0.5, 0.6],  # initiation
-        [0.7, 0.3],  # conflict_management
-    ]
-)
-assert ATTACHMENT_WEIGHTS.shape == (len(COMPETENCIES), 2)  # noqa: S101 - module invariant
-
-# Centring of the raw dimension targets (chosen so the default population has mean ~0, SD ~1).
-_ANX_CENTER, _ANX_SCALE = 0.48, 0.227
-_AVO_CENTER, _AVO_SCALE = 0.62, 0.26
-# Strange-situation cut point on the observed dimensions (z units): gives ~62% B under defaults.
-INFANT_CUT = 0.9
+__all__ = ["run_childhood"]
 
 
 def _caregiving(n: int, p: SimParams, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -67,15 +46,19 @@ def _caregiving(n: int, p: SimParams, rng: np.random.Generator) -> dict[str, np.
     z1 = rng.standard_normal(n)
     z2 = r * z1 + np.sqrt(1 - r * r) * rng.standard_normal(n)
     zs = c.sensitivity_mean - c.caregiver_insecurity_effect * (z1 + z2) / 2 + rng.standard_normal(n)
+    sd = c.caregiver_trait_sd
     return {
         "caregiver_anxiety": z1,
         "caregiver_avoidance": z2,
         "sensitivity": expit(zs),
-        "consistency": expit(c.consistency_mean - 0.8 * z1 + 0.8 * rng.standard_normal(n)),
+        "consistency": expit(c.consistency_mean - c.consistency_anxiety * z1 + sd * rng.standard_normal(n)),
         "rejection": expit(
-            c.rejection_mean + 0.8 * z2 - 0.5 * (zs - c.sensitivity_mean) + 0.8 * rng.standard_normal(n)
+            c.rejection_mean
+            + c.rejection_avoidance * z2
+            - c.rejection_sensitivity * (zs - c.sensitivity_mean)
+            + sd * rng.standard_normal(n)
         ),
-        "overprotection": expit(c.overprotection_mean + 0.6 * z1 + 0.8 * rng.standard_normal(n)),
+        "overprotection": expit(c.overprotection_mean + c.overprotection_anxiety * z1 + sd * rng.standard_normal(n)),
     }
 
 
@@ -96,8 +79,8 @@ def run_childhood(
     temperament = c.temperament_sd * rng.standard_normal(n)
     yes = np.ones(n)
     no = np.ones(n)
-    worth = np.full(n, 0.5)
-    unpred = np.full(n, 0.05)
+    worth = np.full(n, c.initial_worth)
+    unpred = np.full(n, c.initial_unpredictability)
     rej = np.zeros(n)
     proto_anx = np.zeros(n)
     proto_avo = np.zeros(n)
@@ -105,7 +88,11 @@ def run_childhood(
     st_anx = c.state_sd * rng.standard_normal(n)
     st_avo = c.state_sd * rng.standard_normal(n)
     g = rng.standard_normal(n)
-    setpoint = c.competency_sd * (0.5 * g[:, None] + np.sqrt(0.75) * rng.standard_normal((n, len(COMPETENCIES))))
+    share = c.competency_general_share
+    setpoint = c.competency_sd * (
+        np.sqrt(share) * g[:, None] + np.sqrt(1 - share) * rng.standard_normal((n, len(COMPETENCIES)))
+    )
+    weights = c.attachment_weights()
     comp = setpoint.copy()
     infant_sec = np.zeros(n)
     infant_cls = np.full(n, "B", dtype="<U1")
@@ -124,38 +111,52 @@ def run_childhood(
         w = c.learning_rate * distressed
         yes = c.memory * yes + w * resp
         no = c.memory * no + w * (bids - resp)
-        unpred += 0.1 * (surprise - unpred)
+        unpred += c.surprise_rate * (surprise - unpred)
         worth += np.where(any_bid, w * (warm / safe - worth), 0.0)
-        rej += np.where(resp > 0, 0.1 * ((resp - warm) / np.maximum(resp, 1) - rej), 0.0)
+        rej += np.where(resp > 0, c.rejection_learning * ((resp - warm) / np.maximum(resp, 1) - rej), 0.0)
         expect = yes / (yes + no)
-        anx_raw = 1.2 * np.sqrt(unpred) + 0.2 * (1 - worth) + 0.3 * cg["overprotection"] + 0.2 * temperament
-        avo_raw = 1.0 * (1 - expect) + 0.6 * rej
-        target_anx = (anx_raw - _ANX_CENTER) / _ANX_SCALE
-        target_avo = (avo_raw - _AVO_CENTER) / _AVO_SCALE
+        anx_raw = (
+            c.anxiety_unpredictability * np.sqrt(unpred)
+            + c.anxiety_unworthiness * (1 - worth)
+            + c.anxiety_overprotection * cg["overprotection"]
+            + c.anxiety_temperament * temperament
+        )
+        avo_raw = c.avoidance_unavailability * (1 - expect) + c.avoidance_rejection * rej
+        target_anx = (anx_raw - c.anxiety_center) / c.anxiety_scale
+        target_avo = (avo_raw - c.avoidance_center) / c.avoidance_scale
         age = m / 12.0
-        eta = c.prototype_rate_adult + (c.prototype_rate_infant - c.prototype_rate_adult) * np.exp(-age / 3.0)
-        # the prototype carries ~80% of the observed variance; the state the rest (Fraley 2002)
-        proto_anx += eta * (0.9 * target_anx - proto_anx)
-        proto_avo += eta * (0.9 * target_avo - proto_avo)
+        decline = np.exp(-age / c.prototype_age_years)
+        eta = c.prototype_rate_adult + (c.prototype_rate_infant - c.prototype_rate_adult) * decline
+        # the prototype carries most of the observed variance; the state the rest (Fraley 2002)
+        proto_anx += eta * (c.prototype_share * target_anx - proto_anx)
+        proto_avo += eta * (c.prototype_share * target_avo - proto_avo)
         st_anx = c.state_ar * st_anx + s_sd * rng.standard_normal(n)
         st_avo = c.state_ar * st_avo + s_sd * rng.standard_normal(n)
         anx = proto_anx + st_anx
         avo = proto_avo + st_avo
-        att = np.column_stack([anx, avo]) @ ATTACHMENT_WEIGHTS.T * c.attachment_effect
-        comp += c.competency_rate * (setpoint - att - comp) + 0.02 * rng.standard_normal(comp.shape)
+        att = np.column_stack([anx, avo]) @ weights.T * c.attachment_effect
+        comp += c.competency_rate * (setpoint - att - comp) + c.competency_noise_sd * rng.standard_normal(comp.shape)
         if m == 11:
             # one 20-minute observation: behaviour = dimensions + situational noise
             obs_anx = anx + c.strange_situation_sd * rng.standard_normal(n)
             obs_avo = avo + c.strange_situation_sd * rng.standard_normal(n)
             infant_sec = -(obs_anx + obs_avo)
             infant_cls = np.where(
-                (obs_anx < INFANT_CUT) & (obs_avo < INFANT_CUT), "B", np.where(obs_avo >= obs_anx, "A", "C")
+                (obs_anx < c.strange_situation_cut) & (obs_avo < c.strange_situation_cut),
+                "B",
+                np.where(obs_avo >= obs_anx, "A", "C"),
             ).astype("<U1")
         if progress is not None:
             progress(m + 1, months)
-    warmth = -0.35 * (proto_avo + st_avo) - 0.1 * (proto_anx + st_anx) + 0.8 * rng.standard_normal(n)
+    warmth = (
+        -c.warmth_avoidance * (proto_avo + st_avo)
+        - c.warmth_anxiety * (proto_anx + st_anx)
+        + c.style_sd * rng.standard_normal(n)
+    )
     dominance = (
-        0.3 * comp[:, COMPETENCIES.index("assertion")] - 0.2 * (proto_anx + st_anx) + 0.8 * rng.standard_normal(n)
+        c.dominance_assertion * comp[:, COMPETENCIES.index("assertion")]
+        - c.dominance_anxiety * (proto_anx + st_anx)
+        + c.style_sd * rng.standard_normal(n)
     )
     return Population(
         n=n,

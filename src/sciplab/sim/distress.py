@@ -1,13 +1,13 @@
 """Distress: the Cramer et al. (2016) Ising-type symptom network, one per agent (weekly steps).
 
-Implements (simulation.md 4.1, read from the published R code)::
+Implements (Cramer et al. 2016, as in the published R code)::
 
     A_j(t) = c * sum_i W_ji X_i(t-1) + E(t)
     p_j(t) = 1 / (1 + exp(a_j * (b_j - A_j(t))))
     X_j(t) ~ Bernoulli(p_j(t))                       (synchronous heat-bath update)
 
-with the published ``a``, ``b`` and 13-edge binary symmetric ``W``. SCIP coupling ([inference],
-simulation.md 4.1 "Borrow"): connectivity ``c_i = c0 + c_anx * anxiety_i - c_EA * awareness_i``
+with the published ``a``, ``b`` and 13-edge binary symmetric ``W``. SCIP coupling ([inference]):
+connectivity ``c_i = c0 + c_anx * anxiety_i - c_EA * awareness_i``
 (reactivity raises it, awareness lowers it); external field
 ``E_i = E0 + life-event stress_i - lambda_S * perceived support_i + lambda_L * loneliness_i``.
 Symptom intensity (the latent PHQ-9 item level) is an exponential moving average of ``p_j``.
@@ -48,7 +48,6 @@ CRAMER_W = np.zeros((9, 9))
 for _i, _j in _EDGES:
     CRAMER_W[_i, _j] = CRAMER_W[_j, _i] = 1.0
 _MINUS_A32 = -CRAMER_A.astype(np.float32)
-_BITS = (1 << np.arange(9)).astype(np.uint16)
 _B32 = CRAMER_B.astype(np.float32)
 #: active-neighbour counts of every node for each of the 512 symptom patterns (bit j = node j)
 _NEIGHBOURS = ((np.arange(512)[:, None] >> np.arange(9)) & 1).astype(np.float32) @ CRAMER_W.astype(np.float32)
@@ -80,19 +79,18 @@ def symptom_step(
     >>> bool(p[0].max() < 0.01), bool(p[1].min() > 0.8)
     (True, True)
     """
+    from sciplab.sim import _kernels
+
     n = active.shape[0]
-    # active-neighbour counts by lookup: the 9 booleans as a 9-bit code, one row of _NEIGHBOURS each
-    code = np.ascontiguousarray(active, dtype=bool).view(np.uint8) @ _BITS
-    drive = np.take(_NEIGHBOURS, code, axis=0)
-    drive *= np.asarray(connectivity, dtype=np.float32).reshape(n, 1)
-    drive += np.asarray(field, dtype=np.float32).reshape(n, 1)
-    drive -= _B32
-    drive *= _MINUS_A32  # -a_j (A_j - b_j)
-    with np.errstate(over="ignore"):  # exp overflow -> inf -> probability 0, as intended
-        np.exp(drive, out=drive)
-    drive += np.float32(1.0)
-    prob = np.reciprocal(drive, out=drive)
-    return rng.random(prob.shape, dtype=np.float32) < prob, prob
+    # the uniforms first (same stream as drawing them after the probabilities), then one compiled pass
+    uniform = rng.random((n, 9), dtype=np.float32)
+    prob = np.empty((n, 9), dtype=np.float32)
+    new = np.empty((n, 9), dtype=bool)
+    _kernels.symptom_step(
+        np.ascontiguousarray(active, dtype=bool), np.ascontiguousarray(connectivity, dtype=np.float32),
+        np.ascontiguousarray(field, dtype=np.float32), uniform, _NEIGHBOURS, _MINUS_A32, _B32, prob, new,
+    )  # fmt: skip
+    return new, prob
 
 
 def hysteresis(

@@ -3,7 +3,7 @@
 After therapy the clients' ties are re-evaluated with their new competencies (interaction quality
 of every tie they own is recomputed, :func:`sciplab.sim.network.refresh_quality`); lower attachment
 insecurity already enters the decay, formation, support-bias and symptom-connectivity rules, which
-read the current state every week. This closes the SCIP change loop (scip-model.md path k,
+read the current state every week. This closes the SCIP change loop (Mallinckrodt 2000, path k,
 [inference]): corrective experience -> competencies and security -> support -> distress.
 """
 

@@ -16,7 +16,7 @@ logit(symptom frequency)`` with the PHQ-9 day-count boundaries (several days / m
 days / nearly every day: 1/14, 1/2, 0.8 on the frequency scale) and logit-scale noise (SD 0.9) for
 error; CORE-10 items (how often over the last week) follow the mean symptom frequency the same
 way, with boundaries 0.12 / 0.33 / 0.6 / 0.85 [inference]. Retrospective PBI care is biased
-downward by attachment anxiety (simulation.md 6.7).
+downward by attachment anxiety ([inference]: working-model bias in retrospective report).
 
 Latent scales (z units: constructs whose natural unit is bounded are centred and scaled by fixed
 constants, never by the sample, so waves and runs stay comparable): see :data:`LATENT_OF_CONSTRUCT`.

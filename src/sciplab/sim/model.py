@@ -41,7 +41,7 @@ Progress = Callable[[str, int, int], None]
 PHASES = ("childhood", "adulthood", "therapy", "followup", "measurement")
 #: latent states also output at follow-up (``latent_<name>_followup``)
 FOLLOWUP_LATENTS = ("attachment_anxiety", "attachment_avoidance", "social_self_efficacy", "emotional_awareness",
-                    "perceived_support", "loneliness", "distress", "degree")  # fmt: skip
+                    "perceived_support", "loneliness", "lonely", "distress", "degree")  # fmt: skip
 #: therapy-summary columns a clinic knows without a questionnaire (the others are latent truth)
 OBSERVED_THERAPY = ("sessions_attended", "dropped_out")
 
@@ -100,6 +100,7 @@ class SimResult(Result):
 
 def _latents(pop: Population, params: SimParams) -> dict[str, np.ndarray]:
     anx, avo = pop.anxiety, pop.avoidance
+    m = params.measurement
     care = np.clip(pop.sensitivity * (1 - pop.rejection), 1e-3, 1 - 1e-3)
     out: dict[str, np.ndarray] = {
         "attachment_anxiety": anx.copy(),
@@ -107,7 +108,8 @@ def _latents(pop: Population, params: SimParams) -> dict[str, np.ndarray]:
         **{name: pop.competencies[:, k].copy() for k, name in enumerate(COMPETENCIES)},
         "dominance": pop.dominance.copy(),
         "warmth": pop.warmth.copy(),
-        "interpersonal_elevation": 0.4 * (anx + avo) / 2 - 0.3 * pop.competencies[:, 3],
+        "interpersonal_elevation": m.elevation_insecurity * (anx + avo)
+        - m.elevation_assertion * pop.competencies[:, 3],
         "degree": pop.ties.degree().astype(float),
         "received_support": pop.received_support.copy(),
         "perceived_support": pop.perceived_support.copy(),
@@ -117,8 +119,9 @@ def _latents(pop: Population, params: SimParams) -> dict[str, np.ndarray]:
         "stress": pop.stress.copy(),
         **symptom_columns(pop.symptom_intensity),
     }
-    out["recalled_care"] = (np.log(care / (1 - care)) + 0.6) / 1.3 - params.measurement.recall_bias * anx
-    out["overprotection_z"] = (np.log(pop.overprotection / (1 - pop.overprotection)) + 0.5) / 1.0
+    out["recalled_care"] = (np.log(care / (1 - care)) - m.care_center) / m.care_scale - m.recall_bias * anx
+    over = np.log(pop.overprotection / (1 - pop.overprotection))
+    out["overprotection_z"] = (over - m.overprotection_center) / m.overprotection_scale
     return out
 
 
@@ -241,12 +244,14 @@ def simulate(
         "caregiver_consistency": pop.consistency,
         "caregiver_rejection": pop.rejection,
         "caregiver_overprotection": pop.overprotection,
+        "caregiver_anxiety": pop.caregiver_anxiety,
+        "caregiver_avoidance": pop.caregiver_avoidance,
         "infant_security": pop.infant_security,
         "infant_class": pop.infant_class,
     }
     in_therapy = np.zeros(pop.n, dtype=bool)
     in_therapy[clients] = True
-    therapy_cols = _therapy_columns(ts, pop.n, post_distress, follow["distress"], rng)
+    therapy_cols = _therapy_columns(ts, pop.n, post_distress, follow["distress"], rng, params)
     persons = pd.DataFrame(
         {
             "person_id": np.arange(pop.n),
@@ -301,7 +306,11 @@ def simulate(
     return SimResult(table=table, details=details, persons=persons, items=items, sessions=sessions, ties=ties)
 
 
-def _therapy_columns(ts, n: int, post: np.ndarray, follow_distress: np.ndarray, rng) -> dict[str, np.ndarray]:
+def _therapy_columns(
+    ts, n: int, post: np.ndarray, follow_distress: np.ndarray, rng, params: SimParams
+) -> dict[str, np.ndarray]:
+    """Per-client therapy summary and the CATS read-out (coefficients: ``measurement.cats_*``)."""
+
     def full(values: np.ndarray, fill: float | bool = np.nan) -> np.ndarray:
         out = np.full(n, fill, dtype=float if not isinstance(fill, bool) else bool)
         out[ts.clients] = values
@@ -309,12 +318,26 @@ def _therapy_columns(ts, n: int, post: np.ndarray, follow_distress: np.ndarray, 
 
     rel = ts.relation_yes / (ts.relation_yes + ts.relation_no)
     m = ts.clients.size
-    z_b = (ts.alliance - 0.6) / 0.15
-    z_rel = (rel - 0.7) / 0.15
-    secure = 0.75 * z_b + 0.25 * z_rel - 0.1 * (ts.anxiety_pre + ts.avoidance_pre) + 1.3 * rng.standard_normal(m)
-    avoidant = 0.2 * ts.avoidance_pre + 0.3 * ts.tension - 0.5 * z_b + 0.8 * rng.standard_normal(m)
+    mp = params.measurement
+    z_b = (ts.alliance - mp.cats_alliance_center) / mp.cats_alliance_scale
+    z_rel = (rel - mp.cats_relation_center) / mp.cats_relation_scale
+    secure = (
+        mp.cats_secure_alliance * z_b
+        + mp.cats_secure_relation * z_rel
+        - mp.cats_secure_insecurity * (ts.anxiety_pre + ts.avoidance_pre)
+        + mp.cats_secure_noise * rng.standard_normal(m)
+    )
+    avoidant = (
+        mp.cats_avoidant_avoidance * ts.avoidance_pre
+        + mp.cats_avoidant_tension * ts.tension
+        - mp.cats_avoidant_alliance * z_b
+        + mp.cats_avoidant_noise * rng.standard_normal(m)
+    )
+    too_distant = np.maximum(ts.therapist_distance - ts.preferred, 0)
     preocc = (
-        0.35 * ts.anxiety_pre + 0.2 * np.maximum(ts.therapist_distance - ts.preferred, 0) + 0.9 * rng.standard_normal(m)
+        mp.cats_preoccupied_anxiety * ts.anxiety_pre
+        + mp.cats_preoccupied_distance * too_distant
+        + mp.cats_preoccupied_noise * rng.standard_normal(m)
     )
     return {
         "sessions_attended": full(ts.n_sessions.astype(float)),

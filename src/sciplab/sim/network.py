@@ -1,9 +1,11 @@
 """Adult phase (weekly steps): social network, support, loneliness and distress.
 
-Rules, all vectorised over agents and ties (simulation.md 6.4; SAOM-like formation after RSiena,
-SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] functional forms):
+Rules, all vectorised over agents and ties (SAOM-like formation after Snijders, van de Bunt &
+Steglich 2010; SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference]
+functional forms; every coefficient is a field of :class:`~sciplab.sim.params.NetworkParams` or
+:class:`~sciplab.sim.params.DistressParams`; time step one week):
 
-1. Meetings: ``Poisson(meet_rate * exp(0.3 * initiation_i))`` a week; a share ``p_ff`` through a
+1. Meetings: ``Poisson(meet_rate * exp(m_ini * initiation_i))`` a week; a share ``p_ff`` through a
    friend (a random tie of a random tie: triadic closure), the rest at random.
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
@@ -11,21 +13,23 @@ SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference] fun
    slot (:meth:`~sciplab.sim.state.TieSlots.add_pairs`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
-   with decay ``delta_i = delta0 * exp(d_av * avoidance_i + d_L * lonely_i)`` and interaction
+   with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
    quality ``q_ij = logistic(q0 + q_dis * min(disclosure_i, disclosure_j) + q_cm * mean conflict
    management + q_w * mean warmth - q_anx * anxiety_i)`` (stored per tie at formation, refreshed
-   when competencies change). Conflicts: ``Poisson(rate * exp(c_anx * anx_i - 0.5 * CM_i))`` a week
+   when competencies change). Conflicts: ``Poisson(rate * exp(c_anx * anx_i - c_cm * CM_i))`` a week
    on random ties, each costing a share of the strength. Ties under ``w_min`` are dropped every
    ``prune_every`` weeks (capacity: the fixed slot count, Dunbar-style).
 4. Support: received ``RS_i = 1 - exp(-sum_j w_ij resp_j / s)`` with responsiveness
-   ``resp_j = logistic(0.5 SSE_j + 0.5 EA_j + 0.3 warmth_j)``; perceived
-   ``PS_i = logistic(logit(RS_i) - k_anx anx_i - k_av av_i + bias_i)`` (attachment bias).
-5. Loneliness (SISa): onset ``logistic(l0 + l_ps (0.5 - PS_i) + l_f sum_j w_ij L_j)``, recovery
+   ``resp_j = logistic(r_sse SSE_j + r_ea EA_j + r_w warmth_j)``; perceived
+   ``PS_i = logistic(logit(RS_i) - k_anx anx_i - k_av av_i + s_sse SSE_i + s_ea EA_i + bias_i)``
+   (attachment bias; own competencies shape how support is perceived and used).
+5. Loneliness (SISa): onset ``logistic(l0 + l_ps (0.5 - PS_i) + l_anx anx_i - l_sse SSE_i - l_dis DIS_i
+   + l_f sum_j w_ij L_j)``, recovery
    ``logistic(logit(g) + l_ps (PS_i - 0.5))``; the loneliness score is an exponential moving
    average of the lonely state.
 6. Distress: :func:`sciplab.sim.distress.symptom_step` with life events ``Poisson(rate)`` of
    exponential severity times ``exp(s_av * avoidance_i)`` feeding a decaying stress term; field
-   ``E0 + stress - l_S PS + l_L loneliness + f_av avoidance - f_SSE SSE``, connectivity
+   ``E0 + stress - l_S PS + l_L loneliness + f_anx anxiety + f_av avoidance - f_SSE SSE``, connectivity
    ``c0 + c_anx anx + c_av avo - c_EA EA`` (floored at 0).
 """
 
@@ -33,7 +37,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -68,17 +71,14 @@ def _poisson_events(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
 
 
 _THREADS = max(1, int(os.environ.get("SCIPLAB_SIM_THREADS", "1") or 1))
-_POOL: ThreadPoolExecutor | None = None
-_MIN_PARALLEL_SLOTS = 1 << 20
-_CHUNK_ROWS = 4096
 
 
 def set_threads(threads: int) -> int:
-    """Threads for the tie-slot passes of the adult step (default 1, or ``SCIPLAB_SIM_THREADS``).
+    """Threads for the compiled row-parallel kernels of the adult step (default 1, or ``SCIPLAB_SIM_THREADS``).
 
-    The passes are split into contiguous row blocks, one per thread; every row is computed exactly
-    as with one thread, so results are identical whatever the number of threads. NumPy and scipy
-    release the GIL in these kernels. Returns the previous setting.
+    Every row is computed exactly as with one thread, so results are identical whatever the number
+    of threads (sweeps run one process per worker with one thread each). Returns the previous
+    setting.
 
     Examples
     --------
@@ -86,33 +86,21 @@ def set_threads(threads: int) -> int:
     >>> set_threads(old)
     1
     """
-    global _THREADS, _POOL
+    global _THREADS
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 256:
         raise InvalidParameterError(f"threads must be a whole number from 1 to 256, got {threads!r}")
     old, _THREADS = _THREADS, threads
-    if _POOL is not None and _POOL._max_workers != threads:  # noqa: SLF001 - own pool
-        _POOL.shutdown(wait=True)
-        _POOL = None
     return old
 
 
-def _blocks(ties: TieSlots) -> list[tuple[int, int]]:
-    if _THREADS == 1 or ties.n * ties.k < _MIN_PARALLEL_SLOTS:
-        return [(0, ties.n)]
-    # thread ranges on chunk boundaries, so the cached row blocks are the same for every step
-    chunks = -(-ties.n // _CHUNK_ROWS)
-    edges = np.minimum(np.linspace(0, chunks, _THREADS + 1).round().astype(int) * _CHUNK_ROWS, ties.n)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+def _kernels() -> Any:
+    """The compiled kernels (numba is imported on first use), with the thread count applied."""
+    import numba
 
+    from sciplab.sim import _kernels as kernels
 
-def _run_blocks(fn: Callable[[int, int, int], Any], blocks: list[tuple[int, int]]) -> list[Any]:
-    """Run ``fn(first_row, end_row, worker)`` for each block, in threads when there are several."""
-    global _POOL
-    if len(blocks) == 1:
-        return [fn(*blocks[0], 0)]
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="sciplab-sim")
-    return list(_POOL.map(lambda w: fn(*blocks[w], w), range(len(blocks))))
+    numba.set_num_threads(min(_THREADS, numba.config.NUMBA_NUM_THREADS))
+    return kernels
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -182,7 +170,7 @@ def _form(pop: Population, i: np.ndarray, j: np.ndarray, via_friend: np.ndarray,
 def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) -> None:
     n = p.network
     ties = pop.ties
-    i = _poisson_events(rng, rate * np.exp(0.3 * pop.competencies[:, _INI]))
+    i = _poisson_events(rng, rate * np.exp(n.meet_initiation * pop.competencies[:, _INI]))
     if i.size == 0:
         return
     j = rng.integers(0, pop.n, i.size)
@@ -200,6 +188,16 @@ def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) 
         j[sel] = cand[good]
         via[sel] = 1.0
     _form(pop, i, j, via, p, rng)
+
+
+def _init_block_requests(n: int, k: int) -> int:
+    """Meeting requests formed at once while building the initial network.
+
+    ``TieSlots.add_pairs`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
+    bytes per request); a block of ``n / 16`` requests keeps that under an eighth of the partner
+    array (``4 n k`` bytes), the same order as the temporaries of a weekly step.
+    """
+    return max(n // 16, 4096)
 
 
 def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator) -> None:
@@ -225,23 +223,36 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     pop.symptom_intensity = np.zeros((n, 9), dtype=np.float32)
     pop.stress = np.zeros(n)
     pop.therapy_support = np.zeros(n)
-    # initial network: a burst of random meetings (school, work, neighbourhood)
+    # initial network: a burst of random meetings (school, work, neighbourhood), formed in blocks of
+    # agents holding at most ``_init_block_requests`` requests, so the temporaries (request arrays,
+    # the partner rows read by TieSlots.add_pairs) stay a fraction of the tie arrays themselves
     target = params.network.initial_ties
-    for _ in range(4):
+    block = _init_block_requests(n, pop.ties.k)
+    for _ in range(params.network.init_rounds):
         deficit = np.maximum(target - pop.ties.n_ties, 0)
         if deficit.sum() < 1:
             break
-        counts = rng.poisson(deficit * 1.2)
-        i = np.repeat(np.arange(n, dtype=np.int64), counts)
-        j = rng.integers(0, n, i.size)
-        _form(pop, i, j, np.zeros(i.size), params, rng)
+        counts = rng.poisson(deficit * params.network.init_oversample)
+        cum = np.cumsum(counts)
+        start = 0
+        while start < n:
+            done = int(cum[start - 1]) if start else 0
+            stop = max(int(np.searchsorted(cum, done + block, side="right")), start + 1)
+            i = np.repeat(np.arange(start, stop, dtype=np.int64), counts[start:stop])
+            if i.size:
+                j = rng.integers(0, n, i.size)
+                _form(pop, i, j, np.zeros(i.size), params, rng)
+            start = stop
     # start loneliness and support at their implied values
     _support(pop, params)
 
 
-def _responsiveness(pop: Population) -> np.ndarray:
+def _responsiveness(pop: Population, p: SimParams) -> np.ndarray:
+    n = p.network
     comp = pop.competencies
-    return _sigmoid((0.5 * comp[:, _SSE] + 0.5 * comp[:, _EA] + 0.3 * pop.warmth).astype(np.float32))
+    z = n.responsiveness_self_efficacy * comp[:, _SSE] + n.responsiveness_awareness * comp[:, _EA]
+    z += n.responsiveness_warmth * pop.warmth
+    return _sigmoid(z.astype(np.float32))
 
 
 def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
@@ -255,6 +266,9 @@ def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
     z = np.log(rs_c / (1.0 - rs_c))
     z -= n.support_bias_anxiety * anx
     z -= n.support_bias_avoidance * avo
+    if n.support_self_efficacy or n.support_awareness:
+        # the competencies also shape how support is perceived and used (Mallinckrodt & Wei 2005)
+        z += n.support_self_efficacy * pop.competencies[:, _SSE] + n.support_awareness * pop.competencies[:, _EA]
     z += pop.support_bias
     pop.perceived_support = _sigmoid(z)
 
@@ -262,7 +276,7 @@ def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
 def _support(pop: Population, p: SimParams) -> np.ndarray:
     """Received and perceived support; returns each agent's lonely-friend exposure ``sum_j w_ij L_j``."""
     csr = pop.ties.csr
-    _perceive(pop, p, csr @ _responsiveness(pop))
+    _perceive(pop, p, csr @ _responsiveness(pop, p))
     return csr @ pop.lonely.astype(np.float32)
 
 
@@ -274,54 +288,32 @@ def _tie_pass(
     conflict_slots: np.ndarray,
     prune: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Strengthen/decay, conflicts, pruning and the two support products in one sweep over the slots.
+    """Strengthen/decay, conflicts, pruning and the two support sums in one compiled sweep over the slots.
 
-    Rows are processed in cache-sized chunks (``_CHUNK_ROWS``): each chunk is strengthened
-    (``w <- min(1, w keep_i + gain_ij budget_i)``, four in-place float32 operations), hit by its
-    conflicts (``conflict_slots`` sorted), pruned in pruning weeks and multiplied into the support
-    and lonely-friend sums while it is still in cache. Every operation is row-local, so the result
-    is identical to doing each step over all slots, and to any number of threads.
-    Returns ``(sum_j w_ij resp_j, sum_j w_ij L_j)`` as float32.
+    Row ``i``: ``w <- min(1, w keep_i + gain_ij budget_i)``, then its conflicts (``conflict_slots``,
+    sorted) each cost a share of the slot's strength, then in pruning weeks ties under ``w_min`` are
+    dropped, then ``sum_j w_ij resp_j`` and ``sum_j w_ij L_j`` (:func:`sciplab.sim._kernels.tie_pass`).
+    Every operation is row-local: identical for any number of threads. Returns both sums (float32).
     """
     n = p.network
     ties = pop.ties
-    k = ties.k
-    s2, g2 = ties.strength2d, ties.gain2d
-    resp = _responsiveness(pop)
-    lonely = pop.lonely.astype(np.float32)
+    kernels = _kernels()
     total = np.empty(ties.n, dtype=np.float32)
     lonely_friends = np.empty(ties.n, dtype=np.float32)
-    factor = np.float32(1.0 - n.conflict_cost)
-    cap = np.float32(1.0)
-
-    def work(a: int, b: int, worker: int) -> None:
-        scratch = ties.scratch(worker, min(_CHUNK_ROWS, b - a) * k)
-        for c0 in range(a, b, _CHUNK_ROWS):
-            c1 = min(c0 + _CHUNK_ROWS, b)
-            s = s2[c0:c1]
-            buf = scratch[: (c1 - c0) * k].reshape(c1 - c0, k)
-            np.multiply(s, keep[c0:c1, None], out=s)
-            np.multiply(g2[c0:c1], budget[c0:c1, None], out=buf)
-            np.add(s, buf, out=s)
-            np.minimum(s, cap, out=s)
-            lo, hi = np.searchsorted(conflict_slots, (c0 * k, c1 * k))
-            if hi > lo:
-                ties.strength[conflict_slots[lo:hi]] *= factor
-            if prune:
-                ties.prune_rows(c0, c1, n.min_strength, scratch)
-            block = ties.row_block(c0, c1)
-            total[c0:c1] = block @ resp
-            lonely_friends[c0:c1] = block @ lonely
-
-    _run_blocks(work, _blocks(ties))
+    ptr = np.searchsorted(conflict_slots, np.arange(ties.n + 1, dtype=np.int64) * ties.k)
+    kernels.tie_pass(
+        ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, keep, budget, ptr, conflict_slots,
+        np.float32(1.0 - n.conflict_cost), prune, np.float32(n.min_strength), _responsiveness(pop, p),
+        pop.lonely.astype(np.float32), total, lonely_friends,
+    )  # fmt: skip
     return total, lonely_friends
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
     """Advance every agent one week (network, support, loneliness, distress).
 
-    The tie slots are swept once, in cache-sized row chunks (:func:`_tie_pass`); no tie-sized
-    temporary is allocated.
+    The tie slots are swept once by a compiled kernel (:func:`_tie_pass`); no tie-sized temporary
+    is allocated.
     """
     n = params.network
     d = params.distress
@@ -332,9 +324,12 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     # 1-2 meetings and formation
     _meet(pop, params, rng, n.meet_rate)
     # 3 strengthening, decay, conflicts, pruning and 4 support (+ lonely-friend exposure): one sweep
-    keep = (1.0 - n.decay * np.exp(n.decay_avoidance * avo + n.decay_lonely * pop.lonely)).astype(np.float32)
+    log_decay = n.decay_avoidance * avo + n.decay_lonely * pop.lonely
+    if n.decay_disclosure:
+        log_decay = log_decay - n.decay_disclosure * comp[:, _DIS]
+    keep = (1.0 - n.decay * np.exp(log_decay)).astype(np.float32)
     budget = (1.0 / (1.0 + ties.n_ties / n.capacity_half)).astype(np.float32)
-    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - 0.5 * comp[:, _CM]))
+    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - n.conflict_management * comp[:, _CM]))
     conflict_slots = ci * ties.k + rng.integers(0, ties.k, ci.size)  # sorted: ci is sorted, offsets < k
     total, lonely_friends = _tie_pass(pop, params, keep, budget, conflict_slots, (week + 1) % n.prune_every == 0)
     _perceive(pop, params, total)
@@ -345,6 +340,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
         + n.lonely_support * (0.5 - ps)
         + n.lonely_anxiety * anx
         - n.lonely_self_efficacy * comp[:, _SSE]
+        - n.lonely_disclosure * comp[:, _DIS]
         + n.lonely_friends * lonely_friends
     )
     recover = _sigmoid(logit(n.lonely_recovery) + n.lonely_support * (ps - 0.5))
@@ -372,6 +368,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
         + pop.stress
         - d.field_support * ps
         + d.field_lonely * pop.loneliness
+        + d.field_anxiety * anx
         + d.field_avoidance * avo
         - d.field_self_efficacy * comp[:, _SSE]
     )

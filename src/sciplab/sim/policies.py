@@ -67,7 +67,7 @@ def _scip(t: TherapyParams) -> Policy:
         holds = (obs.alliance > t.alliance_threshold) & ~obs.rupture_open
         gap = t.secure_distance - prev
         step = np.sign(gap) * np.minimum(np.abs(gap), t.policy_rate)
-        back = 0.5 * (obs.preferred_distance - prev)
+        back = t.policy_step_back * (obs.preferred_distance - prev)
         return np.where(holds, prev + step, prev + back)
 
     return policy

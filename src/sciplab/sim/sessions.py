@@ -10,10 +10,11 @@ CORE-10_total --alliance WAI-SR_total`` runs on simulated clients exactly as on 
 The therapist rates the session's distance against what the client needed, on a 1-7 scale
 (1 = much too close, 4 = about right, 7 = much too distant) [inference]:
 
-    therapist_distance_rating = clip(round(4 + 2 (D_t - D*_c) + e), 1, 7),  e ~ N(0, 0.5^2)
+    therapist_distance_rating = clip(round(4 + s (D_t - D*_c) + e), 1, 7),  e ~ N(0, sd^2)
 
 with ``D_t`` the therapist's distance and ``D*_c`` the client's preferred distance that session
-(``e = 0`` without measurement error).
+(``s = measurement.rating_slope``, ``sd = measurement.rating_noise_sd``; ``e = 0`` without
+measurement error).
 
 Everything else in the session record is the simulation's truth and carries the ``latent_`` prefix
 (``latent_alliance``, ``latent_distress``, ``latent_rupture``, ...); ``person_id``, ``session``,
@@ -41,8 +42,6 @@ SESSION_INSTRUMENTS = ("CORE-10", "WAI-SR")
 SESSION_LATENTS = ("distress", "alliance")
 #: session-record columns a clinic knows without a questionnaire (everything else is latent truth)
 OBSERVED = ("person_id", "session", "policy", "dropped_out")
-RATING_NOISE_SD = 0.5
-RATING_SLOPE = 2.0
 
 
 def resolve_session_instruments(instruments: Sequence[str | Instrument] | None) -> list[Instrument]:
@@ -97,8 +96,8 @@ def session_records(
                 blocks.append(items[inst.id].reset_index(drop=True))
                 blocks.append(scores[[c for c in scores.columns if c.startswith(f"{inst.id}_")]].reset_index(drop=True))
     gap = out["therapist_distance"].to_numpy(float) - out["preferred_distance"].to_numpy(float)
-    noise = RATING_NOISE_SD * rng.standard_normal(len(out)) if measurement.error else 0.0
-    rating = np.clip(np.rint(4 + RATING_SLOPE * gap + noise), 1, 7).astype(np.int64)
+    noise = measurement.rating_noise_sd * rng.standard_normal(len(out)) if measurement.error else 0.0
+    rating = np.clip(np.rint(4 + measurement.rating_slope * gap + noise), 1, 7).astype(np.int64)
     blocks.append(pd.DataFrame({"therapist_distance_rating": rating}))
     truth = out[[c for c in out.columns if c not in OBSERVED]]
     blocks.append(truth.rename(columns=latent).reset_index(drop=True))

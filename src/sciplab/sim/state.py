@@ -129,47 +129,23 @@ class TieSlots:
     def add_pairs(
         self, i: np.ndarray, j: np.ndarray, strength: float, gain_ij: np.ndarray, gain_ji: np.ndarray
     ) -> np.ndarray:
-        """Create mutual ties ``i <-> j`` for distinct unordered pairs (vectorised).
+        """Create mutual ties ``i <-> j`` in request order (compiled kernel, :mod:`sciplab.sim._kernels`).
 
-        A pair is formed when neither direction exists yet and both agents still have a free slot
-        for it: each agent's requests are ranked (in request order, over both roles) and the
-        ``r``-th request needs more than ``r`` free slots. Formed ties take the agents' first free
-        slots. Returns the boolean mask of formed pairs.
+        A pair is formed when neither direction exists yet and both agents still have a free slot;
+        requests are served one after another, so an agent's later requests see its earlier ties.
+        Formed ties take the agents' first free slots. Returns the boolean mask of formed pairs.
         """
-        i = np.asarray(i, dtype=np.int64)
-        j = np.asarray(j, dtype=np.int64)
-        m = i.size
-        formed = np.zeros(m, dtype=bool)
-        if m == 0:
-            return formed
-        both = np.concatenate([i, j])
-        other = np.concatenate([j, i]).astype(self.partner.dtype)
-        # an empty slot points at its owner (never at a distinct partner), so the partner rows alone
-        # tell both which slots are free and whether the tie exists
-        rows = np.take(self.partner2d, both, axis=0)
-        exists = (rows == other[:, None]).any(axis=1)
-        rows_occ = rows != both[:, None].astype(self.partner.dtype)
-        cand = ~(exists[:m] | exists[m:])
-        rank = self._ranks(both[np.r_[cand, cand]])
-        free = self.k - self.n_ties[both[np.r_[cand, cand]]]
-        fits = rank < free
-        nc = int(cand.sum())
-        formed[np.flatnonzero(cand)[fits[:nc] & fits[nc:]]] = True
-        if not formed.any():
-            return formed
-        take = np.r_[formed, formed]
-        src, occ = both[take], rows_occ[take]
-        rank = self._ranks(src)
-        slot = np.argmin(occ, axis=1)
-        multi = np.flatnonzero(rank > 0)
-        if multi.size:
-            cum = np.cumsum(~occ[multi], axis=1, dtype=np.int16)
-            slot[multi] = np.argmax(cum > rank[multi][:, None], axis=1)
-        idx = src * self.k + slot
-        self.partner[idx] = other[take]
-        self.strength[idx] = np.float32(strength)
-        self.gain[idx] = np.concatenate([gain_ij[formed], gain_ji[formed]])
-        self.n_ties += np.bincount(src, minlength=self.n).astype(np.int32)
+        from sciplab.sim import _kernels
+
+        i = np.ascontiguousarray(i, dtype=np.int64)
+        j = np.ascontiguousarray(j, dtype=np.int64)
+        formed = np.zeros(i.size, dtype=bool)
+        if i.size:
+            _kernels.add_pairs(
+                self.partner, self.strength, self.gain, self.n_ties, self.k, i, j, np.float32(strength),
+                np.ascontiguousarray(gain_ij, dtype=np.float32), np.ascontiguousarray(gain_ji, dtype=np.float32),
+                formed,
+            )  # fmt: skip
         return formed
 
     def prune(self, min_strength: float) -> int:

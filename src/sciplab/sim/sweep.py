@@ -36,7 +36,25 @@ from sciplab._core.results import Result, package_version
 from sciplab.sim.measurement import latent
 from sciplab.sim.params import SimParams, parameter_names
 
-__all__ = ["SweepResult", "read_grid", "sweep"]
+__all__ = ["SweepResult", "estimate_memory_gib", "read_grid", "summary_row", "sweep"]
+
+
+def estimate_memory_gib(params: SimParams) -> float:
+    """Peak memory of one simulation, estimated from its size before it runs (GiB).
+
+    Tie slots hold a partner (4 bytes), a strength and a gain (4 each) per slot, ``max_ties`` slots
+    per agent; per-agent state, the symptom networks and the step temporaries add about 1.5 KB per
+    agent (measured peak of the adult phase; ``benchmarks/bench_sim.py --million``).
+    """
+    k = min(params.network.max_ties, max(params.n_agents - 1, 1))
+    return params.n_agents * (12 * k + 1500) / 2**30
+
+
+def _physical_memory_gib() -> float:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 64.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,31 +166,24 @@ def read_grid(path: str | os.PathLike[str]) -> tuple[dict[str, list[Any]], dict[
     return out, fixed_out
 
 
-def _tasks(grid: Mapping[str, list[Any]], repetitions: int, seed: int) -> list[dict[str, Any]]:
+def _tasks(grid: Mapping[str, list[Any]], repetitions: int, seed: int, common: bool = False) -> list[dict[str, Any]]:
+    """Tasks in grid-point-major order; ``common``: repetition ``r`` has the same seed at every point."""
     points = list(itertools.product(*grid.values())) if grid else [()]
     n = len(points) * repetitions
-    children = np.random.SeedSequence(seed).spawn(n)
+    children = np.random.SeedSequence(seed).spawn(repetitions if common else n)
     tasks = []
     for k, (point, rep) in enumerate(itertools.product(points, range(repetitions))):
-        tasks.append({"task": k, "repetition": rep, "point": dict(zip(grid, point, strict=True)), "seed": children[k]})
+        child = children[rep] if common else children[k]
+        tasks.append({"task": k, "repetition": rep, "point": dict(zip(grid, point, strict=True)), "seed": child})
     return tasks
 
 
-def _run_task(task: dict[str, Any], fixed: Mapping[str, Any], shard_dir: str | None) -> dict[str, Any]:
+def summary_row(res: Any) -> list[dict[str, Any]]:
+    """The default task summary: summary means and every calibration statistic (one row)."""
     from sciplab.sim.calibrate import statistics
-    from sciplab.sim.model import simulate
 
-    if shard_dir is not None:
-        shard = Path(shard_dir) / f"task-{task['task']:06d}.parquet"
-        if shard.exists():
-            return pd.read_parquet(shard).iloc[0].to_dict()
-    params = SimParams().updated({**fixed, **task["point"]})
-    res = simulate(params=params, seed=task["seed"], instruments=None, session_instruments=None)
     p = res.persons
-    row: dict[str, Any] = {"task": task["task"], "repetition": task["repetition"], **task["point"]}
-    row["seed_entropy"] = str(task["seed"].entropy)
-    row["seed_spawn_key"] = ",".join(map(str, task["seed"].spawn_key))
-    row["n_clients"] = res.details["n_clients"]
+    row: dict[str, Any] = {"n_clients": res.details["n_clients"]}
     for col in ("perceived_support", "loneliness", "distress", "degree"):
         row[f"mean_{col}"] = float(p[latent(col)].mean())
     clients = p[p["in_therapy"]]
@@ -180,10 +191,33 @@ def _run_task(task: dict[str, Any], fixed: Mapping[str, Any], shard_dir: str | N
         name = col if col in clients else latent(col)
         row[f"mean_{col}"] = float(clients[name].astype(float).mean()) if len(clients) else float("nan")
     row.update(statistics(res))
+    return [row]
+
+
+def _run_task(
+    task: dict[str, Any],
+    fixed: Mapping[str, Any],
+    shard_dir: str | None,
+    summarize: Callable[[Any], list[dict[str, Any]]] = summary_row,
+    options: Mapping[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    from sciplab.sim.model import simulate
+
+    if shard_dir is not None:
+        shard = Path(shard_dir) / f"task-{task['task']:06d}.parquet"
+        if shard.exists():
+            return pd.read_parquet(shard).to_dict("records")
+    params = SimParams().updated({**fixed, **task["point"]})
+    kwargs = {"instruments": None, "session_instruments": None, **dict(options or {})}
+    res = simulate(params=params, seed=task["seed"], **kwargs)
+    head: dict[str, Any] = {"task": task["task"], "repetition": task["repetition"], **task["point"]}
+    head["seed_entropy"] = str(task["seed"].entropy)
+    head["seed_spawn_key"] = ",".join(map(str, task["seed"].spawn_key))
+    rows = [{**head, **r} for r in summarize(res)]
     if shard_dir is not None:
         with atomic_write(Path(shard_dir) / f"task-{task['task']:06d}.parquet", overwrite=True) as tmp:
-            pd.DataFrame([row]).to_parquet(tmp, index=False)
-    return row
+            pd.DataFrame(rows).to_parquet(tmp, index=False)
+    return rows
 
 
 def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any, Any]:
@@ -197,7 +231,11 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=50
         )
-        return Client(cluster), cluster
+        try:
+            return Client(cluster), cluster
+        except BaseException:  # never leave a started cluster behind (seen on a saturated machine)
+            cluster.close()
+            raise
     try:
         return Client(scheduler, timeout=f"{timeout}s"), None
     except (OSError, TimeoutError, ValueError) as exc:
@@ -218,8 +256,12 @@ def sweep(
     n_workers: int = 2,
     timeout: float = 10.0,
     progress: Callable[[int, int], None] | None = None,
+    summarize: Callable[[Any], list[dict[str, Any]]] | None = None,
+    common_seeds: bool = False,
+    simulate_options: Mapping[str, Any] | None = None,
+    max_memory_gib: float | None = None,
 ) -> SweepResult:
-    """Run every grid point ``repetitions`` times (Dask), one result row per task.
+    """Run every grid point ``repetitions`` times (Dask), one result row per task (or per summary row).
 
     Parameters
     ----------
@@ -241,6 +283,17 @@ def sweep(
         Seconds to wait for a remote scheduler before failing.
     progress
         Optional ``progress(done, total)`` callback.
+    summarize
+        ``summarize(SimResult) -> list of row dicts`` (a module-level function, so Dask can send it);
+        default :func:`summary_row` (summary means and the calibration statistics).
+    common_seeds
+        Give repetition ``r`` the same seed at every grid point (common random numbers: the same
+        population meets every policy, so paired differences have less Monte Carlo noise).
+    simulate_options
+        Extra keyword arguments of :func:`sciplab.sim.simulate` (default: latent truth only).
+    max_memory_gib
+        Refuse a grid whose largest point would need more memory per worker than this (estimated
+        before anything runs; default: the machine's physical memory divided by the workers).
 
     Examples
     --------
@@ -265,15 +318,27 @@ def sweep(
         )
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or not 1 <= n_workers <= 4096:
         raise InvalidParameterError(f"n_workers must be a whole number from 1 to 4096, got {n_workers!r}")
-    # validate every grid point before starting anything
+    # validate every grid point and its memory need before starting anything
+    need = 0.0
     for point in itertools.product(*grid.values()):
-        SimParams().updated({**fixed, **dict(zip(grid, point, strict=True))})
+        need = max(need, estimate_memory_gib(SimParams().updated({**fixed, **dict(zip(grid, point, strict=True))})))
+    workers = 1 if scheduler == "synchronous" else n_workers
+    limit = max_memory_gib if max_memory_gib is not None else _physical_memory_gib() / workers
+    if need > limit:
+        raise InvalidParameterError(
+            f"the largest grid point needs about {need:.1f} GiB per task (n_agents and network.max_ties), more than "
+            f"the {limit:.1f} GiB available per worker ({workers} worker(s)); use fewer agents or tie slots, or "
+            "fewer workers"
+        )
     recorded = resolve_seed(seed)
-    tasks = _tasks(grid, repetitions, recorded)
+    tasks = _tasks(grid, repetitions, recorded, common_seeds)
+    task_options: dict[str, Any] = {"summarize": summarize or summary_row, "options": dict(simulate_options or {})}
     shard_dir = None
     if out is not None:
         folder = Path(out)
-        manifest = {"grid": grid, "fixed": fixed, "repetitions": repetitions, "seed": recorded}
+        summary_name = getattr(summarize or summary_row, "__qualname__", "custom")
+        manifest = {"grid": grid, "fixed": fixed, "repetitions": repetitions, "seed": recorded,
+                    "summary": summary_name, "common_seeds": common_seeds}  # fmt: skip
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True, default=str).encode()).hexdigest()
         mfile = folder / "sweep.json"
         if folder.exists() and not folder.is_dir():
@@ -293,7 +358,7 @@ def sweep(
     rows: list[dict[str, Any]] = []
     if scheduler == "synchronous":
         for k, task in enumerate(tasks):
-            rows.append(_run_task(task, fixed, shard_dir))
+            rows.extend(_run_task(task, fixed, shard_dir, **task_options))
             if progress is not None:
                 progress(k + 1, len(tasks))
     else:
@@ -301,16 +366,16 @@ def sweep(
 
         client, cluster = _connect(scheduler, n_workers, timeout)
         try:
-            futures = client.map(_run_task, tasks, fixed=fixed, shard_dir=shard_dir, pure=False)
+            futures = client.map(_run_task, tasks, fixed=fixed, shard_dir=shard_dir, pure=False, **task_options)
             for k, fut in enumerate(as_completed(futures)):
-                rows.append(fut.result())
+                rows.extend(fut.result())
                 if progress is not None:
                     progress(k + 1, len(tasks))
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
-    table = pd.DataFrame(rows).sort_values("task", ignore_index=True)
+    table = pd.DataFrame(rows).sort_values("task", kind="stable", ignore_index=True)
     details = {
         "grid": grid,
         "fixed": fixed,

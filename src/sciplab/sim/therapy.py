@@ -1,7 +1,9 @@
 """Help-seeking and therapy: session-by-session distance regulation, ruptures, repair, alliance, change.
 
-Per session (vectorised over clients; loops only over sessions and micro-steps), after
-simulation.md 6.5 and scip-model.md sections 5-6 (functional forms are [inference]):
+Per session (vectorised over clients; loops only over sessions and micro-steps), after Daly &
+Mallinckrodt (2009), Mallinckrodt (2010), Mallinckrodt, Choi & Daly (2015), Boker (2015) and Eubanks,
+Muran & Safran (2018) (functional forms are [inference]; every coefficient is a field of
+:class:`~sciplab.sim.params.TherapyParams`):
 
 * Preferred distance ``D*_c = k_av * avoidance - k_anx * anxiety`` (Mallinckrodt, Choi & Daly
   2015: avoidant clients feel "too close", anxious clients "too distant"), plus a session-to-session
@@ -37,7 +39,6 @@ import pandas as pd
 from scipy.special import expit
 
 from sciplab._core.errors import InvalidParameterError
-from sciplab.sim.childhood import ATTACHMENT_WEIGHTS
 from sciplab.sim.params import SimParams
 from sciplab.sim.policies import METACOMMUNICATING, Policy, PolicyObservation
 from sciplab.sim.state import COMPETENCIES, Population
@@ -105,7 +106,7 @@ def start_therapy(
     m = clients.size
     anx = pop.anxiety[clients]
     avo = pop.avoidance[clients]
-    ps_z = (pop.perceived_support[clients] - 0.5) / 0.25
+    ps_z = (pop.perceived_support[clients] - 0.5) / t.support_z_scale
     sse = pop.competencies[clients, 0]
     b0 = (
         t.alliance_initial
@@ -153,7 +154,7 @@ def run_session(
     anx = pop.anxiety[who]
     avo = pop.avoidance[who]
     obs = PolicyObservation(
-        preferred_distance=ts.preferred[act] + 0.2 * rng.standard_normal(act.size),
+        preferred_distance=ts.preferred[act] + t.observation_sd * rng.standard_normal(act.size),
         alliance=ts.alliance[act].copy(),
         rupture_open=ts.rupture_open[act].copy(),
         previous_distance=ts.therapist_distance[act].copy(),
@@ -170,17 +171,16 @@ def run_session(
     width = t.tolerance * np.exp(-t.tolerance_insecurity * np.clip(anx + avo, -2, 4))
     kappa = t.coregulation + t.coregulation_anxiety * anx - t.coregulation_avoidance * avo
     k_steps = t.micro_steps
-    dt = 5.0 / k_steps
+    dt = t.session_length / k_steps
     d_c = day.copy()
     tension = ts.tension[act].copy()
     t_max = tension.copy()
     comfort_sum = np.zeros(act.size)
     d_c_sum = np.zeros(act.size)
     for _ in range(k_steps):
-        d_t = target + 0.05 * rng.standard_normal(act.size)
-        d_c += dt * (t.self_regulation * (day - d_c) + kappa * (d_t - d_c)) + 0.1 * np.sqrt(dt) * rng.standard_normal(
-            act.size
-        )
+        d_t = target + t.therapist_noise_sd * rng.standard_normal(act.size)
+        d_c += dt * (t.self_regulation * (day - d_c) + kappa * (d_t - d_c))
+        d_c += t.client_noise_sd * np.sqrt(dt) * rng.standard_normal(act.size)
         comfort = -np.abs(d_t - day) / width
         tension += dt * (-comfort - t.tension_decay * tension)
         t_max = np.maximum(t_max, tension)
@@ -200,22 +200,22 @@ def run_session(
     )
     repaired = open_now & (rng.random(act.size) < p_rep)
     still_open = open_now & ~repaired
-    tension = np.where(repaired, 0.3 * tension, tension)
+    tension = np.where(repaired, t.repair_tension_keep * tension, tension)
     alliance = np.clip(
         ts.alliance[act]
-        + t.alliance_comfort * (comfort_mean + 0.5)
+        + t.alliance_comfort * (comfort_mean + t.alliance_comfort_offset)
         + t.alliance_repair * repaired
         - t.alliance_rupture * still_open,
         0.0,
         1.0,
     )
-    available = comfort_mean > -0.5
+    available = comfort_mean > t.availability_comfort
     ts.relation_yes[act] += available
     ts.relation_no[act] += ~available
     # corrective experience: slow drift of the preferred distance (Boker's adaptive equilibrium)
     old = ts.preferred[act]
-    # no corrective experience while a rupture stays open (simulation.md 6.5: change needs B > B_min
-    # and no open rupture); a repaired rupture counts repair_weight times
+    # no corrective experience while a rupture stays open (change needs B > B_min and no open
+    # rupture; Daly & Mallinckrodt 2009); a repaired rupture counts repair_weight times
     weight = np.where(repaired, t.repair_weight, 1.0) * (alliance > t.alliance_threshold) * ~still_open
     drift = t.corrective_rate * weight * (target - old)
     new_pref = old + drift
@@ -224,7 +224,7 @@ def run_session(
     gain_avo = np.where(toward & (old > t.secure_distance), np.abs(drift), 0.0)
     pop.prototype_anxiety[who] -= t.attachment_change * gain_anx
     pop.prototype_avoidance[who] -= t.attachment_change * gain_avo
-    gains = np.column_stack([gain_anx, gain_avo]) @ ATTACHMENT_WEIGHTS.T
+    gains = np.column_stack([gain_anx, gain_avo]) @ params.childhood.attachment_weights().T
     pop.competencies[who] += t.competency_change * t.attachment_change * gains
     pop.competencies[who, _EA] += t.awareness_gain
     ts.security_gain[act] += t.attachment_change * (gain_anx + gain_avo)
