@@ -15,7 +15,7 @@ the functions that use them) and add one line per command it registers to :data:
     ("power", "power", "Sample size and power for path and mediation models."),
 
 A bare module name (``"power"``) also works, but then ``sciplab --help`` has to import that module
-to learn its commands; ``tests/cli/test_main.py`` asks for the help line.
+to learn its commands; ``tests/cli/test_startup.py`` asks for the help line.
 """
 
 from __future__ import annotations
