@@ -9,6 +9,8 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.list_instruments(), sciplab.get_instrument("PHQ-9")
     sciplab.paths(data, "m ~ x; y ~ m + x", bootstrap=5000, seed=1)   # path/mediation models
     sciplab.ssm(data, ["PA", "BC", "DE", "FG", "HI", "JK", "LM", "NO"], group="Gender")  # circumplex SSM
+    sciplab.power("scip-core", n=[100, 200, 300], seed=1)   # Monte Carlo power (templates or syntax)
+    sciplab.sample_size("m ~ 0.3*a*x; y ~ 0.3*b*m; ind := a*b", effect="ind", target=0.8)
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ if TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time t
     from sciplab._core.io import read_data, write_data
     from sciplab.instruments import get_instrument, list_instruments
     from sciplab.scip.formulate import formulate
+    from sciplab.scip.population import power, sample_size
     from sciplab.scoring import reliability, reliable_change, score, score_all
     from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
     from sciplab.stats.paths import paths
@@ -45,6 +48,8 @@ __getattr__, __dir__ = lazy_exports(
         "get_instrument": "sciplab.instruments",
         "list_instruments": "sciplab.instruments",
         "formulate": "sciplab.scip.formulate",
+        "power": "sciplab.scip.population",
+        "sample_size": "sciplab.scip.population",
         "reliability": "sciplab.scoring",
         "reliable_change": "sciplab.scoring",
         "score": "sciplab.scoring",
@@ -58,6 +63,8 @@ __getattr__, __dir__ = lazy_exports(
 
 __all__ = [
     "OCTANTS",
+    "power",
+    "sample_size",
     "ConvergenceWarning",
     "DataError",
     "DataWarning",
@@ -79,3 +86,4 @@ __all__ = [
     "ssm_scores",
     "write_data",
 ]
+

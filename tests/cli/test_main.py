@@ -197,7 +197,13 @@ def _recipes(tmp: Path) -> dict[tuple[str, str], tuple[list[str], Path]]:
         sessions, index=False
     )
     fit = ["fit", str(scores), "--model", "PSSE_total ~ ECR_anxiety", "-B", "0", "--ci", "none"]
+    model = tmp / "population.lav"
+    model.write_text("m ~ 0.3*x\ny ~ 0.3*m\n", encoding="utf-8")
+    power = ["power", "--model", str(model), "--n", "40", "--reps", "20", "--seed", "1"]
     return {
+        ("power", "--report"): (power, model),
+        # the figure check refuses a .lav target by its format first; the model file is protected when read
+        ("power", "--figure"): (["power", "--model", "scip-core", "--n", "40", "--reps", "20"], tmp / "no-input"),
         ("score", "--output"): (["score", str(items), "-i", "PHQ-9"], items),
         ("score", "--validity"): (["score", str(items), "-i", "PHQ-9"], items),
         ("fit", "--report"): (fit, scores),

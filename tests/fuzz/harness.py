@@ -183,6 +183,18 @@ BASELINES: dict[tuple[str, ...], list[str]] = {
     ("simulate", "sweep"): ["grid.toml", "--out", "sweepout", "--scheduler", "synchronous", "--seed", "1"],
     ("simulate", "report"): ["sim", "-o", "simreport.html"],
     ("simulate", "policies"): ["-r", "2", "-n", "80", "--years", "0.2", "--seed", "1", "--policies", "fixed,scip"],
+    ("power",): [
+        "--model",
+        "m ~ 0.3*a*x\ny ~ 0.3*b*m + 0.1*x\nind := a*b",
+        "--n",
+        "60,90",
+        "--reps",
+        "50",
+        "--draws",
+        "500",
+        "--seed",
+        "1",
+    ],
 }
 
 #: Exit codes a command may return besides 0 and 2, with the documented reason.

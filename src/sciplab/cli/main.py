@@ -44,6 +44,7 @@ COMMAND_MODULES: list[tuple[str, str, str] | str] = [
     ("monitor", "reference", "Build expected-treatment-response references."),
     ("simulate", "simulate", "Agent-based SCIP simulation: caregiving -> attachment -> network -> therapy -> follow-up."),  # noqa: E501
     ("formulate", "formulate", "SCIP case formulation: attachment pattern with uncertainty, profile, hypotheses, relationship plan."),  # noqa: E501
+    ("power", "power", "Power curve or required sample size for a path/mediation model (Monte Carlo), or analytic Sobel power."),  # noqa: E501
 ]  # fmt: skip
 
 #: Click commands of each loaded module (``module -> {command: click command}``), loaded once per process.
