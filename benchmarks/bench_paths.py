@@ -1,37 +1,84 @@
-"""Speed of sciplab.stats.paths (issue 3 targets), measured in one run.
+"""Speed of ``sciplab.stats.paths`` against pingouin, in-process and as whole processes, same run.
 
-1. scip-core (2 predictors, 2 mediators, 2 outcomes), n = 1,000, B = 5,000 percentile: < 1 s.
-2. Single mediator, n = 1,000, B = 5,000 vs pingouin.mediation_analysis(n_boot=5000): >= 50x.
-3. n = 100,000, B = 2,000 completes; peak memory from resource.getrusage.
+    uv run --group dev python benchmarks/bench_paths.py [--rounds 7] [--process-rounds 5] [--big]
 
-Run: uv run python benchmarks/bench_paths.py
+1. **Engine**, single mediator, n = 1,000, B = 5,000: ``paths(..., ci="bc")`` vs
+   ``pingouin.mediation_analysis(n_boot=5000)`` (bias-corrected percentile, as pingouin), targets
+   >= 100x wall and >= 50x CPU. Estimates must be equal (1e-9) and the indirect effect's interval
+   within Monte Carlo error (0.01) before timing.
+2. **scip-core** (2 predictors, 2 mediators, 2 outcomes; 28 moment columns): cost per n * B
+   relative to the single mediator (target within 2x).
+3. **Where the time goes** (one thread): random draws (ns per draw; floor about 1.8 ns here),
+   fused weighted sums, batched estimation, intervals.
+4. **Whole process** (``python script.py``, the same mediation as 1), interleaved: ours with the
+   numba cache warm (target >= 5x pingouin) and on first use (a fresh ``NUMBA_CACHE_DIR``, so the
+   kernels compile), and the imports alone.
+5. ``--big``: scip-core with n = 100,000, B = 2,000 completes; peak RSS.
+
+Runs are interleaved after one warm-up each; medians with min - max, wall and CPU (all threads).
+sciplab resamples in up to 2 threads (``default_threads``); pingouin runs its loop in one
+(numpy/BLAS may add threads; their CPU time is counted).
 """
 
 from __future__ import annotations
 
-import resource
-import statistics
+import argparse
+import os
 import sys
+import tempfile
+import textwrap
 import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import Series, interleave, interleave_processes, machine, peak_rss_mib, ratio_line
 
 from sciplab.scip.templates import get_template
+from sciplab.stats import _bootstrap as bs
+from sciplab.stats import _formulas as kf
+from sciplab.stats._bootstrap import default_threads
 from sciplab.stats.paths import paths
 
+SINGLE = "m ~ x\ny ~ m + x"
 
-def median_time(fn, repeats=7):
-    fn()  # warm-up (imports, caches)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+DATA_CODE = """
+import numpy as np, pandas as pd
+rng = np.random.default_rng(0)
+n = 1000
+x = rng.normal(size=n)
+m = 0.4 * x + rng.normal(size=n)
+y = 0.3 * m + 0.1 * x + rng.normal(size=n)
+df = pd.DataFrame({"x": x, "m": m, "y": y})
+"""
+
+OURS_SCRIPT = (
+    DATA_CODE
+    + """
+from sciplab import paths
+res = paths(df, "m ~ x\\ny ~ m + x", bootstrap=5000, ci="bc", seed=1)
+print(res.table.loc[res.table["label"] == "ind.x.m.y", ["est", "ci_lower", "ci_upper"]].to_string())
+"""
+)
+
+PEER_SCRIPT = (
+    DATA_CODE
+    + """
+import pingouin as pg
+res = pg.mediation_analysis(data=df, x="x", m="m", y="y", n_boot=5000, seed=1)
+print(res.loc[res["path"] == "Indirect", ["coef", "CI2.5", "CI97.5"]].to_string())
+"""
+)
 
 
-def scip_data(n, seed=0):
+def single_data() -> pd.DataFrame:
+    scope: dict = {}
+    exec(DATA_CODE, scope)  # the very data the whole-process scripts build
+    return scope["df"]
+
+
+def scip_data(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     anx, avo = rng.normal(size=n), 0.4 * rng.normal(size=n) + rng.normal(size=n)
     sse = -0.3 * anx - 0.2 * avo + rng.normal(size=n)
@@ -44,46 +91,160 @@ def scip_data(n, seed=0):
     )  # fmt: skip
 
 
-def main() -> None:
-    core = get_template("scip-core").syntax
-    df = scip_data(1000)
-    t_core = median_time(lambda: paths(df, core, bootstrap=5000, seed=1))
-    print(f"scip-core n=1000 B=5000 percentile: median {t_core * 1000:.0f} ms (target < 1000 ms)")
-
+def check_same(df: pd.DataFrame) -> None:
     import pingouin as pg
 
-    single = df[["attachment_anxiety", "social_self_efficacy", "distress"]].set_axis(["x", "m", "y"], axis=1)
+    ours = paths(df, SINGLE, bootstrap=5000, ci="bc", seed=1).table.set_index("label")
+    peer = pg.mediation_analysis(data=df, x="x", m="m", y="y", n_boot=5000, seed=1).set_index("path")
+    a = ours.loc[(ours["lhs"] == "m") & (ours["op"] == "~"), "est"].iloc[0]
+    np.testing.assert_allclose(a, peer.loc["m ~ X", "coef"], atol=1e-9)
+    for ours_row, peer_row in (("ind.x.m.y", "Indirect"), ("direct.x.y", "Direct"), ("total.x.y", "Total")):
+        np.testing.assert_allclose(ours.loc[ours_row, "est"], peer.loc[peer_row, "coef"], atol=1e-9)
+    np.testing.assert_allclose(
+        ours.loc["ind.x.m.y", ["ci_lower", "ci_upper"]].to_numpy(dtype=float),
+        peer.loc["Indirect", ["CI2.5", "CI97.5"]].to_numpy(dtype=float),
+        atol=0.01,
+    )
 
-    # interleaved rounds (7 pingouin runs, 21 of ours) so that both see the same machine load
-    def ours_fn():
-        return paths(single, "m ~ x\ny ~ m + x", bootstrap=5000, seed=1)
 
-    def pg_fn():
-        return pg.mediation_analysis(data=single, x="x", m="m", y="y", n_boot=5000, seed=1)
+def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
+    """One-thread timings of the steps of a single-mediator run (medians of ``repeats``)."""
+    from sciplab.stats.paths import _bootstrap, _compile, _Engine, _prepare
 
-    ours_fn(), pg_fn()  # warm-up
-    ours, theirs = [], []
-    for _ in range(7):
-        for fn, times in ((ours_fn, ours), (ours_fn, ours), (pg_fn, theirs), (ours_fn, ours)):
-            t = time.perf_counter()
+    _, spec = _compile(SINGLE)
+    X, _, _ = _prepare(df, spec, "listwise")
+    engine = _Engine(spec, X)
+    n = engine.n
+    sampler = bs.Resampler(n, B, 1)
+
+    def med(fn) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            c = time.process_time()
             fn()
-            times.append(time.perf_counter() - t)
-    t_ours, t_pg = statistics.median(ours), statistics.median(theirs)
+            times.append(time.process_time() - c)
+        return float(np.median(times))
+
+    t_counts = med(lambda: sampler.counts())
+    t_sums = med(lambda: list(sampler.weighted_sums(engine.products, threads=1)))
+    sums = np.concatenate([s for _, _, s in sampler.weighted_sums(engine.products, threads=1)])
+    moments = kf.unpack_moments(sums, engine.q)
+    t_est = med(lambda: engine.compute(moments))
+    t_all = med(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=1))
+    reps = _bootstrap(engine, spec, B, 1, None, None, True, threads=1)[0]
+    t_ci = med(lambda: bs.replicate_summary(reps, reps[0], np.array([0.025, 0.975])))
+    draws = n * B
+    cols = engine.products.shape[1]
+    print(f"\n[3] where the time goes, one thread (CPU medians), n = {n}, B = {B}, {cols} moment columns")
+    per = t_counts / draws * 1e9
+    print(f"    draws alone (counts):        {t_counts * 1e3:7.2f} ms = {per:.2f} ns per draw (floor ~1.8 ns)")
+    print(f"    draws + fused weighted sums: {t_sums * 1e3:7.2f} ms = {t_sums / draws * 1e9:.2f} ns per draw")
+    print(f"    batched estimation:          {t_est * 1e3:7.2f} ms")
+    print(f"    whole bootstrap step:        {t_all * 1e3:7.2f} ms")
+    print(f"    intervals (sort, CIs, MCSE): {t_ci * 1e3:7.2f} ms")
+
+
+def whole_process(rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, peer = Path(tmp) / "ours.py", Path(tmp) / "pingouin_script.py"
+        ours.write_text(textwrap.dedent(OURS_SCRIPT))
+        peer.write_text(textwrap.dedent(PEER_SCRIPT))
+        imports = Path(tmp) / "imports.py"
+        imports.write_text("import numpy, pandas\nfrom sciplab import paths\nimport numba\n")
+        py = sys.executable
+        env = dict(os.environ, PYTHONWARNINGS="ignore")
+        res = interleave_processes(
+            {
+                "python ours.py (numba cache warm)": [py, str(ours)],
+                "python pingouin_script.py": [py, str(peer)],
+                "python -c 'import pandas, numba'": [py, str(imports)],
+            },
+            rounds,
+            env=env,
+        )
+        first = Series("python ours.py (first use)")
+        for i in range(max(2, rounds // 2)):
+            cold = dict(env, NUMBA_CACHE_DIR=str(Path(tmp) / f"numba-cold-{i}"))
+            from _harness import run_process
+
+            wall, cpu = run_process([py, str(ours)], env=cold)
+            first.wall.append(wall)
+            first.cpu.append(cpu)
+    print(f"\n[4] whole process, python script.py, n = 1000, B = 5000, {rounds} interleaved rounds")
+    for series in (*res.values(), first):
+        print(f"    {series.line()}")
+    warm = res["python ours.py (numba cache warm)"]
+    print("    " + ratio_line("warm cache vs pingouin", res["python pingouin_script.py"], warm, 5))
+    print("    " + ratio_line("first use vs pingouin", res["python pingouin_script.py"], first))
     print(
-        f"single mediator n=1000 B=5000: sciplab {t_ours * 1000:.1f} ms, pingouin {t_pg * 1000:.0f} ms, "
-        f"ratio {t_pg / t_ours:.0f}x (target >= 50x)"
+        f"    first-use compile adds {first.wall_median - warm.wall_median:.2f} s wall, "
+        f"{first.cpu_median - warm.cpu_median:.2f} s CPU"
     )
 
-    big = scip_data(100_000, seed=1)
-    t = time.perf_counter()
-    res = paths(big, core, bootstrap=2000, seed=1)
-    elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    peak_gib = peak / 2**20 if sys.platform != "darwin" else peak / 2**30
-    print(
-        f"n=100000 B=2000 scip-core: {elapsed:.1f} s, failed replicates {res.details['failed_replicates']}, "
-        f"peak RSS {peak_gib:.2f} GiB (limit 24 GiB)"
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--process-rounds", type=int, default=5)
+    ap.add_argument("--big", action="store_true", help="also run scip-core with n = 100,000, B = 2,000")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    import pingouin as pg
+
+    print(f"machine: {machine()}; sciplab threads: {default_threads()}; pingouin {pg.__version__}")
+    df = single_data()
+    check_same(df)
+
+    res = interleave(
+        {
+            "sciplab paths (ci='bc')": lambda: paths(df, SINGLE, bootstrap=5000, ci="bc", seed=1),
+            "pingouin mediation_analysis": lambda: pg.mediation_analysis(
+                data=df, x="x", m="m", y="y", n_boot=5000, seed=1
+            ),
+        },
+        args.rounds,
     )
+    print("\n[1] single mediator, n = 1000, B = 5000, in-process (estimates equal, indirect CI within 0.01)")
+    for series in res.values():
+        print(f"    {series.line()}")
+    print(
+        "    "
+        + ratio_line(
+            "speed ratio", res["pingouin mediation_analysis"], res["sciplab paths (ci='bc')"], 100, cpu_target=50
+        )
+    )
+
+    core = get_template("scip-core").syntax
+    big = scip_data(1000)
+    cmp = interleave(
+        {
+            "single mediator (ci='percentile')": lambda: paths(df, SINGLE, bootstrap=5000, seed=1),
+            "scip-core (ci='percentile')": lambda: paths(big, core, bootstrap=5000, seed=1),
+        },
+        args.rounds,
+    )
+    print("\n[2] scip-core vs single mediator, n = 1000, B = 5000 (same n * B)")
+    for series in cmp.values():
+        print(f"    {series.line()}")
+    s, c = cmp["single mediator (ci='percentile')"], cmp["scip-core (ci='percentile')"]
+    print(
+        f"    scip-core / single: {c.wall_median / s.wall_median:.2f}x wall, {c.cpu_median / s.cpu_median:.2f}x CPU "
+        f"(target within 2x: {'met' if c.wall_median / s.wall_median <= 2 else 'NOT met'})"
+    )
+
+    engine_breakdown(df, 5000)
+    whole_process(args.process_rounds)
+
+    if args.big:
+        data = scip_data(100_000, seed=1)
+        t = time.perf_counter()
+        out = paths(data, core, bootstrap=2000, seed=1)
+        print(
+            f"\n[5] n=100000 B=2000 scip-core: {time.perf_counter() - t:.1f} s, failed replicates "
+            f"{out.details['failed_replicates']}, peak RSS {peak_rss_mib() / 1024:.2f} GiB"
+        )
+    print(f"\nmachine after: {machine()}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ Top-level API (pandas DataFrames in, result objects out)::
     sciplab.sem(data, model, estimator="mlr", missing="fiml"), sciplab.growth(data, model)
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sciplab._core.errors import (
     ConvergenceWarning,
@@ -27,12 +29,44 @@ from sciplab._core.errors import (
     ModelSyntaxError,
     SciplabError,
 )
-from sciplab._core.io import read_data, write_data
-from sciplab.instruments import get_instrument, list_instruments
-from sciplab.scip.formulate import formulate
-from sciplab.scoring import reliability, reliable_change, score, score_all
-from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
-from sciplab.stats.paths import paths
+from sciplab._core.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time they are lazy
+    from sciplab._core.io import read_data, write_data
+    from sciplab.instruments import get_instrument, list_instruments
+    from sciplab.scip.formulate import formulate
+    from sciplab.scip.population import power, sample_size
+    from sciplab.scoring import reliability, reliable_change, score, score_all
+    from sciplab.stats.circumplex import OCTANTS, ssm, ssm_scores
+    from sciplab.stats.paths import paths
+    from sciplab.stats.sem import cfa, growth, invariance, sem
+
+# ``import sciplab`` imports none of these modules (they pull in pandas, scipy and statsmodels): the
+# first use of ``sciplab.<name>`` imports its module (issue 19).
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "read_data": "sciplab._core.io",
+        "write_data": "sciplab._core.io",
+        "get_instrument": "sciplab.instruments",
+        "list_instruments": "sciplab.instruments",
+        "formulate": "sciplab.scip.formulate",
+        "power": "sciplab.scip.population",
+        "sample_size": "sciplab.scip.population",
+        "reliability": "sciplab.scoring",
+        "reliable_change": "sciplab.scoring",
+        "score": "sciplab.scoring",
+        "score_all": "sciplab.scoring",
+        "OCTANTS": "sciplab.stats.circumplex",
+        "ssm": "sciplab.stats.circumplex",
+        "ssm_scores": "sciplab.stats.circumplex",
+        "paths": "sciplab.stats.paths",
+        "sem": "sciplab.stats.sem",
+        "cfa": "sciplab.stats.sem",
+        "growth": "sciplab.stats.sem",
+        "invariance": "sciplab.stats.sem",
+    },
+)
 
 __all__ = [
     "OCTANTS",
@@ -64,18 +98,3 @@ __all__ = [
     "write_data",
 ]
 
-
-_SEM = ("sem", "cfa", "growth", "invariance")
-
-
-def __getattr__(name: str) -> Any:
-    """Load the power tools and the SEM functions on first use (not needed to start the CLI)."""
-    if name in ("power", "sample_size"):
-        from sciplab.scip import population
-
-        return getattr(population, name)
-    if name in _SEM:
-        from sciplab.stats import sem as _sem_package
-
-        return getattr(_sem_package, name)
-    raise AttributeError(f"module 'sciplab' has no attribute {name!r}")

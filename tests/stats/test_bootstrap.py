@@ -266,3 +266,37 @@ def test_infinite_replicates_count_as_failed():
     with_inf = np.vstack([reps, [[-np.inf]], [[np.inf]], [[np.nan]]])
     np.testing.assert_array_equal(bs.percentile_ci(with_inf), bs.percentile_ci(reps))
     np.testing.assert_array_equal(bs.bootstrap_pvalue(with_inf, np.array([0.1])), bs.bootstrap_pvalue(reps, [0.1]))
+
+
+def test_normal_cdf_and_quantile_match_scipy() -> None:
+    """The scipy-free normal helpers (start-up, issue 19) agree with scipy.special to ~1e-13."""
+    from scipy.special import ndtr, ndtri
+
+    from sciplab.stats._bootstrap import norm_cdf, norm_ppf
+
+    x = np.concatenate([np.linspace(-37, 37, 4001), [np.nan, np.inf, -np.inf]])
+    got, want = norm_cdf(x), ndtr(x)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+    p = np.concatenate([np.linspace(0, 1, 4001), [1e-300, 1e-20, np.nan, -0.1, 1.1]])
+    np.testing.assert_allclose(norm_ppf(p), ndtri(p), rtol=1e-13, atol=1e-14)
+    assert norm_ppf(0.975) == pytest.approx(1.959963984540054, abs=1e-15)
+
+
+def test_replicate_summary_partition_is_bit_identical_to_sorting() -> None:
+    """The interval step partitions on the needed order statistics (issue 19); same bits as a sort."""
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        B, p = int(rng.integers(1, 3000)), int(rng.integers(1, 12))
+        reps = rng.normal(size=(B, p))
+        if trial % 3 == 0:
+            reps[rng.random(reps.shape) < 0.1] = np.nan
+        if trial % 7 == 0:
+            reps[:, 0] = np.nan
+        if trial % 5 == 0:
+            reps = np.round(reps, 1)  # ties
+        est = rng.normal(size=p)
+        probs = np.array([0.025, 0.975]) if trial % 2 else bs.bca_probs(reps, est, np.zeros(p), 0.9)
+        got = bs.replicate_summary(reps, est, probs)
+        assert np.array_equal(got["ci"], bs._quantile_cols(reps, probs), equal_nan=True)
+        assert np.array_equal(got["mcse"], bs.endpoint_mcse(reps, probs), equal_nan=True)

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "correct horse battery"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+expect = playwright_api.expect  # waits for the page to settle (a click that navigates returns before it loads)
 if not shutil.which(CHROMIUM):
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
@@ -93,7 +94,7 @@ def test_first_run_to_risk_alert(live):
             staff.get_by_label("Role", exact=True).select_option("therapist")
             staff.get_by_label("Initial password (at least 8 characters)").fill(PASSWORD)
             staff.get_by_role("button", name="Create user").click()
-            assert staff.locator("td", has_text="t1").count() == 1
+            expect(staff.locator("td", has_text="t1")).to_have_count(1)
             staff.get_by_role("button", name="Sign out").click()
             staff.wait_for_url(f"{base}/login")
             # the therapist: two factors, a new client, a questionnaire link
@@ -116,7 +117,7 @@ def test_first_run_to_risk_alert(live):
                 value = "2" if item == 9 else "1"
                 q.locator(f"input[name=item_{item}][value='{value}']").check()
             q.get_by_role("button", name="Submit answers").click()
-            assert "Your answers were received" in q.content()
+            expect(q.get_by_text("Your answers were received")).to_be_visible()
             phone.close()
             # the therapist sees the risk alert first and the score
             staff.goto(f"{base}/dashboard")

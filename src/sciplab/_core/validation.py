@@ -3,14 +3,13 @@
 One home, so the rule and its message are the same in ``paths``, ``ssm``, reliability, reliable
 change, the formulation and the CLI. Each check returns the cleaned value or raises
 :class:`~sciplab._core.errors.InvalidParameterError` naming the argument, the value and what is
-allowed.
+allowed. numpy is imported inside the checks, so that importing this module (the CLI's shared
+options do, for ``MAX_BOOTSTRAP``) stays cheap.
 """
 
 from __future__ import annotations
 
 import math
-
-import numpy as np
 
 from sciplab._core.errors import InvalidParameterError
 
@@ -20,6 +19,8 @@ MAX_BOOTSTRAP = 10_000_000
 
 def check_level(level: float, *, name: str = "level") -> float:
     """Validate a confidence level (or any probability argument called ``name``) in (0, 1)."""
+    import numpy as np
+
     if isinstance(level, bool) or not isinstance(level, int | float | np.integer | np.floating):
         raise InvalidParameterError(f"{name} must be a number in (0, 1), got {level!r}")
     value = float(level)
@@ -30,6 +31,8 @@ def check_level(level: float, *, name: str = "level") -> float:
 
 def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True) -> int:
     """Validate a number of resampling replicates (0 allowed to switch resampling off)."""
+    import numpy as np
+
     if isinstance(B, bool) or not isinstance(B, int | np.integer):
         raise InvalidParameterError(f"{name} must be a whole number of replicates, got {B!r}")
     B = int(B)
@@ -44,6 +47,8 @@ def check_replicates(B: int, *, name: str = "bootstrap", allow_zero: bool = True
 
 def check_finite(value: float, *, name: str, low: float | None = None, high: float | None = None) -> float:
     """Validate a real, finite number (optionally within ``[low, high]``); NaN and infinities are refused."""
+    import numpy as np
+
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise InvalidParameterError(f"{name} must be a finite number, got {value!r}")
     out = float(value)

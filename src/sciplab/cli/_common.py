@@ -35,7 +35,6 @@ from rich.table import Table
 
 from sciplab._core.errors import SciplabError
 from sciplab._core.files import OutputExistsError, check_output, note_input, protect_inputs
-from sciplab._core.results import package_version, to_jsonable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +111,8 @@ def new_table(*columns: str, title: str | None = None, right: tuple[str, ...] = 
 
 def emit_json(obj: Any) -> None:
     """Write ``obj`` as JSON (NaN -> null) to stdout."""
+    from sciplab._core.results import to_jsonable  # imports pandas: only when JSON is asked for
+
     sys.stdout.write(json.dumps(to_jsonable(obj), indent=2) + "\n")
 
 
@@ -289,6 +290,8 @@ def _guarded(
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
         if os.environ.get("SCIPLAB_DEBUG") == "1":
             traceback.print_exc()
+        from sciplab._core.results import package_version
+
         return (
             f"internal error in sciplab {package_version()} ({type(exc).__name__}: {exc}); this is a bug, "
             "please report it with the command you ran (SCIPLAB_DEBUG=1 shows the traceback)",

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
+from sciplab.cli._clinic import ConfigOpt, DbOpt, db_url
 from sciplab.cli._common import emit_json, fail, say
-from sciplab.cli.db import ConfigOpt, DbOpt, db_url
 
 app = typer.Typer(help="The clinic's audit log.", no_args_is_help=True)
 

@@ -6,32 +6,14 @@ rest of the CLI starts without them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from sciplab._core.errors import InvalidParameterError
+from sciplab.cli._clinic import ConfigOpt, DbOpt, db_url
 from sciplab.cli._common import emit_json, say
 
-DB_HELP = (
-    "Clinic database: a file path or sqlite:///PATH (SQLite, WAL) or postgresql+psycopg://USER@HOST/DB "
-    "(default: clinic.db in the user data folder, $SCIPLAB_DATA_DIR)."
-)
-DbOpt = Annotated[str | None, typer.Option("--db", help=DB_HELP)]
-ConfigOpt = Annotated[
-    str | None, typer.Option("--config", help="Settings file (TOML; also $SCIPLAB_CONFIG); see docs/clinic.md.")
-]
-
 app = typer.Typer(help="Clinic database schema: upgrade, downgrade, current revision, history.", no_args_is_help=True)
-
-
-def db_url(db: str | None, config: str | None = None) -> Any:
-    """Settings with the database of ``--db`` (an empty value is refused, not taken as the default)."""
-    from sciplab.web.settings import Settings
-
-    if db is not None and not db.strip():
-        raise InvalidParameterError("--db must name a database file or URL; leave it out for the default")
-    return Settings.load(config, db=db)
 
 
 def upgrade_command(

@@ -21,9 +21,6 @@ from sciplab.cli._common import OWN_CHECK, emit_json, say
 from sciplab.cli._options import BootstrapOpt, JsonOpt, OverwriteOpt
 from sciplab.cli._render import print_scale_table
 from sciplab.datasets import example_path, load_example
-from sciplab.scip.templates import fit_template
-from sciplab.scoring import reliability
-from sciplab.scoring.engine import score_all
 
 DEMO_INSTRUMENTS = ["ECR-S", "PSSE", "TAS-20", "MSPSS", "PHQ-9"]
 DEMO_MIN_ANSWERED = 0.8  # explicit demo choice: score a scale when >= 80 % of its items are answered
@@ -63,6 +60,8 @@ def demo_cmd(
 ) -> None:
     """Score the bundled example data, show reliabilities, fit scip-core and write the report."""
     from sciplab.reports.paths import html_report
+    from sciplab.scip.templates import fit_template
+    from sciplab.scoring import reliability, score_all
 
     target = Path(report) if report else None
     if target is not None:

@@ -9,10 +9,9 @@ when used (start-up time).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from sciplab._core.errors import DataError
 from sciplab._core.io import read_data
@@ -30,7 +29,9 @@ from sciplab.cli._options import (
     SeedOpt,
 )
 from sciplab.scip.templates import TEMPLATES, fit_template
-from sciplab.stats.paths import PathResult, paths
+
+if TYPE_CHECKING:
+    from sciplab.stats.paths import PathResult
 
 LATENT_NAMES = ("scip-core-latent", "scip-core-invariance")  # sciplab.scip.latent.LATENT_TEMPLATES (lazy)
 ENGINES = ("auto", "paths", "sem")
@@ -146,6 +147,10 @@ def fit_cmd(
             f"{', '.join(used)} need{'s' if len(used) == 1 else ''} the SEM engine: add --engine sem "
             "(or a model with latent variables, =~)"
         )
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sciplab.stats.paths import paths
+
     bootstrap = 5000 if bootstrap is None else bootstrap
     ci = "percentile" if ci is None else ci
     resampling = ci.lower() in ("percentile", "bc", "bca") and bootstrap > 0

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from sciplab._core.results import to_jsonable
 from sciplab.cli._common import console, emit_json, new_table, say
 from sciplab.cli._options import DirOpt, JsonOpt
 from sciplab.instruments.registry import get_instrument, list_instruments
@@ -24,6 +23,8 @@ def item_columns(inst: Instrument) -> str:
 
 def describe(inst: Instrument) -> dict:
     """JSON-safe description of an instrument (no item wording unless the licence allows it)."""
+    from sciplab._core.results import to_jsonable
+
     return to_jsonable(
         {
             "id": inst.id,

@@ -21,8 +21,8 @@ from typing import Annotated, Any
 import typer
 
 from sciplab._core.errors import InvalidParameterError, SciplabError
+from sciplab.cli._clinic import ConfigOpt, DbOpt, db_url
 from sciplab.cli._common import err_console, say
-from sciplab.cli.db import ConfigOpt, DbOpt, db_url
 
 CHECK_SECONDS = 30.0
 

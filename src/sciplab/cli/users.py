@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from sciplab._core.errors import InvalidParameterError
+from sciplab.cli._clinic import ConfigOpt, DbOpt, db_url
 from sciplab.cli._common import INPUT, emit_json, new_table, say
-from sciplab.cli.db import ConfigOpt, DbOpt, db_url
 
 app = typer.Typer(help="Clinic accounts: create, list, disable, enable, reset two-factor.", no_args_is_help=True)
 

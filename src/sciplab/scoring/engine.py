@@ -25,7 +25,6 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from sciplab._core.errors import DataError, InvalidParameterError
 from sciplab._core.results import Result, package_version
@@ -296,6 +295,93 @@ def norm_on_score_metric(norm: Norm, scale: Scale, scale_name: str) -> tuple[flo
     return mean, sd
 
 
+CHUNK_ROWS = 4096
+"""Rows per block of the fast scoring route: a block of items stays in the CPU cache while it is
+checked and summed, whatever the frame's memory layout (column blocks or one row-major block)."""
+
+
+def _plain_column(s: pd.Series) -> np.ndarray | None:
+    """The values of a plain numeric item column (a view when possible), else ``None``.
+
+    numpy integer and float columns are used as they are (no copy); other real numeric columns
+    (nullable integers, extension floats) become float64 with NaN for missing. Booleans, complex
+    numbers and text go through the general coercion of :func:`prepare_items` (with its messages).
+    """
+    dtype = s.dtype
+    if not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return None
+    if pd.api.types.is_complex_dtype(dtype):
+        return None
+    if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
+        return s.to_numpy()
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _scale_sums(
+    data: pd.DataFrame, inst: Instrument, chosen: Sequence[Scale], mapping: Mapping[int, str]
+) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """Per chosen scale, ``(answered, keyed total)`` computed block by block, or ``None``.
+
+    The fast route of :func:`score` (issue 19): the item columns are read in blocks of
+    :data:`CHUNK_ROWS` rows, checked (numbers, integers, within the response scale) and summed per
+    scale while the block is in cache; no rows x items copy is made, so memory stays a fraction of
+    the input's size. Returns ``None`` (the caller then takes the general route,
+    :func:`prepare_items`, with identical results and the full error report) when a column is not
+    plain numeric or any response is outside the response scale.
+
+    Reverse keying is folded into the sums: a scale's keyed total is ``sum(forward items) +
+    n_reversed_answered * (min + max) - sum(reversed items)``. Responses are integers (checked), so
+    every sum is exact and equals the general route's bit for bit.
+    """
+    lo, hi = inst.response.min, inst.response.max
+    reverse = set(inst.key.reverse if inst.key else ())
+    n = data.shape[0]
+    needed = sorted({i for sc in chosen for i in sc.items})
+    pos = {item: j for j, item in enumerate(needed)}
+    columns = []
+    for item in needed:
+        col = _plain_column(data[mapping[item]])
+        if col is None:
+            return None
+        columns.append(col)
+    can_miss = any(col.dtype.kind == "f" for col in columns)
+    # +1 / -1 per (item, scale): keyed total = B @ sign + (reversed answered) * (min + max)
+    sign = np.zeros((len(columns), len(chosen)))
+    rev = np.zeros((len(columns), len(chosen)))
+    member = np.zeros((len(columns), len(chosen)))
+    for s, sc in enumerate(chosen):
+        for i in sc.items:
+            sign[pos[i], s] += -1.0 if i in reverse else 1.0
+            rev[pos[i], s] += 1.0 if i in reverse else 0.0
+            member[pos[i], s] += 1.0
+    totals = np.empty((n, len(chosen)))
+    answered = np.empty((n, len(chosen)))
+    block = np.empty((len(columns), min(n, CHUNK_ROWS))).T  # column-major: each item contiguous
+    for r0 in range(0, n, CHUNK_ROWS):
+        r1 = min(n, r0 + CHUNK_ROWS)
+        B = block[: r1 - r0]
+        for j, col in enumerate(columns):
+            B[:, j] = col[r0:r1]
+        missing = np.isnan(B) if can_miss else None
+        if missing is not None and missing.any():
+            np.copyto(B, lo, where=missing)  # a valid value, so that one check covers the block
+        else:
+            missing = None
+        if B.min() < lo or B.max() > hi or (np.floor(B) != B).any():
+            return None
+        if missing is None:
+            np.matmul(B, sign, out=totals[r0:r1])
+            answered[r0:r1] = member.sum(axis=0)
+            totals[r0:r1] += (lo + hi) * rev.sum(axis=0)
+            continue
+        np.copyto(B, 0.0, where=missing)
+        P = 1.0 - missing
+        np.matmul(B, sign, out=totals[r0:r1])
+        np.matmul(P, member, out=answered[r0:r1])
+        totals[r0:r1] += (lo + hi) * (P @ rev)
+    return [(answered[:, s].astype(np.int64), totals[:, s].copy()) for s in range(len(chosen))]
+
+
 def score(
     data: pd.DataFrame,
     instrument: str | Instrument,
@@ -382,23 +468,31 @@ def score(
                 f"min_answered names scale(s) {', '.join(map(repr, unknown))} that {inst.id} does not have; "
                 f"scales: {', '.join(s.name for s in inst.scales)}"
             )
-    prepared = prepare_items(data, inst, chosen, columns=columns, on_invalid=on_invalid)
-    X, items, mapping, invalid = prepared.X, prepared.items, prepared.mapping, prepared.invalid
-    n_invalid = int(invalid.sum())
+    needed = sorted({i for s in chosen for i in s.items}, key=inst.item_numbers.index)
+    mapping = match_columns(data, inst, columns, needed)
+    sums = _scale_sums(data, inst, chosen, mapping)
+    prepared: PreparedItems | None = None
+    invalid: np.ndarray | None = None
+    if sums is None:  # text, booleans or invalid responses: the general route and its report
+        prepared = prepare_items(data, inst, chosen, columns=columns, on_invalid=on_invalid)
+        X, mapping, invalid = prepared.X, prepared.mapping, prepared.invalid
+        col_of = {i: j for j, i in enumerate(prepared.items)}
+        present = ~np.isnan(X)
+        Xz = np.where(present, X, 0.0)
+        sums = []
+        for sc in chosen:
+            idx = [col_of[i] for i in sc.items]
+            sums.append((present[:, idx].sum(axis=1), Xz[:, idx].sum(axis=1)))
+    items = list(mapping)
+    n_invalid = int(invalid.sum()) if invalid is not None else 0
     reverse = set(inst.key.reverse if inst.key else ())
 
-    col_of = {i: j for j, i in enumerate(items)}
     score_cols: dict[str, np.ndarray] = {}
     validity: dict[str, Any] = {}
     table_rows = []
     rules_used = {}
-    present = ~np.isnan(X)
-    Xz = np.where(present, X, 0.0)
-    for sc in chosen:
-        idx = [col_of[i] for i in sc.items]
-        k = len(idx)
-        answered = present[:, idx].sum(axis=1)
-        total = Xz[:, idx].sum(axis=1)
+    for sc, (answered, total) in zip(chosen, sums, strict=True):
+        k = len(sc.items)
         need, why = _resolve_min_answered(sc, min_answered)
         srule = rule or sc.scoring
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -440,7 +534,7 @@ def score(
             "rule_source": why,
         }
 
-    if n_invalid:
+    if n_invalid and invalid is not None:
         per_row = invalid.sum(axis=1)
         validity[f"{inst.id}_invalid"] = per_row.astype(np.int32)
         labels = np.full(X.shape[0], "", dtype=object)
@@ -466,6 +560,8 @@ def score(
             z = (scores_df[col].to_numpy() - ms[0]) / ms[1]
             scores_df[f"{col}_z"] = z
             scores_df[f"{col}_T"] = 50 + 10 * z
+            from scipy.special import ndtr  # only when norms are asked for (start-up cost)
+
             scores_df[f"{col}_pct"] = 100 * ndtr(z)
             converted[sc.name] = {"mean": ms[0], "sd": ms[1]}
         skipped = [sc.name for sc in chosen if sc.name not in converted]
@@ -486,11 +582,15 @@ def score(
 
     flags = pd.DataFrame(index=index)
     for fl in inst.flags:
-        cols_idx = [col_of[i] for i in fl.items if i in col_of]
-        if not cols_idx:
+        flag_items = [i for i in fl.items if i in mapping]
+        if not flag_items:
             continue
         # flags refer to responses as answered, not reverse-keyed
-        flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(prepared.raw(cols_idx), nan=-np.inf).max(axis=1) > fl.above
+        if prepared is not None:
+            raw = prepared.raw([prepared.items.index(i) for i in flag_items])
+        else:
+            raw = np.column_stack([data[mapping[i]].to_numpy(dtype=float, na_value=np.nan) for i in flag_items])
+        flags[f"{inst.id}_{fl.name}"] = np.nan_to_num(raw, nan=-np.inf).max(axis=1) > fl.above
 
     bands = pd.DataFrame(index=index)
     for cut in inst.cutoffs:

@@ -23,8 +23,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
-from scipy import stats as st
 
 from sciplab._core.errors import ConvergenceWarning, DataError, DataWarning
 from sciplab._core.results import Result, package_version
@@ -57,6 +55,8 @@ def feldt_ci(alpha: float, n: int, k: int, level: float = 0.95) -> tuple[float, 
     """Feldt, Woodruff & Salih (1987) confidence interval for alpha."""
     g = 1 - level
     d1, d2 = n - 1, (n - 1) * (k - 1)
+    from scipy import stats as st  # imported on use: `import sciplab.scoring` stays light (issue 19)
+
     lower = 1 - (1 - alpha) * st.f.ppf(1 - g / 2, d1, d2)
     upper = 1 - (1 - alpha) * st.f.ppf(g / 2, d1, d2)
     return float(lower), float(upper)
@@ -122,6 +122,8 @@ def one_factor_ml(cov: np.ndarray) -> OneFactorFit:
         value = logdet + np.trace(R @ inv) - logdet_r - p
         g = inv - inv @ R @ inv
         return float(value), np.concatenate([2 * g @ lam, np.diag(g)])
+
+    from scipy import optimize
 
     lower = 1e-6
     bounds = [(None, None)] * p + [(lower, None)] * p

@@ -31,15 +31,16 @@ Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 2
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from statistics import NormalDist
 from types import ModuleType
 
 import numpy as np
-from scipy import stats as _st
 
 from sciplab._core.angles import circular_mean, wrap_pi
 from sciplab._core.errors import InvalidParameterError
@@ -333,6 +334,43 @@ def _kernels() -> ModuleType:
     return _resample_kernels
 
 
+# --------------------------------------------------------------------------------------------
+# The normal distribution, without scipy (importing scipy.special costs a whole-process run about
+# a tenth of a second, and these are applied to a few values per analysis)
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+_INV_CDF = NormalDist().inv_cdf
+
+
+def norm_cdf(x: np.ndarray | float) -> np.ndarray:
+    """Standard normal cdf, elementwise: ``erfc(-x / sqrt 2) / 2`` (as ``scipy.special.ndtr``; NaN stays NaN)."""
+    z = np.asarray(x, dtype=float)
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        return np.asarray(0.5 * _ERFC(-z / math.sqrt(2.0)), dtype=float)
+
+
+def _inv_cdf(p: float) -> float:
+    if not 0.0 <= p <= 1.0:  # also NaN
+        return math.nan
+    if p == 0.0:
+        return -math.inf
+    if p == 1.0:
+        return math.inf
+    return _INV_CDF(p)
+
+
+_PPF = np.frompyfunc(_inv_cdf, 1, 1)
+
+
+def norm_ppf(p: np.ndarray | float) -> np.ndarray:
+    """Standard normal quantile, elementwise (Wichura's AS 241, as ``statistics.NormalDist``).
+
+    ``0 -> -inf``, ``1 -> inf``, outside [0, 1] or NaN -> NaN (as ``scipy.special.ndtri``).
+    """
+    with np.errstate(invalid="ignore"):  # NaN in, NaN out
+        return np.asarray(_PPF(np.asarray(p, dtype=float)), dtype=float)
+
+
 def _strata_members(strata: np.ndarray) -> list[np.ndarray]:
     return [np.flatnonzero(strata == s) for s in np.unique(strata)]
 
@@ -382,14 +420,10 @@ def sorted_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(reps.T, axis=1), ok.sum(axis=0)
 
 
-def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Type-7 quantiles from :func:`sorted_columns` output, all columns at once: ``(k, p)``.
-
-    Row ``j`` uses its first ``counts[j]`` values; ``probs`` is ``(k,)`` or ``(k, p)`` (clipped to
-    [0, 1]; NaN gives NaN). Bit-identical to ``np.quantile(..., method="linear")`` per column (same
-    virtual index ``(c - 1) q`` and the same two-sided linear interpolation).
-    """
-    p = sorted_rows.shape[0]
+def _quantile_positions(
+    counts: np.ndarray, probs: np.ndarray, p: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Type-7 order-statistic positions of ``probs`` per column: ``(prev, nxt, gamma, good)``."""
     probs = np.asarray(probs, dtype=float)
     if probs.ndim == 1:
         probs = np.repeat(probs[:, None], p, axis=1)
@@ -405,6 +439,19 @@ def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndar
     above = virtual >= c - 1
     prev = np.where(above, c - 1, prev)
     nxt = np.where(above, c - 1, nxt)
+    return prev, nxt, gamma, good
+
+
+def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Type-7 quantiles from :func:`sorted_columns` output, all columns at once: ``(k, p)``.
+
+    Row ``j`` uses its first ``counts[j]`` values; ``probs`` is ``(k,)`` or ``(k, p)`` (clipped to
+    [0, 1]; NaN gives NaN). Bit-identical to ``np.quantile(..., method="linear")`` per column (same
+    virtual index ``(c - 1) q`` and the same two-sided linear interpolation). Only the order
+    statistics at the positions used need to be in place (a partition, :func:`_ordered_rows`).
+    """
+    p = sorted_rows.shape[0]
+    prev, nxt, gamma, good = _quantile_positions(counts, probs, p)
     cols = np.arange(p)[None, :]
     a = sorted_rows[cols, prev]
     b = sorted_rows[cols, nxt]
@@ -413,6 +460,28 @@ def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndar
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
     out[~good] = np.nan
     return out
+
+
+def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
+    """Rows of ``reps_t`` (``(p, B)``, NaN last) with the order statistics ``probs`` need in place.
+
+    A partition on those few positions instead of a full sort (the interval step of a 5,000
+    replicate run is mostly sorting): the values at the positions are exactly the sorted ones, so
+    :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort when many positions
+    are needed.
+    """
+    p, width = reps_t.shape
+    if width < 64:
+        return np.sort(reps_t, axis=1)
+    needed = set()
+    for pr in probs:
+        prev, nxt, _, _ = _quantile_positions(counts, pr, p)
+        needed.update(np.unique(prev).tolist())
+        needed.update(np.unique(nxt).tolist())
+    kth = sorted(k for k in needed if 0 <= k < width)
+    if not kth or len(kth) > 32:
+        return np.sort(reps_t, axis=1)
+    return np.partition(reps_t, kth, axis=1)
 
 
 def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -442,10 +511,10 @@ def bca_probs(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, 
     a = np.atleast_1d(np.asarray(acceleration, dtype=float))
     below = (np.where(ok, reps, np.inf) < estimate[None, :]).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = _st.norm.ppf(below / ok.sum(axis=0))
-        zl, zu = _st.norm.ppf(alpha / 2), _st.norm.ppf(1 - alpha / 2)
-        p_lo = _st.norm.cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
-        p_hi = _st.norm.cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
+        z0 = norm_ppf(below / ok.sum(axis=0))
+        zl, zu = norm_ppf(alpha / 2), norm_ppf(1 - alpha / 2)
+        p_lo = norm_cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
+        p_hi = norm_cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
     probs = np.vstack([p_lo, p_hi])
     probs[:, ~np.isfinite(z0)] = np.nan
     return probs
@@ -531,16 +600,20 @@ def replicate_summary(
     Skipped parts (``mcse=False``, ``pvalue=False``) are NaN.
     """
     reps, ok = _valid_columns(reps)
-    srt, counts = np.sort(reps.T, axis=1), ok.sum(axis=0)
+    counts = ok.sum(axis=0)
     probs = np.asarray(probs, dtype=float)
     if probs.ndim == 1:
         probs = np.repeat(probs[:, None], reps.shape[1], axis=1)
-    out = {"ci": quantiles_sorted(srt, counts, probs)}
+    wanted = [probs]
     if mcse:
         with np.errstate(invalid="ignore", divide="ignore"):
             spread = np.sqrt(probs * (1 - probs) / counts.astype(float)[None, :])
-        lo = quantiles_sorted(srt, counts, np.clip(probs - spread, 0, 1))
-        hi = quantiles_sorted(srt, counts, np.clip(probs + spread, 0, 1))
+        wanted += [np.clip(probs - spread, 0, 1), np.clip(probs + spread, 0, 1)]
+    srt = _ordered_rows(reps.T, counts, wanted)
+    out = {"ci": quantiles_sorted(srt, counts, probs)}
+    if mcse:
+        lo = quantiles_sorted(srt, counts, wanted[1])
+        hi = quantiles_sorted(srt, counts, wanted[2])
         out["mcse"] = (hi - lo) / 2.0
     else:
         out["mcse"] = np.full(probs.shape, np.nan)

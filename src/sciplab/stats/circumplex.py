@@ -51,7 +51,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -81,6 +81,7 @@ from sciplab.stats._ssm_core import (
     _contrast_pairs,
     _linear_ci,
     _prepare,
+    _Prepared,
     _profile_labels,
     _profiles,
     _where,
@@ -412,11 +413,8 @@ def ssm(
         sampler = Resampler(prep.n, bootstrap, recorded_seed, strata)
         # per replicate: one row of counts (n floats) plus the weighted sums (small)
         size = chunk_size or auto_chunk(prep.n, bootstrap, floats_per_row=2)
-        for start in range(0, bootstrap, size):
-            stop = min(start + size, bootstrap)
-            w = sampler.counts(start, stop)
-            prof = _profiles(prep, w).reshape(stop - start, P, m)
-            par = ssm_parameters(prof, theta)
+        for start, stop, prof in _replicate_profiles(prep, sampler, size):
+            par = ssm_parameters(prof.reshape(stop - start, P, m), theta)
             for p in _PARAMS:
                 reps[p][start:stop] = par[p]
             failed += (~np.isfinite(par["e"])).sum(axis=0)
@@ -521,6 +519,29 @@ def ssm(
     }
     return SSMResult(table=table, details=details, scores=scores_df)
 
+
+
+def _replicate_profiles(prep: _Prepared, sampler: Resampler, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(start, stop, profiles (reps, G, M, m))`` of the bootstrap replicates, chunk by chunk.
+
+    Mean-based profiles of complete data come from :meth:`Resampler.weighted_sums` (each
+    replicate's counts multiplied by the group-blocked scores as they are drawn, no ``(B, n)``
+    count matrix); resampling is within groups, so each group's weight total is its size.
+    Correlation-based or pairwise-missing profiles use a block of counts (:func:`_profiles`).
+    """
+    if prep.corr or prep.VX is not None:
+        for start in range(0, sampler.B, size):
+            stop = min(start + size, sampler.B)
+            yield start, stop, _profiles(prep, sampler.counts(start, stop))
+        return
+    G, m = len(prep.members), prep.X.shape[1]
+    table = np.zeros((prep.n, G * m))
+    sizes = np.empty(G * m)
+    for g, mem in enumerate(prep.members):
+        table[mem, g * m : (g + 1) * m] = prep.X[mem]
+        sizes[g * m : (g + 1) * m] = mem.size
+    for start, stop, sums in sampler.weighted_sums(table, size):
+        yield start, stop, (sums / sizes).reshape(stop - start, G, 1, m)
 
 def ssm_scores(data: pd.DataFrame, scales: Sequence[str], *, angles_deg: Sequence[float] = OCTANTS) -> pd.DataFrame:
     r"""SSM parameters of every row (person), vectorised.

@@ -61,7 +61,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from sciplab._core.apa import apa_p
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, suggest
@@ -503,7 +502,7 @@ def paths(
                 ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
         ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
     else:
-        zc = _st.norm.ppf(1 - alpha / 2)
+        zc = float(bs.norm_ppf(1 - alpha / 2))
         ci_lo, ci_hi = point - zc * se_all, point + zc * se_all
     if not standardize:
         point_std = np.full(point.size, np.nan)
@@ -511,7 +510,7 @@ def paths(
 
     with np.errstate(divide="ignore", invalid="ignore"):
         z = point / se_all
-    pval = 2 * _st.norm.sf(np.abs(z))
+    pval = 2 * bs.norm_cdf(-np.abs(z))  # normal upper tail, as scipy.stats.norm.sf
     rows = [(prm.lhs, prm.op, prm.rhs, prm.label, prm.user) for prm in spec.params]
     rows += [(eq.y, "r2", eq.y, "", False) for eq in spec.equations]
     rows += [(name, ":=", expr.text, name, True) for name, expr, _ in spec.user_defined]
