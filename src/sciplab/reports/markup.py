@@ -11,9 +11,14 @@ text renders literally (CommonMark 0.31, sections 2.4 and 6). An underscore insi
 from __future__ import annotations
 
 import html
+import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from urllib.parse import quote
+
+from sciplab._core.errors import DataError
+from sciplab._core.files import check_output, write_text_atomic
 
 __all__ = ["html_text", "md_link_target", "md_table", "md_text"]
 
@@ -61,3 +66,29 @@ def md_table(columns: Sequence[object], rows: Iterable[Sequence[object]]) -> str
     sep = "| " + " | ".join("---" for _ in columns) + " |"
     body = ["| " + " | ".join(md_text(v) for v in row) + " |" for row in rows]
     return "\n".join([head, sep, *body])
+
+
+def write_by_suffix(
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    html_text: Callable[[], str],
+    markdown: Callable[[], str],
+    csv: Callable[[], str],
+) -> Path:
+    """Write a report in the format its extension names (``.html``/``.htm``, ``.md``, ``.csv``).
+
+    The output is checked before any text is built, and an existing file is never replaced unless
+    ``overwrite=True``. Every report module writes through this one function.
+    """
+    p = check_output(path, overwrite=overwrite)
+    suffix = p.suffix.lower()
+    if suffix in (".html", ".htm"):
+        text = html_text()
+    elif suffix == ".md":
+        text = markdown()
+    elif suffix == ".csv":
+        text = csv()
+    else:
+        raise DataError(f"{p}: report format must be .html, .md or .csv")
+    return write_text_atomic(p, text, overwrite=overwrite)

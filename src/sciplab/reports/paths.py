@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 
 from sciplab._core.apa import apa_number, apa_p
-from sciplab._core.errors import DataError, InvalidParameterError
-from sciplab._core.files import check_output, write_text_atomic
+from sciplab._core.errors import InvalidParameterError
+from sciplab._core.files import write_text_atomic
 from sciplab.reports._svg import figure_svg
-from sciplab.reports.markup import md_table
+from sciplab.reports.markup import md_table, write_by_suffix
 from sciplab.stats.paths import PathResult
 
 __all__ = ["apa_table", "html_report", "indirect_table", "to_csv", "to_html", "to_markdown", "write_report"]
@@ -204,14 +204,10 @@ def write_report(
 
     An existing file is never replaced unless ``overwrite=True``.
     """
-    p = check_output(path, overwrite=overwrite)
-    suffix = p.suffix.lower()
-    if suffix in (".html", ".htm"):
-        text = html_report(result, **kwargs)  # type: ignore[arg-type]
-    elif suffix == ".md":
-        text = to_markdown(result)
-    elif suffix == ".csv":
-        text = to_csv(result)
-    else:
-        raise DataError(f"{p}: report format must be .html, .md or .csv")
-    return write_text_atomic(p, text, overwrite=overwrite)
+    return write_by_suffix(
+        path,
+        overwrite=overwrite,
+        html_text=lambda: html_report(result, **kwargs),  # type: ignore[arg-type]
+        markdown=lambda: to_markdown(result),
+        csv=lambda: to_csv(result),
+    )

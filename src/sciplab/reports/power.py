@@ -12,10 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from sciplab._core.apa import apa_number
-from sciplab._core.errors import DataError, InvalidParameterError
-from sciplab._core.files import check_output, write_text_atomic
+from sciplab._core.errors import InvalidParameterError
 from sciplab.reports._svg import figure_svg
-from sciplab.reports.markup import md_table
+from sciplab.reports.markup import md_table, write_by_suffix
 from sciplab.stats.power import PowerResult, SampleSizeResult
 
 AnyPower = PowerResult | SampleSizeResult
@@ -125,14 +124,10 @@ def html_report(result: AnyPower, *, title: str = "Power analysis", figure: bool
 def write_report(result: AnyPower, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
     """Write the report by extension (``.html``, ``.md``, ``.csv``); never over a file unasked."""
     _check(result)
-    p = check_output(path, overwrite=overwrite)
-    suffix = p.suffix.lower()
-    if suffix in (".html", ".htm"):
-        text = html_report(result)
-    elif suffix == ".md":
-        text = to_markdown(result)
-    elif suffix == ".csv":
-        text = to_csv(result)
-    else:
-        raise DataError(f"{p}: report format must be .html, .md or .csv")
-    return write_text_atomic(p, text, overwrite=overwrite)
+    return write_by_suffix(
+        path,
+        overwrite=overwrite,
+        html_text=lambda: html_report(result),
+        markdown=lambda: to_markdown(result),
+        csv=lambda: to_csv(result),
+    )
