@@ -13,12 +13,12 @@ same policy as the resampling kernels of :mod:`sciplab.stats`.
 
 from __future__ import annotations
 
-import os
-import pickle
 from pathlib import Path
 
 import numba as nb
 import numpy as np
+
+from sciplab._core.numba_cache import cache_files_usable
 
 
 def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
@@ -31,20 +31,7 @@ def _cache_usable() -> bool:
         folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - no cache folder: compile in memory
         return False
-    for path in folder.glob(Path(__file__).stem + ".*"):
-        if path.suffix not in (".nbi", ".nbc"):
-            continue
-        try:
-            with path.open("rb") as f:
-                pickle.load(f)  # noqa: S301 - numba's own cache file, read as numba would
-                if path.suffix == ".nbi":
-                    pickle.loads(f.read())  # noqa: S301
-        except Exception:  # noqa: BLE001 - truncated, empty or foreign: not usable
-            try:
-                path.unlink()
-            except OSError:
-                return False
-    return os.access(folder, os.W_OK)
+    return cache_files_usable(folder, __file__)
 
 
 _CACHE = _cache_usable()

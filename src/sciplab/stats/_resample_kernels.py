@@ -34,12 +34,12 @@ Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom numb
 
 from __future__ import annotations
 
-import os
-import pickle
 from pathlib import Path
 
 import numba as nb
 import numpy as np
+
+from sciplab._core.numba_cache import cache_files_usable
 
 
 def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
@@ -58,23 +58,7 @@ def _cache_usable() -> bool:
         folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)
     except Exception:  # noqa: BLE001 - any failure to locate a cache folder: compile without cache
         return False
-    stem = Path(__file__).stem + "."
-    for path in folder.glob(stem + "*"):
-        if path.suffix not in (".nbi", ".nbc"):
-            continue
-        try:
-            with path.open("rb") as f:
-                if path.suffix == ".nbi":  # a version stamp, then the pickled index
-                    pickle.load(f)  # noqa: S301 - numba's own cache file, read as numba would
-                    pickle.loads(f.read())  # noqa: S301
-                else:
-                    pickle.load(f)  # noqa: S301
-        except Exception:  # noqa: BLE001 - truncated, empty or foreign: not usable
-            try:
-                path.unlink()
-            except OSError:
-                return False
-    return os.access(folder, os.W_OK)
+    return cache_files_usable(folder, __file__)
 
 
 _CACHE = _cache_usable()
