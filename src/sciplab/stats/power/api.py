@@ -17,7 +17,7 @@ from sciplab._core.random import SeedLike
 from sciplab._core.results import package_version
 from sciplab._core.validation import check_finite, check_level, check_replicates
 from sciplab.stats.power.engine import CHUNK, TESTS, Spec
-from sciplab.stats.power.generate import mar_intercept, non_normal, parse_missing
+from sciplab.stats.power.generate import missing_plan, non_normal, parse_missing
 from sciplab.stats.power.model import (
     AnalysisModel,
     Population,
@@ -119,26 +119,7 @@ def build_spec(
         effect_params.append(resolved[name])
     products = tuple(_is_product(expr, set(alias_map)) for _, expr in effects)
     miss = parse_missing(missing)
-    missing_columns: tuple[int, ...] = ()
-    cause = None
-    cause_sd = 1.0
-    g0 = 0.0
-    if miss is not None:
-        if miss.cause is not None and miss.cause not in index:
-            raise InvalidParameterError(
-                f"the MAR cause {miss.cause!r} is not a population variable{suggest(miss.cause, index)}"
-            )
-        names = miss.variables if miss.variables is not None else tuple(v for v in used_names if v != miss.cause)
-        for v in names:
-            if v not in index:
-                raise InvalidParameterError(f"missing names {v!r}, not a population variable{suggest(v, index)}")
-            if v == miss.cause:
-                raise InvalidParameterError(f"{v!r} is the MAR cause and cannot itself be missing")
-        missing_columns = tuple(index[v] for v in names)
-        if miss.cause is not None:
-            cause = index[miss.cause]
-            cause_sd = float(math.sqrt(pop.cov[cause, cause]))
-            g0 = mar_intercept(miss.rate)
+    missing_columns, cause, cause_sd, g0 = missing_plan(miss, index, used_names, pop.cov)
     nn = non_normal(pop.cov, pop.variables, skew, kurtosis)
     return Spec(
         cov=pop.cov,

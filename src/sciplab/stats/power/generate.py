@@ -271,6 +271,61 @@ def mar_intercept(rate: float) -> float:
     return (lo + hi) / 2
 
 
+def missing_plan(
+    miss: Missing | None,
+    index: Mapping[str, int],
+    default_names: Sequence[str],
+    cov: np.ndarray,
+    *,
+    cause_kind: str = "a population variable",
+) -> tuple[tuple[int, ...], int | None, float, float]:
+    """``(columns, cause, cause_sd, g0)`` of a missing-data design (checked against ``index``).
+
+    The population columns that may be missing (``miss.variables``, or ``default_names`` without the
+    cause), the MAR cause's column and SD, and the logistic intercept giving the requested rate
+    (:func:`mar_intercept`).
+    """
+    if miss is None:
+        return (), None, 1.0, 0.0
+    if miss.cause is not None and miss.cause not in index:
+        raise InvalidParameterError(f"the MAR cause {miss.cause!r} is not {cause_kind}{suggest(miss.cause, index)}")
+    names = miss.variables if miss.variables is not None else tuple(v for v in default_names if v != miss.cause)
+    for v in names:
+        if v not in index:
+            raise InvalidParameterError(f"missing names {v!r}, not a population variable{suggest(v, index)}")
+        if v == miss.cause:
+            raise InvalidParameterError(f"{v!r} is the MAR cause and cannot itself be missing")
+    columns = tuple(index[v] for v in names)
+    if miss.cause is None:
+        return columns, None, 1.0, 0.0
+    cause = index[miss.cause]
+    return columns, cause, float(math.sqrt(cov[cause, cause])), mar_intercept(miss.rate)
+
+
+def missing_cells(
+    rng: np.random.Generator,
+    data: np.ndarray,
+    columns: Sequence[int],
+    missing: Missing,
+    cause_index: int | None,
+    cause_sd: float,
+    g0: float,
+) -> np.ndarray:
+    """``(reps, n, len(columns))`` booleans, True where a cell is missing.
+
+    MCAR with ``rate``, or MAR through a logistic on the standardized cause; one uniform draw per cell.
+    """
+    reps, n, _ = data.shape
+    u = rng.random((reps, n, len(columns)))
+    if missing.mechanism == "MCAR":
+        p = np.full((reps, n, 1), missing.rate)
+    else:
+        assert cause_index is not None
+        z = data[:, :, cause_index] / cause_sd
+        p = (1.0 / (1.0 + np.exp(-(g0 + z))))[:, :, None]
+    return u < p
+
+
 def complete_cases(
     rng: np.random.Generator,
     data: np.ndarray,
@@ -281,13 +336,5 @@ def complete_cases(
     g0: float,
 ) -> np.ndarray:
     """``(reps, n)`` 0/1 weights of the rows with every listed column observed."""
-    reps, n, _ = data.shape
-    u = rng.random((reps, n, len(columns)))
-    if missing.mechanism == "MCAR":
-        p = np.full((reps, n, 1), missing.rate)
-    else:
-        assert cause_index is not None
-        z = data[:, :, cause_index] / cause_sd
-        p = (1.0 / (1.0 + np.exp(-(g0 + z))))[:, :, None]
-    observed = (u >= p).all(axis=2)
-    return observed.astype(float)
+    missing_any = missing_cells(rng, data, columns, missing, cause_index, cause_sd, g0).any(axis=2)
+    return (~missing_any).astype(float)

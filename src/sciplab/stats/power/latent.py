@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -45,7 +46,7 @@ import pandas as pd
 
 from sciplab._core.errors import InvalidParameterError, suggest
 from sciplab._core.results import package_version
-from sciplab.stats.power.generate import draw, mar_intercept, parse_missing
+from sciplab.stats.power.generate import draw, missing_cells, missing_plan, parse_missing
 from sciplab.stats.power.model import Population, population
 from sciplab.stats.power.results import TEST_NAMES, PowerResult
 from sciplab.stats.syntax import ParsedModel, parse_model
@@ -371,26 +372,9 @@ def power_sem(
                 f"n = {n} is too small for {len(fitter.observed)} observed variables (at least {min_n})"
             )
     index = {v: i for i, v in enumerate(pop_obs)}
-    miss_cols: list[int] = []
-    cause = None
-    g0 = 0.0
-    cause_sd = 1.0
-    if miss is not None:
-        if miss.cause is not None and miss.cause not in index:
-            raise InvalidParameterError(
-                f"the MAR cause {miss.cause!r} is not an observed population variable{suggest(miss.cause, index)}"
-            )
-        names = miss.variables if miss.variables is not None else [v for v in fitter.observed if v != miss.cause]
-        for v in names:
-            if v not in index:
-                raise InvalidParameterError(f"missing names {v!r}, not a population variable{suggest(v, index)}")
-            if v == miss.cause:
-                raise InvalidParameterError(f"{v!r} is the MAR cause and cannot itself be missing")
-        miss_cols = [index[v] for v in names]
-        if miss.cause is not None:
-            cause = index[miss.cause]
-            cause_sd = float(math.sqrt(pop_cov[cause, cause]))
-            g0 = mar_intercept(miss.rate)
+    miss_cols, cause, cause_sd, g0 = missing_plan(
+        miss, index, fitter.observed, pop_cov, cause_kind="an observed population variable"
+    )
     chol = np.linalg.cholesky(pop_cov)
     zq = NormalDist().inv_cdf((1 + level) / 2)
     names = [r[0] for r in fitter.rows] + fitter.defined
@@ -500,7 +484,7 @@ def power_sem(
 def _apply_missing(
     rng: np.random.Generator,
     data: np.ndarray,
-    columns: list[int],
+    columns: Sequence[int],
     miss: Any,
     cause: int | None,
     cause_sd: float,
@@ -508,15 +492,10 @@ def _apply_missing(
     fiml: bool,
 ) -> np.ndarray:
     """Set values missing (NaN) per cell: MCAR with ``rate`` or MAR through a logistic on the cause."""
-    reps, n, _ = data.shape
-    u = rng.random((reps, n, len(columns)))
-    if miss.mechanism == "MCAR":
-        p = np.full((reps, n, 1), miss.rate)
-    else:
-        z = data[:, :, cause] / cause_sd
-        p = (1.0 / (1.0 + np.exp(-(g0 + z))))[:, :, None]
+    mask = missing_cells(rng, data, columns, miss, cause, cause_sd, g0)
+    cols = list(columns)
     out = data.copy()
-    sub = out[:, :, columns]
-    sub[u < p] = np.nan
-    out[:, :, columns] = sub
+    sub = out[:, :, cols]
+    sub[mask] = np.nan
+    out[:, :, cols] = sub
     return out
