@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sciplab.stats.power import power, sobel_power, sobel_sample_size
+from sciplab.stats.power import power, sample_size, sobel_power, sobel_sample_size
 
 from .conftest import invoke
 
@@ -116,6 +116,18 @@ def test_scip_core_latent_template_runs():
     assert out.exit_code == 0, out.output
     assert "social_support ~ attachment_avoidance" in out.stdout
     assert "batched SEM refits" in out.stdout
-    bad = invoke("power", "-m", LATENT, "--n", "100", "--reps", "5", "--test", "percentile")
+    bad = invoke(
+        "power", "-m", LATENT, "--n", "100", "--reps", "5", "--test", "percentile", "--missing", "mcar:0.1:fiml"
+    )
     assert bad.exit_code == 2
-    assert "not available" in bad.output
+    assert "not available with FIML" in bad.output
+
+
+def test_latent_target_finds_a_sample_size():
+    out = invoke("power", "-m", LATENT, "--target", "0.8", "--effect", "b", "--reps", "200", "--seed", "3", "--test",
+                 "sobel", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    lib = sample_size(LATENT, target=0.8, effect="b", reps=200, seed=3, test="sobel")
+    assert got["details"]["n"] == lib.n
+    assert got["details"]["power"] == pytest.approx(lib.details["power"])

@@ -195,17 +195,7 @@ def _prepare(
     bootstrap: int,
     effects: Sequence[str] | None = None,
 ) -> tuple[Population, AnalysisModel, Spec, list[int], int]:
-    test = _check_test(test)
-    level = check_level(level)
-    reps = check_replicates(reps, name="reps", allow_zero=False)
-    if reps > MAX_REPS:
-        raise InvalidParameterError(f"reps must be at most {MAX_REPS:,}, got {reps:,}")
-    draws = check_replicates(draws, name="draws", allow_zero=False)
-    if draws > MAX_DRAWS:
-        raise InvalidParameterError(f"draws must be at most {MAX_DRAWS:,}, got {draws:,}")
-    bootstrap = check_replicates(bootstrap, name="bootstrap", allow_zero=False)
-    if test == "percentile" and bootstrap > 100_000:
-        raise InvalidParameterError(f"bootstrap must be at most 100,000 resamples per replicate, got {bootstrap:,}")
+    test, level, reps, draws, bootstrap = _check_settings(test, level, reps, draws, bootstrap)
     pop = population(model)
     am = _analysis(pop, analysis_model)
     seed_int = _seed(seed)
@@ -353,16 +343,14 @@ def power(
     if needs_sem(model, analysis_model, missing):
         return _power_sem(
             model, n=n, reps=reps, test=test, level=level, seed=seed, missing=missing, skew=skew,
-            kurtosis=kurtosis, analysis_model=analysis_model, draws=draws, workers=workers, scheduler=scheduler,
+            kurtosis=kurtosis, analysis_model=analysis_model, draws=draws, bootstrap=bootstrap, workers=workers,
+            scheduler=scheduler, timeout=timeout, threads=threads, progress=progress,
         )  # fmt: skip
     pop, am, spec, ns, seed_int = _prepare(
         model, n=n, reps=reps, test=test, level=level, seed=seed, missing=missing, skew=skew,
         kurtosis=kurtosis, analysis_model=analysis_model, draws=draws, bootstrap=bootstrap,
     )  # fmt: skip
-    workers = check_workers(workers)
-    if scheduler is not None and not isinstance(scheduler, str):
-        raise InvalidParameterError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
-    timeout = check_finite(timeout, name="timeout", low=0.1, high=3600)
+    workers, scheduler, timeout = _check_run(workers, scheduler, timeout)
     tasks = plan(ns, reps)
     chunks, where = execute(
         spec, tasks, workers=workers, scheduler=scheduler, timeout=timeout, threads=threads, progress=progress
@@ -371,6 +359,32 @@ def power(
     details = _details(pop, am, spec, ns, reps, test, level, seed_int, where, analysis_model)
     details["failed_total"] = int(sum(c["reps"] - c["ok"] for c in chunks))
     return PowerResult(table=table, details=details)
+
+
+def _check_settings(
+    test: object, level: object, reps: object, draws: object, bootstrap: object
+) -> tuple[str, float, int, int, int]:
+    """The checked ``test, level, reps, draws, bootstrap`` of a study."""
+    test = _check_test(test)
+    level = check_level(level)
+    reps = check_replicates(reps, name="reps", allow_zero=False)
+    if reps > MAX_REPS:
+        raise InvalidParameterError(f"reps must be at most {MAX_REPS:,}, got {reps:,}")
+    draws = check_replicates(draws, name="draws", allow_zero=False)
+    if draws > MAX_DRAWS:
+        raise InvalidParameterError(f"draws must be at most {MAX_DRAWS:,}, got {draws:,}")
+    bootstrap = check_replicates(bootstrap, name="bootstrap", allow_zero=False)
+    if test == "percentile" and bootstrap > 100_000:
+        raise InvalidParameterError(f"bootstrap must be at most 100,000 resamples per replicate, got {bootstrap:,}")
+    return test, level, reps, draws, bootstrap
+
+
+def _check_run(workers: object, scheduler: object, timeout: object) -> tuple[int | None, str | None, float]:
+    """The checked ``workers, scheduler, timeout`` of where a study runs."""
+    checked = check_workers(workers)
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise InvalidParameterError(f"scheduler must be an address such as 'tcp://host:8786', got {scheduler!r}")
+    return checked, scheduler, check_finite(timeout, name="timeout", low=0.1, high=3600)
 
 
 def _power_sem(
@@ -386,28 +400,23 @@ def _power_sem(
     kurtosis: Any,
     analysis_model: str | None,
     draws: int,
+    bootstrap: int,
     workers: Any,
     scheduler: Any,
+    timeout: Any,
+    threads: int | None,
+    progress: Callable[[int, int], None] | None,
 ) -> PowerResult:
-    """Latent-variable or FIML study: replicates analysed by the SEM engine (locally)."""
+    """Latent-variable or FIML study: replicates analysed by the SEM engine (locally or on Dask)."""
     from sciplab.stats.power.latent import power_sem
 
-    if workers is not None or scheduler is not None:
-        raise InvalidParameterError(
-            "latent-variable and FIML studies run locally; drop workers=/scheduler= (Dask runs path models)"
-        )
-    test = _check_test(test)
-    level = check_level(level)
-    reps = check_replicates(reps, name="reps", allow_zero=False)
-    if reps > MAX_REPS:
-        raise InvalidParameterError(f"reps must be at most {MAX_REPS:,}, got {reps:,}")
-    draws = check_replicates(draws, name="draws", allow_zero=False)
-    if draws > MAX_DRAWS:
-        raise InvalidParameterError(f"draws must be at most {MAX_DRAWS:,}, got {draws:,}")
+    test, level, reps, draws, bootstrap = _check_settings(test, level, reps, draws, bootstrap)
+    workers, scheduler, timeout = _check_run(workers, scheduler, timeout)
     ns = check_ns(n, minimum=3)
     return power_sem(
         model, ns=ns, reps=reps, test=test, level=level, seed=_seed(seed), missing=missing,
-        analysis_model=analysis_model, draws=draws, skew=skew, kurtosis=kurtosis,
+        analysis_model=analysis_model, draws=draws, bootstrap=bootstrap, skew=skew, kurtosis=kurtosis,
+        workers=workers, scheduler=scheduler, timeout=timeout, threads=threads, progress=progress,
     )  # fmt: skip
 
 
@@ -493,8 +502,9 @@ def sample_size(
 ) -> SampleSizeResult:
     """Smallest N whose power for ``effect`` reaches ``target``: search, fitted curve, confirmation.
 
-    1. Doubling search from ``n_min`` with ``reps // 4`` replicates (at least 200) until the power
-       reaches the target (or ``n_max``).
+    1. Doubling search with ``reps // 4`` replicates (at least 200, at most ``reps``) until the
+       power reaches the target (or ``n_max``). It starts at ``n_min`` (default: the smallest usable
+       N; for latent/FIML studies 50); when that N is already enough it halves down instead.
     2. Eight sample sizes around the crossing with ``reps`` replicates each; a binomial logistic
        curve ``logit(power) = b0 + b1 log N`` is fitted to every run so far (the "set N, find power"
        curve of Schoemann et al. 2017's technical appendix) and solved for the target.
@@ -505,6 +515,11 @@ def sample_size(
     Parameters are those of :func:`power`, plus ``target`` (in (0, 1)), ``effect`` (a defined
     effect or coefficient name) and ``n_min``/``n_max`` (search range).
 
+    Latent-variable models (``=~``) and FIML studies search the same way, every run through the SEM
+    engine (complete-data replicates refitted in batches; FIML replicates one by one, see
+    :mod:`sciplab.stats.power.latent`); effects are named as in :func:`power`'s table (``a``,
+    ``ind``, ``f2~f1``). ``details["power_ci"]`` is the confirmed power's Monte Carlo 95% interval.
+
     Examples
     --------
     >>> res = sample_size("m ~ 0.59*a*x; y ~ 0.59*b*m; ind := a*b", effect="ind", reps=200, seed=3, threads=1)
@@ -512,64 +527,182 @@ def sample_size(
     True
     """
     target = check_level(target, name="target")
-    from sciplab.stats.power.latent import needs_sem
-
-    if needs_sem(model, analysis_model, missing):
-        raise InvalidParameterError(
-            "sample_size (--target) is implemented for observed path models analysed listwise; for latent-variable "
-            "or FIML studies run power() over a list of N (--n 100,200,300) and read the curve"
-        )
     if not isinstance(effect, str):
         raise InvalidParameterError(f"effect must be the name of a defined effect or parameter, got {effect!r}")
+    from sciplab.stats.power.latent import needs_sem
+
+    run_args = {
+        "workers": workers,
+        "scheduler": scheduler,
+        "timeout": timeout,
+        "threads": threads,
+        "progress": progress,
+    }
+    if needs_sem(model, analysis_model, missing):
+        return _sample_size_sem(
+            model, target=target, effect=effect, reps=reps, test=test, level=level, seed=seed, n_min=n_min,
+            n_max=n_max, missing=missing, skew=skew, kurtosis=kurtosis, analysis_model=analysis_model, draws=draws,
+            bootstrap=bootstrap, run_args=run_args,
+        )  # fmt: skip
     pop, am, spec, _, seed_int = _prepare(
         model, n=[max(n_min or 3, 3)] if n_min else [1_000], reps=reps, test=test, level=level, seed=seed,
         missing=missing, skew=skew, kurtosis=kurtosis, analysis_model=analysis_model, draws=draws,
         bootstrap=bootstrap, effects=[effect],
     )  # fmt: skip
-    workers = check_workers(workers)
-    timeout = check_finite(timeout, name="timeout", low=0.1, high=3600)
+    workers, scheduler, timeout = _check_run(workers, scheduler, timeout)
+    run_args.update(workers=workers, scheduler=scheduler, timeout=timeout)
     lo_bound = max(spec.min_n, int(n_min) if n_min else spec.min_n, 4)
-    n_max = check_ns(n_max, minimum=lo_bound)[0]
     truth = am.truth[effect]
+    names = [*spec.coef_names, *(name for name, _ in spec.effects)]
+    j = names.index(effect)
+
+    def counts(ns: list[int], r: int) -> dict[int, tuple[int, int]]:
+        chunks, _ = execute(spec, plan(ns, r), **run_args)
+        return {v: _effect_counts(chunks, v, j) for v in ns}
+
+    def confirm(n_req: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+        chunks, where = execute(spec, plan([n_req], reps), **run_args)
+        details = _details(pop, am, spec, [n_req], reps, spec.test, spec.level, seed_int, where, analysis_model)
+        return _table(am, spec, chunks, [n_req], reps), details
+
+    return _search(
+        counts, confirm, effect=effect, truth=truth, path=am.effect_paths.get(effect, effect), target=target,
+        reps=reps, lo_bound=lo_bound, start=lo_bound, n_max=n_max,
+    )  # fmt: skip
+
+
+def _effect_counts(chunks: list[dict[str, Any]], n: int, j: int) -> tuple[int, int]:
+    """Rejections and converged replicates of statistic ``j`` at sample size ``n``."""
+    mine = [c for c in chunks if c["n"] == n]
+    return int(sum(c["rejections"][j] for c in mine)), int(sum(c["ok"] for c in mine))
+
+
+LATENT_SEARCH_START = 50
+"""First N of a latent/FIML search (unless ``n_min``): ML fits of very small samples mostly fail."""
+
+
+def _sample_size_sem(
+    model: Any,
+    *,
+    target: float,
+    effect: str,
+    reps: int,
+    test: str,
+    level: float,
+    seed: SeedLike,
+    n_min: int | None,
+    n_max: int,
+    missing: Any,
+    skew: Any,
+    kurtosis: Any,
+    analysis_model: str | None,
+    draws: int,
+    bootstrap: int,
+    run_args: dict[str, Any],
+) -> SampleSizeResult:
+    """:func:`sample_size` of a latent-variable or FIML study (replicates analysed by the SEM engine)."""
+    from sciplab.stats.power.latent import execute_latent, latent_details, latent_table, prepare_sem
+
+    test, level, reps, draws, bootstrap = _check_settings(test, level, reps, draws, bootstrap)
+    workers, scheduler, timeout = _check_run(run_args["workers"], run_args["scheduler"], run_args["timeout"])
+    run_args = {**run_args, "workers": workers, "scheduler": scheduler, "timeout": timeout}
+    seed_int = _seed(seed)
+    study, described = prepare_sem(
+        model, test=test, level=level, seed=seed_int, missing=missing, analysis_model=analysis_model, draws=draws,
+        bootstrap=bootstrap, skew=skew, kurtosis=kurtosis,
+    )  # fmt: skip
+    names = study.names
+    if effect not in names:
+        raise InvalidParameterError(
+            f"no effect or parameter named {effect!r}{suggest(effect, names)}; defined effects: "
+            f"{', '.join(study.fitter.defined) or 'none'}; parameters: {', '.join(names[: len(study.fitter.rows)])}"
+        )
+    j = names.index(effect)
+    if test == "joint" and j >= len(study.fitter.rows) and study.joint[j - len(study.fitter.rows)] is None:
+        raise InvalidParameterError(
+            f"the joint significance test is defined for products of labelled parameters; {effect!r} is not one"
+        )
+    if n_min is not None:
+        n_min = check_ns(n_min, minimum=study.min_n)[0]
+    lo_bound = n_min if n_min is not None else study.min_n
+    start = n_min if n_min is not None else max(study.min_n, LATENT_SEARCH_START)
+
+    def counts(ns: list[int], r: int) -> dict[int, tuple[int, int]]:
+        chunks, _ = execute_latent(study, ns, r, **run_args)
+        return {v: _effect_counts(chunks, v, j) for v in ns}
+
+    def confirm(n_req: int) -> tuple[pd.DataFrame, dict[str, Any]]:
+        chunks, where = execute_latent(study, [n_req], reps, **run_args)
+        return latent_table(study, chunks, [n_req], reps), latent_details(
+            study, described, [n_req], reps, where, chunks
+        )
+
+    path = study.fitter.parsed.expressions[effect].text if effect in study.fitter.defined else effect
+    return _search(
+        counts, confirm, effect=effect, truth=study.fitter.truth[effect], path=path, target=target, reps=reps,
+        lo_bound=lo_bound, start=start, n_max=n_max,
+    )  # fmt: skip
+
+
+def _search(
+    counts: Callable[[list[int], int], dict[int, tuple[int, int]]],
+    confirm: Callable[[int], tuple[pd.DataFrame, dict[str, Any]]],
+    *,
+    effect: str,
+    truth: float,
+    path: str,
+    target: float,
+    reps: int,
+    lo_bound: int,
+    start: int,
+    n_max: int,
+) -> SampleSizeResult:
+    """The search of :func:`sample_size`, for any study that counts rejections at a list of N.
+
+    ``counts(ns, reps)`` gives ``{n: (rejections, converged replicates)}`` of the effect;
+    ``confirm(n)`` runs the full study at ``n`` and gives its table and details.
+    """
+    n_max = check_ns(n_max, minimum=lo_bound)[0]
+    start = min(max(start, lo_bound), n_max)
     if abs(truth) < 1e-12:
         raise InvalidParameterError(
             f"the population value of {effect!r} is 0: its rejection rate is a Type I error, no N reaches a power"
         )
-    names = [*spec.coef_names, *(name for name, _ in spec.effects)]
-    j = names.index(effect)
     runs: dict[int, tuple[int, int, str]] = {}  # n -> (rejections, replicates, stage)
-    search_reps = max(200, reps // 4)
+    search_reps = min(reps, max(200, reps // 4))
 
     def run(ns: list[int], r: int, stage: str) -> None:
         todo = [v for v in ns if v not in runs or runs[v][1] < r]
-        if not todo:
-            return
-        chunks, _ = execute(
-            spec, plan(todo, r), workers=workers, scheduler=scheduler, timeout=timeout, threads=threads,
-            progress=progress,
-        )  # fmt: skip
-        for v in todo:
-            mine = [c for c in chunks if c["n"] == v]
-            runs[v] = (int(sum(c["rejections"][j] for c in mine)), int(sum(c["ok"] for c in mine)), stage)
+        if todo:
+            for v, (k, m) in counts(todo, r).items():
+                runs[v] = (k, m, stage)
 
     def pw(v: int) -> float:
         k, m, _ = runs[v]
         return k / m if m else 0.0
 
-    n_try = lo_bound
-    while True:
-        run([n_try], search_reps, "search")
-        if pw(n_try) >= target or n_try >= n_max:
-            break
-        n_try = min(n_max, n_try * 2)
+    n_try = start
+    run([n_try], search_reps, "search")
+    if pw(n_try) >= target:
+        # the first N is enough: halve down to the last N below the target (or the smallest usable N)
+        while n_try > lo_bound:
+            lower_try = max(lo_bound, n_try // 2)
+            run([lower_try], search_reps, "search")
+            if pw(lower_try) < target:
+                break
+            n_try = lower_try
+    else:
+        while pw(n_try) < target and n_try < n_max:
+            n_try = min(n_max, n_try * 2)
+            run([n_try], search_reps, "search")
     if pw(n_try) < target:
         raise InvalidParameterError(
             f"the power for {effect!r} is {pw(n_try):.3f} at n_max = {n_max:,}, below the target {target}; raise "
             "n_max or check the effect sizes"
         )
     upper = n_try
-    lower = max(lo_bound, upper // 2 if upper > lo_bound else lo_bound)
-    grid = sorted({int(round(v)) for v in np.geomspace(max(lo_bound, lower * 0.8), upper * 1.2, 8)})
+    lower = max(lo_bound, upper // 2)
+    grid = sorted({int(round(v)) for v in np.geomspace(max(lo_bound, lower * 0.8), max(upper * 1.2, lo_bound + 1), 8)})
     run(grid, reps, "curve")
     # the curve is fitted where it matters: the grid around the crossing (search runs far below it
     # would pull a two-parameter curve away from the target region)
@@ -583,7 +716,7 @@ def sample_size(
     if beta[1] <= 0:
         n_star = float(upper)
         n_ci: tuple[int | None, int | None] = (None, None)
-        note = "the fitted curve does not rise with N; N is the doubling search's first N reaching the target"
+        note = "the fitted curve does not rise with N; N is the search's first N reaching the target"
     else:
         log_n = (logit_t - beta[0]) / beta[1]
         grad = np.array([-1 / beta[1], -(logit_t - beta[0]) / beta[1] ** 2])
@@ -594,29 +727,23 @@ def sample_size(
             int(math.ceil(math.exp(log_n + 1.959963984540054 * se))),
         )
     n_req = int(min(max(math.ceil(n_star), lo_bound), n_max))
-    confirm = execute(
-        spec, plan([n_req], reps), workers=workers, scheduler=scheduler, timeout=timeout, threads=threads,
-        progress=progress,
-    )  # fmt: skip
-    chunks, where = confirm
-    conf_table = _table(am, spec, chunks, [n_req], reps)
+    conf_table, details = confirm(n_req)
     row = conf_table[conf_table["name"] == effect].iloc[0]
     if row["power"] < target - 2 * row["mcse"]:
         note = (note + "; " if note else "") + (
             f"the confirmation run's power at N = {n_req} is more than 2 MC SE below the target"
         )
-    fitted = 1 / (1 + np.exp(-(beta[0] + beta[1] * np.log(ns_arr))))
+    p_arr = k_arr / np.maximum(m_arr, 1)
     table = pd.DataFrame(
         {
             "n": ns_arr.astype(int),
-            "power": k_arr / np.maximum(m_arr, 1),
-            "mcse": np.sqrt((k_arr / np.maximum(m_arr, 1)) * (1 - k_arr / np.maximum(m_arr, 1)) / np.maximum(m_arr, 1)),
+            "power": p_arr,
+            "mcse": np.sqrt(p_arr * (1 - p_arr) / np.maximum(m_arr, 1)),
             "replicates": m_arr.astype(int),
-            "fitted": fitted,
+            "fitted": 1 / (1 + np.exp(-(beta[0] + beta[1] * np.log(ns_arr)))),
             "stage": [runs[int(v)][2] for v in ns_arr],
         }
     )
-    details = _details(pop, am, spec, [n_req], reps, spec.test, spec.level, seed_int, where, analysis_model)
     details.update(
         {
             "n": n_req,
@@ -624,10 +751,11 @@ def sample_size(
             "n_ci": list(n_ci),
             "target": target,
             "effect": effect,
-            "path": am.effect_paths.get(effect, effect),
+            "path": path,
             "population": truth,
             "power": float(row["power"]),
             "mcse": float(row["mcse"]),
+            "power_ci": [float(row["ci_lower"]), float(row["ci_upper"])],
             "curve_coefficients": [float(beta[0]), float(beta[1])],
             "note": note,
         }

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Any
 
@@ -46,14 +47,22 @@ import pandas as pd
 
 from sciplab._core.errors import InvalidParameterError, suggest
 from sciplab._core.results import package_version
-from sciplab.stats.power.generate import draw, missing_cells, missing_plan, parse_missing
+from sciplab.stats.power.generate import (
+    Missing,
+    NonNormal,
+    draw,
+    missing_cells,
+    missing_plan,
+    non_normal,
+    parse_missing,
+)
 from sciplab.stats.power.model import Population, population
 from sciplab.stats.power.results import TEST_NAMES, PowerResult
 from sciplab.stats.syntax import ParsedModel, parse_model
 
-__all__ = ["LatentPopulation", "latent_population", "needs_sem", "power_sem"]
+__all__ = ["LatentPopulation", "LatentStudy", "latent_population", "needs_sem", "power_sem", "run_latent_chunk"]
 
-LATENT_TESTS = ("mc", "sobel")
+LATENT_TESTS = ("mc", "sobel", "joint", "percentile")
 CHUNK = 250
 """Replicates generated and refitted per batch."""
 _Z = 1.959963984540054
@@ -216,9 +225,18 @@ class _Fitter:
         th = self.spec.theta(points)
         return self.effects_from_theta(th)
 
+    @property
+    def label_columns(self) -> list[int]:
+        """Free-parameter (theta) indices of the labels, in a fixed order."""
+        return sorted({k for k, _ in self.labels.values() if k >= 0})
+
     def effects_from_theta(self, th: np.ndarray) -> np.ndarray:
-        shape = th.shape[:-1]
-        vals = {lab: (th[..., k] if k >= 0 else np.full(shape, v)) for lab, (k, v) in self.labels.items()}
+        """Defined effects from parameter vectors ``(..., n_theta)``."""
+        return self.effects_from_columns({k: th[..., k] for k in self.label_columns}, th.shape[:-1])
+
+    def effects_from_columns(self, cols: dict[int, np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        """Defined effects from the labelled parameters only (``theta index -> array``)."""
+        vals = {lab: (cols[k] if k >= 0 else np.full(shape, v)) for lab, (k, v) in self.labels.items()}
         out = []
         for nm in self.defined:
             vals[nm] = np.broadcast_to(self.parsed.expressions[nm].evaluate(vals), shape)
@@ -301,42 +319,245 @@ def _fiml_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _mc_reject(fitter: _Fitter, phi: np.ndarray, V: np.ndarray, draws: int, level: float, rng: np.random.Generator):
-    """Monte Carlo CI excludes 0, per replicate and defined effect."""
-    R, q = phi.shape
+    """Monte Carlo CI excludes 0, per replicate and defined effect.
+
+    Draws come from ``N(theta_hat, K V K')`` of the labelled parameters only (the parameters the
+    defined effects use; ``theta = theta0 + K phi`` is linear). The percentile interval of the
+    effect's draws excludes 0 when fewer than ``(1 - level) / 2`` of them lie at or beyond 0 on
+    either side (counted, no sort; the rule of the observed-variable engine).
+    """
+    R = phi.shape[0]
+    cols = fitter.label_columns
+    K = fitter.spec.K[cols]
+    mean = fitter.spec.theta(phi)[:, cols]
+    Vs = np.einsum("ia,rab,jb->rij", K, V, K)
+    k = len(cols)
     out = np.zeros((R, len(fitter.defined)), dtype=bool)
-    step = max(1, 2_000_000 // max(1, draws * q))
-    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    step = max(1, 4_000_000 // max(1, draws * k))
+    tail = (1 - level) / 2 * draws
     for a in range(0, R, step):
         b = min(R, a + step)
-        w, vec = np.linalg.eigh(V[a:b])
+        w, vec = np.linalg.eigh(Vs[a:b])
         root = vec * np.sqrt(np.clip(w, 0, None))[:, None, :]
-        z = rng.standard_normal((b - a, draws, q))
-        pts = phi[a:b, None, :] + np.einsum("rij,rdj->rdi", root, z)
-        vals = fitter.effects_from_theta(fitter.spec.theta(pts))
-        lo, hi = np.quantile(vals, [lo_q, hi_q], axis=1)
-        out[a:b] = (lo > 0) | (hi < 0)
+        z = rng.standard_normal((b - a, draws, k))
+        pts = mean[a:b, None, :] + np.einsum("rij,rdj->rdi", root, z)
+        vals = fitter.effects_from_columns({c: pts[..., j] for j, c in enumerate(cols)}, pts.shape[:-1])
+        below = np.count_nonzero(vals <= 0, axis=1)
+        above = np.count_nonzero(vals >= 0, axis=1)
+        out[a:b] = (below < tail) | (above < tail)
     return out
 
 
-def power_sem(
+def product_factors(expr: Any) -> list[str] | None:
+    """The names multiplied in a pure product expression (``a*b``, ``a*b*c``), or ``None``."""
+    tree = expr.tree
+    if tree[0] == "name":
+        return [tree[2]]
+    if tree[0] != "chain" or tree[2][0] != "name":
+        return None
+    if not all(op == "*" and operand[0] == "name" for op, operand in tree[3]):
+        return None
+    return [tree[2][2], *(operand[2] for _, operand in tree[3])]
+
+
+def _joint_rows(fitter: _Fitter) -> tuple[tuple[int, ...] | None, ...]:
+    """Per defined effect: the tested rows (indices into ``fitter.rows``) whose product it is.
+
+    ``None`` when the effect is not a pure product of labelled parameters that are tested (then
+    the joint significance test is undefined, as in MacKinnon et al. 2002). Factors fixed to a
+    value are constants and need no test.
+    """
+    row_of = {k: j for j, (*_, k) in enumerate(fitter.rows)}
+    out: list[tuple[int, ...] | None] = []
+    for name in fitter.defined:
+        factors = product_factors(fitter.parsed.expressions[name])
+        rows: list[int] | None = []
+        for f in factors or []:
+            if f not in fitter.labels:
+                rows = None
+                break
+            k, _ = fitter.labels[f]
+            if k < 0:
+                continue
+            if k not in row_of:
+                rows = None
+                break
+            assert rows is not None
+            rows.append(row_of[k])
+        out.append(tuple(rows) if factors and rows else None)
+    return tuple(out)
+
+
+FITS_PER_BATCH = 4000
+"""Bootstrap refits solved in one batch (resamples x replicates); bounds the memory of the solver."""
+
+
+def percentile_counts(
+    fitter: _Fitter, x: np.ndarray, bootstrap: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bootstrap estimates of each defined effect at or below 0, at or above 0, and valid: ``(R, E)`` each.
+
+    ``x`` holds the replicates' analysed columns ``(R, n, p)``. One resampling plan of the ``n`` rows
+    (the one resampling engine, ``seed``) is applied to every replicate of the chunk at once: the
+    weighted sums of each replicate's first and second cross-products are a single matrix product,
+    and all ``resamples x replicates`` moment matrices are refitted together by the batched Fisher
+    scoring, warm-started at the population values.
+    """
+    from sciplab.stats import _bootstrap as bs
+    from sciplab.stats.sem import _boot
+
+    R, n, p = x.shape
+    E = len(fitter.defined)
+    iu = np.triu_indices(p)
+    table = np.concatenate([x, x[:, :, iu[0]] * x[:, :, iu[1]]], axis=2)  # (R, n, w)
+    w = table.shape[2]
+    flat = np.ascontiguousarray(np.moveaxis(table, 0, 1).reshape(n, R * w))
+    sampler = bs.Resampler(n, bootstrap, seed)
+    below = np.zeros((R, E))
+    above = np.zeros((R, E))
+    count = np.zeros((R, E))
+    for _, _, sums in sampler.weighted_sums(flat, chunk_size=max(1, FITS_PER_BATCH // R)):
+        b = sums.shape[0]
+        s = sums.reshape(b * R, w) / n
+        mean = s[:, :p]
+        second = np.empty((b * R, p, p))
+        second[:, iu[0], iu[1]] = s[:, p:]
+        second[:, iu[1], iu[0]] = s[:, p:]
+        cov = second - mean[:, :, None] * mean[:, None, :]
+        sol = _boot.refit(fitter.spec, fitter.phi, [(mean, cov)], [n])
+        eff = fitter.defined_values(sol.phi).reshape(b, R, E)
+        valid = (sol.converged & np.all(np.isfinite(sol.phi), axis=1)).reshape(b, R)[..., None] & np.isfinite(eff)
+        below += ((eff <= 0) & valid).sum(axis=0)
+        above += ((eff >= 0) & valid).sum(axis=0)
+        count += valid.sum(axis=0)
+    return below, above, count
+
+
+def _percentile_reject(
+    fitter: _Fitter, x: np.ndarray, bootstrap: int, level: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Percentile bootstrap CI of every defined effect excludes 0, per replicate: ``(R, E)`` 0/1."""
+    below, above, count = percentile_counts(fitter, x, bootstrap, int(rng.integers(0, 2**63 - 1)))
+    tail = (1.0 - level) / 2 * count
+    return (((below < tail) | (above < tail)) & (count > 0)).astype(float)
+
+
+@dataclass(frozen=True)
+class LatentStudy:
+    """Everything a chunk of a latent/FIML study needs (picklable for Dask workers)."""
+
+    fitter: _Fitter
+    cov: np.ndarray
+    chol: np.ndarray
+    nonnormal: NonNormal | None
+    missing: Missing | None
+    missing_columns: tuple[int, ...]
+    cause: int | None
+    cause_sd: float
+    g0: float
+    test: str
+    level: float
+    draws: int
+    bootstrap: int
+    seed: int
+    joint: tuple[tuple[int, ...] | None, ...]
+
+    @property
+    def fiml(self) -> bool:
+        """Replicates analysed by FIML (per replicate)."""
+        return self.missing is not None and self.missing.method == "fiml"
+
+    @property
+    def names(self) -> list[str]:
+        """Tested rows, then defined effects."""
+        return [r[0] for r in self.fitter.rows] + self.fitter.defined
+
+    @property
+    def min_n(self) -> int:
+        """Smallest sample size accepted (observed variables + 2)."""
+        return len(self.fitter.observed) + 2
+
+
+def run_latent_chunk(study: LatentStudy, n: int, chunk: int, reps: int) -> dict[str, Any]:
+    """Generate, fit and test ``reps`` replicates at sample size ``n``: counts and sums.
+
+    The chunk's random numbers come from ``SeedSequence([seed, n, chunk])`` only (data, missingness
+    and test streams spawned from it), so it gives the same counts wherever it runs.
+    """
+    fitter = study.fitter
+    zq = NormalDist().inv_cdf((1 + study.level) / 2)
+    nrow = len(fitter.rows)
+    data_ss, miss_ss, test_ss = np.random.SeedSequence([study.seed, n, chunk]).spawn(3)
+    data = draw(np.random.default_rng(data_ss), reps, n, study.cov, study.chol, study.nonnormal)
+    miss = study.missing
+    if miss is not None and miss.rate > 0:
+        data = _apply_missing(
+            np.random.default_rng(miss_ss), data, study.missing_columns, miss, study.cause, study.cause_sd, study.g0
+        )
+    test_rng = np.random.default_rng(test_ss)
+    if study.fiml:
+        est, se, ok, imp = _fiml_fit(fitter, data)
+        with np.errstate(invalid="ignore"):
+            reject = (np.abs(est) > zq * se).astype(float)
+    else:
+        phi, V, ok = _batch_fit(fitter, data)
+        th = fitter.spec.theta(phi)
+        Vd = np.nan_to_num(V)
+        kk = [k for *_, k in fitter.rows]
+        est = np.concatenate([th[:, kk], fitter.defined_values(phi)], axis=1)
+        Vt = np.einsum("ia,rab,jb->rij", fitter.spec.K, Vd, fitter.spec.K)
+        se_p = np.sqrt(np.abs(np.diagonal(Vt, axis1=1, axis2=2)))[:, kk]
+        reject = (np.abs(est[:, :nrow]) > zq * se_p).astype(float)
+        if fitter.defined:
+            if study.test == "sobel":
+                dse = _delta_se(fitter, phi, Vd)
+                rej_d = (np.abs(est[:, nrow:]) > zq * dse).astype(float)
+            elif study.test == "mc":
+                rej_d = _mc_reject(fitter, phi, Vd, study.draws, study.level, test_rng).astype(float)
+            elif study.test == "percentile":
+                rej_d = _percentile_reject(fitter, data[:, :, fitter.columns], study.bootstrap, study.level, test_rng)
+            else:
+                rej_d = np.zeros((len(phi), len(fitter.defined)))
+            reject = np.concatenate([reject, rej_d], axis=1)
+        vidx = fitter.var_index
+        imp = ok & (np.any(th[:, vidx] < 0, axis=1) if vidx else False)
+    if study.test == "joint" and fitter.defined:
+        for j, rows in enumerate(study.joint):
+            reject[:, nrow + j] = reject[:, list(rows)].all(axis=1) if rows is not None else np.nan
+    okf = ok & np.all(np.isfinite(est), axis=1)
+    sig = reject[okf]
+    return {
+        "n": n, "chunk": chunk, "reps": reps, "ok": int(okf.sum()),
+        "rejections": np.nan_to_num(sig).sum(axis=0), "undefined": np.isnan(sig).any(axis=0),
+        "est_sum": est[okf].sum(axis=0), "improper": int(np.sum(imp & okf)),
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Described:
+    """What the population and analysis models are, for the table and details."""
+
+    observed: tuple[str, ...]
+    latent: tuple[str, ...]
+    corr: pd.DataFrame
+    source: str
+    text: str
+
+
+def prepare_sem(
     model: str | pd.DataFrame | Population,
     *,
-    ns: list[int],
-    reps: int,
     test: str,
     level: float,
     seed: int,
     missing: Any,
     analysis_model: str | None,
     draws: int,
+    bootstrap: int = 1000,
     skew: Any = None,
     kurtosis: Any = None,
-) -> PowerResult:
-    """Power of every loading, regression, covariance and defined effect, analysed by the SEM engine."""
-    if skew is not None or kurtosis is not None:
-        raise InvalidParameterError(
-            "skew/kurtosis are implemented for observed path models; latent/FIML studies generate normal data"
-        )
+) -> tuple[LatentStudy, _Described]:
+    """Check a latent/FIML study and compile it: the picklable study and its description."""
     if test not in LATENT_TESTS:
         raise InvalidParameterError(
             f"test={test!r} is not available for latent-variable or FIML studies; choose one of "
@@ -363,70 +584,51 @@ def power_sem(
         text = default_analysis(parsed_pop)
     miss = parse_missing(missing)
     fiml = miss is not None and miss.method == "fiml"
+    if miss is not None and miss.rate > 0 and not fiml:
+        raise InvalidParameterError(
+            "listwise deletion with latent variables is not batched; use method 'fiml' (e.g. missing='mcar:0.2:fiml')"
+        )
+    if fiml and test == "percentile":
+        raise InvalidParameterError(
+            "test='percentile' is not available with FIML (a bootstrap of per-replicate FIML fits); use 'mc', "
+            "'sobel' or 'joint'"
+        )
+    nn = non_normal(pop_cov, pop_obs, skew, kurtosis)
     fitter = _Fitter(pop_obs, pop_cov, text, fiml=fiml)
-    q = fitter.spec.q
-    min_n = len(fitter.observed) + 2
-    for n in ns:
-        if n < min_n:
-            raise InvalidParameterError(
-                f"n = {n} is too small for {len(fitter.observed)} observed variables (at least {min_n})"
-            )
     index = {v: i for i, v in enumerate(pop_obs)}
     miss_cols, cause, cause_sd, g0 = missing_plan(
         miss, index, fitter.observed, pop_cov, cause_kind="an observed population variable"
     )
-    chol = np.linalg.cholesky(pop_cov)
-    zq = NormalDist().inv_cdf((1 + level) / 2)
-    names = [r[0] for r in fitter.rows] + fitter.defined
+    study = LatentStudy(
+        fitter=fitter, cov=pop_cov, chol=np.linalg.cholesky(pop_cov), nonnormal=nn, missing=miss,
+        missing_columns=tuple(miss_cols), cause=cause, cause_sd=cause_sd, g0=g0, test=test, level=level,
+        draws=draws, bootstrap=bootstrap, seed=seed, joint=_joint_rows(fitter),
+    )  # fmt: skip
+    source = parsed_pop.source if parsed_pop is not None else "covariance matrix"
+    return study, _Described(tuple(pop_obs), tuple(latent), full_corr, source, text)
+
+
+def check_latent_ns(study: LatentStudy, ns: Sequence[int]) -> None:
+    """Every sample size leaves the ML fit a chance: more cases than observed variables + 1."""
+    for n in ns:
+        if n < study.min_n:
+            raise InvalidParameterError(
+                f"n = {n} is too small for {len(study.fitter.observed)} observed variables (at least {study.min_n})"
+            )
+
+
+def latent_table(study: LatentStudy, chunks: list[dict[str, Any]], ns: Sequence[int], reps: int) -> pd.DataFrame:
+    """One row per sample size and tested statistic (the columns of :class:`PowerResult`)."""
+    fitter = study.fitter
     nrow = len(fitter.rows)
     rows_out = []
-    failed_total = 0
-    improper_total: dict[int, int] = {}
     for n in ns:
-        rej = np.zeros(len(names))
-        est_sum = np.zeros(len(names))
-        ok_total = 0
-        improper = 0
-        for c, start in enumerate(range(0, reps, CHUNK)):
-            r = min(CHUNK, reps - start)
-            ss = np.random.SeedSequence([seed, n, c])
-            data_ss, miss_ss, test_ss = ss.spawn(3)
-            data = draw(np.random.default_rng(data_ss), r, n, pop_cov, chol, None)
-            if miss is not None and miss.rate > 0:
-                data = _apply_missing(np.random.default_rng(miss_ss), data, miss_cols, miss, cause, cause_sd, g0, fiml)
-            if fiml:
-                est, se, ok, imp = _fiml_fit(fitter, data)
-                reject = np.abs(est) > zq * se
-            else:
-                if miss is not None and miss.rate > 0:
-                    raise InvalidParameterError(
-                        "listwise deletion with latent variables is not batched; use method 'fiml' "
-                        "(e.g. missing='mcar:0.2:fiml')"
-                    )
-                phi, V, ok = _batch_fit(fitter, data)
-                th = fitter.spec.theta(phi)
-                Vd = np.nan_to_num(V)
-                kk = [k for *_, k in fitter.rows]
-                est = np.concatenate([fitter.spec.theta(phi)[:, kk], fitter.defined_values(phi)], axis=1)
-                Vt = np.einsum("ia,rab,jb->rij", fitter.spec.K, Vd, fitter.spec.K)
-                se_p = np.sqrt(np.abs(np.diagonal(Vt, axis1=1, axis2=2)))[:, kk]
-                reject = np.abs(est[:, :nrow]) > zq * se_p
-                if fitter.defined:
-                    if test == "sobel":
-                        dse = _delta_se(fitter, phi, Vd)
-                        rej_d = np.abs(est[:, nrow:]) > zq * dse
-                    else:
-                        rej_d = _mc_reject(fitter, phi, Vd, draws, level, np.random.default_rng(test_ss))
-                    reject = np.concatenate([reject, rej_d], axis=1)
-                vidx = fitter.var_index
-                imp = ok & (np.any(th[:, vidx] < 0, axis=1) if vidx else False)
-            rej += reject[ok].sum(axis=0)
-            est_sum += est[ok].sum(axis=0)
-            ok_total += int(ok.sum())
-            improper += int(np.sum(imp))
-        failed_total += reps - ok_total
-        improper_total[n] = improper
-        for j, name in enumerate(names):
+        mine = [c for c in chunks if c["n"] == n]
+        ok_total = sum(c["ok"] for c in mine)
+        rej = np.sum([c["rejections"] for c in mine], axis=0)
+        est_sum = np.sum([c["est_sum"] for c in mine], axis=0)
+        undefined = np.any([c["undefined"] for c in mine], axis=0)
+        for j, name in enumerate(study.names):
             if j < nrow:
                 _, lhs, op, rhs, _ = fitter.rows[j]
                 kind, path = "coefficient", f"{lhs} {op} {rhs}"
@@ -434,51 +636,140 @@ def power_sem(
                 lhs, op, rhs = name, ":=", fitter.parsed.expressions[name].text
                 kind, path = "effect", rhs
             truth = fitter.truth[name]
-            p = float(rej[j] / ok_total) if ok_total else math.nan
-            mcse = math.sqrt(p * (1 - p) / ok_total) if ok_total else math.nan
+            defined = ok_total > 0 and not undefined[j]
+            p = float(rej[j] / ok_total) if defined else math.nan
+            mcse = math.sqrt(p * (1 - p) / ok_total) if defined else math.nan
             mean = float(est_sum[j] / ok_total) if ok_total else math.nan
             rows_out.append(
                 {
                     "n": n, "name": name, "kind": kind, "lhs": lhs, "op": op, "rhs": rhs, "path": path,
                     "population": truth, "power": p, "mcse": mcse,
-                    "ci_lower": max(0.0, p - _Z * mcse) if ok_total else math.nan,
-                    "ci_upper": min(1.0, p + _Z * mcse) if ok_total else math.nan,
-                    "rejections": int(rej[j]), "replicates": ok_total, "failed": reps - ok_total,
+                    "ci_lower": max(0.0, p - _Z * mcse) if defined else math.nan,
+                    "ci_upper": min(1.0, p + _Z * mcse) if defined else math.nan,
+                    "rejections": int(rej[j]) if defined else 0, "replicates": ok_total, "failed": reps - ok_total,
                     "mean_est": mean, "bias": mean - truth,
                     "error": "type I error" if abs(truth) < 1e-12 else "power",
                 }
             )  # fmt: skip
-    effect_test = "delta-method z test" if (fiml or test == "sobel") else TEST_NAMES["mc"] + f" with {draws:,} draws"
+    return pd.DataFrame(rows_out)
+
+
+def effect_test_name(study: LatentStudy) -> str:
+    """Words for the test of the defined effects."""
+    if study.test == "joint":
+        return TEST_NAMES["joint"]
+    if study.fiml or study.test == "sobel":
+        return "delta-method z test"
+    if study.test == "percentile":
+        return TEST_NAMES["percentile"] + f" with {study.bootstrap:,} resamples"
+    return TEST_NAMES["mc"] + f" with {study.draws:,} draws"
+
+
+def latent_details(
+    study: LatentStudy, described: _Described, ns: Sequence[int], reps: int, where: str, chunks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Settings, the design in words and the run's counts."""
+    fitter, miss, fiml = study.fitter, study.missing, study.fiml
+    effect_test = effect_test_name(study)
     estimator = (
         "ML (SEM engine), FIML per replicate (sem(missing='fiml'), observed-information SEs)"
         if fiml
         else "ML (SEM engine), replicates refitted in batches (batched Fisher scoring), expected-information SEs"
     )
     miss_text = f" with {miss.describe()}" if miss is not None and miss.rate > 0 else ""
+    nn = study.nonnormal
+    if nn is None:
+        dist = "multivariate normal items"
+    else:
+        parts = [
+            f"{v} (skew {s:g}, excess kurtosis {k:g})"
+            for v, s, k in zip(described.observed, nn.skew, nn.kurtosis, strict=True)
+            if s or k
+        ]
+        dist = "non-normal items generated by the Vale and Maurelli (1983) method: " + "; ".join(parts)
     design = (
         f"Power was estimated by Monte Carlo simulation with SCIP Lab {package_version()}: {reps:,} samples of "
-        f"N = {', '.join(map(str, ns))} were drawn from the standardized population model (multivariate normal "
-        f"items{miss_text}); in each sample the model was estimated by maximum likelihood"
+        f"N = {', '.join(map(str, ns))} were drawn from the standardized population model ({dist}{miss_text}); "
+        f"in each sample the model was estimated by maximum likelihood"
         f"{' with full-information ML for the missing values' if fiml else ''}; parameters were tested with "
-        f"two-sided Wald z tests and defined effects with the {effect_test}, at alpha = {1 - level:.3g}; power is "
-        f"the proportion of converged samples with a significant estimate, with its Monte Carlo standard error "
-        f"(random seed {seed})."
+        f"two-sided Wald z tests and defined effects with the {effect_test}, at alpha = {1 - study.level:.3g}; "
+        f"power is the proportion of converged samples with a significant estimate, with its Monte Carlo standard "
+        f"error (random seed {study.seed})."
     )
-    details = {
-        "n": ns, "reps": reps, "test": "sobel" if fiml else test, "level": level, "seed": seed,
-        "draws": draws if (test == "mc" and not fiml) else None, "bootstrap": None,
-        "missing": miss.describe() if miss is not None else None, "skew": None, "kurtosis": None,
-        "variables": list(pop_obs), "latent": list(latent),
-        "population_model": parsed_pop.source if parsed_pop is not None else "covariance matrix",
-        "analysis_model": text, "implied_correlation": full_corr.round(6).values.tolist(),
-        "implied_variables": list(full_corr.columns),
+    test = "sobel" if (fiml and study.test == "mc") else study.test
+    failed = {n: reps - sum(c["ok"] for c in chunks if c["n"] == n) for n in ns}
+    return {
+        "n": list(ns), "reps": reps, "test": test, "level": study.level, "seed": study.seed,
+        "draws": study.draws if test == "mc" else None,
+        "bootstrap": study.bootstrap if test == "percentile" else None,
+        "missing": miss.describe() if miss is not None else None,
+        "skew": list(nn.skew) if nn is not None else None, "kurtosis": list(nn.kurtosis) if nn is not None else None,
+        "variables": list(described.observed), "latent": list(described.latent),
+        "population_model": described.source,
+        "analysis_model": described.text, "implied_correlation": described.corr.round(6).values.tolist(),
+        "implied_variables": list(described.corr.columns),
         "effects": {nm: fitter.parsed.expressions[nm].text for nm in fitter.defined},
         "estimator": estimator, "effect_test": effect_test, "chunk": CHUNK,
-        "run": "local (per-replicate sem() loop)" if fiml else "local (batched SEM refits)",
-        "failed_total": failed_total, "improper": improper_total, "parameters": q,
-        "design": design, "version": package_version(),
+        "run": where + (" (per-replicate sem() loop)" if fiml else " (batched SEM refits)"),
+        "failed_total": int(sum(failed.values())),
+        "improper": {n: int(sum(c["improper"] for c in chunks if c["n"] == n)) for n in ns},
+        "parameters": fitter.spec.q, "design": design, "version": package_version(),
     }  # fmt: skip
-    return PowerResult(table=pd.DataFrame(rows_out), details=details)
+
+
+def execute_latent(
+    study: LatentStudy,
+    ns: Sequence[int],
+    reps: int,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    threads: int | None = None,
+    progress: Any = None,
+) -> tuple[list[dict[str, Any]], str]:
+    """Run every chunk of the study (threads, or Dask) and return them in a fixed order."""
+    from sciplab.stats.power.runner import execute, plan
+
+    if study.fiml and threads is None:
+        threads = 1  # sem() records warnings per fit, which is not thread-safe; Dask workers are processes
+    return execute(
+        study, plan(ns, reps, chunk=CHUNK), fn=run_latent_chunk, workers=workers, scheduler=scheduler,
+        timeout=timeout, threads=threads, progress=progress,
+    )  # fmt: skip
+
+
+def power_sem(
+    model: str | pd.DataFrame | Population,
+    *,
+    ns: list[int],
+    reps: int,
+    test: str,
+    level: float,
+    seed: int,
+    missing: Any,
+    analysis_model: str | None,
+    draws: int,
+    bootstrap: int = 1000,
+    skew: Any = None,
+    kurtosis: Any = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    timeout: float = 10.0,
+    threads: int | None = None,
+    progress: Any = None,
+) -> PowerResult:
+    """Power of every loading, regression, covariance and defined effect, analysed by the SEM engine."""
+    study, described = prepare_sem(
+        model, test=test, level=level, seed=seed, missing=missing, analysis_model=analysis_model, draws=draws,
+        bootstrap=bootstrap, skew=skew, kurtosis=kurtosis,
+    )  # fmt: skip
+    check_latent_ns(study, ns)
+    chunks, where = execute_latent(
+        study, ns, reps, workers=workers, scheduler=scheduler, timeout=timeout, threads=threads, progress=progress
+    )
+    table = latent_table(study, chunks, ns, reps)
+    return PowerResult(table=table, details=latent_details(study, described, ns, reps, where, chunks))
 
 
 def _apply_missing(
@@ -489,7 +780,6 @@ def _apply_missing(
     cause: int | None,
     cause_sd: float,
     g0: float,
-    fiml: bool,
 ) -> np.ndarray:
     """Set values missing (NaN) per cell: MCAR with ``rate`` or MAR through a logistic on the cause."""
     mask = missing_cells(rng, data, columns, miss, cause, cause_sd, g0)

@@ -15,17 +15,17 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from sciplab._core.errors import InvalidParameterError, SciplabError
-from sciplab.stats.power.engine import CHUNK, Spec, run_chunk
+from sciplab.stats.power.engine import CHUNK, run_chunk
 
 Task = tuple[int, int, int]  # (n, chunk index, replicates)
 
 
-def plan(ns: Sequence[int], reps: int) -> list[Task]:
-    """Every chunk of the study, in a fixed order."""
+def plan(ns: Sequence[int], reps: int, *, chunk: int = CHUNK) -> list[Task]:
+    """Every chunk of the study, in a fixed order (``chunk`` replicates each, the last one fewer)."""
     tasks = []
     for n in ns:
-        for c, start in enumerate(range(0, reps, CHUNK)):
-            tasks.append((int(n), c, min(CHUNK, reps - start)))
+        for c, start in enumerate(range(0, reps, chunk)):
+            tasks.append((int(n), c, min(chunk, reps - start)))
     return tasks
 
 
@@ -55,40 +55,48 @@ def check_workers(workers: object) -> int | None:
 
 
 def execute(
-    spec: Spec,
+    spec: Any,
     tasks: list[Task],
     *,
+    fn: Callable[[Any, int, int, int], dict[str, Any]] = run_chunk,
     workers: int | None = None,
     scheduler: str | None = None,
     timeout: float = 10.0,
     threads: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    """Run every task; return the chunk results in task order and a description of where they ran."""
+    """Run every task; return the chunk results in task order and a description of where they ran.
+
+    ``fn(spec, n, chunk, reps)`` computes one chunk (default: the observed-variable engine's
+    :func:`~sciplab.stats.power.engine.run_chunk`; latent/FIML studies pass
+    :func:`~sciplab.stats.power.latent.run_latent_chunk`). It must be a module-level function so
+    Dask workers can import it.
+    """
     total = len(tasks)
     results: list[dict[str, Any] | None] = [None] * total
     if scheduler is None and workers is None:
         nthreads = local_threads() if threads is None else max(1, int(threads))
         if nthreads == 1 or total == 1:
             for k, (n, c, r) in enumerate(tasks):
-                results[k] = run_chunk(spec, n, c, r)
+                results[k] = fn(spec, n, c, r)
                 if progress is not None:
                     progress(k + 1, total)
         else:
             with ThreadPoolExecutor(max_workers=nthreads) as pool:
-                futures = {pool.submit(run_chunk, spec, n, c, r): k for k, (n, c, r) in enumerate(tasks)}
+                futures = {pool.submit(fn, spec, n, c, r): k for k, (n, c, r) in enumerate(tasks)}
                 for done, fut in enumerate(as_completed(futures), start=1):
                     results[futures[fut]] = fut.result()
                     if progress is not None:
                         progress(done, total)
         where = f"local ({nthreads} thread{'s' if nthreads > 1 else ''})"
     else:
-        where = _dask(spec, tasks, results, workers, scheduler, timeout, progress)
+        where = _dask(fn, spec, tasks, results, workers, scheduler, timeout, progress)
     return [r for r in results if r is not None], where
 
 
 def _dask(
-    spec: Spec,
+    fn: Callable[[Any, int, int, int], dict[str, Any]],
+    spec: Any,
     tasks: list[Task],
     results: list[dict[str, Any] | None],
     workers: int | None,
@@ -119,7 +127,7 @@ def _dask(
         where = f"Dask LocalCluster({workers} workers)"
     try:
         spec_future = client.scatter(spec, broadcast=True)
-        futures = [client.submit(run_chunk, spec_future, n, c, r, pure=False) for n, c, r in tasks]
+        futures = [client.submit(fn, spec_future, n, c, r, pure=False) for n, c, r in tasks]
         index = {f.key: k for k, f in enumerate(futures)}
         for done, fut in enumerate(dask_completed(futures), start=1):
             results[index[fut.key]] = fut.result()
