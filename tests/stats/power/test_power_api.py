@@ -14,11 +14,13 @@ from sciplab import InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats.power import PowerResult, SampleSizeResult, power, sample_size
 
 REF = Path(__file__).resolve().parents[2] / "reference" / "power" / "mackinnon2002_table6_sobel.csv"
+FM2007 = Path(__file__).resolve().parents[2] / "reference" / "power" / "fritz_mackinnon2007_table3_replication.csv"
+FM_TESTS = {"2": "joint", "3": "sobel", "4": "mc", "5": "percentile"}
 SIMPLE = "m ~ {a}*a*x; m ~~ 1*m; x ~~ 1*x; y ~ {b}*b*m + 0*x; y ~~ 1*y; ind := a*b"
 
 
-def _reference() -> list[dict[str, str]]:
-    with REF.open(encoding="utf-8") as f:
+def _reference(path: Path = REF) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8") as f:
         return list(csv.DictReader(line for line in f if not line.startswith("#")))
 
 
@@ -38,6 +40,28 @@ def test_mackinnon_2002_table6_sobel_power_is_reproduced(ref):
     se_pub = math.sqrt(max(published * (1 - published), 0.25 / 500) / int(ref["replications"]))
     # 3 combined Monte Carlo SEs (ours: 2,000 replicates; theirs: 500)
     assert abs(row["power"] - published) <= 3 * math.hypot(row["mcse"], se_pub), (row["power"], published)
+
+
+@pytest.mark.parametrize(
+    "ref", _reference(FM2007), ids=lambda r: f"a{r['a']}-b{r['b']}-cp{r['cp']}-{FM_TESTS[r['test']]}-n{r['n']}"
+)
+def test_fritz_mackinnon_2007_required_n_gives_power_080(ref):
+    # at the N the table requires, power is .80 within the table's stopping margin and both Monte Carlo errors;
+    # our Monte Carlo CI is compared with PRODCLIN (both are intervals of the product's distribution)
+    test = FM_TESTS[ref["test"]]
+    reps = {"joint": 3000, "sobel": 3000, "mc": 2000, "percentile": 400}[test]
+    model = SIMPLE.replace("0*x", f"{ref['cp']}*x").format(a=ref["a"], b=ref["b"])
+    res = power(model, n=int(ref["n"]), reps=reps, test=test, seed=2007, bootstrap=400, draws=2000)
+    row = _row(res, "ind")
+    se_source = math.sqrt(0.8 * 0.2 / int(ref["replications"]))
+    bound = float(ref["margin"]) + 3 * math.hypot(row["mcse"], se_source)
+    assert abs(row["power"] - 0.8) <= bound, (row["power"], bound)
+
+
+def test_sample_size_of_the_joint_test_matches_fritz_mackinnon_2007():
+    res = sample_size(SIMPLE.format(a=0.39, b=0.39), effect="ind", target=0.8, test="joint", reps=2000, seed=7)
+    assert abs(res.n - 74) <= 7, res.n  # the table's N = 74 (Fossum & Montoya's replication of Table 3)
+    assert res.details["n_ci"][0] <= 74 <= res.details["n_ci"][1]
 
 
 def test_table_columns_and_type_one_error_rows():
@@ -178,7 +202,7 @@ def test_sample_size_finds_and_confirms_the_n():
     assert lo <= res.n <= hi
     assert 60 <= res.n <= 110
     assert abs(res.details["power"] - 0.8) < 4 * res.details["mcse"] + 0.03
-    assert set(res.table["stage"]) <= {"search", "curve"}
+    assert set(res.table["stage"]) <= {"search", "curve", "refine"} and "refine" in set(res.table["stage"])
     assert "Required N" in res.summary()
 
 

@@ -644,6 +644,32 @@ def _sample_size_sem(
     )  # fmt: skip
 
 
+def _runs_refined(runs: Mapping[int, tuple[int, int, str]]) -> list[int]:
+    """Sample sizes of the refinement stage."""
+    return [v for v, (_, _, stage) in runs.items() if stage == "refine"]
+
+
+def _crossing(
+    runs: Mapping[int, tuple[int, int, str]], lo: float, hi: float, logit_t: float
+) -> tuple[float, float, np.ndarray, float, float] | None:
+    """``log N`` where the logistic curve fitted to the runs with ``lo <= N <= hi`` reaches the target.
+
+    Returns ``(log N, its SE by the delta method, coefficients, lo, hi)``, or ``None`` when fewer than
+    three sample sizes lie in the range or the curve does not rise with N.
+    """
+    ns = np.array(sorted(v for v in runs if lo <= v <= hi), dtype=float)
+    if len(ns) < 3:
+        return None
+    k = np.array([runs[int(v)][0] for v in ns], dtype=float)
+    m = np.array([runs[int(v)][1] for v in ns], dtype=float)
+    beta, cov = _logistic(ns, k, m)
+    if not beta[1] > 0:
+        return None
+    log_n = (logit_t - beta[0]) / beta[1]
+    grad = np.array([-1 / beta[1], -(logit_t - beta[0]) / beta[1] ** 2])
+    return log_n, math.sqrt(max(float(grad @ cov @ grad), 0.0)), beta, lo, hi
+
+
 def _search(
     counts: Callable[[list[int], int], dict[int, tuple[int, int]]],
     confirm: Callable[[int], tuple[pd.DataFrame, dict[str, Any]]],
@@ -704,28 +730,37 @@ def _search(
     lower = max(lo_bound, upper // 2)
     grid = sorted({int(round(v)) for v in np.geomspace(max(lo_bound, lower * 0.8), max(upper * 1.2, lo_bound + 1), 8)})
     run(grid, reps, "curve")
-    # the curve is fitted where it matters: the grid around the crossing (search runs far below it
-    # would pull a two-parameter curve away from the target region)
-    lo_g, hi_g = min(grid), max(grid)
-    ns_arr = np.array(sorted(v for v in runs if lo_g <= v <= hi_g), dtype=float)
-    k_arr = np.array([runs[int(v)][0] for v in ns_arr], dtype=float)
-    m_arr = np.array([runs[int(v)][1] for v in ns_arr], dtype=float)
-    beta, cov = _logistic(ns_arr, k_arr, m_arr)
     logit_t = math.log(target / (1 - target))
+    # the curve is fitted where it matters: the grid around the crossing (search runs far below it
+    # would pull a two-parameter curve away from the target region) ...
+    fit = _crossing(runs, min(grid), max(grid), logit_t)
+    if fit is not None:
+        # ... then refined on five sample sizes within 15% of the first crossing, so that the shape of
+        # the two-parameter curve over the wide grid cannot bias N
+        first = math.exp(fit[0])
+        near = sorted({int(round(first * f)) for f in (0.85, 0.92, 1.0, 1.08, 1.15)} - {0})
+        near = [v for v in near if lo_bound <= v <= n_max]
+        run(near, reps, "refine")
+        refined = _crossing(runs, math.floor(first * 0.84), math.ceil(first * 1.16), logit_t)
+        if refined is not None:
+            fit = refined
     note = ""
-    if beta[1] <= 0:
+    if fit is None:
         n_star = float(upper)
         n_ci: tuple[int | None, int | None] = (None, None)
         note = "the fitted curve does not rise with N; N is the search's first N reaching the target"
+        beta = np.array([math.nan, math.nan])
     else:
-        log_n = (logit_t - beta[0]) / beta[1]
-        grad = np.array([-1 / beta[1], -(logit_t - beta[0]) / beta[1] ** 2])
-        se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
+        log_n, se, beta, lo_fit, hi_fit = fit
         n_star = math.exp(log_n)
         n_ci = (
             int(math.floor(math.exp(log_n - 1.959963984540054 * se))),
             int(math.ceil(math.exp(log_n + 1.959963984540054 * se))),
         )
+    lo_show, hi_show = min(grid + list(_runs_refined(runs))), max(grid + list(_runs_refined(runs)))
+    ns_arr = np.array(sorted(v for v in runs if lo_show <= v <= hi_show), dtype=float)
+    k_arr = np.array([runs[int(v)][0] for v in ns_arr], dtype=float)
+    m_arr = np.array([runs[int(v)][1] for v in ns_arr], dtype=float)
     n_req = int(min(max(math.ceil(n_star), lo_bound), n_max))
     conf_table, details = confirm(n_req)
     row = conf_table[conf_table["name"] == effect].iloc[0]

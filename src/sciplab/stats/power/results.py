@@ -26,6 +26,13 @@ def _fmt(v: Any) -> str:
         return str(v)
 
 
+def _interval(ci: Any) -> str:
+    """``"; 95% MC interval .78-.82"`` from ``[lower, upper]`` (empty when absent)."""
+    if not ci or len(ci) != 2 or any(v is None for v in ci):
+        return ""
+    return f"; 95% MC interval {_fmt(ci[0])}-{_fmt(ci[1])}"
+
+
 @dataclasses.dataclass(frozen=True)
 class PowerResult(Result):
     """Result of :func:`sciplab.stats.power.power`.
@@ -95,7 +102,8 @@ class SampleSizeResult(Result):
     ----------
     table
         The power curve of the target effect at every sample size run: ``n power mcse replicates
-        fitted stage``, ``stage`` = ``search`` or ``confirm``.
+        fitted stage``, ``stage`` = ``search``, ``curve`` (the grid around the crossing) or
+        ``refine`` (five sample sizes within 15% of the first crossing; the final curve is fitted to them).
     details
         ``n`` (the required sample size), ``n_ci`` (approximate 95% interval from the fitted curve),
         ``power`` and ``mcse`` at ``n`` (confirmation run), ``target``, ``effect``, the logistic curve
@@ -123,7 +131,8 @@ class SampleSizeResult(Result):
         )
         lines.append(
             f"Required N = {d.get('n')} (fitted-curve 95% interval {lo}-{hi}); confirmed power at N = {d.get('n')}: "
-            f"{_fmt(d.get('power'))} (MC SE {_fmt(d.get('mcse'))}, {d.get('reps')} replicates)"
+            f"{_fmt(d.get('power'))} (MC SE {_fmt(d.get('mcse'))}{_interval(d.get('power_ci'))}, {d.get('reps')} "
+            "replicates)"
         )
         if d.get("note"):
             lines.append(f"Note: {d['note']}")
