@@ -9,10 +9,10 @@ adult-block correlations, |r| about .15-.60). Give your own values with ``effect
 
 Sources of the defaults
 -----------------------
-* ``attachment_anxiety ~~ .39 attachment_avoidance``: r = .39 (Li, Sun & Li, 2022).
+* ``attachment_anxiety ~~ .39 attachment_avoidance``: r = .39 (Li, Sun & Li, 2022, N = 672).
 * ``social_self_efficacy ~ -.17 anxiety - .10 avoidance``: with r(anxiety, avoidance) = .39 these
-  reproduce the zero-order correlations SSE-anxiety = -.21 and SSE-avoidance = -.17 reported in
-  *The Professional Counselor* (2023) student sample; signs as Mallinckrodt & Wei (2005) and Wei,
+  reproduce the zero-order correlations SSE-anxiety = -.21 and SSE-avoidance = -.17 of 863 college
+  students (Brown-Smythe & Sultana, 2023, p. 46); signs as Mallinckrodt & Wei (2005) and Wei,
   Russell & Zakalik (2005).
 * ``social_support ~ .25 SSE + .15 awareness + 0 anxiety - .47 avoidance``: the competency paths are
   [inference] (positive per Mallinckrodt & Wei, 2005); the direct paths are then solved so the model
@@ -28,14 +28,18 @@ Sources of the defaults
 
 References
 ----------
+Brown-Smythe, C., & Sultana, S. (2023). Examining social self-efficacy as a mediator for insecure
+attachment and loneliness. *The Professional Counselor, 13*(1), 39-54.
+https://doi.org/10.15241/cbs.13.1.39 (N = 863 college students; SSE-anxiety r = -.21,
+SSE-avoidance r = -.17, p. 46.)
 Diener, M. J., & Monroe, J. M. (2011). The relationship between adult attachment style and
 therapeutic alliance in individual psychotherapy: A meta-analytic review. *Psychotherapy, 48*,
 237-248.
-Li, Sun, & Li (2022). Adult attachment and perceived social support, N = 672 (zero-order
-correlations anxiety-avoidance .39, anxiety-support -.28, avoidance-support -.56; the full
-bibliographic entry is still to be verified).
-The Professional Counselor (2023). Student sample: SSE-anxiety -.21, SSE-avoidance -.17 (authors and
-title still to be verified).
+Li, X., Sun, P., & Li, L. (2022). Adult attachment and trait anxiety among Chinese college
+students: A multiple mediation model. *Frontiers in Public Health, 10*, 912128.
+https://doi.org/10.3389/fpubh.2022.912128 (N = 672; zero-order correlations in its table of
+descriptive statistics: anxiety-avoidance .39, anxiety-perceived social support -.28,
+avoidance-support -.56.)
 Mallinckrodt, B., & Wei, M. (2005). Attachment, social competencies, social support, and
 psychological distress. *Journal of Counseling Psychology, 52*, 358-367.
 Wei, M., Russell, D. W., & Zakalik, R. A. (2005). Adult attachment, social self-efficacy,
