@@ -13,9 +13,12 @@
    every path equals sciplab's sem() on the same data (and the test suite checks power()'s batched
    refits against a per-replicate sem() loop). semopy is timed on a subset of replicates
    (--semopy-reps, default 30) and scaled linearly to 500 (stated in the output).
-4. Dask: a 2-worker LocalCluster vs 1 worker on the same job; results identical.
+4. Dask: a 2-worker LocalCluster vs 1 worker on the same job, for the path model and the latent
+   model: wall (with and without the cluster's start-up, measured separately) and CPU of this
+   process plus its reaped worker processes; results identical to each other and to a local
+   single-thread run. The load average before and after is printed (the machine is shared).
 
-Run: uv run --group dev python benchmarks/bench_power.py [--quick]
+Run: uv run --group dev python benchmarks/bench_power.py [--quick] [--latent-only | --dask-only]
 """
 
 from __future__ import annotations
@@ -192,6 +195,10 @@ def main() -> None:
     if "--latent-only" in sys.argv:
         latent_vs_semopy(quick)
         return
+    if "--dask-only" in sys.argv:
+        print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+        dask_scaling(model, quick)
+        return
     print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
     same_numbers(model)
 
@@ -215,16 +222,69 @@ def main() -> None:
 
     latent_vs_semopy(quick)
 
-    small = {"n": [100, 200, 300, 400], "reps": 400 if quick else 1000, "seed": 4, "draws": DRAWS}
-    one, w1, _ = timed(lambda: power(model, workers=1, **small))
-    two, w2, _ = timed(lambda: power(model, workers=2, **small))
-    local = power(model, **small)
-    same = one.table.equals(two.table) and one.table.equals(local.table)
-    print(
-        f"4. Dask LocalCluster: 1 worker {w1:.1f} s, 2 workers {w2:.1f} s (ratio {w1 / w2:.2f}x, cluster start-up "
-        f"included); identical results to each other and to a local run: {same}"
-    )
-    assert same
+    dask_scaling(model, quick)
+
+
+def _cpu_tree() -> float:
+    """CPU seconds of this process plus its finished children (Dask worker processes once reaped)."""
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def _cluster_startup(workers: int) -> float:
+    """Wall seconds to start and stop a LocalCluster of ``workers`` processes (no job)."""
+    from distributed import Client, LocalCluster
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=50)  # fmt: skip
+    Client(cluster).close()
+    cluster.close()
+    return time.perf_counter() - start
+
+
+def dask_scaling(model: str, quick: bool) -> None:
+    """Section 4: the same job on a 1-worker and a 2-worker LocalCluster, path and latent models."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("4. Dask: dask.distributed is not installed (sciplab[dist]); skipped")
+        return
+    jobs = {
+        "scip-core path model": (model, {"n": [100, 200, 300, 400], "reps": 400 if quick else 1000, "seed": 4,
+                                         "draws": DRAWS}),
+        "latent CFA + paths": (LATENT, {"n": [150, 301], "reps": 500 if quick else 1500, "seed": 4, "test": "mc",
+                                        "draws": 2000}),
+    }  # fmt: skip
+    for label, (text, kw) in jobs.items():
+        load_before = os.getloadavg()[0]
+        start_1, start_2 = _cluster_startup(1), _cluster_startup(2)
+        out = {}
+        for k in (1, 2):
+            cpu0 = _cpu_tree()
+            res, wall, _ = timed(lambda k=k, text=text, kw=kw: power(text, workers=k, **kw))
+            out[k] = (res, wall, _cpu_tree() - cpu0)
+        local, l_wall, l_cpu = timed(lambda text=text, kw=kw: power(text, threads=1, **kw))
+        same = out[1][0].table.equals(out[2][0].table) and out[1][0].table.equals(local.table)
+        w1, w2 = out[1][1], out[2][1]
+        c1, c2 = out[1][2], out[2][2]
+        j1, j2 = max(w1 - start_1, 1e-9), max(w2 - start_2, 1e-9)
+        print(
+            f"4. Dask, {label} ({len(kw['n'])} N x {kw['reps']} reps), load average {load_before:.1f} -> "
+            f"{os.getloadavg()[0]:.1f}:"
+        )
+        print(
+            f"   1 worker: wall {w1:.1f} s (cluster start/stop {start_1:.1f} s), CPU {c1:.1f} s (this process + "
+            f"workers); 2 workers: wall {w2:.1f} s (start/stop {start_2:.1f} s), CPU {c2:.1f} s"
+        )
+        print(
+            f"   speed-up 1 -> 2 workers: wall {w1 / w2:.2f}x, wall without cluster start-up {j1 / j2:.2f}x, "
+            f"CPU ratio (2 / 1 workers) {c2 / c1:.2f}; in-process single thread: wall {l_wall:.1f} s, CPU {l_cpu:.1f} s"
+        )
+        print(f"   identical results (1 worker, 2 workers, local single thread): {same}")
+        assert same
 
 
 if __name__ == "__main__":
