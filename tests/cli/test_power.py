@@ -131,3 +131,4 @@ def test_latent_target_finds_a_sample_size():
     lib = sample_size(LATENT, target=0.8, effect="b", reps=200, seed=3, test="sobel")
     assert got["details"]["n"] == lib.n
     assert got["details"]["power"] == pytest.approx(lib.details["power"])
+    assert got["details"]["path"] == "f2 ~ f1"

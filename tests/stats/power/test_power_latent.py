@@ -212,9 +212,9 @@ def test_batched_percentile_bootstrap_equals_refitting_each_resample_alone():
 
 
 def test_percentile_bootstrap_power_runs_and_agrees_with_the_monte_carlo_ci():
-    res = power(THREE.replace("0.3*a", "0.5*a"), n=150, reps=20, seed=8, test="percentile", bootstrap=80)
-    mc = power(THREE.replace("0.3*a", "0.5*a"), n=150, reps=20, seed=8, test="mc", draws=2000)
-    assert res.details["bootstrap"] == 80 and res.details["test"] == "percentile"
+    res = power(THREE.replace("0.3*a", "0.5*a"), n=150, reps=16, seed=8, test="percentile", bootstrap=60)
+    mc = power(THREE.replace("0.3*a", "0.5*a"), n=150, reps=16, seed=8, test="mc", draws=2000)
+    assert res.details["bootstrap"] == 60 and res.details["test"] == "percentile"
     assert "percentile bootstrap" in res.details["design"]
     # same data sets: the two intervals disagree in only a few replicates near the boundary
     assert abs(_row(res, "ind")["power"] - _row(mc, "ind")["power"]) <= 0.2
@@ -283,9 +283,9 @@ def test_fiml_sample_size_runs_through_the_sem_engine():
     from sciplab.stats.power import sample_size
 
     model = "m ~ 0.5*a*x; y ~ 0.5*b*m; ind := a*b"
-    res = sample_size(model, effect="a", target=0.8, reps=8, seed=4, missing="mcar:0.1:fiml", n_min=20)
+    res = sample_size(model, effect="a", target=0.8, reps=6, seed=4, missing="mcar:0.1:fiml", n_min=20)
     assert res.n >= 20 and "FIML" in res.details["estimator"]
-    again = power(model, n=res.n, reps=8, seed=4, missing="mcar:0.1:fiml")
+    again = power(model, n=res.n, reps=6, seed=4, missing="mcar:0.1:fiml")
     pd.testing.assert_frame_equal(res.confirmation, again.table)
 
 

@@ -328,8 +328,12 @@ def power(
     Notes
     -----
     Every result is the same for the same seed wherever it runs (threads, Dask workers): chunks of
-    100 replicates have their own seeds and their counts are summed in a fixed order. With a list of
-    sample sizes, the result at one N does not depend on the other Ns.
+    100 replicates (250 for latent/FIML studies) have their own seeds and their counts are summed in
+    a fixed order. With a list of sample sizes, the result at one N does not depend on the other Ns.
+
+    Latent-variable models (``=~``) and FIML (``missing="mcar:0.2:fiml"``) are analysed by the SEM
+    engine (:mod:`sciplab.stats.power.latent`) with the same tests, non-normal generation, threads
+    and Dask; parameters get Wald z tests instead of t tests.
 
     Examples
     --------
@@ -637,7 +641,8 @@ def _sample_size_sem(
             study, described, [n_req], reps, where, chunks
         )
 
-    path = study.fitter.parsed.expressions[effect].text if effect in study.fitter.defined else effect
+    paths = {name: f"{lhs} {op} {rhs}" for name, lhs, op, rhs, _ in study.fitter.rows}
+    path = study.fitter.parsed.expressions[effect].text if effect in study.fitter.defined else paths[effect]
     return _search(
         counts, confirm, effect=effect, truth=study.fitter.truth[effect], path=path, target=target, reps=reps,
         lo_bound=lo_bound, start=start, n_max=n_max,
