@@ -182,7 +182,33 @@ def latent_template_population(name: str, effects: Mapping[str, float] | None = 
     lines = [f"# population model for {template.name}: standardized loadings {loading:g} (parcels)"]
     for c in template.constructs:
         lines.append(f"{c} =~ " + " + ".join(f"{loading:g}*{p}" for p in template.indicator_names(c)))
-    return "\n".join(lines) + "\n" + structural
+    return "\n".join(lines) + "\n" + _labelled(structural)
+
+
+def _labelled(structural: str) -> str:
+    """Structural syntax with every path labelled (``p1``, ``p2``, ...) and its indirect effects defined.
+
+    The effects ``ind1, ind2, ...`` are the specific indirect paths of the observed template, in its
+    order (:func:`sciplab.stats.power.model.analysis_model`), so ``ind1`` names the same path in
+    ``scip-core`` and ``scip-core-latent``.
+    """
+    from sciplab.stats.power.model import analysis_model, population
+
+    am = analysis_model(population(structural))
+    table = parse_model(structural).table
+    paths = [f"{r['lhs']}~{r['rhs']}" for _, r in table.iterrows() if r["op"] == "~"]
+    label = {path: f"p{k}" for k, path in enumerate(paths, start=1)}
+    lines: dict[str, list[str]] = {}
+    others = []
+    for _, r in table.iterrows():
+        if r["op"] == "~":
+            lines.setdefault(r["lhs"], []).append(f"{r['ustart']!r}*{label[r['lhs'] + '~' + r['rhs']]}*{r['rhs']}")
+        elif r["op"] == "~~":
+            others.append(f"{r['lhs']} ~~ {r['ustart']!r}*{r['rhs']}")
+    out = [f"{y} ~ " + " + ".join(terms) for y, terms in lines.items()] + others
+    for name, expr in am.effects.items():
+        out.append(f"{name} := " + "*".join(label[c] for c in expr.names))
+    return "\n".join(out)
 
 
 def resolve_model(model: Any, effects: Mapping[str, float] | None = None) -> Any:

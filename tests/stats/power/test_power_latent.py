@@ -22,7 +22,8 @@ THREE = (
 
 
 def _row(res, name):
-    return res.table[res.table["name"] == name].iloc[0]
+    table = res if isinstance(res, pd.DataFrame) else res.table
+    return table[table["name"] == name].iloc[0]
 
 
 def test_population_matches_hand_computed_implied_covariance():
@@ -163,6 +164,15 @@ def test_scip_latent_template_population():
     np.testing.assert_allclose(np.diag(pop.full.cov), 1.0, atol=1e-12)
     with pytest.raises(InvalidParameterError, match="loading"):
         latent_template_population("scip-core-latent", {"loading": 1.5})
+    # the indirect effects are those of scip-core, in the same order, on labelled latent paths
+    assert "ind1 := p1*p5" in text and "ind8 := p4*p10" in text
+    from sciplab.scip.population import power as scip_power
+
+    observed = scip_power("scip-core", n=[100], reps=10, seed=1, threads=1).table
+    latent = power(text, n=150, reps=10, seed=1, test="sobel").table
+    for k in range(1, 9):
+        name = f"ind{k}"
+        assert _row(latent, name)["path"] == _row(observed, name)["path"]
 
 
 def test_joint_test_of_a_latent_indirect_effect_multiplies_the_path_powers():

@@ -648,7 +648,7 @@ def latent_table(study: LatentStudy, chunks: list[dict[str, Any]], ns: Sequence[
                 kind, path = "coefficient", f"{lhs} {op} {rhs}"
             else:
                 lhs, op, rhs = name, ":=", fitter.parsed.expressions[name].text
-                kind, path = "effect", rhs
+                kind, path = "effect", _chain(fitter, study.joint[j - nrow]) or rhs
             truth = fitter.truth[name]
             defined = ok_total > 0 and not undefined[j]
             p = float(rej[j] / ok_total) if defined else math.nan
@@ -666,6 +666,21 @@ def latent_table(study: LatentStudy, chunks: list[dict[str, Any]], ns: Sequence[
                 }
             )  # fmt: skip
     return pd.DataFrame(rows_out)
+
+
+def _chain(fitter: _Fitter, rows: tuple[int, ...] | None) -> str | None:
+    """``"x -> m -> y"`` when an effect multiplies regressions that form a chain, else ``None``."""
+    if not rows:
+        return None
+    steps = [fitter.rows[i] for i in rows]
+    if any(op != "~" for _, _, op, _, _ in steps):
+        return None
+    chain = [steps[0][3], steps[0][1]]
+    for _, lhs, _, rhs, _ in steps[1:]:
+        if rhs != chain[-1]:
+            return None
+        chain.append(lhs)
+    return " -> ".join(chain)
 
 
 def effect_test_name(study: LatentStudy) -> str:
