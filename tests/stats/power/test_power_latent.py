@@ -294,7 +294,7 @@ def test_fiml_sample_size_runs_through_the_sem_engine():
 
     model = "m ~ 0.5*a*x; y ~ 0.5*b*m; ind := a*b"
     res = sample_size(model, effect="a", target=0.8, reps=6, seed=4, missing="mcar:0.1:fiml", n_min=20)
-    assert res.n >= 20 and "FIML" in res.details["estimator"]
+    assert res.n >= 20 and "FIML" in res.details["estimator"] and res.details["path"] == "m ~ x"
     again = power(model, n=res.n, reps=6, seed=4, missing="mcar:0.1:fiml")
     pd.testing.assert_frame_equal(res.confirmation, again.table)
 

@@ -642,7 +642,13 @@ def _sample_size_sem(
         )
 
     paths = {name: f"{lhs} {op} {rhs}" for name, lhs, op, rhs, _ in study.fitter.rows}
-    path = study.fitter.parsed.expressions[effect].text if effect in study.fitter.defined else paths[effect]
+    if effect in study.fitter.defined:
+        from sciplab.stats.power.latent import effect_chain
+
+        nrow = len(study.fitter.rows)
+        path = effect_chain(study.fitter, study.joint[j - nrow]) or study.fitter.parsed.expressions[effect].text
+    else:
+        path = paths[effect]
     return _search(
         counts, confirm, effect=effect, truth=study.fitter.truth[effect], path=path, target=target, reps=reps,
         lo_bound=lo_bound, start=start, n_max=n_max,

@@ -648,7 +648,7 @@ def latent_table(study: LatentStudy, chunks: list[dict[str, Any]], ns: Sequence[
                 kind, path = "coefficient", f"{lhs} {op} {rhs}"
             else:
                 lhs, op, rhs = name, ":=", fitter.parsed.expressions[name].text
-                kind, path = "effect", _chain(fitter, study.joint[j - nrow]) or rhs
+                kind, path = "effect", effect_chain(fitter, study.joint[j - nrow]) or rhs
             truth = fitter.truth[name]
             defined = ok_total > 0 and not undefined[j]
             p = float(rej[j] / ok_total) if defined else math.nan
@@ -668,7 +668,7 @@ def latent_table(study: LatentStudy, chunks: list[dict[str, Any]], ns: Sequence[
     return pd.DataFrame(rows_out)
 
 
-def _chain(fitter: _Fitter, rows: tuple[int, ...] | None) -> str | None:
+def effect_chain(fitter: _Fitter, rows: tuple[int, ...] | None) -> str | None:
     """``"x -> m -> y"`` when an effect multiplies regressions that form a chain, else ``None``."""
     if not rows:
         return None
