@@ -165,9 +165,7 @@ def _coefficients(p: SimParams) -> np.ndarray:
     return np.array([getattr(p.network, name) for name in COEF_NAMES], dtype=np.float64)
 
 
-def _meet_form(
-    pop: Population, p: SimParams, rng: np.random.Generator, i: np.ndarray, p_friend: float
-) -> int:
+def _meet_form(pop: Population, p: SimParams, rng: np.random.Generator, i: np.ndarray, p_friend: float) -> int:
     """Meetings of agents ``i`` (sorted owners) with strangers or friends' friends and tie formation.
 
     The random numbers are drawn here from ``rng`` in a fixed order (stranger, friend-of-friend
