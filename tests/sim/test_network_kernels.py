@@ -195,3 +195,19 @@ def test_meet_form_kernel_matches_numpy_rules():
     np.testing.assert_array_equal(t.n_ties, ref.n_ties)
     np.testing.assert_array_equal(t.strength, ref.strength)
     np.testing.assert_allclose(t.gain, ref.gain, rtol=1e-6)
+
+
+def test_kernel_tie_gain_matches_the_numpy_quality_rule():
+    """New ties (meet_form) and refreshed ties (refresh_quality) use the same interaction quality."""
+    from sciplab.sim import _kernels
+    from sciplab.sim.network import _agent_state, _coefficients, _quality_gain
+
+    p = SimParams(n_agents=300, childhood_months=24)
+    rng = np.random.default_rng(2)
+    pop = run_childhood(p, rng)
+    init_adulthood(pop, p, rng)
+    i, j = rng.integers(0, 300, 50), rng.integers(0, 300, 50)
+    agent, coef = _agent_state(pop, p), _coefficients(p)
+    kernel = np.array([_kernels._pair_gain(agent, a, b, coef) for a, b in zip(i, j, strict=True)])
+    np.testing.assert_allclose(kernel, _quality_gain(pop, i, j, p), rtol=1e-6)
+    assert np.ptp(kernel) > 0

@@ -10,7 +10,7 @@ functional forms; every coefficient is a field of :class:`~sciplab.sim.params.Ne
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
    both directions are created with strength ``w0`` when neither exists and both ends have a free
-   slot (:meth:`~sciplab.sim.state.TieSlots.add_pairs`); every meeting is a chance, a pair forms at
+   slot (:func:`sciplab.sim._kernels.meet_form`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
    with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
@@ -198,7 +198,7 @@ def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) 
 def _init_block_requests(n: int, k: int) -> int:
     """Meeting requests formed at once while building the initial network.
 
-    ``TieSlots.add_pairs`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
+    ``_kernels.meet_form`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
     bytes per request); a block of ``n / 16`` requests keeps that under an eighth of the partner
     array (``4 n k`` bytes), the same order as the temporaries of a weekly step.
     """
@@ -230,7 +230,7 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     pop.therapy_support = np.zeros(n)
     # initial network: a burst of random meetings (school, work, neighbourhood), formed in blocks of
     # agents holding at most ``_init_block_requests`` requests, so the temporaries (request arrays,
-    # the partner rows read by TieSlots.add_pairs) stay a fraction of the tie arrays themselves
+    # the partner rows read by the meeting kernel) stay a fraction of the tie arrays themselves
     target = params.network.initial_ties
     block = _init_block_requests(n, pop.ties.k)
     for _ in range(params.network.init_rounds):
