@@ -71,14 +71,36 @@ def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
 
 def route_access(route: Any) -> str | None:
     """The ``x-access`` declaration of a route (None when it declares none)."""
-    extra = getattr(route, "openapi_extra", None) or {}
+    extra = getattr(route, "openapi_extra", None) or getattr(getattr(route, "original_route", None), "openapi_extra", None)
+    extra = extra or {}
     value = extra.get("x-access")
     return value if isinstance(value, str) else None
 
 
+def flat_routes(app: Any) -> list[Any]:
+    """Every endpoint of ``app`` with its full path, methods and ``openapi_extra`` (included routers flattened)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before lazy included routers: app.routes is already flat
+        routes: list[Any] = list(app.routes)
+    else:
+        routes = list(iter_route_contexts(app.routes))
+    return [r for r in routes if getattr(r, "methods", None)]
+
+
 def link_patterns(app: Any) -> list[re.Pattern[str]]:
     """Path patterns of the routes declared ``x-access: link``."""
-    return [route.path_regex for route in app.routes if route_access(route) == "link"]
+    return [_path_regex(route) for route in flat_routes(app) if route_access(route) == "link"]
+
+
+def _path_regex(route: Any) -> re.Pattern[str]:
+    for candidate in (getattr(route, "_route_context", None), route, getattr(route, "original_route", None)):
+        regex = getattr(candidate, "path_regex", None)
+        if regex is not None:
+            return regex
+    from starlette.routing import compile_path
+
+    return compile_path(route.path)[0]
 
 
 class TrustMiddleware:
