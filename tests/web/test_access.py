@@ -183,9 +183,7 @@ class World:
             if cid in visible:
                 continue
             for kind, value in values.items():
-                codes_ok = access == "research.view" or (
-                    role.startswith("admin") and access == "audit.view"
-                )
+                codes_ok = access == "research.view" or (role.startswith("admin") and access == "audit.view")
                 if kind == "code" and codes_ok:
                     continue
                 words[f"{kind} of client {cid}"] = value

@@ -91,7 +91,8 @@ def test_login_rate_limit_is_shared_by_workers(migrated):
     try:
         add_user(workers[0], "t1")
         for i in range(4):
-            r = client_for(workers[i % 2]).post("/api/v1/session", json={"username": f"x{i}", "password": "wrong pass!"})
+            body = {"username": f"x{i}", "password": "wrong pass!"}
+            r = client_for(workers[i % 2]).post("/api/v1/session", json=body)
             assert r.status_code == 401
         for w in workers:
             r = client_for(w).post("/api/v1/session", json={"username": "t1", "password": PASSWORD})

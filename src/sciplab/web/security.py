@@ -71,8 +71,8 @@ def security_headers(path: str, https: bool) -> list[tuple[bytes, bytes]]:
 
 def route_access(route: Any) -> str | None:
     """The ``x-access`` declaration of a route (None when it declares none)."""
-    extra = getattr(route, "openapi_extra", None) or getattr(getattr(route, "original_route", None), "openapi_extra", None)
-    extra = extra or {}
+    original = getattr(route, "original_route", None)
+    extra = getattr(route, "openapi_extra", None) or getattr(original, "openapi_extra", None) or {}
     value = extra.get("x-access")
     return value if isinstance(value, str) else None
 
