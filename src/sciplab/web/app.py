@@ -57,6 +57,8 @@ ERROR_STATUSES = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: :meth:`Settings.load`); raises DatabaseError on a bad database."""
     settings = settings or Settings.load()
+    if settings.log_json:
+        ops.configure_logging()
     engine = make_engine(settings.db, echo=settings.log_sql)
     try:
         revision = check_schema(engine)

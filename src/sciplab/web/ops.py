@@ -56,7 +56,6 @@ def configure_logging(level: str = "info", stream: Any = None) -> logging.Handle
         logger.removeHandler(old)
     logger.addHandler(handler)
     logger.setLevel(level.upper())
-    logger.propagate = False
     return handler
 
 

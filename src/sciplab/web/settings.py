@@ -67,6 +67,7 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_sql: bool = False
+    log_json: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "db", database_url(self.db or None))
