@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
 from sciplab._core.results import package_version
@@ -182,6 +183,22 @@ def _handlers(app: FastAPI, clinic: Clinic, templates: Jinja2Templates, link_lim
             "message.html",
             {"title": _title(exc), "message": str(exc), "status": exc.status},
             status_code=exc.status,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Framework errors (a body that does not parse, a wrong method) in the clinic's own format."""
+        message = str(exc.detail)
+        if wants_json(request):
+            return JSONResponse(
+                {"error": message, "status": exc.status_code}, status_code=exc.status_code, headers=exc.headers
+            )
+        return templates.TemplateResponse(
+            request,
+            "message.html",
+            {"title": "Error", "message": message, "status": exc.status_code},
+            status_code=exc.status_code,
+            headers=exc.headers,
         )
 
     @app.exception_handler(404)
