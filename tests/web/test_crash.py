@@ -37,7 +37,7 @@ from sciplab.web.models import QuestionnaireLink, Response, ResponseItem, Score
 from sciplab.web.policy import Actor
 
 KILLS = 3
-LINKS = 100
+LINKS = 60
 WORKERS = 4
 SECRET = "crash-test-secret-key-0123456789abcdef"
 
