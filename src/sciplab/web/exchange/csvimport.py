@@ -43,9 +43,10 @@ from sciplab.web.measures.service import instrument, parse_answers, scorable, sc
 from sciplab.web.models import ATTENDANCE, AppSetting, Client, Response, TherapySession
 from sciplab.web.policy import Actor, check_client, require
 
+MAX_SESSION = 10_000
 FIELDS: dict[str, tuple[bool, str]] = {
     "client": (True, "the clinic's client code (C-XXXXXX) of a client on your caseload"),
-    "session": (True, "the session number, a whole number from 1"),
+    "session": (True, f"the session number, a whole number from 1 to {MAX_SESSION}"),
     "date": (True, "the session date as YYYY-MM-DD"),
     "attendance": (False, f"one of {', '.join(ATTENDANCE)} (empty: attended)"),
     "therapist_alliance": (
@@ -287,7 +288,9 @@ def plan(
         if client is None:
             reject(row, "client", get["client"], FIELDS["client"][1])
         number = _whole(get["session"])
-        if number is None or number < 1:
+        if number is not None and not 1 <= number <= MAX_SESSION:
+            number = None
+        if number is None:
             reject(row, "session", get["session"], FIELDS["session"][1])
         date = _date(get["date"])
         if date is None:
@@ -306,20 +309,18 @@ def plan(
         for inst_id, items in items_by_inst.items():
             inst = instrument(inst_id)
             raw_items = {str(n): rec[col] for n, col in items.items() if not _blank(rec[col])}
+            good: dict[str, Any] = {}
             for n, value in raw_items.items():
                 try:
-                    parse_answers(inst.id, {n: value}, partial=True)
-                except BadRequest:
-                    reject(
-                        row,
-                        f"{inst.id}:{n}",
-                        value,
-                        f"an answer to {inst.id} item {n}: a whole number from "
-                        f"{inst.response.min} to {inst.response.max} (empty: skipped)",
+                    good.update(
+                        {k: v for k, v in parse_answers(inst.id, {n: value}, partial=True).items() if v is not None}
                     )
-            if raw_items:
-                answers[inst.id] = parse_answers(inst.id, {n: _whole(v) for n, v in raw_items.items()}, partial=True)
-        if client is not None and number is not None and number >= 1:
+                except BadRequest:
+                    expected = f"an answer to {inst.id} item {n}: a whole number from {inst.response.min} to "
+                    reject(row, f"{inst.id}:{n}", value, expected + f"{inst.response.max} (empty: skipped)")
+            if raw_items and len(good) == len(raw_items):
+                answers[inst.id] = parse_answers(inst.id, {str(k): v for k, v in good.items()}, partial=True)
+        if client is not None and number is not None:
             ep = current_episode(db, client)
             key = (ep.id, number)
             if key in seen:
