@@ -340,10 +340,10 @@ def import_bundle(db: Session, actor: Actor, client_id: int, payload: Any) -> di
         where = f"entry {n} (QuestionnaireResponse {res.get('id') or 'without id'})"
         inst = _instrument_of_reference(res.get("questionnaire"))
         if inst is None:
-            known = ", ".join(QUESTIONNAIRE + i.id for i in scorable()[:4])
             problems.append(
                 f"{where}: questionnaire {res.get('questionnaire')!r} is not an instrument of this clinic "
-                f"(expected a canonical such as {known} ...; see GET /api/v1/fhir/Questionnaire)"
+                f"(expected {QUESTIONNAIRE}<instrument id>, e.g. {QUESTIONNAIRE}PHQ-9; the list: "
+                "GET /api/v1/fhir/Questionnaire)"
             )
             continue
         where = f"{where}, {inst.id}"
