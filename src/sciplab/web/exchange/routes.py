@@ -217,3 +217,125 @@ def csv_import(request: Request, body: CsvIn, x_csrf_token: str | None = Header(
             return csvimport.run(db, login.actor, body.filename, body.content, body.mapping, body.mapping_name)
     except csvimport.ImportRejected as exc:
         return JSONResponse({"error": str(exc), "status": exc.status, "rejected": exc.rejected}, status_code=exc.status)
+
+
+# -- CSV import pages ---------------------------------------------------------------------------------------
+
+
+def _page(request: Request, name: str, login: Login, status: int = 200, **ctx: Any) -> Response:
+    ctx.update(login=login, csrf=login.session.csrf_token)
+    return request.app.state.templates.TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _mapping_lines(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        field, sep, column = line.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise BadRequest(f"mapping line {n}: {line.strip()!r}; write field = column (e.g. client = Code)")
+        out[field.strip()] = column.strip()
+    return out
+
+
+@pages.get("/imports/csv", openapi_extra={"x-access": "import.csv"})
+def csv_import_page(request: Request) -> Response:
+    """Page: the CSV import form (file, saved or new mapping)."""
+    with _clinic(request).tx() as db:
+        login = _login(request, db)
+        saved = csvimport.list_mappings(db, login.actor)
+        return _page(
+            request,
+            "exchange/csv_import.html",
+            login,
+            mappings=sorted(saved),
+            chosen="",
+            mapping_text="",
+            fields=csvimport.fields(),
+        )
+
+
+async def _multipart(request: Request) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    texts: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    async with request.form(max_part_size=MAX_UPLOAD) as form:  # closes the uploaded files' spools
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                texts[key] = value
+            else:
+                data = await value.read(MAX_UPLOAD + 1)
+                files[key] = (value.filename or "upload.csv", data)
+    return texts, files
+
+
+@pages.post("/imports/csv/preview", openapi_extra={"x-access": "import.csv"})
+async def csv_preview_page(request: Request) -> Response:
+    """Page: check the uploaded file with the chosen mapping (saving it when asked) and show the result."""
+    texts, files = await _multipart(request)
+    filename, raw = files.get("file", ("upload.csv", b""))
+    clinic = _clinic(request)
+
+    def work() -> Response:
+        with clinic.tx() as db:
+            login = _login(request, db, texts.get("csrf_token"), post=True)
+            if len(raw) > MAX_UPLOAD:
+                raise BadRequest(f"{filename}: larger than {MAX_UPLOAD} bytes")
+            try:
+                content = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise BadRequest(f"{filename}: not UTF-8 text; save the file as CSV UTF-8") from None
+            name = texts.get("mapping_name") or None
+            mapping = None if name else _mapping_lines(texts.get("mapping", ""))
+            if texts.get("save_as") and mapping is not None:
+                csvimport.save_mapping(db, login.actor, texts["save_as"].strip(), mapping)
+            plan = csvimport.plan(db, login.actor, filename, content, mapping, name)
+            return _page(
+                request,
+                "exchange/csv_preview.html",
+                login,
+                p=plan.preview(),
+                content=content,
+                mapping_json=json.dumps(plan.mapping),
+                imported=None,
+            )
+
+    return await run_in_threadpool(work)
+
+
+@pages.post("/imports/csv/run", openapi_extra={"x-access": "import.csv"})
+async def csv_run_page(request: Request) -> Response:
+    """Page: import the previewed file (every row or none)."""
+    texts, _ = await _multipart(request)
+    clinic = _clinic(request)
+
+    def work() -> Response:
+        try:
+            mapping = json.loads(texts.get("mapping_json") or "null")
+        except json.JSONDecodeError:
+            mapping = None
+        content = texts.get("content", "").replace("\r\n", "\n")
+        filename = texts.get("filename", "upload.csv")
+        try:
+            with clinic.tx() as db:
+                login = _login(request, db, texts.get("csrf_token"), post=True)
+                if not isinstance(mapping, dict):
+                    raise BadRequest("the form lost its mapping: preview the file again")
+                out = csvimport.run(db, login.actor, filename, content, mapping)
+                return _page(request, "exchange/csv_preview.html", login, status=201, imported=out, p=None)
+        except csvimport.ImportRejected:
+            with clinic.tx() as db:
+                login = _login(request, db)
+                plan = csvimport.plan(db, login.actor, filename, content, mapping)
+                return _page(
+                    request,
+                    "exchange/csv_preview.html",
+                    login,
+                    status=400,
+                    p=plan.preview(),
+                    content=content,
+                    mapping_json=json.dumps(plan.mapping),
+                    imported=None,
+                )
+
+    return await run_in_threadpool(work)
