@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from sqlalchemy import select
 
@@ -45,7 +47,7 @@ def test_html_and_pdf_downloads_are_audited(app, caseload):
     assert "recovered" in page and "<script" not in page and "http://" not in page.split("<svg", 1)[0]
     r = http.get(f"/api/v1/clients/{jane}/report.pdf?purpose=referral")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-") and r.headers["content-type"] == "application/pdf"
-    assert b"Referral report" in r.content or len(r.content) > 5000
+    assert b"/Title (Referral report: " in r.content and _pages(r.content) >= 2
     with app.state.clinic.tx() as db:
         entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "report.create")).all()
     assert [e.record_id for e in entries] == [str(jane), str(jane)]
@@ -78,26 +80,25 @@ def test_report_of_a_client_without_scores(app, caseload):
     assert http.get(f"/api/v1/clients/{cid}/report.pdf").content.startswith(b"%PDF")
 
 
-def test_pdf_is_readable_text():
-    # the PDF backend embeds Type 3/42 fonts; the title is findable in an uncompressed stream
-    rep = report.ClientReport(
-        code="C-TEST01",
-        name="",
-        therapist="t",
-        purpose="record",
-        generated=pd.Timestamp("2026-01-01").date(),
-        episode_start=None,
-        episode_end=None,
-        sessions=0,
-        measures=pd.DataFrame(
-            columns=["instrument", "scale", "n", "first_date", "first", "latest_date", "latest", "band", "status"]
-        ),
-        change=pd.DataFrame(
-            columns=["instrument", "scale", "pre", "post", "change", "rc", "classification", "criterion"]
-        ),
-        trajectories=pd.DataFrame(columns=["instrument", "scale", "date", "session", "score"]),
-        formulation=None,
-        formulation_note="No scored measure yet: no formulation.",
-    )
-    pdf = report.to_pdf(rep)
-    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") >= 1
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type /Page[^s]", pdf))
+
+
+def test_pdf_flows_onto_new_pages_and_carries_its_title():
+    def rep(note: str) -> report.ClientReport:
+        return report.ClientReport(
+            code="C-TEST01", name="Zoë Ærø", therapist="t", purpose="referral",
+            generated=pd.Timestamp("2026-01-01").date(), episode_start=None, episode_end=None, sessions=0,
+            measures=pd.DataFrame(columns=["instrument", "scale", "n", "first_date", "first", "latest_date", "latest",
+                                           "band", "status"]),
+            change=pd.DataFrame(columns=["instrument", "scale", "pre", "post", "change", "rc", "classification",
+                                         "criterion"]),
+            trajectories=pd.DataFrame(columns=["instrument", "scale", "date", "session", "score"]),
+            formulation=None, formulation_note=note,
+        )  # fmt: skip
+
+    short, long = report.to_pdf(rep("No formulation.")), report.to_pdf(rep("word " * 4000))
+    assert short.startswith(b"%PDF") and b"/Title (Referral report: C-TEST01)" in short
+    assert _pages(short) == 2  # one text page, one chart page
+    # 4000 words at ~17 per line and ~60 lines per page: the text needs 4 more pages
+    assert _pages(long) >= _pages(short) + 3

@@ -9,7 +9,8 @@ models validate exactly the R4 documents written here (``fhirVersion`` 4.0.1 is 
 
 Licensed wording: an item's text (and the response anchors) goes into a ``Questionnaire`` only where
 the instrument's licence allows shipping it (PHQ-9, GAD-7, CORE-10, CORE-OM); for every other
-instrument (IIP, OQ-45, WAI ...) items carry their number only. Wording an admin imported for the
+instrument (IIP, OQ-45, WAI ...) items carry their number and answer codes only (the SEQ's answer
+labels, bipolar adjectives, are its wording). Wording an admin imported for the
 clinic's own use never leaves through FHIR.
 
 Import takes a ``Bundle`` of ``QuestionnaireResponse`` resources (or one such resource) from another
