@@ -44,7 +44,8 @@ def test_html_and_pdf_downloads_are_audited(app, caseload):
     assert "attachment" in r.headers["content-disposition"]
     page = r.text
     assert "Jane Doe" in page and caseload["codes"]["jane"] in page and "<svg" in page and "<style>" in page
-    assert "recovered" in page and "<script" not in page and "http://" not in page.split("<svg", 1)[0]
+    assert "recovered" in page and "<script" not in page and "Relationship plan" in page and "evidence: " in page
+    assert "most probable pattern" in page and "probability 0." in page and "http://" not in page.split("<svg", 1)[0]
     r = http.get(f"/api/v1/clients/{jane}/report.pdf?purpose=referral")
     assert r.status_code == 200 and r.content.startswith(b"%PDF-") and r.headers["content-type"] == "application/pdf"
     assert b"/Title (Referral report: " in r.content and _pages(r.content) >= 2

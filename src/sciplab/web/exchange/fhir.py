@@ -80,7 +80,7 @@ def validated(resource: Mapping[str, Any]) -> dict[str, Any]:
     except ValidationError as exc:
         problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e.get('input')!r:.60})" for e in exc.errors()]
         raise BadRequest(f"not a valid FHIR R4 {kind}: " + "; ".join(problems[:10])) from None
-    except (KeyError, ValueError, TypeError) as exc:  # fhir.resources raises KeyError on an unknown nested type
+    except Exception as exc:  # noqa: BLE001 - fhir.resources raises KeyError and others on an unknown nested type
         raise BadRequest(f"not a valid FHIR R4 {kind}: {type(exc).__name__}: {exc}") from None
     return json.loads(obj.model_dump_json(exclude_none=True))
 

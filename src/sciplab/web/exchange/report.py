@@ -260,6 +260,12 @@ def _change_rows_text(r: ClientReport) -> list[list[str]]:
     ]
 
 
+def _statement(st: dict[str, Any]) -> str:
+    data = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in (st.get("data") or {}).items())
+    basis = f"evidence: {st.get('evidence') or 'not graded'}" + (f"; data: {data}" if data else "")
+    return f"{st['text']} [{basis}]"
+
+
 def _formulation_lines(r: ClientReport) -> list[tuple[str, str]]:
     """``(kind, text)`` lines: kind is heading, text or item."""
     f = r.formulation
@@ -269,26 +275,23 @@ def _formulation_lines(r: ClientReport) -> list[tuple[str, str]]:
     att = f.attachment
     if att.get("available"):
         best = att.get("most_probable") or {}
-        p = best.get("probability")
-        out.append(
-            (
-                "text",
-                f"Attachment: most probable pattern {best.get('pattern', '?')}"
-                + (f" (probability {p:.2f})" if isinstance(p, float) else ""),
-            )
+        p = best.get("p")
+        prob = (
+            f" (probability {p:.2f}, from the dimensions and their measurement error)" if isinstance(p, float) else ""
         )
+        out.append(("text", f"Attachment: most probable pattern {best.get('pattern', 'not determined')}{prob}."))
     if f.hypotheses:
         out.append(("heading", "Hypotheses"))
-        out += [("item", f"{h['text']} [evidence: {h.get('evidence', '')}]") for h in f.hypotheses]
+        out += [("item", _statement(h)) for h in f.hypotheses]
     if f.plan:
         out.append(("heading", "Relationship plan"))
-        out += [("item", f"{p.get('phase', '')}: {p['text']}") for p in f.plan]
+        out += [("item", f"{p.get('phase', '')}: {_statement(p)}") for p in f.plan]
     if f.missing:
         out.append(("heading", "Not measured"))
-        out += [
-            ("item", f"{m.get('construct', m.get('name', ''))}: {m.get('adds', m.get('would_add', ''))}")
-            for m in f.missing
-        ]
+        out += [("item", f"{m.get('construct', '')}: {m.get('adds', '')}") for m in f.missing]
+    if f.sources:
+        out.append(("heading", "Sources"))
+        out += [("item", str(src.get("citation", src.get("key", "")))) for src in f.sources]
     if not out:
         out.append(("text", "The formulation rules found nothing to state from these measures."))
     return out
