@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 from fhir.resources.R4B.bundle import Bundle
@@ -76,7 +77,8 @@ def test_client_export_is_valid_and_matches_the_record(app, caseload):
         other, _ = signed(app, user)
         assert other.get(f"/api/v1/clients/{jane}/fhir").status_code == 403, user
     with app.state.clinic.tx() as db:
-        assert db.scalar(select(AuditEntry.id).where(AuditEntry.action == "fhir.export")) is not None
+        entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "fhir.export")).one()
+    assert json.loads(entry.detail)["sha256"] == hashlib.sha256(r.content).hexdigest()
 
 
 def _responses_only(bundle: dict) -> dict:
@@ -97,7 +99,8 @@ def test_round_trip_export_then_import(app, caseload):
     jane = caseload["ids"]["jane"]
     http, csrf, new = _new_client(app)
     bundle = _responses_only(http.get(f"/api/v1/clients/{jane}/fhir").json())
-    r = http.post(f"/api/v1/clients/{new}/fhir", content=json.dumps(bundle), headers={"X-CSRF-Token": csrf})
+    posted = json.dumps(bundle).encode("utf-8")
+    r = http.post(f"/api/v1/clients/{new}/fhir", content=posted, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201, r.text
     assert r.json()["imported"] == 7
     again = http.get(f"/api/v1/clients/{new}/fhir").json()
@@ -109,6 +112,7 @@ def test_round_trip_export_then_import(app, caseload):
     with app.state.clinic.tx() as db:
         entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "fhir.import")).one()
     assert json.loads(entry.detail)["responses"] == 7
+    assert json.loads(entry.detail)["sha256"] == hashlib.sha256(posted).hexdigest()
 
 
 def _qr(instrument: str = "PHQ-9", answers: dict | None = None, **extra) -> dict:

@@ -140,8 +140,11 @@ def _authored(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
-def export_client(db: Session, actor: Actor, client_id: int) -> dict[str, Any]:
-    """The client's responses and scores as a collection ``Bundle`` (subject: the pseudonymous client code), audited."""
+def export_client(db: Session, actor: Actor, client_id: int) -> bytes:
+    """The client's responses and scores as a collection ``Bundle`` in JSON (subject: the client's code), audited.
+
+    The audit entry holds the SHA-256 of exactly the bytes returned.
+    """
     client = get_client(db, actor, client_id, "fhir.export")
     subject = {"identifier": {"system": CLIENT_CODE, "value": client.code}}
     responses = db.scalars(select(Response).where(Response.client_id == client.id).order_by(Response.id)).all()
@@ -177,15 +180,15 @@ def export_client(db: Session, actor: Actor, client_id: int) -> dict[str, Any]:
         for s in scores.get(r.id, []):
             entries.append({"resource": _observation(inst, s, r, subject)})
     bundle = validated({"resourceType": "Bundle", "type": "collection", "entry": entries})
-    record(
-        db,
-        who_of(actor),
-        "fhir.export",
-        "client",
-        client.id,
-        detail={"code": client.code, "responses": len(responses), "resources": len(entries)},
-    )
-    return bundle
+    content = json.dumps(bundle, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    detail = {
+        "code": client.code,
+        "responses": len(responses),
+        "resources": len(entries),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+    record(db, who_of(actor), "fhir.export", "client", client.id, detail=detail)
+    return content
 
 
 def _observation(inst: Instrument, s: Score, r: Response, subject: dict[str, Any]) -> dict[str, Any]:
@@ -316,7 +319,9 @@ def _resources(payload: Any) -> list[Any]:
     return out
 
 
-def import_bundle(db: Session, actor: Actor, client_id: int, payload: Any) -> dict[str, Any]:
+def import_bundle(
+    db: Session, actor: Actor, client_id: int, payload: Any, *, raw: bytes | None = None
+) -> dict[str, Any]:
     """Store and score every ``QuestionnaireResponse`` of ``payload`` for the client, or none (BadRequest: why)."""
     client = get_client(db, actor, client_id, "fhir.import")
     resources = _resources(payload)
@@ -356,9 +361,9 @@ def import_bundle(db: Session, actor: Actor, client_id: int, payload: Any) -> di
         at = _parse_authored(res.get("authored"))
         if at is None:
             problems.append(f"{where}: authored {res.get('authored')!r}; expected the date and time it was answered")
-        raw = _answers(res.get("item"), inst, where, problems)
+        given = _answers(res.get("item"), inst, where, problems)
         try:
-            values = parse_answers(inst.id, raw)
+            values = parse_answers(inst.id, given)
         except BadRequest as exc:
             problems.append(f"{where}: {exc} (answers are codes {inst.response.min}-{inst.response.max})")
             continue
@@ -388,7 +393,8 @@ def import_bundle(db: Session, actor: Actor, client_id: int, payload: Any) -> di
     for resps, values_list in by_instrument.values():
         alerts += len(score_and_store_many(db, resps, values_list))
     ids = [r.id for resps, _ in by_instrument.values() for r in resps]
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+    body = raw if raw is not None else json.dumps(payload, sort_keys=True, default=str).encode("utf-8")
+    digest = hashlib.sha256(body).hexdigest()
     record(
         db,
         who_of(actor),

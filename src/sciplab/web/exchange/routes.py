@@ -121,11 +121,12 @@ def fhir_questionnaire(request: Request, instrument_id: str) -> JSONResponse:
 
 
 @api.get("/clients/{client_id}/fhir", openapi_extra={"x-access": "fhir.export"})
-def fhir_export(request: Request, client_id: int) -> JSONResponse:
+def fhir_export(request: Request, client_id: int) -> Response:
     """The client's responses (``QuestionnaireResponse``) and scores (``Observation``) as a FHIR R4 ``Bundle``."""
     with _clinic(request).tx() as db:
         login = _login(request, db)
-        return _fhir(fhir.export_client(db, login.actor, client_id))
+        content = fhir.export_client(db, login.actor, client_id)
+    return Response(content, media_type=FHIR_JSON)
 
 
 @api.post("/clients/{client_id}/fhir", status_code=201, openapi_extra={"x-access": "fhir.import"})
@@ -138,7 +139,7 @@ async def fhir_import(request: Request, client_id: int, x_csrf_token: str | None
         with clinic.tx() as db:
             login = _login(request, db, x_csrf_token, post=True)
             payload = _json(body, "the FHIR Bundle")
-            return fhir.import_bundle(db, login.actor, client_id, payload)
+            return fhir.import_bundle(db, login.actor, client_id, payload, raw=body)
 
     return JSONResponse(await run_in_threadpool(work), status_code=201)
 
