@@ -226,8 +226,8 @@ def export(
     require(actor, "research.export")
     if fmt not in FORMATS:
         raise BadRequest(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
-    if not 2 <= min_cell <= 100:
-        raise BadRequest(f"min_cell must be a whole number from 2 to 100; got {min_cell}")
+    if not MIN_CELL <= min_cell <= 100:  # a researcher may make suppression stricter, never weaker
+        raise BadRequest(f"min_cell must be a whole number from {MIN_CELL} to 100; got {min_cell}")
     key = secret if secret is not None else secrets.token_bytes(32)
     frame, suppressed = deidentified_frame(db, secret=key, offsets=offsets, min_cell=min_cell)
     del key
