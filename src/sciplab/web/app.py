@@ -36,6 +36,7 @@ from sciplab.web.auth.service import issue_setup_token, secret_key
 from sciplab.web.clinic import Clinic, client_ip, log
 from sciplab.web.db import make_engine, session_factory
 from sciplab.web.errors import DatabaseError, Forbidden, LinkError, NotAuthenticated, WebError
+from sciplab.web.exchange import routes as exchange_routes
 from sciplab.web.measures.service import TAMPERED
 from sciplab.web.migrate import check_schema
 from sciplab.web.settings import Settings
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates.env.globals["version"] = package_version()
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(exchange_routes.api)
+    app.include_router(exchange_routes.pages)
     app.include_router(api.router)
     app.include_router(pages.router)
     link_limiter = RateLimiter(settings.link_failures_per_window, settings.lockout_minutes * 60)

@@ -54,6 +54,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "measures.deliver": frozenset({"supervisor", "therapist"}),
     "alerts.acknowledge": frozenset({"supervisor", "therapist"}),
     "research.view": frozenset({"researcher", "admin"}),
+    # documents and exchange (sciplab.web.exchange)
+    "reports.client": frozenset({"supervisor", "therapist"}),
+    "research.export": frozenset({"researcher"}),
+    "fhir.export": frozenset({"supervisor", "therapist"}),
+    "fhir.import": frozenset({"supervisor", "therapist"}),
+    "import.csv": frozenset({"supervisor", "therapist"}),
 }
 CLINICAL = {"clients.list", "clients.view"}
 
