@@ -15,6 +15,14 @@ from sciplab.stats.sem import cfa, invariance
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO / ".." / "shared" / "data"
+REF = json.loads((REPO / "tests" / "reference" / "sem" / "lavaan_published.json").read_text())
+
+
+# lavaan prints three decimals: ours must round to the printed value
+def _close(ours: float, printed: float) -> None:
+    assert abs(ours - printed) <= 0.0005 + 1e-9 * abs(printed), (ours, printed)
+
+
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
 
@@ -37,10 +45,12 @@ def _est(res, lhs, op, rhs, group=1):
 def test_mlr_scaled_statistic_matches_lavaan(hs):
     res = cfa(hs, HS_MODEL, estimator="mlr")
     f = res.fit.iloc[0]
-    # lavaan cfa(..., estimator = "MLR"): 85.306 / 87.132, scaling factor 0.979 (Yuan-Bentler)
-    assert f["chisq"] == pytest.approx(85.306, abs=5e-4)
-    assert f["chisq.scaled"] == pytest.approx(87.132, abs=5e-4)
-    assert f["chisq.scaling.factor"] == pytest.approx(0.979, abs=5e-4)
+    # the chisq is lavaan's published 85.306; the scaled values were remembered, not found published
+    # (REF["unverified"]["hs_mlr"]); the scaling factor is checked independently in the FIML-MLR test
+    ref = REF["unverified"]["hs_mlr"]
+    _close(float(f["chisq"]), REF["hs_cfa"]["fit"]["chisq"])
+    _close(float(f["chisq.scaled"]), ref["chisq.scaled"])
+    _close(float(f["chisq.scaling.factor"]), ref["chisq.scaling.factor"])
     assert f["cfi.scaled"] == pytest.approx(1 - (f["chisq.scaled"] - 24) / (f["baseline.chisq.scaled"] - 36), rel=1e-12)
     ml = cfa(hs, HS_MODEL)
     np.testing.assert_allclose(res.table["est"].to_numpy()[:24], ml.table["est"].to_numpy()[:24], atol=1e-8)
@@ -133,14 +143,40 @@ def test_fiml_uses_incomplete_rows_and_beats_listwise(hs):
 # -- several groups -----------------------------------------------------------------------------------
 
 
-def test_multigroup_invariance_ladder_matches_lavaan(hs):
-    res = invariance(hs, HS_MODEL, group="school")
-    # lavaan: cfa(HS.model, data, group = "school", group.equal = ...): 115.851 (48), 124.044 (54),
-    # 164.103 (60), 181.511 (69)
-    np.testing.assert_allclose(res.table["chisq"], [115.851, 124.044, 164.103, 181.511], atol=5e-4)
-    assert res.table["df"].tolist() == [48, 54, 60, 69]
-    assert res.table["delta_chisq"].iloc[1] == pytest.approx(124.044 - 115.851, abs=1e-3)
-    assert res.table["delta_df"].iloc[1] == 6
+@pytest.mark.parametrize("level", ["configural", "metric", "scalar", "means"])
+def test_multigroup_fits_match_lavaan(hs, level):
+    ref = REF["hs_groups"]
+    lev = ref[level]
+    res = cfa(hs, ref["model"], group=ref["group"], group_equal=tuple(lev.get("group_equal", ())))
+    labels = res.details["groups"]
+    f = res.fit.iloc[0]
+    _close(float(f["chisq"]), lev["chisq"])
+    assert int(f["df"]) == lev["df"]
+    for key in ("cfi", "rmsea", "bic"):  # multigroup RMSEA carries lavaan's sqrt(G) factor
+        _close(float(f[key]), lev[key])
+    for grp, lhs, op, rhs, est, se in lev.get("params", []):
+        r = _est(res, lhs, op, rhs, labels.index(grp) + 1)
+        _close(float(r["est"]), est)
+        _close(float(r["se"]), se)
+
+
+def test_invariance_ladder_matches_lavaan(hs):
+    ref = REF["hs_groups"]
+    res = invariance(hs, ref["model"], group=ref["group"])
+    chisq = res.table["chisq"].to_numpy()
+    for i, level in enumerate(("configural", "metric", "scalar")):
+        _close(chisq[i], ref[level]["chisq"])
+        assert res.table["df"].iloc[i] == ref[level]["df"]
+        _close(float(res.table["cfi"].iloc[i]), ref[level]["cfi"])
+    for i, key in ((1, "metric_vs_configural"), (2, "scalar_vs_metric")):
+        d = ref["delta"][key]
+        _close(float(res.table["delta_chisq"].iloc[i]), d["delta.chisq"])
+        assert res.table["delta_df"].iloc[i] == d["delta.df"]
+        _close(float(res.table["delta_pvalue"].iloc[i]), d["delta.p.value"])
+        _close(-float(res.table["delta_cfi"].iloc[i]), d["delta.cfi"])  # semTools prints the drop
+    # strict (residuals equal): no published lavaan output found; the remembered value agrees
+    _close(chisq[3], REF["unverified"]["hs_strict"]["chisq"])
+    assert res.table["df"].iloc[3] == REF["unverified"]["hs_strict"]["df"]
     assert math.isnan(res.table["delta_chisq"].iloc[0])
     scalar = res.fits["scalar"]
     x2a, x2b = _est(scalar, "visual", "=~", "x2", 1), _est(scalar, "visual", "=~", "x2", 2)

@@ -154,18 +154,22 @@ def std_values(spec: Spec, phi: np.ndarray, table: pd.DataFrame) -> tuple[np.nda
     theta = spec.theta(phi)
     index = {v: i for i, v in enumerate(spec.observed + spec.latent)}
     lat = np.array([v in set(spec.latent) for v in spec.observed + spec.latent])
-    sds = []
+    sds, rsds = [], []
     for d in spec.designs:
         C = _ml.moments(d, phi, jac=False).C
         sd = np.sqrt(np.abs(np.diagonal(C, axis1=1, axis2=2)))
         sds.append(sd)
+        # (residual) variance parameters: covariances are standardized by them (lavaan: a residual
+        # covariance becomes a residual correlation)
+        Sd = np.diagonal(d.S0, axis1=-2, axis2=-1) + phi @ np.diagonal(d.DS, axis1=1, axis2=2)
+        rsds.append(np.sqrt(np.abs(np.broadcast_to(Sd, sd.shape))))
     lv = np.zeros((R, len(table)))
     al = np.zeros((R, len(table)))
     sdls = [np.where(lat[None, :], sd, 1.0) for sd in sds]
     cols = zip(table["lhs"], table["op"], table["rhs"], table["group"], table["free"], table["value"], strict=True)
     for i, (lhs, op, rhs, group, free, value) in enumerate(cols):
         est = theta[:, free - 1] if free > 0 else np.full(R, value)
-        sd, sdl = sds[group - 1], sdls[group - 1]
+        sd, sdl, rsd = sds[group - 1], sdls[group - 1], rsds[group - 1]
         a = index[lhs]
         if op == "=~":
             b = index[rhs]
@@ -175,10 +179,14 @@ def std_values(spec: Spec, phi: np.ndarray, table: pd.DataFrame) -> tuple[np.nda
             b = index[rhs]
             lv[:, i] = est * sdl[:, b] / sdl[:, a]
             al[:, i] = est * sd[:, b] / sd[:, a]
-        elif op == "~~":
+        elif op == "~~" and lhs != rhs:
             b = index[rhs]
-            lv[:, i] = est / (sdl[:, a] * sdl[:, b])
-            al[:, i] = est / (sd[:, a] * sd[:, b])
+            den = rsd[:, a] * rsd[:, b]
+            al[:, i] = est / den
+            lv[:, i] = est / den if lat[a] and lat[b] else est / (sdl[:, a] * sdl[:, b])
+        elif op == "~~":
+            lv[:, i] = est / sdl[:, a] ** 2
+            al[:, i] = est / sd[:, a] ** 2
         else:
             lv[:, i] = est / sdl[:, a]
             al[:, i] = est / sd[:, a]
