@@ -235,3 +235,138 @@ def test_bootstrap_respects_groups(hs):
     res = cfa(hs, HS_MODEL, group="school", group_equal="loadings", se="bootstrap", bootstrap=100, seed=3)
     assert res.details["failed_replicates"] == 0
     assert (res.table.loc[res.table["op"] == "=~", "se"] >= 0).all()
+
+
+# -- MLR with FIML ----------------------------------------------------------------------------------
+
+
+def _rows_loglik(X: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Log-likelihood of every row's observed values, pattern by pattern: the independent oracle
+    (the normal density written out; nothing from the engine)."""
+    out = np.zeros(len(X))
+    for rows, o, x in _PATTERNS.setdefault(id(X), _patterns(X)):
+        s = sigma[np.ix_(o, o)]
+        e = x - mu[o]
+        quad = np.einsum("ij,jk,ik->i", e, np.linalg.inv(s), e)
+        out[rows] = -0.5 * (len(o) * np.log(2 * np.pi) + np.linalg.slogdet(s)[1] + quad)
+    return out
+
+
+_PATTERNS: dict[int, list] = {}
+
+
+def _patterns(X: np.ndarray) -> list:
+    obs = ~np.isnan(X)
+    out = []
+    for pat in np.unique(obs, axis=0):
+        rows = (obs == pat).all(axis=1)
+        o = np.flatnonzero(pat)
+        out.append((rows, o, X[rows][:, o]))
+    return out
+
+
+def _num_scores_and_info(fun, theta0: np.ndarray, h: float = 1e-5) -> tuple[np.ndarray, np.ndarray]:
+    """Casewise scores (N, k) and the observed information per case (k, k) by central differences."""
+    k = len(theta0)
+    n = len(fun(theta0))
+    S = np.zeros((n, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        S[:, j] = (fun(theta0 + e) - fun(theta0 - e)) / (2 * h)
+    H = np.zeros((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        for i in range(j, k):
+            ei = np.zeros(k)
+            ei[i] = h
+            val = (
+                fun(theta0 + e + ei).sum() - fun(theta0 + e - ei).sum()
+                - fun(theta0 - e + ei).sum() + fun(theta0 - e - ei).sum()
+            ) / (4 * h * h)  # fmt: skip
+            H[i, j] = H[j, i] = val
+    return S, -H / n
+
+
+def test_mlr_with_fiml_equals_an_independent_computation(hs):
+    """Sandwich SEs and the Yuan-Bentler (Mplus) scaling factor with incomplete rows, recomputed from
+    scipy's row log-likelihoods: scores and Hessians by differences, H1 fitted by scipy.optimize."""
+    from scipy import optimize
+
+    cols = ["x1", "x2", "x3", "x4"]
+    d = hs[cols].copy()
+    rng = np.random.default_rng(11)
+    d = d.mask(rng.random(d.shape) < 0.12)
+    d = d[d.notna().any(axis=1)]
+    X = d.to_numpy(float)
+    res = cfa(d, "f =~ x1 + x2 + x3 + x4", estimator="mlr", missing="fiml")
+    t = res.table
+    free = t[(t["se"] > 0) & t["op"].isin(["=~", "~~", "~1"])].reset_index(drop=True)
+    assert len(free) == 12
+
+    def model_rows(theta):
+        lam, th, mu = np.ones(4), np.zeros(4), np.zeros(4)
+        psi = 0.0
+        for (lhs, op, rhs), v in zip(free[["lhs", "op", "rhs"]].itertuples(index=False), theta, strict=True):
+            if op == "=~":
+                lam[cols.index(rhs)] = v
+            elif op == "~1":
+                mu[cols.index(lhs)] = v
+            elif lhs == "f":
+                psi = v
+            else:
+                th[cols.index(lhs)] = v
+        return _rows_loglik(X, psi * np.outer(lam, lam) + np.diag(th), mu)
+
+    n = len(X)
+    S0, A0 = _num_scores_and_info(model_rows, free["est"].to_numpy())
+    Ainv = np.linalg.inv(A0)
+    V = Ainv @ (S0.T @ S0 / n) @ Ainv / n
+    np.testing.assert_allclose(free["se"].to_numpy(), np.sqrt(np.diag(V)), rtol=2e-3)
+    # saturated model by direct maximisation (Cholesky parametrisation), then its scores and information
+    iu = np.triu_indices(4)
+
+    def sat_rows(par):  # vech(Sigma), mu
+        sig = np.zeros((4, 4))
+        sig[iu] = par[:10]
+        sig = sig + np.triu(sig, 1).T
+        return _rows_loglik(X, sig, par[10:])
+
+    def negll(c):
+        L = np.zeros((4, 4))
+        L[np.tril_indices(4)] = c[:10]
+        return -_rows_loglik(X, L @ L.T, c[10:]).sum()
+
+    c0 = np.concatenate([np.linalg.cholesky(np.diag(np.nanvar(X, axis=0)))[np.tril_indices(4)], np.nanmean(X, 0)])
+    opt = optimize.minimize(negll, c0, method="BFGS", options={"gtol": 1e-9})
+    L = np.zeros((4, 4))
+    L[np.tril_indices(4)] = opt.x[:10]
+    sig1 = L @ L.T
+    assert -opt.fun == pytest.approx(float(res.fit["unrestricted.logl"].iloc[0]), abs=1e-5)
+    S1, A1 = _num_scores_and_info(sat_rows, np.concatenate([sig1[iu], opt.x[10:]]))
+    tr1 = np.trace(np.linalg.solve(A1, S1.T @ S1 / n))
+    tr0 = np.trace(np.linalg.solve(A0, S0.T @ S0 / n))
+    df = int(res.fit["df"].iloc[0])
+    assert df == 2
+    assert float(res.fit["chisq.scaling.factor"].iloc[0]) == pytest.approx((tr1 - tr0) / df, rel=2e-3)
+    f = res.fit.iloc[0]
+    assert f["chisq.scaled"] == pytest.approx(f["chisq"] / f["chisq.scaling.factor"], rel=1e-12)
+    assert res.details["se"] == "robust" and res.details["missing"] == "fiml"
+
+
+def test_mlr_fiml_without_missing_values_equals_complete_data_mlr(hs):
+    from sciplab.stats.sem import _robust
+    from sciplab.stats.sem._data import complete_blocks
+
+    a = cfa(hs, HS_MODEL, estimator="mlr")
+    b = cfa(hs, HS_MODEL, estimator="mlr", missing="fiml")
+    for key in ("chisq.scaled", "chisq.scaling.factor", "cfi.scaled", "rmsea.scaled"):
+        assert float(b.fit[key].iloc[0]) == pytest.approx(float(a.fit[key].iloc[0]), rel=1e-8)
+    np.testing.assert_allclose(b.table["se"].to_numpy()[:24], a.table["se"].to_numpy()[:24], rtol=1e-7)
+    # the general (FIML) H1 trace on complete rows equals the complete-data closed form
+    X = [hs[[f"x{i}" for i in range(1, 10)]].to_numpy(float)]
+    blocks, means, covs = complete_blocks(X, len(X[0]))
+    closed = _robust._h1_trace(X, blocks, means, covs)
+    designs, phi = _robust.saturated(means, covs)
+    assert _robust._trace(designs, blocks, phi, X) == pytest.approx(closed, rel=1e-8)

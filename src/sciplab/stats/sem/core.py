@@ -153,11 +153,6 @@ def sem(
         ci = "normal" if ci is None else _choice(ci, CI_TYPES, "ci")
         if ci != "normal":
             raise InvalidParameterError(f"ci={ci!r} needs se='bootstrap'; without the bootstrap intervals are 'normal'")
-    if (estimator == "mlr" or se == "robust") and missing == "fiml":
-        raise InvalidParameterError(
-            "estimator='mlr' (robust SEs) with missing='fiml' is not implemented yet; use missing='listwise' "
-            "or estimator='ml' with FIML"
-        )
     if se == "bootstrap" and missing == "fiml":
         raise InvalidParameterError("se='bootstrap' is implemented for complete data (missing='listwise')")
     parsed = model if isinstance(model, ParsedModel) else parse_model(model)
@@ -562,11 +557,11 @@ def _fit_measures(
         chisq=chisq, df=df, bchisq=bchisq, bdf=bdf, logl=logl, logl_h1=logl_h1, npar=spec.q,
         ntotal=ntotal, groups=len(spec.groups), srmr_value=srmr,
     )  # fmt: skip
-    if estimator == "mlr" and missing == "listwise":
+    if estimator == "mlr":
         from sciplab.stats.sem import _robust
 
-        c = _robust.scaling_factor(spec, phi, X, df)
-        bspec_c = _robust.baseline_scaling_factor(spec, bdesigns, bphi, X, bdf)
+        c = _robust.scaling_factor(spec.designs, phi, X, df, blocks, means, covs)
+        bspec_c = _robust.scaling_factor(bdesigns, bphi, X, bdf, blocks, means, covs)
         out.update(_fit.scaled_measures(chisq=chisq, df=df, c=c, bchisq=bchisq, bdf=bdf, bc=bspec_c,
                                         ntotal=ntotal, groups=len(spec.groups)))  # fmt: skip
     if "bollen_stine_pvalue" in extra:
