@@ -370,3 +370,69 @@ def test_mlr_fiml_without_missing_values_equals_complete_data_mlr(hs):
     closed = _robust._h1_trace(X, blocks, means, covs)
     designs, phi = _robust.saturated(means, covs)
     assert _robust._trace(designs, blocks, phi, X) == pytest.approx(closed, rel=1e-8)
+
+
+# -- FIML bootstrap (batched refits) ---------------------------------------------------------------
+
+
+def _hs_missing(hs: pd.DataFrame, rate: float = 0.1, seed: int = 3) -> pd.DataFrame:
+    d = hs.copy()
+    cols = [f"x{i}" for i in range(1, 10)]
+    d[cols] = d[cols].mask(np.random.default_rng(seed).random((len(d), 9)) < rate)
+    return d
+
+
+def test_batched_fiml_refits_equal_separate_fits(hs):
+    """Each replicate of the batch equals an ordinary FIML fit of its data set (no shared state)."""
+    from sciplab.stats.sem import _fiml_batch
+
+    d = _hs_missing(hs)
+    cols = [f"x{i}" for i in range(1, 10)]
+    X = d[cols].to_numpy(float)
+    idx = np.random.default_rng(5).integers(0, len(X), size=(3, len(X)))
+    full = cfa(d, HS_MODEL, missing="fiml")
+    spec_fit = {}
+
+    import sciplab.stats.sem.core as core
+
+    orig = core._ml.fisher_scoring
+
+    def capture(designs, blocks, phi0, **kw):
+        sol = orig(designs, blocks, phi0, **kw)
+        spec_fit.setdefault("designs", designs)
+        spec_fit.setdefault("phi", sol.phi[0])
+        return sol
+
+    core._ml.fisher_scoring = capture
+    try:
+        cfa(d, HS_MODEL, missing="fiml", std=False)
+    finally:
+        core._ml.fisher_scoring = orig
+    fit = _fiml_batch.refit(spec_fit["designs"], [X[idx]], spec_fit["phi"], meanstructure=True, se=True)
+    assert fit.converged.all()
+    for r in range(3):
+        one = cfa(pd.DataFrame(X[idx[r]], columns=cols), HS_MODEL, missing="fiml", se="expected", std=False)
+        free = one.table[(one.table["op"].isin(["=~", "~~", "~1"])) & (one.table["se"] > 0)]
+        ours = full.table.loc[free.index]
+        assert len(free) == fit.phi.shape[1] == len(ours)
+        np.testing.assert_allclose(fit.phi[r], free["est"].to_numpy(), atol=2e-5)
+        np.testing.assert_allclose(fit.se[r], free["se"].to_numpy(), rtol=1e-4)
+
+
+def test_fiml_bootstrap_ses_and_progress(hs):
+    d = _hs_missing(hs)
+    seen = []
+    res = cfa(
+        d, HS_MODEL, missing="fiml", se="bootstrap", bootstrap=200, seed=11, progress=lambda i, n: seen.append((i, n))
+    )
+    a = cfa(d, HS_MODEL, missing="fiml", se="bootstrap", bootstrap=40, seed=2, std=False)
+    b = cfa(d, HS_MODEL, missing="fiml", se="bootstrap", bootstrap=40, seed=2, std=False)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert seen[-1] == (200, 200) and res.details["failed_replicates"] == 0 and res.details["seed"] == 11
+    ana = cfa(d, HS_MODEL, missing="fiml")
+    free = ana.table["se"].to_numpy()[:33] > 0
+    ratio = res.table["se"].to_numpy()[:33][free] / ana.table["se"].to_numpy()[:33][free]
+    assert 0.8 < np.median(ratio) < 1.25  # Monte Carlo band for 200 replicates
+    assert "pvalue.bollen.stine" not in res.fit.columns
+    with pytest.raises(InvalidParameterError, match="ci='bca'.*missing='fiml'"):
+        cfa(d, HS_MODEL, missing="fiml", se="bootstrap", bootstrap=10, ci="bca")

@@ -33,7 +33,8 @@ class Block:
     """Sufficient statistics of rows sharing a group and a pattern of observed variables.
 
     ``idx`` (P, k): observed-variable positions of each of P patterns with k observed values;
-    ``w`` (P,): n_b / N; ``S`` (R|1, P, k, k) biased covariance; ``xbar`` (R|1, P, k).
+    ``w`` (P,) or, when replicates differ in their pattern counts, (R, P): n_b / N; ``S``
+    (R|1, P, k, k) biased covariance; ``xbar`` (R|1, P, k).
     """
 
     group: int
@@ -410,5 +411,6 @@ def _take(blocks: list[Block], rows: np.ndarray) -> list[Block]:
     for b in blocks:
         S = b.S if b.S.shape[0] == 1 else b.S[rows]
         xbar = b.xbar if b.xbar.shape[0] == 1 else b.xbar[rows]
-        out.append(Block(b.group, b.idx, b.w, S, xbar))
+        w = b.w if b.w.ndim == 1 else b.w[rows]
+        out.append(Block(b.group, b.idx, w, S, xbar))
     return out

@@ -70,6 +70,7 @@ def sem(
     seed: SeedLike = None,
     std: bool = True,
     bollen_stine: bool = True,
+    progress: Any = None,
     _kind: str = "sem",
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
@@ -109,7 +110,11 @@ def sem(
         Compute the standardized solution with delta-method SEs (``result.std``).
     bollen_stine
         With ``se="bootstrap"``, also bootstrap the test statistic (Bollen-Stine p-value in
-        ``fit["pvalue.bollen.stine"]``; doubles the work).
+        ``fit["pvalue.bollen.stine"]``; doubles the work). Complete data only: under FIML the
+        bootstrap gives SEs and intervals, no Bollen-Stine p-value.
+    progress
+        With ``se="bootstrap"``, a callable ``progress(done, total)`` called after each batch of
+        replicates (the CLI draws a progress bar with it).
 
     Returns
     -------
@@ -153,8 +158,11 @@ def sem(
         ci = "normal" if ci is None else _choice(ci, CI_TYPES, "ci")
         if ci != "normal":
             raise InvalidParameterError(f"ci={ci!r} needs se='bootstrap'; without the bootstrap intervals are 'normal'")
-    if se == "bootstrap" and missing == "fiml":
-        raise InvalidParameterError("se='bootstrap' is implemented for complete data (missing='listwise')")
+    if se == "bootstrap" and missing == "fiml" and ci == "bca":
+        raise InvalidParameterError(
+            "ci='bca' needs leave-one-out refits, which are implemented for complete data only; with "
+            "missing='fiml' use ci='percentile' or ci='bc'"
+        )
     parsed = model if isinstance(model, ParsedModel) else parse_model(model)
     if parsed.table[parsed.table["op"].isin(["=~", "~", "~~", "~1"])].empty:
         raise InvalidParameterError("the model has no parameters (no =~, ~, ~~ or ~1 statement)")
@@ -212,7 +220,7 @@ def sem(
     theta = spec.theta(phi[None])[0]
     vcov_phi, extra = _vcov(
         spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing, bootstrap=bootstrap,
-        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs,
+        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs, progress=progress,
     )  # fmt: skip
     table, std_table = _table(spec, parsed, phi, theta, vcov_phi, level=level, ci=ci, extra=extra, std=std)
     fit = _fit_measures(spec, blocks, parsed, phi, sol, X, means, covs, ntotal, missing=missing,
@@ -312,6 +320,7 @@ def _vcov(
     bollen_stine: bool,
     means: list[np.ndarray],
     covs: list[np.ndarray],
+    progress: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     extra: dict[str, Any] = {}
     q = spec.q
@@ -329,7 +338,11 @@ def _vcov(
         return _robust.sandwich(spec, phi, X, H_obs, ntotal), extra
     from sciplab.stats.sem import _boot
 
-    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine)
+    if missing == "fiml":  # Bollen-Stine needs complete rows to transform; not offered under FIML
+        return _boot.bootstrap_vcov_fiml(spec, phi, X, bootstrap or 1000, seed, extra, H_obs, progress=progress)
+    return _boot.bootstrap_vcov(
+        spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine, progress=progress
+    )
 
 
 def _inv(H: np.ndarray) -> np.ndarray:
