@@ -306,3 +306,35 @@ def test_input_is_not_mutated(hs):
         warnings.simplefilter("error")
         cfa(hs, HS_MODEL)
     pd.testing.assert_frame_equal(hs, before)
+
+
+def test_inequality_constraints_are_imposed(hs):
+    base = "visual =~ x1 + a*x2 + x3\ntextual =~ x4 + b*x5 + x6\nspeed =~ x7 + x8 + x9"
+    free = cfa(hs, base)
+    assert _row(free.table, "visual", "=~", "x2")["est"] < 0.7
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = cfa(hs, base + "\na > 0.7\nb < 2")  # the first binds, the second does not
+    fixed = cfa(hs, base + "\na == 0.7")
+    assert _row(res.table, "visual", "=~", "x2")["est"] == pytest.approx(0.7, abs=1e-9)
+    np.testing.assert_allclose(res.table["est"].to_numpy(), fixed.table["est"].to_numpy(), atol=1e-7)
+    assert res.details["active_inequalities"] == ["a > 0.7"]
+    # a constraint that holds at the unconstrained estimates changes nothing
+    slack = cfa(hs, base + "\na < 0.9")
+    np.testing.assert_allclose(slack.table["est"].to_numpy(), free.table["est"].to_numpy(), atol=1e-9)
+    assert slack.details["active_inequalities"] == []
+
+
+def test_modification_indices_score_regressions():
+    """MI of an omitted path ~ the likelihood-ratio statistic of freeing it; EPC ~ its estimate."""
+    ref = REF["political_democracy"]
+    data = _data(ref["data"])
+    restricted = ref["model"].replace("dem65 ~ ind60 + dem60", "dem65 ~ dem60")
+    res = sem(data, restricted)
+    full = sem(data, ref["model"])
+    mi = res.modindices()
+    row = mi[(mi["lhs"] == "dem65") & (mi["op"] == "~") & (mi["rhs"] == "ind60")].iloc[0]
+    lr = float(res.fit["chisq"].iloc[0] - full.fit["chisq"].iloc[0])
+    assert row["mi"] == pytest.approx(lr, rel=0.1)
+    assert row["epc"] == pytest.approx(_row(full.table, "dem65", "~", "ind60")["est"], abs=0.02)
+    assert not ((mi["op"] == "~") & (mi["lhs"] == "dem60") & (mi["rhs"] == "ind60")).any()  # already free

@@ -222,7 +222,7 @@ def r_squared(spec: Spec, phi: np.ndarray) -> pd.DataFrame:
 
 
 def candidates(spec: Spec) -> list[tuple[int, str, str, str]]:
-    """Fixed-at-zero parameters to score: loadings of observed on latent variables, covariances."""
+    """Fixed-at-zero parameters to score: loadings, covariances and regressions (lavaan's candidates)."""
     out = []
     lat = spec.latent
     fixed_x = set(spec.fixed_x)
@@ -240,6 +240,21 @@ def candidates(spec: Spec) -> list[tuple[int, str, str, str]]:
                 for b in group_vars[i + 1 :]:
                     if (a, "~~", b) not in have:
                         out.append((g, a, "~~", b))
+        # regressions among latent variables and observed variables of the structural part (as
+        # lavaan); skipped: existing paths, their reverse (a two-variable loop), and pairs of
+        # exogenous variables whose covariance is free (the regression is the same model, MI = 0)
+        structural = {r["lhs"] for r in tg if r["op"] == "~"} | {r["rhs"] for r in tg if r["op"] == "~"}
+        pool = lat + [v for v in spec.observed if v in structural]
+        endo = {r["lhs"] for r in tg if r["op"] == "~"}
+        for y in pool:
+            if y in fixed_x:
+                continue
+            for x in pool:
+                if x == y or (y, "~", x) in have or (x, "~", y) in have:
+                    continue
+                if y not in endo and x not in endo and (y, "~~", x) in have:
+                    continue
+                out.append((g, y, "~", x))
     return out
 
 
@@ -263,6 +278,8 @@ def modindices(spec: Spec, phi: np.ndarray, blocks: list[_ml.Block], ntotal: int
                 continue
             if op == "=~":
                 DA[q + k, index[rhs], index[lhs]] = 1.0
+            elif op == "~":
+                DA[q + k, index[lhs], index[rhs]] = 1.0
             else:
                 DS[q + k, index[lhs], index[rhs]] = DS[q + k, index[rhs], index[lhs]] = 1.0
         designs.append(Design(d.p, d.n, d.A0, d.S0, d.m0, DA, DS, Dm))
@@ -289,6 +306,8 @@ def modindices(spec: Spec, phi: np.ndarray, blocks: list[_ml.Block], ntotal: int
         a, b = index[lhs], index[rhs]
         if op == "=~":
             slv, sall = epc[k] * sdl[a] / sdl[b], epc[k] * sd[a] / sd[b]
+        elif op == "~":
+            slv, sall = epc[k] * sdl[b] / sdl[a], epc[k] * sd[b] / sd[a]
         else:
             slv, sall = epc[k] / (sdl[a] * sdl[b]), epc[k] / (sd[a] * sd[b])
         rows.append([lhs, op, rhs, gg + 1, mi[k], epc[k], slv, sall])
