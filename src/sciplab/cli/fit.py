@@ -297,9 +297,12 @@ def _fit_sem(
 
 @contextlib.contextmanager
 def _sem_progress(active: bool) -> Iterator[Any]:
-    """A progress bar on stderr for SEM bootstrap refits (batches of replicates; model-based
-    Bollen-Stine replicates count too): spinner, bar, replicates done, rate, elapsed and remaining
-    time. Yields the ``progress(done, total)`` callback, or None when inactive or not a terminal."""
+    """A progress bar on stderr for SEM bootstrap refits, updated after each batch of replicates.
+
+    Model-based Bollen-Stine replicates count too. Spinner, bar, percentage, replicates done,
+    elapsed and remaining time. Yields the ``progress(done, total)`` callback, or None when
+    inactive or not on a terminal.
+    """
     if not active or not err_console.is_terminal:
         yield None
         return
