@@ -154,6 +154,9 @@ def test_multigroup_fits_match_lavaan(hs, level):
     assert int(f["df"]) == lev["df"]
     for key in ("cfi", "rmsea", "bic"):  # multigroup RMSEA carries lavaan's sqrt(G) factor
         _close(float(f[key]), lev[key])
+    for grp, value in lev.get("chisq_groups", {}).items():  # lavaan's "Chi-square for each group"
+        _close(res.details["chisq_groups"][labels.index(grp)], value)
+    assert sum(res.details["chisq_groups"]) == pytest.approx(float(f["chisq"]), rel=1e-10)
     for grp, lhs, op, rhs, est, se in lev.get("params", []):
         r = _est(res, lhs, op, rhs, labels.index(grp) + 1)
         _close(float(r["est"]), est)

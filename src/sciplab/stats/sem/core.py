@@ -269,6 +269,7 @@ def sem(
         "group_equal": list(group_equal),
         "n_per_group": [len(x) for x in X],
         "patterns": patterns,
+        "chisq_groups": extra.get("chisq_groups", []),
         "meanstructure": meanstructure,
         "observed": spec.observed,
         "latent": spec.latent,
@@ -587,6 +588,14 @@ def _fit_measures(
     f1, _, _ = _ml.evaluate(sat, blocks, np.zeros((1, 0)), meanstructure=ms, order=0)
     logl_h1 = loglik(float(f1[0]), blocks, ntotal)
     chisq = max(2 * (logl_h1 - logl), 0.0)
+    if len(spec.groups) > 1:  # each group's share of the statistic (lavaan's "Test statistic for each group")
+        per = []
+        for g in range(len(spec.groups)):
+            bg = [b for b in blocks if b.group == g]
+            f0g = _ml.evaluate(spec.designs, bg, phi[None], meanstructure=ms, order=0)[0][0]
+            f1g = _ml.evaluate(sat, bg, np.zeros((1, 0)), meanstructure=ms, order=0)[0][0]
+            per.append(ntotal * float(f0g - f1g))
+        extra["chisq_groups"] = per
     df = _post.ndat(spec) - spec.q
     bdesigns, bstart = baseline_designs(spec, covs, means)
     if missing == "listwise":  # closed form: sample variances (and means) are the ML estimates
