@@ -23,12 +23,15 @@ covariance matrix (so marker-scaled loadings and misspecified analysis models ar
   expected information. No per-replicate Python loop.
 * ``missing`` with ``method="fiml"``: each replicate is fitted by :func:`sciplab.stats.sem.sem`
   with ``missing="fiml"`` (SEs from the observed information). This is the one per-replicate
-  Python loop left, in :func:`_fiml_fit`, because the SEM engine has no batched FIML yet. The
-  interface that would replace it is a FIML twin of :func:`sciplab.stats.sem._boot.refit`: compiled
-  ``spec``, start ``phi`` and the replicates' raw data ``(R, n, p)`` with NaN for missing cells ->
-  a solution with ``phi (R, q)``, ``converged (R,)`` and the observed information ``(R, q, q)``;
-  :func:`_fiml_fit` would then become the same few array lines as :func:`_batch_fit`. Until then
-  FIML studies spread over Dask worker processes (``workers=``/``scheduler=``); local FIML runs use
+  Python loop left, in :func:`_fiml_fit`. The SEM engine now has batched FIML refits
+  (``sciplab.stats.sem._fiml_batch.refit(spec.designs, [data], phi0, meanstructure=True,
+  se=True)``: replicates ``(R, n, p)`` with NaN -> ``phi``, ``converged`` and expected-information
+  ``se`` per replicate); it reached main at the end of this session and is not wired in yet.
+  Wiring it in makes :func:`_fiml_fit` the same few array lines as :func:`_batch_fit` for the Wald
+  tests of parameters; the delta-method and Monte Carlo tests of defined effects also need each
+  replicate's full covariance matrix (the per-replicate information ``se=True`` computes, returned
+  rather than reduced to SEs). Until then FIML studies spread over Dask worker processes
+  (``workers=``/``scheduler=``); local FIML runs use
   one thread (``sem()`` records warnings per fit, which is not thread-safe).
 
 Parameters (loadings, regressions, covariances) get two-sided Wald z tests. Defined effects
