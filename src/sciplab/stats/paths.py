@@ -569,6 +569,9 @@ FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower",
 def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFrame:
     """Lavaan's fit measures of an over-identified model by ML (empty when the model is saturated)."""
     from sciplab._core.errors import SciplabError
+
+    if _counted_df(parsed) == 0:  # saturated: no fit measures, and no ML refit to find that out
+        return pd.DataFrame(columns=FIT_COLUMNS)
     from sciplab.stats.sem import sem
 
     frame = pd.DataFrame(X, columns=list(spec.variables))
@@ -581,6 +584,30 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     if res.fit["df"].iloc[0] <= 0:
         return pd.DataFrame(columns=FIT_COLUMNS)
     return res.fit[FIT_COLUMNS].reset_index(drop=True)
+
+
+def _counted_df(parsed: ParsedModel) -> int | None:
+    """Degrees of freedom of the ML refit counted from the syntax, or None when not countable here.
+
+    For a model of regressions only (no ``~~``, ``~1``, constraints or repeated labels), lavaan's
+    ``sem()`` defaults (``fixed.x``, ``auto.var``, ``auto.cov.y``) give
+    ``df = p (p + 1) / 2 - px (px + 1) / 2 - (free slopes + endogenous variances + pairs of pure
+    outcomes)`` (p observed, px exogenous; Bollen 1989, ch. 4), the count :func:`sem` makes after
+    building its model (a test compares both). Anything else returns None and is fitted.
+    """
+    t = parsed.table
+    if len(parsed.constraints) or parsed.group_modifiers or not t["op"].isin(["~", ":="]).all():
+        return None
+    reg = t[t["op"] == "~"]
+    labels = [lab for lab in reg["label"] if lab]
+    if len(labels) != len(set(labels)) or reg["ustart"].notna().any():
+        return None
+    y_names, x_names = set(reg["lhs"]), set(reg["rhs"])
+    p = len(y_names | x_names)
+    px = len(x_names - y_names)
+    pure_y = len(y_names - x_names)
+    free = len(reg) + len(y_names) + pure_y * (pure_y - 1) // 2
+    return p * (p + 1) // 2 - px * (px + 1) // 2 - free
 
 
 @functools.cache
