@@ -1,7 +1,7 @@
-"""Compiled kernels of the resampling engine: bootstrap draws, counts and weighted sums.
+"""Compiled kernels of the resampling engine: bootstrap draws as row indices or counts.
 
-Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about a second to import, so
-commands that never resample do not pay for it). Every kernel releases the GIL, so the engine runs
+Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about half a second to import,
+so commands that never resample, and small runs drawn with numpy, do not pay for it). Every kernel releases the GIL, so the engine runs
 blocks of replicates in a thread pool; compiled code is cached on disk when a cache folder is
 writable and its files are whole, and compiled in memory otherwise (a broken or unwritable cache
 never fails the user's command; :func:`_cache_usable`).
@@ -166,27 +166,3 @@ def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray
         row = out[r]
         row[:] = 0.0
         _count_row(_start(key, lo + r), members, bounds, row, buf)
-
-
-@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
-def fill_sums(
-    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, table_t: np.ndarray, out: np.ndarray
-) -> None:
-    """``counts @ table`` of replicates ``lo ..`` into ``out`` (``(reps, k)``); ``table_t`` is ``(k, n)``.
-
-    Counts of one replicate stay in cache and are multiplied at once; no count matrix is stored.
-    ``fastmath`` lets the compiler vectorise each dot product (summation order fixed per build,
-    identical for every replicate, chunk and thread).
-    """
-    n = table_t.shape[1]
-    cnt = np.empty(n)
-    buf = np.empty(DRAW_BLOCK, dtype=np.uint64)
-    for r in range(out.shape[0]):
-        cnt[:] = 0.0
-        _count_row(_start(key, lo + r), members, bounds, cnt, buf)
-        for c in range(table_t.shape[0]):
-            acc = 0.0
-            col = table_t[c]
-            for i in range(n):
-                acc += cnt[i] * col[i]
-            out[r, c] = acc
