@@ -637,6 +637,10 @@ def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
         "m1 ~ a*x1\nm2 ~ m1 + x1\ny1 ~ b*m2 + m1 + x1\nab := a*b",
         "y1 ~ x1 + x2\ny2 ~ x1 + x2",
         "y1 ~ x1\ny2 ~ x2",
+        # (co)variances among outcomes: pure outcomes covary by default, mediators only when written
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2 + x1 + x2\ny2 ~ m1 + m2 + x1 + x2\nm1 ~~ m2\ny1 ~~ y2",
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2 + x1 + x2\ny2 ~ m1 + m2 + x1 + x2\ny1 ~~ y2\ny1 ~~ y1",
+        "m1 ~ x1\nm2 ~ x1\ny1 ~ m1 + m2\nm1 ~~ c*m2",
     ]
     for _ in range(6):  # random recursive models: each path kept with probability 0.7
         lines = []
@@ -645,6 +649,14 @@ def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
             if rhs:
                 lines.append(f"{v} ~ " + " + ".join(rhs))
         models.append("\n".join(lines))
+    from sciplab.scip.templates import get_template
+
+    scip = get_template("scip-core").syntax
+    rename = {"attachment_anxiety": "x1", "attachment_avoidance": "x2", "social_self_efficacy": "m1",
+              "emotional_awareness": "m2", "social_support": "y1", "distress": "y2"}  # fmt: skip
+    for long, short in rename.items():
+        scip = scip.replace(long, short)
+    models.append(scip)
     counted = []
     for text in models:
         parsed = parse_model(text)
@@ -655,6 +667,6 @@ def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
         counted.append(df_ml)
     assert 0 in counted and max(counted) > 0
     # not counted here (fitted instead): covariances, intercepts, fixed values, repeated labels
-    for text in ("m1 ~ x1\ny1 ~ m1 + x1\nm1 ~~ y1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1",
-                 "m1 ~ x1\ny1 ~ 0.5*m1 + x1", "m1 ~ a*x1\ny1 ~ a*m1 + x1"):  # fmt: skip
+    for text in ("m1 ~ x1\ny1 ~ m1 + x1\nx1 ~~ x1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1",
+                 "m1 ~ x1\ny1 ~ 0.5*m1 + x1", "m1 ~ a*x1\ny1 ~ a*m1 + x1", "m1 ~ x1\ny1 ~ m1\nm1 ~~ 0.3*y1"):  # fmt: skip
         assert _counted_df(parse_model(text)) is None

@@ -38,11 +38,12 @@ Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 2
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -317,17 +318,56 @@ class Resampler:
         cnt = np.empty((reps, self.n))
         self._fill_counts(kernels, lo, cnt)
         width = operand.shape[1]
-        rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, self.n * width)))
-        # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
-        n_slices = max(1, reps // rows)
-        bounds_r = [reps * i // n_slices for i in range(n_slices + 1)]
-        out = np.empty((reps, width))
-        for a, b in zip(bounds_r[:-1], bounds_r[1:], strict=True):
-            if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
-                out[a:b] = (np.repeat(cnt[a:b], 2, axis=0) @ operand)[:1]
-            else:
-                out[a:b] = cnt[a:b] @ operand
+        local = _blas_thread_local()
+        if local is not None:  # BLAS stays in this thread for any size: large slices
+            rows = GEMM_ROWS
+            before = local(1)
+        else:
+            rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, self.n * width)))
+        try:
+            # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
+            n_slices = max(1, reps // rows)
+            bounds_r = [reps * i // n_slices for i in range(n_slices + 1)]
+            out = np.empty((reps, width))
+            for a, b in zip(bounds_r[:-1], bounds_r[1:], strict=True):
+                if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
+                    out[a:b] = (np.repeat(cnt[a:b], 2, axis=0) @ operand)[:1]
+                else:
+                    out[a:b] = cnt[a:b] @ operand
+        finally:
+            if local is not None:
+                local(before)
         return out
+
+
+GEMM_ROWS = 32
+"""Replicates per product slice when BLAS can be kept in the calling thread (:func:`_blas_thread_local`):
+(measured best here: 1.3x faster than the small slices of :data:`GEMM_SINGLE_THREAD` at 10 columns,
+1.9x at 28)."""
+
+
+@functools.cache
+def _blas_thread_local() -> Callable[[int], int] | None:
+    """OpenBLAS's ``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27) of numpy's bundled BLAS, or None.
+
+    It sets the number of BLAS threads of the calling thread only and returns the previous value,
+    so the resampling threads run their products single-threaded without changing anything for
+    the user's other threads. Elsewhere (another BLAS, an older OpenBLAS) the products are cut
+    into slices small enough for OpenBLAS to stay in the calling thread by itself.
+    """
+    import ctypes
+    from pathlib import Path
+
+    folder = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for path in sorted(folder.glob("libscipy_openblas*.so*")):
+        try:
+            fn = ctypes.CDLL(str(path)).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = ctypes.c_int
+        return fn  # type: ignore[no-any-return]
+    return None
 
 
 _DRAWN = [0]
@@ -502,7 +542,7 @@ def _valid_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reps.ndim == 1:
         reps = reps[:, None]
     ok = np.isfinite(reps)
-    if np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
+    if not ok.all() and np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
         reps = np.where(ok, reps, np.nan)
     return reps, ok
 
@@ -652,9 +692,14 @@ def bootstrap_pvalue(reps: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     pingouin and R ``mediation``). Not a test under H0: the resamples are not drawn under H0.
     """
     reps, ok = _valid_columns(reps)
+    return _pvalue(reps, ok, estimate)
+
+
+def _pvalue(reps: np.ndarray, ok: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """:func:`bootstrap_pvalue` of replicates already checked by :func:`_valid_columns`."""
     counts = ok.sum(axis=0)
-    pos = (np.where(ok, reps, 0) > 0).sum(axis=0)
-    neg = (np.where(ok, reps, 0) < 0).sum(axis=0)
+    pos = (reps > 0).sum(axis=0)  # NaN compares False: failed replicates count on neither side
+    neg = (reps < 0).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.minimum(1.0, 2.0 * np.minimum(pos, neg) / counts)
     p = np.where(np.asarray(estimate) == 0, 1.0, p)
@@ -713,7 +758,7 @@ def replicate_summary(
         out["mcse"] = (hi - lo) / 2.0
     else:
         out["mcse"] = np.full(probs.shape, np.nan)
-    out["pvalue"] = bootstrap_pvalue(reps, estimate) if pvalue else np.full(reps.shape[1], np.nan)
+    out["pvalue"] = _pvalue(reps, ok, estimate) if pvalue else np.full(reps.shape[1], np.nan)
     return out
 
 
