@@ -150,7 +150,8 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     per = t_counts / draws * 1e9
     print(f"    draws alone (counts, kernels): {t_counts * 1e3:7.2f} ms = {per:.2f} ns per draw")
     print(f"    draws alone (counts, numpy):   {t_numpy * 1e3:7.2f} ms = {t_numpy / draws * 1e9:.2f} ns per draw")
-    print(f"    numpy Generator.integers:      {t_gen * 1e3:7.2f} ms = {t_gen / draws * 1e9:.2f} ns per draw (no counts)")
+    per_gen = t_gen / draws * 1e9
+    print(f"    numpy Generator.integers:      {t_gen * 1e3:7.2f} ms = {per_gen:.2f} ns per draw (no counts)")
     print(f"    draws + weighted sums (BLAS):  {t_sums * 1e3:7.2f} ms = {t_sums / draws * 1e9:.2f} ns per draw")
     print(f"    batched estimation:            {t_est * 1e3:7.2f} ms")
     print(f"    whole bootstrap step:          {t_all * 1e3:7.2f} ms")

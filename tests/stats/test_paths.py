@@ -667,6 +667,6 @@ def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
         counted.append(df_ml)
     assert 0 in counted and max(counted) > 0
     # not counted here (fitted instead): covariances, intercepts, fixed values, repeated labels
-    for text in ("m1 ~ x1\ny1 ~ m1 + x1\nx1 ~~ x1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1",
-                 "m1 ~ x1\ny1 ~ 0.5*m1 + x1", "m1 ~ a*x1\ny1 ~ a*m1 + x1", "m1 ~ x1\ny1 ~ m1\nm1 ~~ 0.3*y1"):  # fmt: skip
+    for text in ("m1 ~ x1\ny1 ~ m1 + x1\nx1 ~~ x1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1", "m1 ~ x1\ny1 ~ 0.5*m1 + x1",
+                 "m1 ~ a*x1\ny1 ~ a*m1 + x1", "m1 ~ x1\ny1 ~ m1\nm1 ~~ 0.3*y1"):  # fmt: skip
         assert _counted_df(parse_model(text)) is None

@@ -419,8 +419,11 @@ def numpy_counts(key: np.uint64, lo: int, out: np.ndarray) -> None:
 
 
 def _redraw(state: np.ndarray, x: np.ndarray, m: np.uint64, threshold: np.uint64) -> np.ndarray:
-    """Positions of replicates whose first ``n`` outputs ``x`` include rejections: more outputs
-    until ``n`` are accepted, then the first ``n`` accepted positions per replicate."""
+    """Positions of replicates whose first ``n`` outputs ``x`` include rejected draws.
+
+    More outputs are generated until ``n`` are accepted; then the first ``n`` accepted positions
+    of every replicate are returned (vectorised over the replicates).
+    """
     n = x.shape[1]
     low = np.uint64(0xFFFFFFFF)
     while True:

@@ -321,8 +321,11 @@ class _Model:
         return user, eff
 
     def _effect_plan(self) -> tuple[np.ndarray, list[list[int]], list[tuple[int, int]]]:
-        """Distinct paths as a padded ``(K, L)`` index array (``P`` = the column of ones), the path
-        numbers of each effect and the ``(effect, direct row)`` pairs; built once per model."""
+        """The effects as products of distinct paths, built once per model.
+
+        Returns the distinct paths as a padded ``(K, L)`` index array (``P`` = the column of ones),
+        the path numbers of each effect and the ``(effect, direct row)`` pairs.
+        """
         plan = self.__dict__.get("_plan")
         if plan is None:
             P = len(self.params)

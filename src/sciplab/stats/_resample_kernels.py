@@ -1,10 +1,10 @@
 """Compiled kernels of the resampling engine: bootstrap draws as row indices or counts.
 
 Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about half a second to import,
-so commands that never resample, and small runs drawn with numpy, do not pay for it). Every kernel releases the GIL, so the engine runs
-blocks of replicates in a thread pool; compiled code is cached on disk when a cache folder is
-writable and its files are whole, and compiled in memory otherwise (a broken or unwritable cache
-never fails the user's command; :func:`_cache_usable`).
+so commands that never resample, and small runs drawn with numpy, do not pay for it). Every kernel
+releases the GIL, so the engine runs blocks of replicates in a thread pool; compiled code is cached
+on disk when a cache folder is writable and its files are whole, and compiled in memory otherwise
+(a broken or unwritable cache never fails the user's command; :func:`_cache_usable`).
 
 Random stream
 -------------
@@ -123,8 +123,9 @@ DRAW_BLOCK = 256
 
 @nb.njit(inline="always", cache=_CACHE)
 def _count_all(state: np.uint64, cnt: np.ndarray, buf: np.ndarray) -> None:
-    """Counts of one unstratified replicate (rows ``0 .. n - 1``) added to ``cnt``: the stream of
-    :func:`_draw`, generated :data:`DRAW_BLOCK` outputs at a time.
+    """Counts of one unstratified replicate (rows ``0 .. n - 1``) added to ``cnt``.
+
+    The stream of :func:`_draw`, generated :data:`DRAW_BLOCK` outputs at a time.
 
     Output ``t`` of the stream is ``mix(state + t gamma)``: the outputs of a block do not depend on
     each other, so the compiler computes them in SIMD lanes (``buf[t] = (upper 32 bits) * n``); a
