@@ -616,3 +616,57 @@ def test_over_identified_path_model_reports_lavaan_fit_measures():
     assert res.details["fit"]["chisq"] == pytest.approx(ml.fit["chisq"].iloc[0])
     saturated = paths(df, "m1 ~ x\ny ~ m1 + x", ci="none")
     assert saturated.fit.empty and "Model fit" not in saturated.summary()
+
+
+def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
+    # paths() skips the ML refit when the syntax counts df = 0; the count must be the SEM engine's
+    from sciplab.stats.paths import _counted_df
+    from sciplab.stats.sem import sem
+    from sciplab.stats.syntax import parse_model
+
+    rng = np.random.default_rng(5)
+    names = ["x1", "x2", "m1", "m2", "y1", "y2"]
+    data = pd.DataFrame(rng.normal(size=(200, 6)), columns=names)
+    data += 0.3 * data[["x1"]].to_numpy()  # correlated, like real data
+    models = [
+        "m1 ~ x1\ny1 ~ m1 + x1",
+        "m1 ~ x1\ny1 ~ m1",
+        "m1 ~ a1*x1\nm2 ~ d21*m1 + a2*x1\ny1 ~ b2*m2 + b1*m1 + x1 + x2\nserial := a1*d21*b2",
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2 + x1 + x2\ny2 ~ m1 + m2 + x1 + x2",
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2\ny2 ~ m1 + m2 + x1",
+        "m1 ~ a*x1\nm2 ~ m1 + x1\ny1 ~ b*m2 + m1 + x1\nab := a*b",
+        "y1 ~ x1 + x2\ny2 ~ x1 + x2",
+        "y1 ~ x1\ny2 ~ x2",
+        # (co)variances among outcomes: pure outcomes covary by default, mediators only when written
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2 + x1 + x2\ny2 ~ m1 + m2 + x1 + x2\nm1 ~~ m2\ny1 ~~ y2",
+        "m1 ~ x1 + x2\nm2 ~ x1 + x2\ny1 ~ m1 + m2 + x1 + x2\ny2 ~ m1 + m2 + x1 + x2\ny1 ~~ y2\ny1 ~~ y1",
+        "m1 ~ x1\nm2 ~ x1\ny1 ~ m1 + m2\nm1 ~~ c*m2",
+    ]
+    for _ in range(6):  # random recursive models: each path kept with probability 0.7
+        lines = []
+        for i, v in enumerate(names[2:], start=2):
+            rhs = [u for u in names[:i] if rng.random() < 0.7]
+            if rhs:
+                lines.append(f"{v} ~ " + " + ".join(rhs))
+        models.append("\n".join(lines))
+    from sciplab.scip.templates import get_template
+
+    scip = get_template("scip-core").syntax
+    rename = {"attachment_anxiety": "x1", "attachment_avoidance": "x2", "social_self_efficacy": "m1",
+              "emotional_awareness": "m2", "social_support": "y1", "distress": "y2"}  # fmt: skip
+    for long, short in rename.items():
+        scip = scip.replace(long, short)
+    models.append(scip)
+    counted = []
+    for text in models:
+        parsed = parse_model(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df_ml = int(sem(data, parsed, std=False).fit["df"].iloc[0])
+        assert _counted_df(parsed) == df_ml, text
+        counted.append(df_ml)
+    assert 0 in counted and max(counted) > 0
+    # not counted here (fitted instead): covariances, intercepts, fixed values, repeated labels
+    for text in ("m1 ~ x1\ny1 ~ m1 + x1\nx1 ~~ x1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1", "m1 ~ x1\ny1 ~ 0.5*m1 + x1",
+                 "m1 ~ a*x1\ny1 ~ a*m1 + x1", "m1 ~ x1\ny1 ~ m1\nm1 ~~ 0.3*y1"):  # fmt: skip
+        assert _counted_df(parse_model(text)) is None

@@ -176,3 +176,87 @@ def test_unwritable_cache_location_falls_back_to_compiling():
     out = _run_kernels(env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == _expected().split()
+
+
+def reference_counts_vectorised(key: int, b: int, m: int, outputs: int) -> tuple[np.ndarray, int]:
+    """Counts of replicate ``b`` over ``m`` rows as documented (numpy uint64, wrapping) and the
+    number of rejected draws; ``outputs`` must cover the draws (asserted)."""
+    with np.errstate(over="ignore"):
+        g = np.uint64(GAMMA)
+        state = np.uint64(mix(key ^ mix(((b + 1) * GAMMA) & MASK64)))
+        z = state + np.arange(1, outputs + 1, dtype=np.uint64) * g
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+        x = (z >> np.uint64(32)) * np.uint64(m)
+    threshold = (2**32 - m) % m
+    accepted = (x & np.uint64(0xFFFFFFFF)) >= np.uint64(threshold)
+    positions = (x[accepted] >> np.uint64(32))[:m]
+    assert positions.size == m
+    last = np.flatnonzero(accepted)[m - 1]
+    return np.bincount(positions.astype(np.int64), minlength=m).astype(float), int(last + 1 - m)
+
+
+def test_block_generated_counts_follow_the_stream_through_rejections():
+    # the counting path generates DRAW_BLOCK outputs at a time and discards the unused ones; with
+    # m = 6,700,417 (a factor of 2^32 + 1, so (2^32 - m) mod m = m - 1) about 1 draw in 640 is
+    # rejected, so thousands of rejections, block ends and a stop inside a block are exercised
+    m = 6_700_417
+    r = bs.Resampler(m, 2, seed=99)
+    key = int(r._plan[0])
+    counts = r.counts(1, 2)[0]
+    ref, rejected = reference_counts_vectorised(key, 1, m, m + m // 100)
+    assert rejected > 5_000
+    np.testing.assert_array_equal(counts, ref)
+    by_numpy = np.empty((1, m))
+    bs.numpy_counts(r._plan[0], 1, by_numpy)  # the numpy implementation, through its redraw step
+    np.testing.assert_array_equal(by_numpy[0], ref)
+    table = np.random.default_rng(0).normal(size=(m, 2))
+    sums = next(r.weighted_sums(table, threads=1))[2]
+    np.testing.assert_allclose(sums[1], ref @ table, rtol=1e-10)  # the fused path draws the same rows
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 3000), reps=st.integers(1, 300), seed=st.integers(0, 2**63), lo=st.integers(0, 10**9))
+def test_numpy_counts_equal_the_kernel_counts(n, reps, seed, lo):
+    key = np.random.SeedSequence(seed).generate_state(1, np.uint64)[0]
+    a, b = np.empty((reps, n)), np.empty((reps, n))
+    K.fill_counts(key, lo, np.arange(n, dtype=np.int64), np.array([0, n], dtype=np.int64), a)
+    bs.numpy_counts(key, lo, b)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_numpy_redraw_handles_rejections_in_several_replicates():
+    # rejections are rare in samples of usual size; m = 6,700,417 (see above) has thousands per
+    # replicate, so the vectorised redraw is checked against the definition in two replicates at once
+    m = 6_700_417
+    r = bs.Resampler(m, 3, seed=5)
+    key = int(r._plan[0])
+    out = np.empty((2, m))
+    bs.numpy_counts(r._plan[0], 1, out)
+    for i, b in enumerate((1, 2)):
+        ref, rejected = reference_counts_vectorised(key, b, m, m + m // 100)
+        assert rejected > 5_000
+        np.testing.assert_array_equal(out[i], ref)
+
+
+def test_a_fresh_process_draws_small_runs_with_numpy_then_loads_the_kernels():
+    import subprocess
+    import sys
+
+    code = """
+import sys, numpy as np
+from sciplab.stats import _bootstrap as bs
+r = bs.Resampler(500, 400, seed=3)
+table = np.random.default_rng(0).normal(size=(500, 6))
+first = np.concatenate([s for _, _, s in r.weighted_sums(table)])
+assert "numba" not in sys.modules, "small runs must not import numba"
+bs._DRAWN[0] = bs.NUMPY_DRAWS  # this process has drawn enough: the next run loads the kernels
+second = np.concatenate([s for _, _, s in r.weighted_sums(table)])
+assert "numba" in sys.modules
+assert np.array_equal(first, second), "both implementations must give identical sums"
+print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -9,10 +9,17 @@ Design
   bound) chosen.
 * **Stratified resampling** (SSM groups): rows are resampled within each stratum, stratum sizes
   fixed.
-* **Weighted sums without count matrices.** :meth:`Resampler.weighted_sums` gives
-  ``counts() @ table`` block by block in a small thread pool (the kernels release the GIL); each
-  replicate is computed the same way whichever thread runs it, so the output is bit-identical to a
-  sequential run and does not depend on the chunk size.
+* **Weighted sums block by block.** :meth:`Resampler.weighted_sums` gives ``counts() @ table``
+  block by block (counts of :data:`BLOCK` replicates, then BLAS products in fixed row slices) in a
+  small thread pool (the kernels release the GIL); each replicate is computed the same way
+  whichever thread runs it, so the output is bit-identical to a sequential run and does not depend
+  on the chunk size.
+* **Two implementations of one stream.** The counts come from the compiled kernels or, while a
+  process has not loaded them (numba and the scipy.linalg it pulls in cost about half a second to
+  import), from a vectorised numpy implementation of the same stream (:func:`numpy_counts`):
+  identical integer counts, hence identical sums and results. A process draws with numpy until its
+  resampling work would have paid for the import (:data:`NUMPY_DRAWS`), then loads the kernels
+  (the ski-rental rule: never more than about twice the cost of the better choice in hindsight).
 * **One seed rule** (:func:`resampling_seed`): the integer that keys the streams is the one recorded
   in ``details``; passing it back as ``seed`` reproduces the run (also after a Generator was given).
 * **Jackknife by downdating** (:func:`jackknife_sums`): leave-one-out sums without refitting loops.
@@ -31,10 +38,12 @@ Lemire, D. (2019). Fast random integer generation in an interval. *ACM TOMACS, 2
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -57,9 +66,16 @@ GEMM_SINGLE_THREAD = 2**17
 each slice in the calling thread (OpenBLAS hands GEMMs above ~2.6e5 multiply-adds to its own thread
 pool, a costly hand-off on a busy machine), large enough for efficient kernels."""
 
-FUSED_COLUMNS = 16
-"""Widest table whose weighted sums are computed replicate by replicate in the compiled kernel;
-wider tables go through a block of counts and BLAS (measured crossover about 18 columns)."""
+NUMPY_DRAWS = 60_000_000
+"""Draws (rows x replicates, summed over the process) made with numpy before the compiled kernels are
+loaded: numba's import costs about 0.5 s of CPU, numpy draws about 8 ns more per draw than the
+kernels (0.9 ns), so 6e7 draws cost about what the import saves (see the module notes)."""
+
+NUMPY_MAX_ROWS = 2**16
+"""Largest unstratified sample drawn with numpy (larger ones use the kernels at once)."""
+
+_NUMPY_SLICE = 2**16
+"""Draws per numpy slice (a few MB of temporaries)."""
 
 _MAX_STRATUM = 2**32 - 1
 
@@ -196,9 +212,26 @@ class Resampler:
         start, stop = self._range(start, stop)
         out = np.empty((stop - start, self.n))
         if out.size:
-            key, members, bounds = self._plan
-            _kernels().fill_counts(key, start, members, bounds, out)
+            kernels = None if self._numpy_draws(out.size) else _kernels()
+            self._fill_counts(kernels, start, out)
         return out
+
+    def _numpy_draws(self, draws: int) -> bool:
+        """Whether ``draws`` draws of this run are made with numpy (and counted as such); see :data:`NUMPY_DRAWS`."""
+        if self.strata is not None or self.n > NUMPY_MAX_ROWS or "sciplab.stats._resample_kernels" in sys.modules:
+            return False
+        with _DRAWN_LOCK:
+            if _DRAWN[0] + draws > NUMPY_DRAWS:
+                return False
+            _DRAWN[0] += draws
+        return True
+
+    def _fill_counts(self, kernels: ModuleType | None, start: int, out: np.ndarray) -> None:
+        key, members, bounds = self._plan
+        if kernels is None:
+            numpy_counts(key, start, out)
+        else:
+            kernels.fill_counts(key, start, members, bounds, out)
 
     def weighted_sums(
         self, table: np.ndarray, chunk_size: int | None = None, *, threads: int | None = None
@@ -206,10 +239,8 @@ class Resampler:
         """Yield ``(start, stop, counts(start, stop) @ table)`` chunk by chunk, in order.
 
         The fast route to weighted sufficient statistics (weighted sums of per-row products) of
-        every replicate. Replicates run in blocks of :data:`BLOCK` (in a thread pool). For tables of
-        at most :data:`FUSED_COLUMNS` columns each replicate's counts are multiplied with ``table``
-        as soon as they are drawn (compiled kernel, nothing stored); wider tables get a block of
-        counts and BLAS products in row slices of about :data:`GEMM_SINGLE_THREAD` multiply-adds.
+        every replicate. Replicates run in blocks of :data:`BLOCK` (in a thread pool): a block of
+        counts, then BLAS products in row slices of about :data:`GEMM_SINGLE_THREAD` multiply-adds.
 
         Parameters
         ----------
@@ -235,12 +266,12 @@ class Resampler:
             raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size}")
         if self.B == 0:
             return
-        kernels = _kernels()  # import (and compile) before the pool starts
-        fused = table.shape[1] <= FUSED_COLUMNS
-        operand = np.ascontiguousarray(table.T) if fused else table
+        # import (and compile) the kernels before the pool starts, unless numpy draws this run
+        kernels = None if self._numpy_draws(self.n * self.B) else _kernels()
+        operand = table
         n_blocks = -(-self.B // BLOCK)
         workers = default_threads() if threads is None else max(1, int(threads))
-        if not fused and BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its counts
+        if BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its counts
             workers = 1
         workers = min(workers, n_blocks)
         pool = _pool(workers) if workers > 1 else None
@@ -248,7 +279,7 @@ class Resampler:
             # all blocks are submitted at once: the workers never wait for the consumer, and only
             # running blocks hold temporaries (results are small: rows x table columns)
             futures: list[Future[np.ndarray]] = (
-                [pool.submit(self._block_sums, kernels, j, operand, fused) for j in range(n_blocks)]
+                [pool.submit(self._block_sums, kernels, j, operand) for j in range(n_blocks)]
                 if pool is not None
                 else []
             )
@@ -259,7 +290,7 @@ class Resampler:
                     return futures[k].result()
                 if k not in done:
                     done.clear()
-                    done[k] = self._block_sums(kernels, k, operand, fused)
+                    done[k] = self._block_sums(kernels, k, operand)
                 return done[k]
 
             for start in range(0, self.B, size):
@@ -276,29 +307,137 @@ class Resampler:
                 future.cancel()
             wait(futures)
 
-    def _block_sums(self, kernels: ModuleType, k: int, operand: np.ndarray, fused: bool) -> np.ndarray:
-        """``counts`` of block ``k`` times the table: ``(rows of block k, table columns)``."""
-        key, members, bounds = self._plan
+    def _block_sums(self, kernels: ModuleType | None, k: int, operand: np.ndarray) -> np.ndarray:
+        """``counts`` of block ``k`` times the table: ``(rows of block k, table columns)``.
+
+        The counts are exact integers whichever implementation drew them, and the products are
+        the same BLAS calls on the same slices, so both give bit-identical sums.
+        """
         lo = k * BLOCK
         reps = min(BLOCK, self.B - lo)
-        if fused:
-            out = np.empty((reps, operand.shape[0]))
-            kernels.fill_sums(key, lo, members, bounds, operand, out)
-            return out
         cnt = np.empty((reps, self.n))
-        kernels.fill_counts(key, lo, members, bounds, cnt)
+        self._fill_counts(kernels, lo, cnt)
         width = operand.shape[1]
-        rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, self.n * width)))
-        # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
-        n_slices = max(1, reps // rows)
-        bounds_r = [reps * i // n_slices for i in range(n_slices + 1)]
-        out = np.empty((reps, width))
-        for a, b in zip(bounds_r[:-1], bounds_r[1:], strict=True):
-            if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
-                out[a:b] = (np.repeat(cnt[a:b], 2, axis=0) @ operand)[:1]
-            else:
-                out[a:b] = cnt[a:b] @ operand
+        local = _blas_thread_local()
+        if local is not None:  # BLAS stays in this thread for any size: large slices
+            rows = GEMM_ROWS
+            before = local(1)
+        else:
+            rows = max(2, min(BLOCK, GEMM_SINGLE_THREAD // max(1, self.n * width)))
+        try:
+            # product slices of rows .. 2 rows - 1 replicates (one row only if the block has one)
+            n_slices = max(1, reps // rows)
+            bounds_r = [reps * i // n_slices for i in range(n_slices + 1)]
+            out = np.empty((reps, width))
+            for a, b in zip(bounds_r[:-1], bounds_r[1:], strict=True):
+                if b - a == 1:  # keep the matrix-matrix kernel (a vector product may round differently)
+                    out[a:b] = (np.repeat(cnt[a:b], 2, axis=0) @ operand)[:1]
+                else:
+                    out[a:b] = cnt[a:b] @ operand
+        finally:
+            if local is not None:
+                local(before)
         return out
+
+
+GEMM_ROWS = 32
+"""Replicates per product slice when BLAS can be kept in the calling thread (:func:`_blas_thread_local`):
+(measured best here: 1.3x faster than the small slices of :data:`GEMM_SINGLE_THREAD` at 10 columns,
+1.9x at 28)."""
+
+
+@functools.cache
+def _blas_thread_local() -> Callable[[int], int] | None:
+    """OpenBLAS's ``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27) of numpy's bundled BLAS, or None.
+
+    It sets the number of BLAS threads of the calling thread only and returns the previous value,
+    so the resampling threads run their products single-threaded without changing anything for
+    the user's other threads. Elsewhere (another BLAS, an older OpenBLAS) the products are cut
+    into slices small enough for OpenBLAS to stay in the calling thread by itself.
+    """
+    import ctypes
+    from pathlib import Path
+
+    folder = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for path in sorted(folder.glob("libscipy_openblas*.so*")):
+        try:
+            fn = ctypes.CDLL(str(path)).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        fn.argtypes = [ctypes.c_int]
+        fn.restype = ctypes.c_int
+        return fn  # type: ignore[no-any-return]
+    return None
+
+
+_DRAWN = [0]
+"""Draws made with numpy in this process (:data:`NUMPY_DRAWS`)."""
+_DRAWN_LOCK = threading.Lock()
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix_inplace(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser of :mod:`sciplab.stats._resample_kernels`, in place on uint64 arrays."""
+    z ^= z >> np.uint64(30)
+    z *= _MIX1
+    z ^= z >> np.uint64(27)
+    z *= _MIX2
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def numpy_counts(key: np.uint64, lo: int, out: np.ndarray) -> None:
+    """Counts of unstratified replicates ``lo ..`` into ``out`` (``(reps, n)``), drawn with numpy.
+
+    The stream of :mod:`sciplab.stats._resample_kernels` (SplitMix64 per replicate, Lemire's
+    multiply-shift with rejection), vectorised over replicates and draws: the first ``n`` outputs
+    of every replicate at once; the rare replicate with a rejected draw gets further outputs until
+    ``n`` are accepted (also vectorised). Counts equal ``fill_counts`` exactly (tested).
+    """
+    reps, n = out.shape
+    m = np.uint64(n)
+    threshold = np.uint64((2**32 - n) % n)
+    low = np.uint64(0xFFFFFFFF)
+    with np.errstate(over="ignore"):
+        state = _mix_inplace(np.uint64(key) ^ _mix_inplace(np.arange(lo + 1, lo + reps + 1, dtype=np.uint64) * _GAMMA))
+        steps = np.arange(1, n + 1, dtype=np.uint64) * _GAMMA
+        rows = max(1, _NUMPY_SLICE // n)
+        for a in range(0, reps, rows):
+            b = min(reps, a + rows)
+            x = _mix_inplace(state[a:b, None] + steps[None, :])
+            x >>= np.uint64(32)
+            x *= m
+            pos = (x >> np.uint64(32)).astype(np.intp)
+            rejected = np.flatnonzero(((x & low) < threshold).any(axis=1))
+            if rejected.size:
+                pos[rejected] = _redraw(state[a:b][rejected], x[rejected], m, threshold)
+            pos += (np.arange(b - a) * n)[:, None]
+            out[a:b] = np.bincount(pos.ravel(), minlength=(b - a) * n).reshape(b - a, n)
+
+
+def _redraw(state: np.ndarray, x: np.ndarray, m: np.uint64, threshold: np.uint64) -> np.ndarray:
+    """Positions of replicates whose first ``n`` outputs ``x`` include rejected draws.
+
+    More outputs are generated until ``n`` are accepted; then the first ``n`` accepted positions
+    of every replicate are returned (vectorised over the replicates).
+    """
+    n = x.shape[1]
+    low = np.uint64(0xFFFFFFFF)
+    while True:
+        accepted = (x & low) >= threshold
+        if (accepted.sum(axis=1) >= n).all():
+            break
+        t = np.arange(x.shape[1] + 1, x.shape[1] + 1 + max(16, n // 8), dtype=np.uint64) * _GAMMA
+        with np.errstate(over="ignore"):
+            more = _mix_inplace(state[:, None] + t[None, :])
+            more >>= np.uint64(32)
+            more *= m
+        x = np.concatenate([x, more], axis=1)
+    keep = accepted & (np.cumsum(accepted, axis=1) <= n)
+    return (x[keep] >> np.uint64(32)).astype(np.intp).reshape(x.shape[0], n)
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -406,7 +545,7 @@ def _valid_columns(reps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if reps.ndim == 1:
         reps = reps[:, None]
     ok = np.isfinite(reps)
-    if np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
+    if not ok.all() and np.isinf(reps).any():  # an infinite replicate is a failed one (it would sort among the valid)
         reps = np.where(ok, reps, np.nan)
     return reps, ok
 
@@ -556,9 +695,14 @@ def bootstrap_pvalue(reps: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     pingouin and R ``mediation``). Not a test under H0: the resamples are not drawn under H0.
     """
     reps, ok = _valid_columns(reps)
+    return _pvalue(reps, ok, estimate)
+
+
+def _pvalue(reps: np.ndarray, ok: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """:func:`bootstrap_pvalue` of replicates already checked by :func:`_valid_columns`."""
     counts = ok.sum(axis=0)
-    pos = (np.where(ok, reps, 0) > 0).sum(axis=0)
-    neg = (np.where(ok, reps, 0) < 0).sum(axis=0)
+    pos = (reps > 0).sum(axis=0)  # NaN compares False: failed replicates count on neither side
+    neg = (reps < 0).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.minimum(1.0, 2.0 * np.minimum(pos, neg) / counts)
     p = np.where(np.asarray(estimate) == 0, 1.0, p)
@@ -617,7 +761,7 @@ def replicate_summary(
         out["mcse"] = (hi - lo) / 2.0
     else:
         out["mcse"] = np.full(probs.shape, np.nan)
-    out["pvalue"] = bootstrap_pvalue(reps, estimate) if pvalue else np.full(reps.shape[1], np.nan)
+    out["pvalue"] = _pvalue(reps, ok, estimate) if pvalue else np.full(reps.shape[1], np.nan)
     return out
 
 

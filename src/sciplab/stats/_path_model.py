@@ -304,15 +304,40 @@ class _Model:
             res = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
             values[name] = res
             user[:, j] = res
-        eff = np.empty((R, len(self.effects)))
-        for j, e in enumerate(self.effects):
-            total = np.zeros(R)
-            for rows in e["rows"]:
-                total = total + np.prod(est[:, rows], axis=1)
-            if e["direct"] is not None:
-                total = total + est[:, e["direct"]]
-            eff[:, j] = total
+        eff = np.zeros((R, len(self.effects)))
+        index, paths_of, direct_of = self._effect_plan()
+        if index.size:
+            # every distinct path's product at once (paths padded with a column of ones), then each
+            # effect adds its paths in the order listed (the same sums as path by path)
+            padded = np.concatenate([est, np.ones((R, 1))], axis=1)
+            prods = padded[:, index[:, 0]]
+            for c in range(1, index.shape[1]):
+                prods *= padded[:, index[:, c]]
+            for j, cols in enumerate(paths_of):
+                for k in cols:
+                    eff[:, j] += prods[:, k]
+        for j, d in direct_of:
+            eff[:, j] += est[:, d]
         return user, eff
+
+    def _effect_plan(self) -> tuple[np.ndarray, list[list[int]], list[tuple[int, int]]]:
+        """The effects as products of distinct paths, built once per model.
+
+        Returns the distinct paths as a padded ``(K, L)`` index array (``P`` = the column of ones),
+        the path numbers of each effect and the ``(effect, direct row)`` pairs.
+        """
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            P = len(self.params)
+            distinct: dict[tuple[int, ...], int] = {}
+            paths_of = [[distinct.setdefault(tuple(rows), len(distinct)) for rows in e["rows"]] for e in self.effects]
+            width = max((len(k) for k in distinct), default=0)
+            index = np.full((len(distinct), width), P, dtype=np.intp)
+            for key, k in distinct.items():
+                index[k, : len(key)] = key
+            direct_of = [(j, e["direct"]) for j, e in enumerate(self.effects) if e["direct"] is not None]
+            plan = self.__dict__["_plan"] = (index, paths_of, direct_of)
+        return plan
 
 
 def _count_indirect_paths(variables: list[str], children: Mapping[str, list[tuple[str, int]]]) -> int:

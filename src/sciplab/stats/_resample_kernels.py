@@ -1,10 +1,10 @@
-"""Compiled kernels of the resampling engine: bootstrap draws, counts and weighted sums.
+"""Compiled kernels of the resampling engine: bootstrap draws as row indices or counts.
 
-Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about a second to import, so
-commands that never resample do not pay for it). Every kernel releases the GIL, so the engine runs
-blocks of replicates in a thread pool; compiled code is cached on disk when a cache folder is
-writable and its files are whole, and compiled in memory otherwise (a broken or unwritable cache
-never fails the user's command; :func:`_cache_usable`).
+Imported lazily by :mod:`sciplab.stats._bootstrap` (``numba`` costs about half a second to import,
+so commands that never resample, and small runs drawn with numpy, do not pay for it). Every kernel
+releases the GIL, so the engine runs blocks of replicates in a thread pool; compiled code is cached
+on disk when a cache folder is writable and its files are whole, and compiled in memory otherwise
+(a broken or unwritable cache never fails the user's command; :func:`_cache_usable`).
 
 Random stream
 -------------
@@ -117,14 +117,44 @@ def fill_indices(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarra
         _resample_row(_start(key, lo + r), members, bounds, out[r], False)
 
 
+DRAW_BLOCK = 256
+"""Outputs of a replicate's stream generated at once by :func:`_count_all` (see there)."""
+
+
 @nb.njit(inline="always", cache=_CACHE)
-def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: np.ndarray) -> None:
+def _count_all(state: np.uint64, cnt: np.ndarray, buf: np.ndarray) -> None:
+    """Counts of one unstratified replicate (rows ``0 .. n - 1``) added to ``cnt``.
+
+    The stream of :func:`_draw`, generated :data:`DRAW_BLOCK` outputs at a time.
+
+    Output ``t`` of the stream is ``mix(state + t gamma)``: the outputs of a block do not depend on
+    each other, so the compiler computes them in SIMD lanes (``buf[t] = (upper 32 bits) * n``); a
+    second, scalar pass accepts them in order (Lemire's test) and counts the accepted rows until
+    ``n`` are drawn. The outputs after the last accepted one are discarded: the draws are exactly
+    those of :func:`_draw`, about twice as fast.
+    """
+    n = cnt.shape[0]
+    m = np.uint64(n)
+    threshold = (_TWO32 - m) % m
+    size = buf.shape[0]
+    done = 0
+    while done < n:
+        for t in range(size):  # independent outputs: vectorised
+            buf[t] = (_mix(state + np.uint64(t + 1) * _GAMMA) >> _S32) * m
+        state += np.uint64(size) * _GAMMA
+        for t in range(size):
+            x = buf[t]
+            if (x & _LOW32) >= threshold:
+                cnt[x >> _S32] += 1.0
+                done += 1
+                if done == n:
+                    break
+
+
+@nb.njit(inline="always", cache=_CACHE)
+def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: np.ndarray, buf: np.ndarray) -> None:
     if bounds.shape[0] == 2:  # one stratum: members are 0 .. n - 1, no look-up
-        m = np.uint64(cnt.shape[0])
-        threshold = (_TWO32 - m) % m
-        for _ in range(cnt.shape[0]):
-            state, j = _draw(state, m, threshold)
-            cnt[j] += 1.0
+        _count_all(state, cnt, buf)
         return
     _resample_row(state, members, bounds, cnt, True)
 
@@ -132,30 +162,8 @@ def _count_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, cnt: n
 @nb.njit(nogil=True, cache=_CACHE)
 def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, out: np.ndarray) -> None:
     """How often each row appears in replicates ``lo ..`` into ``out`` (``(reps, n)`` float64)."""
+    buf = np.empty(DRAW_BLOCK, dtype=np.uint64)
     for r in range(out.shape[0]):
         row = out[r]
         row[:] = 0.0
-        _count_row(_start(key, lo + r), members, bounds, row)
-
-
-@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
-def fill_sums(
-    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, table_t: np.ndarray, out: np.ndarray
-) -> None:
-    """``counts @ table`` of replicates ``lo ..`` into ``out`` (``(reps, k)``); ``table_t`` is ``(k, n)``.
-
-    Counts of one replicate stay in cache and are multiplied at once; no count matrix is stored.
-    ``fastmath`` lets the compiler vectorise each dot product (summation order fixed per build,
-    identical for every replicate, chunk and thread).
-    """
-    n = table_t.shape[1]
-    cnt = np.empty(n)
-    for r in range(out.shape[0]):
-        cnt[:] = 0.0
-        _count_row(_start(key, lo + r), members, bounds, cnt)
-        for c in range(table_t.shape[0]):
-            acc = 0.0
-            col = table_t[c]
-            for i in range(n):
-                acc += cnt[i] * col[i]
-            out[r, c] = acc
+        _count_row(_start(key, lo + r), members, bounds, row, buf)
