@@ -7,6 +7,11 @@ absent from a replicate has weight 0). All replicates are then solved together b
 steps with one fixed information matrix (the observed information at the starting point, where
 the replicates' minima lie close), with step halving, using the pattern-aggregated gradient of
 :func:`._ml.evaluate`; no Python loop runs over replicates.
+
+On request each replicate's sampling covariance matrix of the free parameters (``vcov=True``:
+the inverse of its expected or observed information, ``information=``, times ``2 / N_r``) is
+computed at its estimates in memory-bounded batches of replicates: what Wald tests, delta-method
+SEs and Monte Carlo CIs of defined effects need (the power engine's FIML path).
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ class BatchFit:
     """Estimates of R replicates.
 
     ``phi`` (R, q), discrepancy ``f`` (R,), ``converged`` (R,), ``iterations`` (R,), and, when
-    asked for, SEs from the expected information ``se`` (R, q).
+    asked for, SEs ``se`` (R, q) and covariance matrices ``vcov`` (R, q, q) of the free parameters
+    (from the information chosen by ``information``; NaN for a replicate whose ``f`` is not finite).
     """
 
     phi: np.ndarray
@@ -35,6 +41,7 @@ class BatchFit:
     converged: np.ndarray
     iterations: np.ndarray
     se: np.ndarray | None = None
+    vcov: np.ndarray | None = None
 
 
 def pattern_blocks(Xr: list[np.ndarray]) -> list[_ml.Block]:
@@ -103,6 +110,8 @@ def refit(
     tol: float = 1e-6,
     se: bool = False,
     polish_after: int = 25,
+    vcov: bool = False,
+    information: str = "expected",
 ) -> BatchFit:
     """FIML estimates of R incomplete data sets at once, warm-started at ``phi0``.
 
@@ -127,15 +136,24 @@ def refit(
     max_iter, tol
         Iterations and the convergence criterion (largest absolute gradient entry of ``f``).
     se
-        Also return SEs from each replicate's expected information (pattern by pattern).
+        Also return SEs from each replicate's information (pattern by pattern).
     polish_after
         Steps after which still-running replicates use the information at their current estimates.
+    vcov
+        Also return each replicate's covariance matrix of the free parameters ``(R, q, q)``:
+        the (pseudo-)inverse of its information at its estimates times ``2 / N_r``.
+    information
+        ``"expected"`` (default; pattern-wise Fisher information) or ``"observed"`` (the exact
+        Hessian of :func:`._ml.hessian`, what ``sem(..., missing="fiml")`` uses for its SEs).
 
     Returns
     -------
     BatchFit
-        ``phi`` (R, q), ``f`` (R,), ``converged``, ``iterations`` and ``se`` (R, q) when asked for.
+        ``phi`` (R, q), ``f`` (R,), ``converged``, ``iterations``, and ``se`` (R, q) and ``vcov``
+        (R, q, q) when asked for.
     """
+    if information not in ("expected", "observed"):
+        raise ValueError(f"information must be 'expected' or 'observed', got {information!r}")
     blocks = pattern_blocks(Xr)
     R = Xr[0].shape[0]
     q = len(phi0)
@@ -206,17 +224,49 @@ def refit(
             done[upd] = (np.abs(gu).max(axis=1) < tol) | small
     converged = np.isfinite(f) & (np.abs(g).max(axis=1) < max(tol * 100, 1e-5))
     out = BatchFit(phi, f, converged, iters)
-    if se:
-        n_r = _rows_with_data(Xr)
-        ses = np.full((R, q), np.nan)
-        per = max(1, int(MAX_FLOATS // max(1, sum(b.idx.shape[0] * b.idx.shape[1] ** 4 for b in blocks))))
-        for a in range(0, R, per):
-            rows = np.arange(a, min(R, a + per))
-            _, _, H = _ml.evaluate(designs, _ml._take(blocks, rows), phi[rows], meanstructure=meanstructure)
-            assert H is not None
-            diag = np.diagonal(np.linalg.pinv(H), axis1=1, axis2=2)
-            ses[rows] = np.sqrt(np.abs(diag) * 2.0 / n_r[rows, None])
-        out.se = ses
+    if se or vcov:
+        V = covariances(designs, blocks, phi, _rows_with_data(Xr), meanstructure=meanstructure, information=information)
+        if se:
+            out.se = np.sqrt(np.abs(np.diagonal(V, axis1=1, axis2=2)))
+        if vcov:
+            out.vcov = V
+    return out
+
+
+def covariances(
+    designs: list[Design],
+    blocks: list[_ml.Block],
+    phi: np.ndarray,
+    n_r: np.ndarray,
+    *,
+    meanstructure: bool,
+    information: str = "expected",
+) -> np.ndarray:
+    """Covariance matrices ``pinv(H_r) * 2 / n_r`` of R replicates at ``phi`` (R, q): (R, q, q).
+
+    ``H_r`` is the expected (:func:`._ml.evaluate`) or observed (:func:`._ml.hessian`)
+    information in f units; replicates are processed in batches whose working arrays stay below
+    about :data:`MAX_FLOATS` floats. Rows whose ``phi`` is not finite get NaN.
+    """
+    R, q = phi.shape
+    p = designs[0].p
+    D = p * p + p
+    per_rep = sum(b.idx.shape[0] * b.idx.shape[1] ** 4 for b in blocks) + len(designs) * D * D
+    if information == "observed":  # the curvature term evaluates 2q moment Jacobians per replicate
+        per_rep += len(designs) * 2 * q * q * (p * p + p)
+    per = max(1, int(MAX_FLOATS // max(1, per_rep)))
+    out = np.full((R, q, q), np.nan)
+    good = np.flatnonzero(np.all(np.isfinite(phi), axis=1))
+    for a in range(0, len(good), per):
+        rows = good[a : a + per]
+        sub = _ml._take(blocks, rows)
+        if information == "observed":
+            H = _ml.hessian(designs, sub, phi[rows], meanstructure)
+        else:
+            _, _, He = _ml.evaluate(designs, sub, phi[rows], meanstructure=meanstructure)
+            assert He is not None
+            H = He
+        out[rows] = np.linalg.pinv(H) * (2.0 / n_r[rows])[:, None, None]
     return out
 
 
