@@ -313,3 +313,106 @@ def test_latent_sample_size_bad_input(kwargs, match):
 
     with pytest.raises(InvalidParameterError, match=match):
         sample_size(THREE, reps=10, seed=1, **kwargs)
+
+
+def _fiml_reference(study, n: int, chunk: int, reps: int):
+    """The chunk's replicate data sets (the same draws as ``run_latent_chunk``) and one ``sem()`` per replicate."""
+    from sciplab._core.errors import ConvergenceWarning
+    from sciplab.stats.power.latent import _apply_missing
+
+    f = study.fitter
+    data_ss, miss_ss, _ = np.random.SeedSequence([study.seed, n, chunk]).spawn(3)
+    data = draw(np.random.default_rng(data_ss), reps, n, study.cov, study.chol, study.nonnormal)
+    data = _apply_missing(
+        np.random.default_rng(miss_ss), data, study.missing_columns, study.missing, study.cause, study.cause_sd,
+        study.g0,
+    )  # fmt: skip
+    keys = [(lhs, op, rhs) for _, lhs, op, rhs, _ in f.rows] + [(nm, ":=", "") for nm in f.defined]
+    est = np.full((reps, len(keys)), np.nan)
+    se = np.full((reps, len(keys)), np.nan)
+    for r in range(reps):  # the per-replicate reference the batched path replaces
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = sem(pd.DataFrame(data[r][:, f.columns], columns=f.observed), f.parsed, missing="fiml", std=False)
+        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+            continue
+        t = res.table
+        at = {
+            (a, o, b if o != ":=" else ""): i
+            for i, (a, o, b) in enumerate(zip(t["lhs"], t["op"], t["rhs"], strict=True))
+        }
+        idx = [at[k] for k in keys]
+        est[r], se[r] = t["est"].to_numpy()[idx], t["se"].to_numpy()[idx]
+    return data, est, se
+
+
+@pytest.mark.parametrize(
+    ("model", "missing"),
+    [
+        ("f1 =~ 0.7*x1 + 0.7*x2 + 0.7*x3; m ~ 0.3*a*f1; y ~ 0.3*b*m; ind := a*b", "mar:0.25:x1:fiml"),
+        ("m ~ 0.4*a*x; y ~ 0.3*b*m + 0.1*x; ind := a*b", "mcar:0.2:fiml"),
+    ],
+)
+def test_batched_fiml_power_equals_per_replicate_sem_fits(model, missing):
+    """Same draws -> the batched FIML refits give sem()'s estimates, SEs and rejections, replicate by replicate."""
+    from statistics import NormalDist
+
+    from sciplab.stats.power.latent import _delta_se, _fiml_batch_fit, prepare_sem, run_latent_chunk
+
+    study, _ = prepare_sem(model, test="sobel", level=0.95, seed=7, missing=missing, analysis_model=None, draws=100)
+    n, reps = 90, 10
+    data, est_ref, se_ref = _fiml_reference(study, n, 0, reps)
+    f = study.fitter
+    phi, V, ok = _fiml_batch_fit(f, data)
+    # the same replicates converge (sem(): no ConvergenceWarning)
+    np.testing.assert_array_equal(ok, np.isfinite(est_ref).all(axis=1))
+    assert ok.sum() >= reps - 2
+    phi, V, est_ref, se_ref = phi[ok], V[ok], est_ref[ok], se_ref[ok]
+    kk = [k for *_, k in f.rows]
+    th = f.spec.theta(phi)
+    est = np.concatenate([th[:, kk], f.defined_values(phi)], axis=1)
+    Vt = np.einsum("ia,rab,jb->rij", f.spec.K, V, f.spec.K)
+    se = np.concatenate([np.sqrt(np.diagonal(Vt, axis1=1, axis2=2))[:, kk], _delta_se(f, phi, V)], axis=1)
+    np.testing.assert_allclose(est, est_ref, atol=1e-6)
+    np.testing.assert_allclose(se, se_ref, rtol=1e-5)
+    z = NormalDist().inv_cdf(0.975)
+    reject_ref = np.abs(est_ref) > z * se_ref
+    np.testing.assert_array_equal(np.abs(est) > z * se, reject_ref)
+    out = run_latent_chunk(study, n, 0, reps)  # the engine's own chunk: the same counts and sums
+    assert out["ok"] == ok.sum()
+    np.testing.assert_array_equal(out["rejections"], reject_ref.sum(axis=0))
+    np.testing.assert_allclose(out["est_sum"], est_ref.sum(axis=0), atol=1e-6 * reps)
+
+
+def test_fiml_power_has_no_per_replicate_refit_loop(monkeypatch):
+    """A FIML power run never calls sem() and solves each chunk's replicates in one batched refit."""
+    import sciplab.stats.sem as sem_pkg
+    import sciplab.stats.sem.core as core
+    from sciplab.stats.sem import _fiml_batch
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a per-replicate sem() fit ran")
+
+    monkeypatch.setattr(sem_pkg, "sem", forbidden)
+    monkeypatch.setattr(core, "sem", forbidden)
+    calls: list[int] = []
+    evaluations: list[int] = []
+    refit, evaluate = _fiml_batch.refit_own_patterns, _fiml_batch.evaluate_slots
+
+    def counting_refit(designs, Xr, phi0, **kw):
+        calls.append(Xr[0].shape[0])
+        return refit(designs, Xr, phi0, **kw)
+
+    def counting_evaluate(*args, **kw):
+        evaluations.append(1)
+        return evaluate(*args, **kw)
+
+    monkeypatch.setattr(_fiml_batch, "refit_own_patterns", counting_refit)
+    monkeypatch.setattr(_fiml_batch, "evaluate_slots", counting_evaluate)
+    res = power(TWO.format(b=0.4), n=[100, 140], reps=150, seed=5, missing="mcar:0.2:fiml", threads=1)
+    assert sorted(calls) == [150, 150]  # one batched refit per chunk of 150 replicates
+    # likelihood evaluations count solver steps (and step halvings), each for all running replicates
+    # at once: a per-replicate loop would need at least one per replicate and step (> 2 x 150 x 10)
+    assert len(evaluations) < 150
+    assert "batched FIML" in res.details["run"] and "batches" in res.details["estimator"]
+    assert res.details["failed_total"] == 0

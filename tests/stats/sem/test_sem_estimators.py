@@ -439,3 +439,57 @@ def test_fiml_bootstrap_ses_and_progress(hs):
     assert "pvalue.bollen.stine" not in res.fit.columns
     with pytest.raises(InvalidParameterError, match="ci='bca'.*missing='fiml'"):
         cfa(d, HS_MODEL, missing="fiml", se="bootstrap", bootstrap=10, ci="bca")
+
+
+def test_batched_fiml_own_patterns_and_covariances_equal_separate_fits(hs):
+    """Replicates with their own missing-data patterns: estimates, observed-information vcov and the
+    union-layout solver agree with ordinary FIML fits of each data set."""
+    import sciplab.stats.sem.core as core
+    from sciplab.stats.sem import _fiml_batch, _ml
+
+    cols = [f"x{i}" for i in range(1, 10)]
+    X = hs[cols].to_numpy(float)
+    rng = np.random.default_rng(8)
+    Xr = np.repeat(X[None], 3, axis=0)
+    Xr[rng.random(Xr.shape) < np.array([0.05, 0.1, 0.2])[:, None, None]] = np.nan  # each its own patterns
+    captured = {}
+    orig = core._ml.fisher_scoring
+
+    def capture(designs, blocks, phi0, **kw):
+        sol = orig(designs, blocks, phi0, **kw)
+        captured.setdefault("designs", designs)
+        captured.setdefault("phi", sol.phi[0])
+        return sol
+
+    core._ml.fisher_scoring = capture
+    try:
+        cfa(_hs_missing(hs), HS_MODEL, missing="fiml", std=False)
+    finally:
+        core._ml.fisher_scoring = orig
+    designs, phi0 = captured["designs"], captured["phi"]
+    own = _fiml_batch.refit_own_patterns(designs, [Xr], phi0, meanstructure=True, tol=1e-9, vcov=True,
+                                         information="observed")  # fmt: skip
+    union = _fiml_batch.refit(designs, [Xr], phi0, meanstructure=True, tol=1e-9, vcov=True, information="observed")
+    assert own.converged.all() and union.converged.all()
+    np.testing.assert_allclose(own.phi, union.phi, atol=1e-6)
+    assert own.vcov is not None and union.vcov is not None
+    np.testing.assert_allclose(own.vcov, union.vcov, rtol=1e-5, atol=1e-8)  # entries up to 1e-2
+    for r in range(3):
+        one = cfa(pd.DataFrame(Xr[r], columns=cols), HS_MODEL, missing="fiml", std=False)  # observed-information SEs
+        free = one.table[(one.table["op"].isin(["=~", "~~", "~1"])) & (one.table["se"] > 0)]
+        np.testing.assert_allclose(own.phi[r], free["est"].to_numpy(), atol=1e-6)
+        np.testing.assert_allclose(np.sqrt(np.diagonal(own.vcov[r])), free["se"].to_numpy(), rtol=1e-5)
+        np.testing.assert_allclose(own.vcov[r], own.vcov[r].T, atol=1e-14)
+    # the slot layout's likelihood, gradient and informations equal the union layout's
+    slots, blocks = _fiml_batch.own_pattern_slots([Xr]), _fiml_batch.pattern_blocks([Xr])
+    pts = own.phi + rng.normal(0, 0.02, own.phi.shape)
+    f1, g1, H1 = _ml.evaluate(designs, blocks, pts, meanstructure=True)
+    f2, g2, _, _ = _fiml_batch.evaluate_slots(designs, slots, pts, meanstructure=True)
+    np.testing.assert_allclose(f2, f1, rtol=1e-12)
+    np.testing.assert_allclose(g2, g1, atol=1e-12)
+    He = _fiml_batch.information_slots(designs, slots, pts, meanstructure=True, observed=False)
+    Ho = _fiml_batch.information_slots(designs, slots, pts, meanstructure=True, observed=True)
+    np.testing.assert_allclose(He, H1, atol=1e-10)
+    np.testing.assert_allclose(Ho, _ml.hessian(designs, blocks, pts, True), atol=1e-8)
+    with pytest.raises(ValueError, match="information"):
+        _fiml_batch.refit(designs, [Xr], phi0, meanstructure=True, information="sandwich")

@@ -21,18 +21,12 @@ covariance matrix (so marker-scaled loadings and misspecified analysis models ar
   refitted in batches by the engine's batched Fisher scoring (the same solver as its bootstrap,
   :func:`sciplab.stats.sem._boot.refit`), warm-started at the population values; SEs from the
   expected information. No per-replicate Python loop.
-* ``missing`` with ``method="fiml"``: each replicate is fitted by :func:`sciplab.stats.sem.sem`
-  with ``missing="fiml"`` (SEs from the observed information). This is the one per-replicate
-  Python loop left, in :func:`_fiml_fit`. The SEM engine now has batched FIML refits
-  (``sciplab.stats.sem._fiml_batch.refit(spec.designs, [data], phi0, meanstructure=True,
-  se=True)``: replicates ``(R, n, p)`` with NaN -> ``phi``, ``converged`` and expected-information
-  ``se`` per replicate); it reached main at the end of this session and is not wired in yet.
-  Wiring it in makes :func:`_fiml_fit` the same few array lines as :func:`_batch_fit` for the Wald
-  tests of parameters; the delta-method and Monte Carlo tests of defined effects also need each
-  replicate's full covariance matrix (the per-replicate information ``se=True`` computes, returned
-  rather than reduced to SEs). Until then FIML studies spread over Dask worker processes
-  (``workers=``/``scheduler=``); local FIML runs use
-  one thread (``sem()`` records warnings per fit, which is not thread-safe).
+* ``missing`` with ``method="fiml"``: the replicates' NaN-coded item data are refitted together by
+  the engine's batched FIML solver (:func:`sciplab.stats.sem._fiml_batch.refit_own_patterns`:
+  each replicate's own pattern statistics with a replicate axis, quasi-Newton steps),
+  warm-started at the population values, with each replicate's covariance matrix from its
+  observed information (the SEs of ``sem(..., missing="fiml")``; the same estimates and tests as
+  a loop of ``sem()`` fits, which the tests check). No per-replicate Python loop either.
 
 Parameters (loadings, regressions, covariances) get two-sided Wald z tests. Defined effects
 (``:=``) get the Monte Carlo CI (``test="mc"``: draws of the labelled parameters from
@@ -53,7 +47,6 @@ estimate (Heywood cases) are kept and counted in ``details["improper"]``.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -299,40 +292,28 @@ def _batch_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return sol.phi, V, ok
 
 
-def _fiml_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-replicate ``sem(..., missing="fiml")``: estimates and SEs of the tested rows and effects."""
-    from sciplab._core.errors import ConvergenceWarning, SciplabError
-    from sciplab.stats.sem import sem
+FIML_TOL = 1e-9
+"""Convergence criterion of the batched FIML refits (largest gradient entry of ``f``), as ``sem()``."""
 
-    R = data.shape[0]
-    k = len(fitter.rows) + len(fitter.defined)
-    est = np.full((R, k), np.nan)
-    se = np.full((R, k), np.nan)
-    ok = np.zeros(R, dtype=bool)
-    improper = np.zeros(R, dtype=bool)
-    keys: list[tuple[str, ...]] = [(lhs, op, rhs) for _, lhs, op, rhs, _ in fitter.rows]
-    keys += [(nm, ":=") for nm in fitter.defined]
-    for r in range(R):
-        frame = pd.DataFrame(data[r][:, fitter.columns], columns=fitter.observed)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                res = sem(frame, fitter.parsed, missing="fiml", std=False)
-            except SciplabError:
-                continue
-        if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-            continue
-        tab = res.table
-        lookup: dict[tuple[str, ...], int] = {
-            (a, o, b): i for i, (a, o, b) in enumerate(zip(tab["lhs"], tab["op"], tab["rhs"], strict=True))
-        }
-        lookup.update({(a, ":="): i for i, (a, o) in enumerate(zip(tab["lhs"], tab["op"], strict=True)) if o == ":="})
-        idx = [lookup[key] for key in keys]
-        est[r] = tab["est"].to_numpy()[idx]
-        se[r] = tab["se"].to_numpy()[idx]
-        ok[r] = True
-        improper[r] = bool((tab["flag"] == "heywood").any())
-    return est, se, ok, improper
+
+def _fiml_batch_fit(fitter: _Fitter, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """FIML refits of every replicate at once: estimates phi (R, q), vcov (R, q, q), converged (R,).
+
+    The replicates' NaN-coded rows go to :func:`sciplab.stats.sem._fiml_batch.refit_own_patterns`
+    (each replicate's own pattern statistics, one batched quasi-Newton solve warm-started at the
+    population values); covariance matrices come from each replicate's observed information, as
+    ``sem(..., missing="fiml")`` computes its SEs. Rows without any observed value carry no
+    information and are ignored (``sem()`` drops them).
+    """
+    from sciplab.stats.sem import _fiml_batch
+
+    x = data[:, :, fitter.columns]
+    fit = _fiml_batch.refit_own_patterns(
+        fitter.spec.designs, [x], fitter.phi, meanstructure=True, tol=FIML_TOL, vcov=True, information="observed"
+    )
+    assert fit.vcov is not None
+    ok = fit.converged & np.all(np.isfinite(fit.phi), axis=1) & np.all(np.isfinite(fit.vcov), axis=(1, 2))
+    return fit.phi, fit.vcov, ok
 
 
 def _mc_reject(fitter: _Fitter, phi: np.ndarray, V: np.ndarray, draws: int, level: float, rng: np.random.Generator):
@@ -481,7 +462,7 @@ class LatentStudy:
 
     @property
     def fiml(self) -> bool:
-        """Replicates analysed by FIML (per replicate)."""
+        """Replicates analysed by FIML (batched FIML refits)."""
         return self.missing is not None and self.missing.method == "fiml"
 
     @property
@@ -512,32 +493,28 @@ def run_latent_chunk(study: LatentStudy, n: int, chunk: int, reps: int) -> dict[
             np.random.default_rng(miss_ss), data, study.missing_columns, miss, study.cause, study.cause_sd, study.g0
         )
     test_rng = np.random.default_rng(test_ss)
-    if study.fiml:
-        est, se, ok, imp = _fiml_fit(fitter, data)
-        with np.errstate(invalid="ignore"):
-            reject = (np.abs(est) > zq * se).astype(float)
-    else:
-        phi, V, ok = _batch_fit(fitter, data)
-        th = fitter.spec.theta(phi)
-        Vd = np.nan_to_num(V)
-        kk = [k for *_, k in fitter.rows]
-        est = np.concatenate([th[:, kk], fitter.defined_values(phi)], axis=1)
-        Vt = np.einsum("ia,rab,jb->rij", fitter.spec.K, Vd, fitter.spec.K)
-        se_p = np.sqrt(np.abs(np.diagonal(Vt, axis1=1, axis2=2)))[:, kk]
-        reject = (np.abs(est[:, :nrow]) > zq * se_p).astype(float)
-        if fitter.defined:
-            if study.test == "sobel":
-                dse = _delta_se(fitter, phi, Vd)
-                rej_d = (np.abs(est[:, nrow:]) > zq * dse).astype(float)
-            elif study.test == "mc":
-                rej_d = _mc_reject(fitter, phi, Vd, study.draws, study.level, test_rng).astype(float)
-            elif study.test == "percentile":
-                rej_d = _percentile_reject(fitter, data[:, :, fitter.columns], study.bootstrap, study.level, test_rng)
-            else:
-                rej_d = np.zeros((len(phi), len(fitter.defined)))
-            reject = np.concatenate([reject, rej_d], axis=1)
-        vidx = fitter.var_index
-        imp = ok & (np.any(th[:, vidx] < 0, axis=1) if vidx else False)
+    phi, V, ok = _fiml_batch_fit(fitter, data) if study.fiml else _batch_fit(fitter, data)
+    th = fitter.spec.theta(phi)
+    Vd = np.nan_to_num(V)
+    kk = [k for *_, k in fitter.rows]
+    est = np.concatenate([th[:, kk], fitter.defined_values(phi)], axis=1)
+    Vt = np.einsum("ia,rab,jb->rij", fitter.spec.K, Vd, fitter.spec.K)
+    se_p = np.sqrt(np.abs(np.diagonal(Vt, axis1=1, axis2=2)))[:, kk]
+    reject = (np.abs(est[:, :nrow]) > zq * se_p).astype(float)
+    if fitter.defined:
+        test = "sobel" if (study.fiml and study.test == "mc") else study.test
+        if test == "sobel":
+            dse = _delta_se(fitter, phi, Vd)
+            rej_d = (np.abs(est[:, nrow:]) > zq * dse).astype(float)
+        elif test == "mc":
+            rej_d = _mc_reject(fitter, phi, Vd, study.draws, study.level, test_rng).astype(float)
+        elif test == "percentile":
+            rej_d = _percentile_reject(fitter, data[:, :, fitter.columns], study.bootstrap, study.level, test_rng)
+        else:
+            rej_d = np.zeros((len(phi), len(fitter.defined)))
+        reject = np.concatenate([reject, rej_d], axis=1)
+    vidx = fitter.var_index
+    imp = ok & (np.any(th[:, vidx] < 0, axis=1) if vidx else False)
     if study.test == "joint" and fitter.defined:
         for j, rows in enumerate(study.joint):
             reject[:, nrow + j] = reject[:, list(rows)].all(axis=1) if rows is not None else np.nan
@@ -704,7 +681,7 @@ def latent_details(
     fitter, miss, fiml = study.fitter, study.missing, study.fiml
     effect_test = effect_test_name(study)
     estimator = (
-        "ML (SEM engine), FIML per replicate (sem(missing='fiml'), observed-information SEs)"
+        "ML (SEM engine), FIML replicates refitted in batches (batched quasi-Newton), observed-information SEs"
         if fiml
         else "ML (SEM engine), replicates refitted in batches (batched Fisher scoring), expected-information SEs"
     )
@@ -742,7 +719,7 @@ def latent_details(
         "implied_variables": list(described.corr.columns),
         "effects": {nm: fitter.parsed.expressions[nm].text for nm in fitter.defined},
         "estimator": estimator, "effect_test": effect_test, "chunk": CHUNK,
-        "run": where + (" (per-replicate sem() loop)" if fiml else " (batched SEM refits)"),
+        "run": where + (" (batched FIML refits)" if fiml else " (batched SEM refits)"),
         "failed_total": int(sum(failed.values())),
         "improper": {n: int(sum(c["improper"] for c in chunks if c["n"] == n)) for n in ns},
         "parameters": fitter.spec.q, "design": design, "version": package_version(),
@@ -763,8 +740,6 @@ def execute_latent(
     """Run every chunk of the study (threads, or Dask) and return them in a fixed order."""
     from sciplab.stats.power.runner import execute, plan
 
-    if study.fiml and threads is None:
-        threads = 1  # sem() records warnings per fit, which is not thread-safe; Dask workers are processes
     return execute(
         study, plan(ns, reps, chunk=CHUNK), fn=run_latent_chunk, workers=workers, scheduler=scheduler,
         timeout=timeout, threads=threads, progress=progress,
