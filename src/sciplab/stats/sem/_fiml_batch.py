@@ -544,7 +544,7 @@ def refit_own_patterns(
     meanstructure: bool,
     max_iter: int = 200,
     tol: float = 1e-6,
-    polish_after: int = 10,
+    polish_after: int = 25,
     vcov: bool = False,
     information: str = "expected",
 ) -> BatchFit:
