@@ -101,7 +101,7 @@ def _n(id_, name, set_, source, text, note) -> Target:
 C, V = CALIBRATION, VALIDATION
 _MW = "Mallinckrodt & Wei (2005), all four indirect effects significant (N = 430)"
 _LSL = "Li, Sun & Li (2022), one sample, N = 672"
-_PC = "Professional Counselor (2023), one student sample"
+_PC = "Brown-Smythe & Sultana (2023), The Professional Counselor 13(1), N = 863 college students"
 _VAR = "Vardanega (2018), 107 studies, N = 31,916"
 _DAG = "Dagan, Facompre & Bernard (2018), 55 samples, N = 4,386; AAI classes, here ECR quadrants at z = 0"
 _CATS = "CATS review 1995-2019, K = 11, 752-892 clients"
