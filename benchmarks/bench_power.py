@@ -256,8 +256,13 @@ def fiml_vs_loop(quick: bool) -> None:
         )
         print(
             f"   per-replicate sem(missing='fiml') loop (the old FIML path): {sub} reps took {l_wall:.1f} s wall "
-            f"({l_cpu:.1f} s CPU){f'; scaled x{scale:g} to {reps}' if sub != reps else ''}: "
-            f"{l_wall * scale:.0f} s wall, {l_cpu * scale:.0f} s CPU; largest path difference {worst:.1e}"
+            f"({l_cpu:.1f} s CPU)"
+            + (
+                f"; scaled x{scale:g} to {reps}: {l_wall * scale:.0f} s wall, {l_cpu * scale:.0f} s CPU"
+                if sub != reps
+                else ""
+            )
+            + f"; largest path difference {worst:.1e}"
         )
         print(f"   ratio: {l_wall * scale / wall:.0f}x wall, {l_cpu * scale / cpu:.0f}x CPU")
         assert worst < 1e-5
