@@ -54,8 +54,11 @@ ACTIONS: dict[str, frozenset[str]] = {
     "measures.deliver": frozenset({"supervisor", "therapist"}),
     "alerts.acknowledge": frozenset({"supervisor", "therapist"}),
     "research.view": frozenset({"researcher", "admin"}),
+    "formulation.review": frozenset({"supervisor", "therapist"}),
+    "supervision.view": frozenset({"supervisor"}),
+    "reports.clinic": frozenset({"admin", "researcher"}),
 }
-CLINICAL = {"clients.list", "clients.view"}
+CLINICAL = {"clients.list", "clients.view", "reports.clinic"}
 
 
 def allowed(actor: Actor, action: str) -> bool:
