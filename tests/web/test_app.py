@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 
+from sciplab.web import migrate
+
 from .conftest import add_user, client_for, new_client, sign_in
 
 
 def test_healthz_needs_no_login(app):
     r = client_for(app).get("/healthz")
-    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["schema"] == "0001"
+    assert r.status_code == 200 and r.json()["status"] == "ok" and r.json()["schema"] == migrate.head()
 
 
 def test_openapi_documents_every_api_route(app):

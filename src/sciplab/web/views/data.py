@@ -94,7 +94,12 @@ def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
             else:
                 timing, session = "end", float(last_number.get(episode, 0)) + 1.0
         out.append((client, episode, rid, inst, scale, f"{inst}_{scale}", value, session, at, timing))
-    return EpisodeData(sessions, pd.DataFrame(out, columns=SCORE_COLUMNS))
+    scores = pd.DataFrame(out, columns=SCORE_COLUMNS)
+    scores = scores.astype({"client": "int64", "episode": "int64", "response": "int64", "value": "float64",
+                            "session": "float64"})  # fmt: skip
+    sessions = sessions.astype({"client": "int64", "episode": "int64", "session": "float64",
+                                "therapist_alliance": "float64", "distance": "float64"})  # fmt: skip
+    return EpisodeData(sessions, scores)
 
 
 def series(scores: pd.DataFrame, column: str, *, end: bool = False) -> pd.DataFrame:
