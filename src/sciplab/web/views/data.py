@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,6 +36,17 @@ class EpisodeData:
 
     sessions: pd.DataFrame  # client, episode, session_id, session, date, attendance, therapist_alliance, distance
     scores: pd.DataFrame  # SCORE_COLUMNS; timing: "intake", "session" or "end"
+
+    @functools.cached_property
+    def first_latest(self) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+        """Per score column: its first and latest stored score (time order), as dicts of the score columns."""
+        scored = self.scores[self.scores["value"].notna()]
+        out: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+        for row in zip(*(scored[c].tolist() for c in SCORE_COLUMNS), strict=True):
+            rec = dict(zip(SCORE_COLUMNS, row, strict=True))
+            col = rec["column"]
+            out[col] = (out[col][0], rec) if col in out else (rec, rec)
+        return out
 
     def of(self, episode: int) -> EpisodeData:
         """The part of one episode."""
@@ -94,7 +106,7 @@ def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
             else:
                 timing, session = "end", float(last_number.get(episode, 0)) + 1.0
         out.append((client, episode, rid, inst, scale, f"{inst}_{scale}", value, session, at, timing))
-    scores = pd.DataFrame(out, columns=SCORE_COLUMNS)
+    scores = pd.DataFrame(out, columns=SCORE_COLUMNS, dtype=object)  # plain Python strings: fast row access
     scores = scores.astype({"client": "int64", "episode": "int64", "response": "int64", "value": "float64",
                             "session": "float64"})  # fmt: skip
     sessions = sessions.astype({"client": "int64", "episode": "int64", "session": "float64",
@@ -108,7 +120,7 @@ def series(scores: pd.DataFrame, column: str, *, end: bool = False) -> pd.DataFr
     The latest score counts when a session has two.
     """
     keep = scores["timing"].isin(("intake", "session", "end") if end else ("intake", "session"))
-    sub = scores[(scores["column"] == column) & keep & scores["value"].notna()]
+    sub = scores[(scores["column"].to_numpy() == column) & keep.to_numpy() & scores["value"].notna().to_numpy()]
     sub = sub.drop_duplicates(["client", "session"], keep="last")
     return (
         sub[["client", "session", "value"]]
@@ -118,16 +130,12 @@ def series(scores: pd.DataFrame, column: str, *, end: bool = False) -> pd.DataFr
     )
 
 
-def first_latest(scores: pd.DataFrame) -> dict[str, tuple[pd.Series, pd.Series]]:
-    """Per score column: its first and its latest stored score row (time order)."""
-    out: dict[str, tuple[pd.Series, pd.Series]] = {}
-    scored = scores[scores["value"].notna()]
-    for column, grp in scored.groupby("column", sort=False):
-        out[str(column)] = (grp.iloc[0], grp.iloc[-1])
-    return out
+def first_latest(ep: EpisodeData) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per score column: its first and its latest stored score (time order); computed once per episode data."""
+    return ep.first_latest
 
 
-def values_at(rows: Iterable[pd.Series]) -> dict[str, float]:
+def values_at(rows: Iterable[dict[str, Any]]) -> dict[str, float]:
     """``{column: value}`` of score rows."""
     return {str(r["column"]): float(r["value"]) for r in rows}
 

@@ -130,7 +130,7 @@ class ChainRow:
 
 def chain_rows(ep: EpisodeData) -> list[ChainRow]:
     """The measured scales of the chain in chain order (first vs latest score)."""
-    fl = first_latest(ep.scores)
+    fl = first_latest(ep)
     rows = []
     for key, _title, constructs in CHAIN:
         for column, (first, last) in fl.items():
@@ -167,7 +167,7 @@ def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
     """``(Formulation or the library's message, values)`` from the latest score of every scale."""
     from sciplab.scip.formulate import formulate
 
-    fl = first_latest(ep.scores)
+    fl = first_latest(ep)
     values = {c: float(last["value"]) for c, (_, last) in fl.items() if c != CLIENT_ALLIANCE}
     key = tuple(sorted((c, int(last["response"])) for c, (_, last) in fl.items()))
     with _flock:
@@ -193,7 +193,7 @@ def intake_attachment(ep: EpisodeData) -> dict[str, Any] | None:
     from sciplab.scip.attachment import describe_attachment
 
     measures = []
-    for column, (first, _) in first_latest(ep.scores).items():
+    for column, (first, _) in first_latest(ep).items():
         found = instrument_scale(column)
         if found and found[1].construct in ("attachment_anxiety", "attachment_avoidance"):
             measures.append(
