@@ -29,7 +29,7 @@ def outcome_chart(o: dict[str, Any]) -> Markup:
         lines.append(svg.Line(f"{m} observed", zip(t["session"], t["observed"], strict=True), "observed",
                               [str(x) for x in t["status"]]))  # fmt: skip
         c = etr.curve
-        lines.append(svg.Line("expected", zip(c["session"], c["expected"], strict=True), "expected"))
+        lines.append(svg.Line("expected", zip(c["session"], c["expected"], strict=True), "expected", markers=False))
         bands.append(("red", list(c["session"]), list(c["lower_red"]), list(c["upper_red"])))
         bands.append(("yellow", list(c["session"]), list(c["lower_yellow"]), list(c["upper_yellow"])))
     else:
@@ -70,7 +70,7 @@ def plan_chart(plan: dict[str, Any]) -> Markup:
     """Planned distance vs the therapist's ratings (1-7) per session."""
     r = plan["rows"]
     lines = [
-        svg.Line("planned", zip(r["session"], r["planned"], strict=True), "planned"),
+        svg.Line("planned", zip(r["session"], r["planned"], strict=True), "planned", markers=False),
         svg.Line("therapist's rating", zip(r["session"], r["distance"], strict=True), "rated",
                  ["off-plan" if x else "" for x in r["off_plan"]]),
     ]  # fmt: skip

@@ -65,9 +65,9 @@ class Line:
 
     def __init__(
         self, label: str, points: Iterable[tuple[float, Any]], cls: str, point_classes: Sequence[str] | None = None,
-        line: bool = True,
+        line: bool = True, markers: bool = True,
     ) -> None:  # fmt: skip
-        self.label, self.cls, self.line = label, cls, line
+        self.label, self.cls, self.line, self.markers = label, cls, line, markers
         pts = list(points)
         pcs = list(point_classes) if point_classes is not None else [""] * len(pts)
         kept = [(float(x), float(y), c) for (x, y), c in zip(pts, pcs, strict=True) if _finite(y) and _finite(x)]
@@ -146,7 +146,7 @@ def line_chart(
         if ln.line and len(ln.points) > 1:
             d = " ".join(f"{_f(sx(x))},{_f(sy(y))}" for x, y in ln.points)
             out.append(f'<polyline class="series {_e(ln.cls)}" points="{d}"/>')
-        for (x, y), pc in zip(ln.points, ln.point_classes, strict=True):
+        for (x, y), pc in zip(ln.points, ln.point_classes, strict=True) if ln.markers else ():
             out.append(
                 f'<circle class="pt {_e(ln.cls)} {_e(pc)}" cx="{_f(sx(x))}" cy="{_f(sy(y))}" r="4">'
                 f"<title>{_e(ln.label)}: session {_f(x)}, {_f(y)}{' (' + _e(pc) + ')' if pc else ''}</title></circle>"
