@@ -105,7 +105,8 @@ def classify(column: str, pre: float, post: float) -> dict[str, Any]:
     return {
         "classification": str(k["cls"][0]),
         "reliable": bool(k["reliable"][0]),
-        "note": f"reliable change: at least {const.criterion.min_reliable_change:.3g} points ({const.criterion.method})",
+        "note": f"reliable change: at least {const.criterion.min_reliable_change:.3g} points "
+        f"({const.criterion.method})",
         "source": const.sources["rc_source"],
         "min_reliable_change": float(const.criterion.min_reliable_change),
         "cutoff": const.cutoff,
