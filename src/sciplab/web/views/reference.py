@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -66,17 +67,23 @@ def clinic_reference(long: Any, measure: str, key: tuple[Any, ...]) -> ChosenRef
     from sciplab.stats.change import fit_reference
 
     with _lock:
-        ref = _clinic_cache.get(key)
-    if ref is None:
-        ref = fit_reference(long, client="client", session="session", measure=measure, method="hlm", min_clients=20)
+        cached = _clinic_cache.get(key)
+    if cached is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ref = fit_reference(long, client="client", session="session", measure=measure, method="hlm", min_clients=20)
+        notes = sorted({str(w.message) for w in caught})
+        cached = (ref, notes)
         with _lock:
             _clinic_cache.clear()  # one fitted reference per measure and case mix is enough
-            _clinic_cache[key] = ref
+            _clinic_cache[key] = cached
+    ref, notes = cached
     return ChosenReference(
         ref,
         "clinic",
         f"the clinic's own reference: a growth model (Finch, Lambert & Schaalje 2001) fitted on "
-        f"{ref.fit['n_clients']} closed episodes of this clinic.",
+        f"{ref.fit['n_clients']} closed episodes of this clinic."
+        + (f" The fit reported: {'; '.join(notes)}." if notes else ""),
     )
 
 
