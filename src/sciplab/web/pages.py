@@ -421,7 +421,7 @@ async def alert_ack(request: Request, alert_id: int) -> Response:
     """Page: POST /alerts/{alert_id}/acknowledge."""
 
     def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> tuple[int, str]:
-        alert = views_service.acknowledge_alert(_db(login), login.actor, alert_id, form.get("action", ""))
+        alert = clients.acknowledge_alert(_db(login), login.actor, alert_id, form.get("action", ""))
         return alert.client_id, form.get("next", "")
 
     client_id, nxt = await _posted(request, fn)

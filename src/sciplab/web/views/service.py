@@ -40,7 +40,6 @@ from sciplab.web.models import (
     Score,
     TherapySession,
     User,
-    utcnow,
 )
 from sciplab.web.policy import Actor, check_client, client_scope, require
 from sciplab.web.views import data as vdata
@@ -403,24 +402,6 @@ def acknowledge_flag(db: Session, actor: Actor, client_id: int, kind: str, ref: 
     db.flush()
     record(db, who_of(actor), "attention.acknowledge", "client", client.id, detail={"kind": kind, "ref": ref})
     return ack
-
-
-def acknowledge_alert(db: Session, actor: Actor, alert_id: int, action: str = "") -> Alert:
-    """Mark a risk alert as seen, with what was done (audited; acknowledging twice keeps the first)."""
-    alert = db.get(Alert, alert_id)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    client = check_client(db, actor, alert.client_id, "alerts.acknowledge")
-    if client is None:
-        raise NotFound(f"no alert {alert_id}")
-    if len(action) > 2000:
-        raise BadRequest("action: at most 2000 characters")
-    if alert.acknowledged_at is None:
-        alert.acknowledged_at = utcnow()
-        alert.acknowledged_by = actor.user_id
-        alert.action_taken = action.strip() or None
-        record(db, who_of(actor), "alert.acknowledge", "alert", alert.id, detail={"action": bool(action.strip())})
-    return alert
 
 
 def acknowledgements(db: Session, client_id: int) -> list[dict[str, Any]]:
