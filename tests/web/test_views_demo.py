@@ -17,7 +17,7 @@ from sciplab.web.models import AuditEntry, Episode, TherapySession
 from .conftest import settings_for, sign_in
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def demo(tmp_path_factory: Any) -> Iterator[Any]:
     """A small demo clinic (80 agents, one year, seed 3: red, yellow and green clients, ruptures both ways)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
@@ -29,7 +29,8 @@ def demo(tmp_path_factory: Any) -> Iterator[Any]:
     app.state.clinic.engine.dispose()
 
 
-def test_demo_has_both_alliance_perspectives_and_closed_episodes(demo):
+def test_every_view_has_content_on_the_demo(demo):
+    # the demo holds both alliance perspectives and the distance rating at every session, and closed episodes
     with demo.state.clinic.tx() as db:
         rated = db.scalar(
             select(func.count(TherapySession.id)).where(
@@ -41,9 +42,6 @@ def test_demo_has_both_alliance_perspectives_and_closed_episodes(demo):
         episodes = db.scalar(select(func.count(Episode.id)))
     assert rated == total > 0
     assert 0 < closed < episodes
-
-
-def test_every_view_has_content_on_the_demo(demo):
     sup, _ = sign_in(demo, "supervisor", DEMO_PASSWORD)
     rows = sup.get("/api/v1/caseload/attention").json()
     open_rows = [r for r in rows if r["episode_open"]]
