@@ -4,7 +4,7 @@ Run: ``uv run python benchmarks/bench_sim.py [--agents 200000] [--million] [--sw
 Prints agent-steps per second (weekly steps x agents; wall and CPU time) for the compiled network phase with about 50
 ties per agent, the same rules as a straightforward Mesa 3 model (benchmarks/mesa_baseline.py) and
 their ratio; with ``--million`` the peak resident memory of 1,000,000 agents through the adult
-phase; with ``--sweep`` the wall time of a sweep on 1 vs 2 local Dask workers.
+phase; with ``--sweep`` the wall and worker CPU time of a sweep on 1 vs 2 local Dask workers.
 """
 
 from __future__ import annotations
@@ -121,11 +121,19 @@ def million() -> None:
           f"init / step = {(init_peak - base) / (step_peak - base):.2f}")  # fmt: skip
 
 
-def sweep_ratio(agents: int = 15_000, years: float = 2.0) -> None:
+def _worker_cpu() -> float:
+    """User + system CPU seconds of this (worker) process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def sweep_ratio(agents: int = 15_000, years: float = 2.0, rounds: int = 2) -> None:
     """Coarse tasks on already-running local clusters (1 and 2 workers), so the ratio shows parallelism.
 
-    Cluster start-up and the workers' first import are paid before timing (a real sweep reuses its
-    cluster across many tasks); each of the 4 tasks simulates ``agents`` agents for ``years`` years.
+    Cluster start-up and the workers' first import and compile are paid before timing (a real sweep
+    reuses its cluster across many tasks); each of the 4 tasks simulates ``agents`` agents for
+    ``years`` years. Wall time of the sweep and CPU time of all workers (getrusage in each worker,
+    before and after); 1 and 2 workers alternate ``rounds`` times (same load for both); medians.
     """
     from distributed import Client, LocalCluster
 
@@ -133,25 +141,46 @@ def sweep_ratio(agents: int = 15_000, years: float = 2.0) -> None:
 
     grid = {"therapy.policy": ["scip", "fixed", "complementary", "disconfirming"]}
     fixed = {"n_agents": agents, "years": years}
-    times, tables = {}, {}
-    for workers in (1, 2):
-        with (
-            LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            client.run(lambda: __import__("sciplab.sim.model"))  # warm the workers
-            sweep({"therapy.policy": ["scip"]}, 1, fixed={"n_agents": 200, "years": 0.2}, seed=0,
+    walls: dict[int, list[float]] = {1: [], 2: []}
+    cpus: dict[int, list[float]] = {1: [], 2: []}
+    tables = {}
+    loads = [os.getloadavg()[0]]
+    clusters = {}
+    try:
+        for workers in (1, 2):
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                   silence_logs=50)  # fmt: skip
+            client = Client(cluster)
+            clusters[workers] = (cluster, client)
+            client.run(lambda: __import__("sciplab.sim.model"))  # warm the workers (imports, numba cache)
+            sweep({"therapy.policy": ["scip"] * workers}, 1, fixed={"n_agents": 200, "years": 0.2}, seed=0,
                   scheduler=cluster.scheduler_address)  # fmt: skip
-            t = time.perf_counter()
-            res = sweep(grid, 1, fixed=fixed, seed=1, scheduler=cluster.scheduler_address)
-            times[workers] = time.perf_counter() - t
-            tables[workers] = res.table
+        for _ in range(rounds):
+            for workers in (1, 2):
+                cluster, client = clusters[workers]
+                before = client.run(_worker_cpu)
+                t = time.perf_counter()
+                res = sweep(grid, 1, fixed=fixed, seed=1, scheduler=cluster.scheduler_address)
+                walls[workers].append(time.perf_counter() - t)
+                after = client.run(_worker_cpu)
+                cpus[workers].append(sum(after[w] - before[w] for w in after))
+                tables[workers] = res.table
+                loads.append(os.getloadavg()[0])
+    finally:
+        for cluster, client in clusters.values():
+            client.close()
+            cluster.close()
+    wall = {w: float(np.median(v)) for w, v in walls.items()}
+    cpu = {w: float(np.median(v)) for w, v in cpus.items()}
     same = tables[1].equals(tables[2])
-    print(f"sweep: 4 tasks x {agents} agents x {years:g} years on a running local cluster: 1 worker "
-          f"{times[1]:.1f} s, 2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x "
-          f"(results identical: {same})")  # fmt: skip
+    print(f"sweep: 4 tasks x {agents} agents x {years:g} years on running local clusters (one thread per worker), "
+          f"medians of {rounds} alternating rounds; load average {min(loads):.1f}-{max(loads):.1f} on "
+          f"{os.cpu_count()} cores")  # fmt: skip
+    for w in (1, 2):
+        print(f"  {w} worker(s): wall {wall[w]:6.1f} s, CPU of all workers {cpu[w]:6.1f} s")
+    up = wall[1] / wall[2]
+    print(f"  speed-up 2 vs 1 worker: {up:.2f}x wall (parallel efficiency {up / 2:.0%}); "
+          f"CPU 2 / 1 workers {cpu[2] / cpu[1]:.2f} (1.00 = no overhead); results identical: {same}")  # fmt: skip
 
 
 def main() -> None:
@@ -164,11 +193,13 @@ def main() -> None:
     ap.add_argument("--mesa-weeks", type=int, default=2)
     ap.add_argument("--million", action="store_true")
     ap.add_argument("--sweep", action="store_true")
+    ap.add_argument("--sweep-only", action="store_true", help="only the sweep scaling (skip the speed comparison)")
     a = ap.parse_args()
-    speed(a.agents, a.weeks, a.mesa_agents, a.mesa_weeks, a.repeats, a.threads)
+    if not a.sweep_only:
+        speed(a.agents, a.weeks, a.mesa_agents, a.mesa_weeks, a.repeats, a.threads)
     if a.million:
         million()
-    if a.sweep:
+    if a.sweep or a.sweep_only:
         sweep_ratio()
 
 

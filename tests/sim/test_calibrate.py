@@ -29,6 +29,9 @@ def test_model_defining_signs_and_tuned_targets(big):
     assert stats["P9"] > 0.3
     assert -0.40 < stats["A2"] < -0.16 and -0.68 < stats["A3"] < -0.44
     assert 0.30 < stats["T18"] < 0.60  # clients with a rupture (McLaughlin et al. 2014: 46 %)
+    # Strange-Situation shares within the recalled bands (the coder's two cut points, calibrated)
+    assert 0.62 < stats["C2"] < 0.67 and 0.18 < stats["C3"] < 0.24 and 0.11 < stats["C4"] < 0.17
+    assert stats["C3"] > stats["C4"]  # A is the more common insecure pattern
     # every statistic is a target id, and every simulable target has a statistic
     ids = {t.id for t in TARGETS}
     assert set(stats) <= ids

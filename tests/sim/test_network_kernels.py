@@ -1,6 +1,7 @@
 """The optimised adult-phase kernels against straightforward reference versions."""
 
 import numpy as np
+import pytest
 from scipy.special import expit
 
 from sciplab.sim.childhood import run_childhood
@@ -104,8 +105,12 @@ def test_set_threads_validates():
         set_threads(0)
 
 
-def test_tie_pass_kernel_matches_the_rule_order_in_numpy():
-    """Strengthen, then conflicts, then pruning, then the two sums: the compiled sweep vs NumPy."""
+@pytest.mark.parametrize("prune", [True, False])
+def test_tie_pass_kernel_matches_the_rule_order_in_numpy(prune):
+    """Strengthen, then conflicts, then pruning, then the two sums: the compiled sweep vs NumPy.
+
+    Without pruning, rows without conflicts take the branch-free loop, the others the general one.
+    """
     from sciplab.sim import _kernels
 
     rng = np.random.default_rng(11)
@@ -125,7 +130,7 @@ def test_tie_pass_kernel_matches_the_rule_order_in_numpy():
     w = np.minimum(t.strength2d * keep[:, None] + t.gain2d * budget[:, None], 1).ravel()
     for c in conflicts:
         w[c] *= np.float32(0.7)
-    dead = (w > 0) & (w < 0.08)
+    dead = (w > 0) & (w < 0.08) & prune
     w[dead] = 0
     partner = np.where(dead, np.arange(n * k) // k, t.partner)
     ref_total = (w * resp[partner]).reshape(n, k).sum(axis=1)
@@ -133,10 +138,76 @@ def test_tie_pass_kernel_matches_the_rule_order_in_numpy():
     ptr = np.searchsorted(conflicts, np.arange(n + 1) * k)
     total = np.empty(n, np.float32)
     lf = np.empty(n, np.float32)
-    _kernels.tie_pass(t.strength, t.gain, t.partner, t.n_ties, k, keep, budget, ptr, conflicts, np.float32(0.7), True,
-                      np.float32(0.08), resp, lonely, total, lf)  # fmt: skip
+    state = np.ascontiguousarray(np.stack([resp, lonely], axis=1))
+    _kernels.tie_pass(t.strength, t.gain, t.partner, t.n_ties, k, keep, budget, ptr, conflicts, np.float32(0.7), prune,
+                      np.float32(0.08), state, total, lf)  # fmt: skip
     np.testing.assert_allclose(t.strength, w, rtol=1e-6)
     np.testing.assert_array_equal(t.partner, partner)
     np.testing.assert_allclose(total, ref_total, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(lf, ref_lonely, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(t.n_ties, (t.strength2d > 0).sum(axis=1))
+
+
+def _meet_form_reference(partner, n_ties, k, i, j, uf, o1, o2, uo, p_friend, agent, coef):
+    """The weekly meeting and formation rules in NumPy (vectorised, as the pre-kernel code did them)."""
+    n = n_ties.size
+    via = np.zeros(i.size)
+    f = partner[i * k + o1]
+    c = partner[f * k + o2]
+    good = (uf < p_friend) & (f != i) & (c != f) & (c != i)
+    j = np.where(good, c, j)
+    via[good] = 1.0
+    z = coef[0] + coef[1] * via - coef[2] * np.abs(agent[i, 1] - agent[j, 1]) + agent[i, 0] + agent[j, 0]
+    ok = (i != j) & (uo < expit(z))
+    keys = np.unique(np.minimum(i, j)[ok] * n + np.maximum(i, j)[ok])
+    return keys // n, keys % n
+
+
+def test_meet_form_kernel_matches_numpy_rules():
+    """Friend-of-friend choice, formation probability, one tie per pair and week, capacity: kernel vs NumPy."""
+    from sciplab.sim import _kernels
+
+    rng = np.random.default_rng(4)
+    n, k = 200, 6
+    t = TieSlots(n, k)
+    g = np.full(400, 0.02, dtype=np.float32)
+    t.add_pairs(rng.integers(0, n, 400), rng.integers(0, n, 400), 0.3, g, g)
+    agent = rng.normal(size=(n, 5))
+    coef = np.array([-0.3, 0.8, 0.5, 0.2, 0.3, 0.2, 0.1, 0.4, 0.05])
+    m = 900
+    i = np.sort(rng.integers(0, n, m))
+    j, uf, uo = rng.integers(0, n, m), rng.random(m), rng.random(m)
+    o1, o2 = rng.integers(0, k, m), rng.integers(0, k, m)
+    a, b = _meet_form_reference(t.partner.astype(np.int64), t.n_ties, k, i, j, uf, o1, o2, uo, 0.6, agent, coef)
+    ref = TieSlots(n, k)
+    ref.partner[:], ref.strength[:], ref.gain[:], ref.n_ties[:] = t.partner, t.strength, t.gain, t.n_ties
+
+    def gain(x, y):
+        z = (coef[3] + coef[4] * np.minimum(agent[x, 2], agent[y, 2]) + coef[5] * (agent[x, 3] + agent[y, 3]) / 2
+             + coef[6] * (agent[x, 1] + agent[y, 1]) / 2 - coef[7] * agent[x, 4])  # fmt: skip
+        return (coef[8] * expit(z)).astype(np.float32)
+
+    formed_ref = ref.add_pairs(a, b, 0.1, gain(a, b), gain(b, a))
+    formed = _kernels.meet_form(t.partner, t.strength, t.gain, t.n_ties, k, i, j, uf, o1, o2, uo, 0.6, agent, coef,
+                                np.float32(0.1))  # fmt: skip
+    assert formed == int(formed_ref.sum()) > 20
+    np.testing.assert_array_equal(t.partner, ref.partner)
+    np.testing.assert_array_equal(t.n_ties, ref.n_ties)
+    np.testing.assert_array_equal(t.strength, ref.strength)
+    np.testing.assert_allclose(t.gain, ref.gain, rtol=1e-6)
+
+
+def test_kernel_tie_gain_matches_the_numpy_quality_rule():
+    """New ties (meet_form) and refreshed ties (refresh_quality) use the same interaction quality."""
+    from sciplab.sim import _kernels
+    from sciplab.sim.network import _agent_state, _coefficients, _quality_gain
+
+    p = SimParams(n_agents=300, childhood_months=24)
+    rng = np.random.default_rng(2)
+    pop = run_childhood(p, rng)
+    init_adulthood(pop, p, rng)
+    i, j = rng.integers(0, 300, 50), rng.integers(0, 300, 50)
+    agent, coef = _agent_state(pop, p), _coefficients(p)
+    kernel = np.array([_kernels._pair_gain(agent, a, b, coef) for a, b in zip(i, j, strict=True)])
+    np.testing.assert_allclose(kernel, _quality_gain(pop, i, j, p), rtol=1e-6)
+    assert np.ptp(kernel) > 0

@@ -15,7 +15,7 @@ def small():
 
 def test_table_is_computed_from_the_runs(small):
     t = small.table
-    assert set(t["estimator"]) == {"latent", "observed"} and len(t) == 24
+    assert set(t["estimator"]) == {"latent", "observed", "sem"} and len(t) == 36
     runs = small.runs
     g = runs[(runs["estimator"] == "observed") & (runs["lhs"] == "distress") & (runs["rhs"] == "emotional_awareness")]
     row = t.set_index(["estimator", "lhs", "rhs"]).loc[("observed", "distress", "emotional_awareness")]
@@ -35,6 +35,37 @@ def test_latent_estimator_is_closer_to_the_truth_on_the_first_stage(small):
     lat = np.mean([abs(t.loc[("latent", *k), "bias"]) for k in keys])
     obs = np.mean([abs(t.loc[("observed", *k), "bias"]) for k in keys])
     assert lat < obs
+
+
+def test_sem_estimator_removes_the_attenuation_of_the_first_stage(small):
+    """The latent SEM on item parcels is closer to the truth than the observed scores on attachment -> competency."""
+    t = small.table.set_index(["estimator", "lhs", "rhs"])
+    keys = [k[1:] for k in t.index if k[0] == "sem" and k[1] in ("social_self_efficacy", "emotional_awareness")]
+    assert len(keys) == 4
+    sem = np.mean([abs(t.loc[("sem", *k), "bias"]) for k in keys])
+    obs = np.mean([abs(t.loc[("observed", *k), "bias"]) for k in keys])
+    assert sem < obs
+
+
+def test_sem_rows_are_the_standardised_paths_of_the_latent_template():
+    """One replication's sem rows equal fit_latent_template's std_all and its Wald interval."""
+    from scipy.stats import norm
+
+    from sciplab.scip.latent import fit_latent_template
+    from sciplab.sim import simulate
+    from sciplab.sim.recovery import INSTRUMENTS, baseline_items, recovery_summary
+
+    res = simulate(500, years=0.3, seed=8, instruments=list(INSTRUMENTS), session_instruments=None)
+    items = baseline_items(res)
+    assert len(items) == 500 and items.notna().all().all()
+    rows = [r for r in recovery_summary(res) if r["estimator"] == "sem"]
+    std = fit_latent_template(items, "scip-core-latent", score=True).std
+    std = std[std["op"] == "~"].reset_index(drop=True)
+    assert [(r["lhs"], r["rhs"]) for r in rows] == list(zip(std["lhs"], std["rhs"], strict=True))
+    z = norm.ppf(0.975)
+    for r, (_, s) in zip(rows, std.iterrows(), strict=True):
+        assert r["est"] == pytest.approx(s["std_all"], abs=1e-12)
+        assert r["ci_upper"] - r["est"] == pytest.approx(z * s["se_std_all"], abs=1e-12)
 
 
 def test_needs_two_replications():

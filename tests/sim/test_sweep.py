@@ -42,11 +42,16 @@ def test_unreachable_scheduler_fails_fast():
     assert time.perf_counter() - t0 < 90  # fails instead of hanging (generous: the machine is shared)
 
 
-def test_local_cluster_matches_synchronous():
+def test_results_do_not_depend_on_the_number_of_workers():
+    """Seeds are spawned per task: 1 worker, 2 workers and no Dask give the same table, row for row."""
     grid = {"network.meet_rate": [0.3, 0.6]}
-    local = sweep(grid, 1, fixed=FIXED, seed=9, n_workers=2)
-    sync = sweep(grid, 1, fixed=FIXED, seed=9, scheduler="synchronous")
-    pd.testing.assert_frame_equal(local.table, sync.table)
+    two = sweep(grid, 2, fixed=FIXED, seed=9, n_workers=2)
+    one = sweep(grid, 2, fixed=FIXED, seed=9, n_workers=1)
+    sync = sweep(grid, 2, fixed=FIXED, seed=9, scheduler="synchronous")
+    pd.testing.assert_frame_equal(two.table, sync.table)
+    pd.testing.assert_frame_equal(one.table, sync.table)
+    assert two.table["seed_spawn_key"].nunique() == 4  # one stream per task
+    assert two.table["mean_distress"].nunique() == 4  # and the tasks differ
 
 
 @pytest.mark.parametrize(

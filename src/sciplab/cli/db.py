@@ -1,4 +1,4 @@
-"""``sciplab db upgrade|downgrade|current|history``: the clinic database schema (Alembic migrations).
+"""``sciplab db upgrade|downgrade|current|history|backup|restore``: the clinic database schema and backups.
 
 The clinic modules (FastAPI, SQLAlchemy, Alembic) are imported inside the commands only, so the
 rest of the CLI starts without them.
@@ -13,7 +13,10 @@ import typer
 from sciplab.cli._clinic import ConfigOpt, DbOpt, db_url
 from sciplab.cli._common import emit_json, say
 
-app = typer.Typer(help="Clinic database schema: upgrade, downgrade, current revision, history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Clinic database schema: upgrade, downgrade, current revision, history; backup and restore.",
+    no_args_is_help=True,
+)
 
 
 def upgrade_command(
@@ -76,10 +79,43 @@ def history_command(as_json: Annotated[bool, typer.Option("--json", help="Print 
         say(f"{down or 'base'} -> {rev}  {message.splitlines()[0] if message else ''}")
 
 
+def backup_command(
+    file: Annotated[str, typer.Argument(help="Backup file to write (must not exist).")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Consistent online backup (SQLite backup API; pg_dump custom format for PostgreSQL)."""
+    from sciplab.web import backup
+    from sciplab.web.db import redact
+
+    settings = db_url(db, config)
+    out = backup.backup(settings.db, file)
+    say(f"backed up {redact(settings.db)} to {out} ({out.stat().st_size} bytes)")
+
+
+def restore_command(
+    file: Annotated[str, typer.Argument(help="A backup made by `sciplab db backup`.")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Restore FILE into an empty database (a database holding any table is refused)."""
+    from sciplab.web import backup, migrate
+    from sciplab.web.db import redact
+
+    settings = db_url(db, config)
+    backup.restore(settings.db, file)
+    rev = migrate.current(settings.db)
+    head = migrate.head()
+    note = "" if rev == head else f"; run `sciplab db upgrade` to bring it to {head}"
+    say(f"restored {file} into {redact(settings.db)} (revision {rev}{note})")
+
+
 def register(root: typer.Typer) -> None:
     """Add the ``db`` group to the ``sciplab`` app."""
     app.command("upgrade")(upgrade_command)
     app.command("downgrade")(downgrade_command)
     app.command("current")(current_command)
     app.command("history")(history_command)
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
     root.add_typer(app, name="db")

@@ -46,7 +46,7 @@ COMMAND_MODULES: list[tuple[str, str, str] | str] = [
     ("formulate", "formulate", "SCIP case formulation: attachment pattern with uncertainty, profile, hypotheses, relationship plan."),  # noqa: E501
     ("power", "power", "Power curve or required sample size for a path/mediation model (Monte Carlo), or analytic Sobel power."),  # noqa: E501
     ("serve", "serve", "Run SCIP Clinic: caseload, questionnaires by secure link, instant scoring, roles, audit."),
-    ("db", "db", "Clinic database schema: upgrade, downgrade, current revision, history."),
+    ("db", "db", "Clinic database schema: upgrade, downgrade, current revision, history; backup and restore."),
     ("users", "users", "Clinic accounts: create, list, disable, enable, reset two-factor."),
     ("audit", "audit", "The clinic's audit log."),
 ]  # fmt: skip

@@ -106,6 +106,10 @@ def serve_command(
             import dataclasses
 
             settings = dataclasses.replace(settings, https=True)
+        if not demo:  # a clinic logs JSON lines (no personal data); the demo keeps the terminal quiet
+            import dataclasses
+
+            settings = dataclasses.replace(settings, log_json=True)
         info = _seed_demo(settings, seed) if demo else None
         app = create_app(settings)
         sock = _bind(host, port)
@@ -114,7 +118,12 @@ def serve_command(
             shown = f"[{host}]" if ":" in host else host
             url = f"{'https' if https else 'http'}://{shown}:{bound_port}/"
             _announce(url, app, info)
-            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on"))
+            from sciplab.web.ops import GRACEFUL_SECONDS
+
+            config_ = uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SECONDS
+            )
+            server = uvicorn.Server(config_)
             if check:
                 _check(server, sock, f"http://{shown}:{bound_port}/healthz")
             else:
@@ -130,14 +139,18 @@ def _stop(signum: int, frame: Any) -> None:
 
 
 def _run_until_stopped(server: Any, sock: socket.socket) -> None:
-    """Serve until Ctrl+C or SIGTERM; either way the clean-up (a demo's temporary database) runs."""
+    """Serve until Ctrl+C or SIGTERM; either way the clean-up (a demo's temporary database) runs.
+
+    Uvicorn stops accepting connections at once and finishes the requests in flight (up to
+    ``ops.GRACEFUL_SECONDS``) before the process exits.
+    """
     previous = None
     if threading.current_thread() is threading.main_thread():
         # uvicorn shuts down gracefully, then re-raises the signal with the handler it found: ours exits 0
         previous = signal.signal(signal.SIGTERM, _stop)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):  # Ctrl+C, or SIGTERM re-raised by uvicorn after its graceful stop
         pass
     finally:
         if previous is not None:

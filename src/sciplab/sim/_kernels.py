@@ -40,14 +40,19 @@ _CACHE = _cache_usable()
 @nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
 def tie_pass(
     strength, gain, partner, n_ties, k, keep, budget, conflict_ptr, conflict_slots, factor, prune, min_strength,
-    resp, lonely, total, lonely_friends,
+    partner_state, total, lonely_friends,
 ):  # fmt: skip
     """Strengthen/decay, conflicts, pruning and both support sums, row by row (float32 like the slots).
 
     Row ``i``: ``w <- min(1, w keep_i + gain budget_i)`` on its ``k`` slots; each conflict of the row
     (``conflict_slots[conflict_ptr[i]:conflict_ptr[i + 1]]``) multiplies its slot by ``factor``;
     with ``prune`` slots with ``0 < w < min_strength`` are emptied (strength and gain 0, partner =
-    owner); then ``total_i = sum_j w_ij resp_j`` and ``lonely_friends_i = sum_j w_ij lonely_j``.
+    owner); then ``total_i = sum_j w_ij resp_j`` and ``lonely_friends_i = sum_j w_ij lonely_j``
+    with ``partner_state[j] = (resp_j, lonely_j)`` packed so one partner costs one memory access.
+
+    A row without conflicts in a week without pruning (almost every row) takes a branch-free loop:
+    an empty slot has strength and gain 0 and points at its owner, so it stays 0 and adds 0 to the
+    sums; the compiler vectorises that loop.
     """
     n = keep.size
     one = np.float32(1.0)
@@ -58,9 +63,19 @@ def tie_pass(
         bd = budget[i]
         tot = zero
         lf = zero
-        dropped = 0
         c0 = conflict_ptr[i]
         c1 = conflict_ptr[i + 1]
+        if not prune and c1 == c0:
+            for s in range(base, base + k):
+                w = min(strength[s] * kp + gain[s] * bd, one)
+                strength[s] = w
+                p = partner[s]
+                tot += w * partner_state[p, 0]
+                lf += w * partner_state[p, 1]
+            total[i] = tot
+            lonely_friends[i] = lf
+            continue
+        dropped = 0
         # pruning of a slot hit by a conflict waits for the conflict (below), as in the rule order
         check = prune and c1 == c0
         for s in range(base, base + k):
@@ -76,8 +91,8 @@ def tie_pass(
                 continue
             strength[s] = w
             p = partner[s]
-            tot += w * resp[p]
-            lf += w * lonely[p]
+            tot += w * partner_state[p, 0]
+            lf += w * partner_state[p, 1]
         # the row's conflicts (rare): each costs a share of its slot; then pruning, as in the serial rule
         for c in range(c0, c1):
             s = conflict_slots[c]
@@ -87,15 +102,15 @@ def tie_pass(
             p = partner[s]
             cut = w - w * factor
             strength[s] = w * factor
-            tot -= cut * resp[p]
-            lf -= cut * lonely[p]
+            tot -= cut * partner_state[p, 0]
+            lf -= cut * partner_state[p, 1]
         if prune and c1 > c0:
             for s in range(base, base + k):
                 w = strength[s]
                 if w > zero and w < min_strength:
                     p = partner[s]
-                    tot -= w * resp[p]
-                    lf -= w * lonely[p]
+                    tot -= w * partner_state[p, 0]
+                    lf -= w * partner_state[p, 1]
                     strength[s] = zero
                     gain[s] = zero
                     partner[s] = i
@@ -103,6 +118,123 @@ def tie_pass(
         total[i] = tot
         lonely_friends[i] = lf
         n_ties[i] -= dropped
+
+
+#: columns of the packed per-agent state read by :func:`meet_form`
+AGENT_SOLO, AGENT_WARMTH, AGENT_DISCLOSURE, AGENT_CONFLICT, AGENT_ANXIETY = range(5)
+#: order of the coefficients passed to :func:`meet_form`
+COEF_NAMES = ("form_intercept", "form_triadic", "form_homophily", "quality_intercept", "quality_disclosure",
+              "quality_conflict_mgmt", "quality_warmth", "quality_anxiety", "growth")  # fmt: skip
+
+
+@nb.njit(nogil=True, cache=_CACHE)
+def _pair_gain(agent, a, b, coef):
+    """Tie gain ``growth * q_ab`` of the direction ``a -> b`` (interaction quality as ``a`` experiences it)."""
+    z = (
+        coef[3]
+        + coef[4] * min(agent[a, AGENT_DISCLOSURE], agent[b, AGENT_DISCLOSURE])
+        + coef[5] * (agent[a, AGENT_CONFLICT] + agent[b, AGENT_CONFLICT]) / 2
+        + coef[6] * (agent[a, AGENT_WARMTH] + agent[b, AGENT_WARMTH]) / 2
+        - coef[7] * agent[a, AGENT_ANXIETY]
+    )
+    return np.float32(coef[8] / (1.0 + np.exp(-z)))
+
+
+@nb.njit(nogil=True, cache=_CACHE)
+def meet_form(partner, strength, gain, n_ties, k, i, j, u_friend, off1, off2, u_form, p_friend, agent, coef, w0):
+    """Meetings and tie formation of one week in one pass; returns the number of pairs formed.
+
+    Meeting ``t`` of agent ``i[t]`` is, when ``u_friend[t] < p_friend``, with a friend's friend
+    (``partner`` of slot ``off1[t]`` of ``i``, then of slot ``off2[t]`` of that friend; an empty
+    slot or a loop back falls back to the random stranger ``j[t]``). It succeeds when
+    ``u_form[t] < logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j| + solo_i + solo_j)``
+    (``agent``: the packed per-agent state, columns ``AGENT_*``; ``coef`` in ``COEF_NAMES`` order).
+    The network is read as it was at the start of the week. A pair met successfully more than once
+    forms one tie; pairs are then formed in order of ``(min, max)`` agent index, each when neither
+    direction exists and both ends have a free slot (first free slot of each), with strength ``w0``
+    and the two directions' gains (:func:`_pair_gain`).
+    """
+    n = n_ties.size
+    size = i.size
+    # three passes of independent random reads (friend, friend's friend, both ends' state), so the
+    # processor overlaps the cache misses instead of waiting for each in turn
+    other = j.copy()
+    via = np.zeros(size)
+    friend = np.full(size, -1, dtype=np.int64)
+    for t in range(size):
+        if u_friend[t] < p_friend:
+            friend[t] = partner[i[t] * k + off1[t]]
+    for t in range(size):
+        f = friend[t]
+        if f >= 0 and f != i[t]:
+            c = partner[f * k + off2[t]]
+            if c != f and c != i[t]:
+                other[t] = c
+                via[t] = 1.0
+    keys = np.empty(size, dtype=np.int64)
+    m = 0
+    for t in range(size):
+        a = i[t]
+        b = other[t]
+        if a == b:
+            continue
+        z = (
+            coef[0]
+            + coef[1] * via[t]
+            - coef[2] * abs(agent[a, AGENT_WARMTH] - agent[b, AGENT_WARMTH])
+            + agent[a, AGENT_SOLO]
+            + agent[b, AGENT_SOLO]
+        )
+        if u_form[t] < 1.0 / (1.0 + np.exp(-z)):
+            keys[m] = min(a, b) * n + max(a, b)
+            m += 1
+    keys = np.sort(keys[:m])
+    formed = 0
+    prev = -1
+    for key in keys:
+        if key == prev:
+            continue
+        prev = key
+        a = key // n
+        b = key % n
+        if _add_pair(partner, strength, gain, n_ties, k, a, b, w0, _pair_gain(agent, a, b, coef),
+                     _pair_gain(agent, b, a, coef)):  # fmt: skip
+            formed += 1
+    return formed
+
+
+@nb.njit(nogil=True, cache=_CACHE)
+def _add_pair(partner, strength, gain, n_ties, k, a, b, w0, g_ab, g_ba):
+    """Mutual tie ``a <-> b`` in the first free slot of each when neither direction exists."""
+    if a == b or n_ties[a] >= k or n_ties[b] >= k:
+        return False
+    free_a = -1
+    for s in range(a * k, a * k + k):
+        p = partner[s]
+        if p == b:
+            return False
+        if p == a and free_a < 0:
+            free_a = s
+    if free_a < 0:
+        return False
+    free_b = -1
+    for s in range(b * k, b * k + k):
+        p = partner[s]
+        if p == a:
+            return False
+        if p == b and free_b < 0:
+            free_b = s
+    if free_b < 0:
+        return False
+    partner[free_a] = b
+    strength[free_a] = w0
+    gain[free_a] = g_ab
+    partner[free_b] = a
+    strength[free_b] = w0
+    gain[free_b] = g_ba
+    n_ties[a] += 1
+    n_ties[b] += 1
+    return True
 
 
 @nb.njit(nogil=True, cache=_CACHE)
@@ -113,40 +245,7 @@ def add_pairs(partner, strength, gain, n_ties, k, i, j, w0, gain_ij, gain_ji, fo
     at its owner); it takes the first free slot of each end. ``formed[t]`` records the outcome.
     """
     for t in range(i.size):
-        a = i[t]
-        b = j[t]
-        if a == b or n_ties[a] >= k or n_ties[b] >= k:
-            continue
-        free_a = -1
-        exists = False
-        for s in range(a * k, a * k + k):
-            p = partner[s]
-            if p == b:
-                exists = True
-                break
-            if p == a and free_a < 0:
-                free_a = s
-        if exists or free_a < 0:
-            continue
-        free_b = -1
-        for s in range(b * k, b * k + k):
-            p = partner[s]
-            if p == a:
-                exists = True
-                break
-            if p == b and free_b < 0:
-                free_b = s
-        if exists or free_b < 0:
-            continue
-        partner[free_a] = b
-        strength[free_a] = w0
-        gain[free_a] = gain_ij[t]
-        partner[free_b] = a
-        strength[free_b] = w0
-        gain[free_b] = gain_ji[t]
-        n_ties[a] += 1
-        n_ties[b] += 1
-        formed[t] = True
+        formed[t] = _add_pair(partner, strength, gain, n_ties, k, i[t], j[t], w0, gain_ij[t], gain_ji[t])
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)

@@ -128,12 +128,21 @@ class ChildhoodParams(_Validated):
         mech_cal("Ainsworth Strange Situation: one 20-minute observation"),
         "z",
     )
-    strange_situation_cut: float = _p(
-        0.9,
+    strange_situation_cut_anxiety: float = _p(
+        1.55,
         -5,
         5,
-        "classified B when both observed dimensions are below this",
-        "[inference] mechanism; value calibrated to the recalled B share",
+        "coder's cut on observed anxiety (resistance, proximity seeking): B needs both below their cut",
+        mech_cal("Fraley & Spieker (2003): Strange-Situation variation is dimensional; categories are cut points"),
+        "z",
+    )
+    strange_situation_cut_avoidance: float = _p(
+        0.8,
+        -5,
+        5,
+        "coder's cut on observed avoidance: B needs both below their cut; otherwise the dimension further "
+        "above its cut gives A (avoidance) or C (anxiety)",
+        mech_cal("Fraley & Spieker (2003): Strange-Situation variation is dimensional; categories are cut points"),
         "z",
     )
     state_ar: float = _p(

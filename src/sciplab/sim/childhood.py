@@ -17,8 +17,10 @@ Rules (all vectorised over agents; the only loop is over months):
    reactivity; avoidance from expected unavailability and rejection ([inference]).
 5. Prototype consolidation (Fraley 2002): ``P += eta(age) * (target - P)`` with eta decaying from
    0.2/month in infancy to 0.005/month; observed = ``P + S``, ``S`` an AR(1) state.
-6. Strange-situation read-out at 12 months: B when both dimensions are below a cut point, else A
-   (avoidance larger) or C. Targets: sensitivity-security r = .24 (De Wolff & van IJzendoorn 1997).
+6. Strange-situation read-out at 12 months: B when both observed dimensions are below the coder's
+   cut point of each, else A or C by the dimension further above its cut (the categories as cut
+   points on two dimensions, Fraley & Spieker 2003; the two cuts are calibrated to the recalled
+   B/A/C shares). Targets: sensitivity-security r = .24 (De Wolff & van IJzendoorn 1997).
 7. Competencies move toward a person set-point minus attachment effects (Wei, Russell & Zakalik
    2005; Mallinckrodt & Wei 2005: both dimensions lower both social self-efficacy and awareness).
 
@@ -141,10 +143,11 @@ def run_childhood(
             obs_anx = anx + c.strange_situation_sd * rng.standard_normal(n)
             obs_avo = avo + c.strange_situation_sd * rng.standard_normal(n)
             infant_sec = -(obs_anx + obs_avo)
+            # the coder's two cuts (Fraley & Spieker 2003: the categories cut two dimensions)
+            over_anx = obs_anx - c.strange_situation_cut_anxiety
+            over_avo = obs_avo - c.strange_situation_cut_avoidance
             infant_cls = np.where(
-                (obs_anx < c.strange_situation_cut) & (obs_avo < c.strange_situation_cut),
-                "B",
-                np.where(obs_avo >= obs_anx, "A", "C"),
+                (over_anx < 0) & (over_avo < 0), "B", np.where(over_avo >= over_anx, "A", "C")
             ).astype("<U1")
         if progress is not None:
             progress(m + 1, months)

@@ -10,7 +10,7 @@ functional forms; every coefficient is a field of :class:`~sciplab.sim.params.Ne
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
    both directions are created with strength ``w0`` when neither exists and both ends have a free
-   slot (:meth:`~sciplab.sim.state.TieSlots.add_pairs`); every meeting is a chance, a pair forms at
+   slot (:func:`sciplab.sim._kernels.meet_form`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
    with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
@@ -138,62 +138,67 @@ def refresh_quality(pop: Population, rows: np.ndarray, params: SimParams) -> Non
     ties.gain[idx] = _quality_gain(pop, idx // ties.k, ties.partner[idx].astype(np.int64), params)
 
 
-def _form(pop: Population, i: np.ndarray, j: np.ndarray, via_friend: np.ndarray, p: SimParams, rng) -> None:
+def _agent_state(pop: Population, p: SimParams) -> np.ndarray:
+    """Per-agent state read by the meeting kernel, packed ``(n, 5)`` (columns ``_kernels.AGENT_*``).
+
+    ``solo`` is the per-agent part of the formation logit (the pair terms are means, so each end
+    adds half); the others enter the interaction quality of a new tie (:func:`_quality_gain`).
+    """
     n = p.network
-    keep = i != j
-    i, j, via_friend = i[keep], j[keep], via_friend[keep]
-    if i.size == 0:
-        return
     comp = pop.competencies
-    # per-agent part of the formation logit (the pair terms are means, so each end adds half)
-    solo = (
-        (n.form_initiation / 2) * comp[:, _INI]
-        + (n.form_self_efficacy / 2) * comp[:, _SSE]
-        - (n.form_avoidance / 2) * (pop.prototype_avoidance + pop.state_avoidance)
-        - n.form_lonely * pop.lonely
-    )
-    z = n.form_intercept + n.form_triadic * via_friend - n.form_homophily * np.abs(pop.warmth[i] - pop.warmth[j])
-    z += solo[i]
-    z += solo[j]
-    ok = rng.random(i.size) < _sigmoid(z)
-    if not ok.any():
-        return
-    # every meeting is a chance; a pair that succeeds more than once in a week forms one tie
-    a, b = np.minimum(i[ok], j[ok]), np.maximum(i[ok], j[ok])
-    key = np.sort(a * pop.n + b)
-    key = key[np.r_[True, key[1:] != key[:-1]]]
-    i, j = key // pop.n, key % pop.n
-    # both directions need a free slot (TieSlots.add_pairs); the two directions differ in quality
-    pop.ties.add_pairs(i, j, n.initial_strength, _quality_gain(pop, i, j, p), _quality_gain(pop, j, i, p))
+    out = np.empty((pop.n, 5))
+    solo = out[:, 0]
+    np.multiply(n.form_initiation / 2, comp[:, _INI], out=solo)
+    solo += (n.form_self_efficacy / 2) * comp[:, _SSE]
+    solo -= (n.form_avoidance / 2) * (pop.prototype_avoidance + pop.state_avoidance)
+    solo -= n.form_lonely * pop.lonely
+    out[:, 1] = pop.warmth
+    out[:, 2] = comp[:, _DIS]
+    out[:, 3] = comp[:, _CM]
+    np.add(pop.prototype_anxiety, pop.state_anxiety, out=out[:, 4])
+    return out
+
+
+def _coefficients(p: SimParams) -> np.ndarray:
+    from sciplab.sim._kernels import COEF_NAMES
+
+    return np.array([getattr(p.network, name) for name in COEF_NAMES], dtype=np.float64)
+
+
+def _meet_form(pop: Population, p: SimParams, rng: np.random.Generator, i: np.ndarray, p_friend: float) -> int:
+    """Meetings of agents ``i`` (sorted owners) with strangers or friends' friends and tie formation.
+
+    The random numbers are drawn here from ``rng`` in a fixed order (stranger, friend-of-friend
+    choice, the two slot offsets, formation), one of each per meeting; the compiled kernel
+    (:func:`sciplab.sim._kernels.meet_form`) does the rest. Returns the number of pairs formed.
+    """
+    if i.size == 0:
+        return 0
+    ties = pop.ties
+    m = i.size
+    j = rng.integers(0, pop.n, m)
+    u_friend = rng.random(m) if p_friend > 0 else np.ones(m)
+    off = rng.integers(0, ties.k, (2, m)) if p_friend > 0 else np.zeros((2, m), dtype=np.int64)
+    u_form = rng.random(m)
+    return int(
+        _kernels().meet_form(
+            ties.partner, ties.strength, ties.gain, ties.n_ties, ties.k, np.ascontiguousarray(i, dtype=np.int64), j,
+            u_friend, off[0], off[1], u_form, float(p_friend), _agent_state(pop, p), _coefficients(p),
+            np.float32(p.network.initial_strength),
+        )
+    )  # fmt: skip
 
 
 def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) -> None:
     n = p.network
-    ties = pop.ties
     i = _poisson_events(rng, rate * np.exp(n.meet_initiation * pop.competencies[:, _INI]))
-    if i.size == 0:
-        return
-    j = rng.integers(0, pop.n, i.size)
-    via = np.zeros(i.size)
-    try_ff = rng.random(i.size) < n.friend_of_friend
-    if try_ff.any():
-        ii = i[try_ff]
-        s1 = ii * ties.k + rng.integers(0, ties.k, ii.size)
-        friend = ties.partner[s1].astype(np.int64)
-        s2 = friend * ties.k + rng.integers(0, ties.k, ii.size)
-        cand = ties.partner[s2].astype(np.int64)
-        # an empty slot points at its owner: friend != ii means slot s1 holds a tie, cand != friend s2
-        good = (friend != ii) & (cand != friend) & (cand != ii)
-        sel = np.flatnonzero(try_ff)[good]
-        j[sel] = cand[good]
-        via[sel] = 1.0
-    _form(pop, i, j, via, p, rng)
+    _meet_form(pop, p, rng, i, n.friend_of_friend)
 
 
 def _init_block_requests(n: int, k: int) -> int:
     """Meeting requests formed at once while building the initial network.
 
-    ``TieSlots.add_pairs`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
+    ``_kernels.meet_form`` reads the ``k`` partner slots of both ends of every formed pair (``8 k``
     bytes per request); a block of ``n / 16`` requests keeps that under an eighth of the partner
     array (``4 n k`` bytes), the same order as the temporaries of a weekly step.
     """
@@ -225,7 +230,7 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     pop.therapy_support = np.zeros(n)
     # initial network: a burst of random meetings (school, work, neighbourhood), formed in blocks of
     # agents holding at most ``_init_block_requests`` requests, so the temporaries (request arrays,
-    # the partner rows read by TieSlots.add_pairs) stay a fraction of the tie arrays themselves
+    # the partner rows read by the meeting kernel) stay a fraction of the tie arrays themselves
     target = params.network.initial_ties
     block = _init_block_requests(n, pop.ties.k)
     for _ in range(params.network.init_rounds):
@@ -239,9 +244,7 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
             done = int(cum[start - 1]) if start else 0
             stop = max(int(np.searchsorted(cum, done + block, side="right")), start + 1)
             i = np.repeat(np.arange(start, stop, dtype=np.int64), counts[start:stop])
-            if i.size:
-                j = rng.integers(0, n, i.size)
-                _form(pop, i, j, np.zeros(i.size), params, rng)
+            _meet_form(pop, params, rng, i, 0.0)
             start = stop
     # start loneliness and support at their implied values
     _support(pop, params)
@@ -300,11 +303,14 @@ def _tie_pass(
     kernels = _kernels()
     total = np.empty(ties.n, dtype=np.float32)
     lonely_friends = np.empty(ties.n, dtype=np.float32)
-    ptr = np.searchsorted(conflict_slots, np.arange(ties.n + 1, dtype=np.int64) * ties.k)
+    ptr = np.zeros(ties.n + 1, dtype=np.int64)  # the conflicts of row i: conflict_slots[ptr[i]:ptr[i + 1]]
+    np.cumsum(np.bincount(conflict_slots // ties.k, minlength=ties.n), out=ptr[1:])
+    partner_state = np.empty((ties.n, 2), dtype=np.float32)  # (responsiveness, lonely): one read per partner
+    partner_state[:, 0] = _responsiveness(pop, p)
+    partner_state[:, 1] = pop.lonely
     kernels.tie_pass(
         ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, keep, budget, ptr, conflict_slots,
-        np.float32(1.0 - n.conflict_cost), prune, np.float32(n.min_strength), _responsiveness(pop, p),
-        pop.lonely.astype(np.float32), total, lonely_friends,
+        np.float32(1.0 - n.conflict_cost), prune, np.float32(n.min_strength), partner_state, total, lonely_friends,
     )  # fmt: skip
     return total, lonely_friends
 

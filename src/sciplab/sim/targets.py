@@ -112,11 +112,12 @@ TARGETS: tuple[Target, ...] = (
     _v("C1", "r(caregiver sensitivity, infant security B)", 0.24, 0.17, 0.31, C,
        "De Wolff & van IJzendoorn (1997), 66 studies", "tuned before the split (childhood.strange_situation_sd)"),
     _m("C2", "share of infants classified B", 0.62, 0.67, C, "Strange-Situation base rates",
-       "[M] 62-67 % (recalled)", "cut point chosen before the split to give about 62 % B"),
+       "[M] 62-67 % (recalled)", "the coder's two cut points (childhood.strange_situation_cut_anxiety and "
+       "_avoidance) are calibrated on C2-C4"),
     _m("C3", "share of infants classified A", 0.18, 0.24, C, "Strange-Situation base rates",
-       "[M] about 21 % (recalled)", "band +-3 points around the recalled value"),
+       "[M] about 21 % (recalled)", "band +-3 points around the recalled value; cut points calibrated on C2-C4"),
     _m("C4", "share of infants classified C", 0.11, 0.17, C, "Strange-Situation base rates",
-       "[M] about 14 % (recalled)", "band +-3 points around the recalled value"),
+       "[M] about 14 % (recalled)", "band +-3 points around the recalled value; cut points calibrated on C2-C4"),
     _v("C5", "kappa(caregiver secure, infant B)", 0.49, 0.39, 0.59, V, "van IJzendoorn (1995), 18 samples",
        "caregiver secure = mean of caregiver anxiety and avoidance below the quantile that matches the infant B "
        "share (AAI classes are not simulated)"),

@@ -101,7 +101,7 @@ def _auth(request: Request, db: Any, csrf: str | None = None, *, post: bool = Fa
     return login
 
 
-@router.post("/session")
+@router.post("/session", openapi_extra={"x-access": "public"})
 def open_session(request: Request, body: SessionIn) -> JSONResponse:
     """Sign in; the session cookie is set and the CSRF token returned."""
     clinic = _clinic(request)
@@ -116,7 +116,7 @@ def open_session(request: Request, body: SessionIn) -> JSONResponse:
     return response
 
 
-@router.get("/me")
+@router.get("/me", openapi_extra={"x-access": "signed-in"})
 def me(request: Request) -> dict[str, Any]:
     """The signed-in user."""
     with _clinic(request).tx() as db:
@@ -129,7 +129,7 @@ def me(request: Request) -> dict[str, Any]:
         }
 
 
-@router.get("/instruments")
+@router.get("/instruments", openapi_extra={"x-access": "public"})
 def instruments() -> list[dict[str, Any]]:
     """Instruments a clinic can assign (scorable ones of the library) with their licence for item wording."""
     return [
@@ -146,7 +146,7 @@ def instruments() -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/clients")
+@router.get("/clients", openapi_extra={"x-access": "clients.list"})
 def list_clients(request: Request) -> list[dict[str, Any]]:
     """The caseload (clients with open risk alerts first)."""
     with _clinic(request).tx() as db:
@@ -154,7 +154,7 @@ def list_clients(request: Request) -> list[dict[str, Any]]:
         return [vars(r) for r in clients.caseload(db, login.actor)]
 
 
-@router.post("/clients", status_code=201)
+@router.post("/clients", status_code=201, openapi_extra={"x-access": "clients.create"})
 def create_client(request: Request, body: ClientIn, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
     """A new client with a first episode of care."""
     with _clinic(request).tx() as db:
@@ -208,7 +208,7 @@ def _client_json(rec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@router.get("/clients/{client_id}")
+@router.get("/clients/{client_id}", openapi_extra={"x-access": "clients.view"})
 def get_client(request: Request, client_id: int) -> dict[str, Any]:
     """One client's record: episodes, sessions, responses with scores, alerts."""
     with _clinic(request).tx() as db:
@@ -216,7 +216,7 @@ def get_client(request: Request, client_id: int) -> dict[str, Any]:
         return _client_json(clients.client_record(db, login.actor, client_id))
 
 
-@router.post("/clients/{client_id}/sessions", status_code=201)
+@router.post("/clients/{client_id}/sessions", status_code=201, openapi_extra={"x-access": "clients.edit"})
 def add_session(
     request: Request, client_id: int, body: SessionRecordIn, x_csrf_token: str | None = Header(None)
 ) -> dict[str, Any]:
@@ -227,7 +227,7 @@ def add_session(
         return {"id": s.id, "number": s.number}
 
 
-@router.post("/clients/{client_id}/assignments", status_code=201)
+@router.post("/clients/{client_id}/assignments", status_code=201, openapi_extra={"x-access": "clients.edit"})
 def add_assignment(
     request: Request, client_id: int, body: AssignmentIn, x_csrf_token: str | None = Header(None)
 ) -> dict[str, Any]:
@@ -238,7 +238,7 @@ def add_assignment(
         return {"id": a.id, "instrument": a.instrument_id, "schedule": a.schedule, "every_n": a.every_n}
 
 
-@router.post("/clients/{client_id}/links", status_code=201)
+@router.post("/clients/{client_id}/links", status_code=201, openapi_extra={"x-access": "measures.deliver"})
 def add_link(request: Request, client_id: int, body: LinkIn, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
     """A single-use, expiring questionnaire link; send ``url`` to the client."""
     clinic = _clinic(request)
@@ -262,7 +262,7 @@ def add_link(request: Request, client_id: int, body: LinkIn, x_csrf_token: str |
         }
 
 
-@router.post("/clients/{client_id}/episode/end")
+@router.post("/clients/{client_id}/episode/end", openapi_extra={"x-access": "clients.edit"})
 def end_episode(request: Request, client_id: int, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
     """Close the client's current episode of care (end-of-episode measures become due)."""
     with _clinic(request).tx() as db:
@@ -271,7 +271,7 @@ def end_episode(request: Request, client_id: int, x_csrf_token: str | None = Hea
         return {"episode_id": ep.id, "ended_on": ep.ended_on}
 
 
-@router.post("/instruments/{instrument_id}/wording")
+@router.post("/instruments/{instrument_id}/wording", openapi_extra={"x-access": "instruments.import_text"})
 def import_wording(
     request: Request, instrument_id: str, body: WordingIn, x_csrf_token: str | None = Header(None)
 ) -> dict[str, Any]:
@@ -282,7 +282,7 @@ def import_wording(
         return {"instrument": instrument_id, "items": n}
 
 
-@router.post("/clients/{client_id}/responses", status_code=201)
+@router.post("/clients/{client_id}/responses", status_code=201, openapi_extra={"x-access": "measures.deliver"})
 def add_response(
     request: Request, client_id: int, body: ManualIn, x_csrf_token: str | None = Header(None)
 ) -> dict[str, Any]:
@@ -293,7 +293,7 @@ def add_response(
         return {"response_id": sub.response_id, "alerts": sub.alerts}
 
 
-@router.get("/responses/{response_id}")
+@router.get("/responses/{response_id}", openapi_extra={"x-access": "clients.view"})
 def get_response(request: Request, response_id: int) -> dict[str, Any]:
     """A response item by item with its scores."""
     with _clinic(request).tx() as db:
@@ -311,7 +311,7 @@ def get_response(request: Request, response_id: int) -> dict[str, Any]:
         }
 
 
-@router.get("/alerts")
+@router.get("/alerts", openapi_extra={"x-access": "clients.list"})
 def alerts(request: Request) -> list[dict[str, Any]]:
     """Open risk alerts of the caseload, newest first."""
     with _clinic(request).tx() as db:
@@ -319,7 +319,7 @@ def alerts(request: Request) -> list[dict[str, Any]]:
         return clients.open_alerts(db, login.actor)
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", openapi_extra={"x-access": "alerts.acknowledge"})
 def acknowledge(request: Request, alert_id: int, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
     """Mark an alert as seen."""
     with _clinic(request).tx() as db:
@@ -328,7 +328,7 @@ def acknowledge(request: Request, alert_id: int, x_csrf_token: str | None = Head
         return {"id": a.id, "acknowledged_at": a.acknowledged_at}
 
 
-@router.get("/questionnaires/{token}")
+@router.get("/questionnaires/{token}", openapi_extra={"x-access": "link"})
 def questionnaire(request: Request, token: str) -> dict[str, Any]:
     """The form behind a link (no login: the signed link is the key)."""
     clinic = _clinic(request)
@@ -346,7 +346,7 @@ def questionnaire(request: Request, token: str) -> dict[str, Any]:
         }
 
 
-@router.post("/questionnaires/{token}")
+@router.post("/questionnaires/{token}", openapi_extra={"x-access": "link"})
 def submit(request: Request, token: str, body: AnswersIn) -> dict[str, Any]:
     """Submit the answers of a link; a repeat returns the first response and stores nothing."""
     clinic = _clinic(request)
@@ -355,7 +355,7 @@ def submit(request: Request, token: str, body: AnswersIn) -> dict[str, Any]:
         return {"response_id": sub.response_id, "repeated": sub.repeated}
 
 
-@router.post("/questionnaires/{token}/draft")
+@router.post("/questionnaires/{token}/draft", openapi_extra={"x-access": "link"})
 def draft(request: Request, token: str, body: AnswersIn) -> dict[str, Any]:
     """Save the answers so far (resume later with the same link)."""
     clinic = _clinic(request)
@@ -364,7 +364,7 @@ def draft(request: Request, token: str, body: AnswersIn) -> dict[str, Any]:
         return {"saved": len(link.draft or {}), "expires_at": link.expires_at}
 
 
-@router.get("/research/scores")
+@router.get("/research/scores", openapi_extra={"x-access": "research.view"})
 def research_scores(request: Request) -> list[dict[str, Any]]:
     """De-identified scores of the clinic (researchers, admins)."""
     with _clinic(request).tx() as db:
@@ -372,7 +372,7 @@ def research_scores(request: Request) -> list[dict[str, Any]]:
         return clients.research_rows(db, login.actor)
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", openapi_extra={"x-access": "audit.view"})
 def audit_verify(request: Request) -> dict[str, Any]:
     """Check the audit chain (admins)."""
     with _clinic(request).tx() as db:

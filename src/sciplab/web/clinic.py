@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
@@ -20,7 +20,7 @@ from sciplab.web.audit.service import Who
 from sciplab.web.auth.passwords import Hasher
 from sciplab.web.auth.service import LoginOutcome, RateLimiter, load_session, login
 from sciplab.web.db import redact
-from sciplab.web.errors import DatabaseError, Forbidden, NotAuthenticated
+from sciplab.web.errors import BadRequest, DatabaseError, Forbidden, NotAuthenticated
 from sciplab.web.models import AuthSession, User
 from sciplab.web.policy import Actor
 from sciplab.web.settings import Settings
@@ -69,6 +69,8 @@ class Clinic:
         except (OperationalError, DBAPIError) as exc:
             if not isinstance(exc, OperationalError) and "IntegrityError" in type(exc).__name__:
                 raise
+            if isinstance(exc, DataError):  # e.g. an id beyond PostgreSQL's integer range: the input, not the database
+                raise BadRequest("a number in the request is out of range (an id or a value too large)") from None
             log.error("database unavailable (%s): %s", redact(str(self.engine.url)), exc.orig)
             raise DatabaseError(
                 "the clinic database is unavailable (locked, moved or down); nothing was saved — try again shortly"

@@ -129,7 +129,7 @@ def _set_session(response: Response, token: str, clinic: Clinic) -> Response:
 # -- first run, sign-in, two factors ------------------------------------------------------------------
 
 
-@router.get("/")
+@router.get("/", openapi_extra={"x-access": "public"})
 def home(request: Request) -> Response:
     """Page: GET /."""
     clinic = _clinic(request)
@@ -139,7 +139,7 @@ def home(request: Request) -> Response:
     return _see_other("/dashboard" if request.cookies.get(COOKIE) else "/login")
 
 
-@router.get("/setup")
+@router.get("/setup", openapi_extra={"x-access": "public"})
 def setup_page(request: Request, token: str = "") -> Response:
     """Page: GET /setup."""
     clinic = _clinic(request)
@@ -147,7 +147,7 @@ def setup_page(request: Request, token: str = "") -> Response:
     return _with_pre(render(request, "setup.html", token=token, form_token=pre), pre, clinic)
 
 
-@router.post("/setup")
+@router.post("/setup", openapi_extra={"x-access": "public"})
 async def setup_submit(request: Request) -> Response:
     """Page: POST /setup."""
     form = await _form(request)
@@ -174,7 +174,7 @@ async def setup_submit(request: Request) -> Response:
     return _see_other("/login?created=1")
 
 
-@router.get("/login")
+@router.get("/login", openapi_extra={"x-access": "public"})
 def login_page(request: Request, next: str = "/dashboard", created: int = 0) -> Response:  # noqa: A002
     """Page: GET /login."""
     clinic = _clinic(request)
@@ -187,7 +187,7 @@ def _safe_next(url: str) -> str:
     return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else "/dashboard"
 
 
-@router.post("/login")
+@router.post("/login", openapi_extra={"x-access": "public"})
 async def login_submit(request: Request) -> Response:
     """Page: POST /login."""
     form = await _form(request)
@@ -209,7 +209,7 @@ async def login_submit(request: Request) -> Response:
     return _set_session(_see_other(target), outcome.token, clinic)
 
 
-@router.post("/logout")
+@router.post("/logout", openapi_extra={"x-access": "signed-in"})
 async def logout(request: Request) -> Response:
     """Page: POST /logout."""
 
@@ -222,7 +222,7 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@router.get("/account/2fa")
+@router.get("/account/2fa", openapi_extra={"x-access": "signed-in"})
 def enroll_page(request: Request) -> Response:
     """Page: GET /account/2fa."""
     clinic = _clinic(request)
@@ -241,7 +241,7 @@ def enroll_page(request: Request) -> Response:
         return render(request, "enroll.html", login=login, secret=secret, uri=totp.uri(secret, login.user.username))
 
 
-@router.post("/account/2fa")
+@router.post("/account/2fa", openapi_extra={"x-access": "signed-in"})
 async def enroll_submit(request: Request) -> Response:
     """Page: POST /account/2fa."""
 
@@ -255,7 +255,7 @@ async def enroll_submit(request: Request) -> Response:
 # -- dashboard and clients ----------------------------------------------------------------------------
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", openapi_extra={"x-access": "signed-in"})
 def dashboard(request: Request) -> Response:
     """Page: GET /dashboard."""
     clinic = _clinic(request)
@@ -269,7 +269,7 @@ def dashboard(request: Request) -> Response:
         return render(request, "dashboard.html", login=login, can=lambda action: allowed(a, action), **ctx)
 
 
-@router.get("/clients/new")
+@router.get("/clients/new", openapi_extra={"x-access": "clients.create"})
 def client_new(request: Request) -> Response:
     """Page: GET /clients/new."""
     clinic = _clinic(request)
@@ -279,7 +279,7 @@ def client_new(request: Request) -> Response:
         return render(request, "client_new.html", login=login)
 
 
-@router.post("/clients")
+@router.post("/clients", openapi_extra={"x-access": "clients.create"})
 async def client_create(request: Request) -> Response:
     """Page: POST /clients."""
 
@@ -298,7 +298,7 @@ async def client_create(request: Request) -> Response:
     return _see_other(f"/clients/{await _posted(request, fn)}")
 
 
-@router.get("/clients/{client_id}")
+@router.get("/clients/{client_id}", openapi_extra={"x-access": "clients.view"})
 def client_page(request: Request, client_id: int, link: str = "") -> Response:
     """Page: GET /clients/{client_id}."""
     clinic = _clinic(request)
@@ -331,7 +331,7 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
         )
 
 
-@router.post("/clients/{client_id}/sessions")
+@router.post("/clients/{client_id}/sessions", openapi_extra={"x-access": "clients.edit"})
 async def session_add(request: Request, client_id: int) -> Response:
     """Page: POST /clients/{client_id}/sessions."""
 
@@ -351,7 +351,7 @@ async def session_add(request: Request, client_id: int) -> Response:
     return _see_other(f"/clients/{client_id}")
 
 
-@router.post("/clients/{client_id}/assignments")
+@router.post("/clients/{client_id}/assignments", openapi_extra={"x-access": "clients.edit"})
 async def assignment_add(request: Request, client_id: int) -> Response:
     """Page: POST /clients/{client_id}/assignments."""
 
@@ -369,7 +369,7 @@ async def assignment_add(request: Request, client_id: int) -> Response:
     return _see_other(f"/clients/{client_id}")
 
 
-@router.post("/clients/{client_id}/links")
+@router.post("/clients/{client_id}/links", openapi_extra={"x-access": "measures.deliver"})
 async def link_create(request: Request, client_id: int) -> Response:
     """Page: POST /clients/{client_id}/links."""
 
@@ -393,7 +393,7 @@ async def link_create(request: Request, client_id: int) -> Response:
     return _see_other(f"/clients/{client_id}?link={token}")
 
 
-@router.get("/clients/{client_id}/manual")
+@router.get("/clients/{client_id}/manual", openapi_extra={"x-access": "measures.deliver"})
 def manual_page(request: Request, client_id: int, instrument: str = "") -> Response:
     """Page: GET /clients/{client_id}/manual."""
     clinic = _clinic(request)
@@ -403,7 +403,7 @@ def manual_page(request: Request, client_id: int, instrument: str = "") -> Respo
         return render(request, "manual.html", login=login, client=client, form=measures.form(db, instrument))
 
 
-@router.post("/clients/{client_id}/responses")
+@router.post("/clients/{client_id}/responses", openapi_extra={"x-access": "measures.deliver"})
 async def manual_submit(request: Request, client_id: int) -> Response:
     """Page: POST /clients/{client_id}/responses."""
 
@@ -416,7 +416,7 @@ async def manual_submit(request: Request, client_id: int) -> Response:
     return _see_other(f"/clients/{client_id}")
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", openapi_extra={"x-access": "alerts.acknowledge"})
 async def alert_ack(request: Request, alert_id: int) -> Response:
     """Page: POST /alerts/{alert_id}/acknowledge."""
 
@@ -431,7 +431,7 @@ async def alert_ack(request: Request, alert_id: int) -> Response:
 # -- the client's questionnaire (public: the signed link is the key) ---------------------------------
 
 
-@router.get("/q/{token}")
+@router.get("/q/{token}", openapi_extra={"x-access": "link"})
 def questionnaire(request: Request, token: str) -> Response:
     """Page: GET /q/{token}."""
     clinic = _clinic(request)
@@ -452,7 +452,7 @@ def questionnaire(request: Request, token: str) -> Response:
         )
 
 
-@router.post("/q/{token}")
+@router.post("/q/{token}", openapi_extra={"x-access": "link"})
 async def questionnaire_submit(request: Request, token: str) -> Response:
     """Page: POST /q/{token}."""
     form = await _form(request)
@@ -491,7 +491,7 @@ async def questionnaire_submit(request: Request, token: str) -> Response:
 # -- admin ----------------------------------------------------------------------------------------------
 
 
-@router.get("/admin/users")
+@router.get("/admin/users", openapi_extra={"x-access": "users.manage"})
 def users_page(request: Request) -> Response:
     """Page: GET /admin/users."""
     clinic = _clinic(request)
@@ -511,7 +511,7 @@ def users_page(request: Request) -> Response:
         )
 
 
-@router.post("/admin/users")
+@router.post("/admin/users", openapi_extra={"x-access": "users.manage"})
 async def users_create(request: Request) -> Response:
     """Page: POST /admin/users."""
 
@@ -533,7 +533,7 @@ async def users_create(request: Request) -> Response:
     return _see_other("/admin/users")
 
 
-@router.post("/admin/users/{username}/{action}")
+@router.post("/admin/users/{username}/{action}", openapi_extra={"x-access": "users.manage"})
 async def users_action(request: Request, username: str, action: str) -> Response:
     """Page: POST /admin/users/{username}/{action}."""
 
@@ -552,7 +552,7 @@ async def users_action(request: Request, username: str, action: str) -> Response
     return _see_other("/admin/users")
 
 
-@router.post("/admin/settings")
+@router.post("/admin/settings", openapi_extra={"x-access": "settings.manage"})
 async def settings_save(request: Request) -> Response:
     """Page: POST /admin/settings."""
 
@@ -566,7 +566,7 @@ async def settings_save(request: Request) -> Response:
     return _see_other("/admin/users")
 
 
-@router.get("/admin/audit")
+@router.get("/admin/audit", openapi_extra={"x-access": "audit.view"})
 def audit_page(request: Request) -> Response:
     """Page: GET /admin/audit."""
     clinic = _clinic(request)
@@ -582,7 +582,7 @@ def audit_page(request: Request) -> Response:
 # -- research (de-identified) ---------------------------------------------------------------------------
 
 
-@router.get("/research")
+@router.get("/research", openapi_extra={"x-access": "research.view"})
 def research_page(request: Request) -> Response:
     """Page: GET /research."""
     clinic = _clinic(request)
@@ -594,7 +594,7 @@ def research_page(request: Request) -> Response:
         )
 
 
-@router.get("/research.csv")
+@router.get("/research.csv", openapi_extra={"x-access": "research.view"})
 def research_csv(request: Request) -> Response:
     """Page: GET /research.csv."""
     clinic = _clinic(request)

@@ -54,11 +54,34 @@ ACTIONS: dict[str, frozenset[str]] = {
     "measures.deliver": frozenset({"supervisor", "therapist"}),
     "alerts.acknowledge": frozenset({"supervisor", "therapist"}),
     "research.view": frozenset({"researcher", "admin"}),
+    # documents and exchange (sciplab.web.exchange)
+    "reports.client": frozenset({"supervisor", "therapist"}),
+    "research.export": frozenset({"researcher"}),
+    "fhir.export": frozenset({"supervisor", "therapist"}),
+    "fhir.import": frozenset({"supervisor", "therapist"}),
+    "import.csv": frozenset({"supervisor", "therapist"}),
+    # clinician views (sciplab.web.views)
     "formulation.review": frozenset({"supervisor", "therapist"}),
     "supervision.view": frozenset({"supervisor"}),
     "reports.clinic": frozenset({"admin", "researcher"}),
 }
 CLINICAL = {"clients.list", "clients.view", "reports.clinic"}
+
+#: what a route may declare as ``openapi_extra={"x-access": ...}`` besides an action of ACTIONS
+ACCESS_KINDS: dict[str, str] = {
+    "public": "anyone, signed in or not (the same answer for every role)",
+    "link": "anyone holding the questionnaire link (the signed token in the path is the key)",
+    "signed-in": "any user with a live session, whatever the role",
+}
+
+
+def access_of(declared: str | None) -> str:
+    """Check a route's ``x-access`` declaration: an action of ACTIONS or one of ACCESS_KINDS."""
+    if declared is None:
+        raise KeyError("the route declares no access (openapi_extra={'x-access': ...})")
+    if declared not in ACTIONS and declared not in ACCESS_KINDS:
+        raise KeyError(f"unknown access {declared!r}: an action of ACTIONS or one of {', '.join(ACCESS_KINDS)}")
+    return declared
 
 
 def allowed(actor: Actor, action: str) -> bool:
@@ -96,7 +119,7 @@ def check_client(db: Session, actor: Actor, client_id: int, action: str = "clien
         return None
     visible = db.scalar(select(Client.id).where(Client.id == client_id, client_scope(actor)))
     if visible is None:
-        raise Forbidden(f"client {client.code} is not on your caseload")
+        raise Forbidden("this client is not on your caseload")  # no code: a refusal names no record
     return client
 
 

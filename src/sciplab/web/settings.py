@@ -62,10 +62,12 @@ class Settings:
     lockout_failures: int = 5
     lockout_minutes: int = 15
     ip_failures_per_window: int = 20
+    link_failures_per_window: int = 20
     one_item_per_screen: bool = False
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     log_sql: bool = False
+    log_json: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "db", database_url(self.db or None))
@@ -76,6 +78,7 @@ class Settings:
             "lockout_failures",
             "lockout_minutes",
             "ip_failures_per_window",
+            "link_failures_per_window",
             "argon2_time_cost",
         ):
             value = getattr(self, name)

@@ -8,20 +8,19 @@ token, checked on every state-changing request (form field ``csrf_token`` or hea
 
 Lockout: ``lockout_failures`` wrong passwords or codes in a row lock the account for
 ``lockout_minutes``; independently, one address gets at most ``ip_failures_per_window`` failures
-per ``lockout_minutes`` (rate limiting across usernames). Unknown usernames cost the same time as
-known ones and give the same message.
+per ``lockout_minutes`` (rate limiting across usernames), counted in the database
+(:mod:`sciplab.web.auth.ratelimit`) so that several Uvicorn workers share one count. Unknown
+usernames cost the same time as known ones and give the same message.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -30,6 +29,7 @@ from sciplab._core.errors import suggest
 from sciplab.web.audit.service import Who, record
 from sciplab.web.auth import totp
 from sciplab.web.auth.passwords import Hasher, check_password_rules
+from sciplab.web.auth.ratelimit import RateLimiter
 from sciplab.web.errors import BadRequest, Conflict, NotAuthenticated, NotFound, TooManyAttempts, WebError
 from sciplab.web.models import ROLES, AppSetting, AuthSession, User, utcnow
 from sciplab.web.settings import Settings
@@ -197,28 +197,6 @@ def first_admin(
 # -- login ---------------------------------------------------------------------------------------------
 
 
-class RateLimiter:
-    """Failures per address in a sliding window (in memory, per process)."""
-
-    def __init__(self, limit: int, window_s: float) -> None:
-        self.limit, self.window = limit, window_s
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, ip: str) -> bool:
-        """True when ``ip`` reached the limit inside the window."""
-        with self._lock:
-            q = self._events[ip]
-            while q and q[0] < time.monotonic() - self.window:
-                q.popleft()
-            return len(q) >= self.limit
-
-    def fail(self, ip: str) -> None:
-        """Count one failure of ``ip``."""
-        with self._lock:
-            self._events[ip].append(time.monotonic())
-
-
 @dataclasses.dataclass(frozen=True)
 class LoginOutcome:
     """A new session: the cookie token, and whether the user must enrol a second factor first."""
@@ -248,14 +226,15 @@ def login(
     audit entry, then raises it (a raise inside the transaction would roll them back).
     """
     who = Who(None, username.strip().lower()[:64], ip)
-    if limiter.blocked(ip):
+    bucket = f"login:{ip}"
+    if limiter.blocked(db, bucket):
         record(db, who, "login", outcome="rate_limited")
         return TooManyAttempts("too many failed logins from your address: wait a few minutes and try again")
     user = db.scalar(select(User).where(User.username == username.strip().lower()))
     now = utcnow()
     if user is None:
         hasher.dummy_verify()
-        limiter.fail(ip)
+        limiter.fail(db, bucket)
         record(db, who, "login", outcome="failed", detail="unknown user")
         return NotAuthenticated(GENERIC_FAILURE)
     who = Who(user.id, user.username, ip)
@@ -273,7 +252,7 @@ def login(
         if ok:
             user.totp_last_step = int(matched or 0)
     if not ok:
-        limiter.fail(ip)
+        limiter.fail(db, bucket)
         user.failed_logins += 1
         if user.failed_logins >= settings.lockout_failures:
             user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
@@ -343,5 +322,35 @@ def confirm_enrollment(db: Session, sess: AuthSession, user: User, code: str, wh
         raise BadRequest("code: that code does not match; check the clock of your device and type the current code")
     user.totp_enabled = True
     user.totp_last_step = matched
-    sess.stage = "full"
+    rotate_session(db, sess, stage="full")
     record(db, who, "2fa.enroll", "user", user.id)
+
+
+#: per request: the new session token when the session id changed (set here, sent as the cookie by
+#: :mod:`sciplab.web.security`); a mutable holder so a change made in a worker thread is seen
+ROTATED: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("sciplab_rotated", default=None)
+
+
+def rotate_session(db: Session, sess: AuthSession, *, stage: str) -> str:
+    """Replace ``sess`` by a session with a new id and CSRF token (privilege change: no fixation).
+
+    The old token stops working at once. The new token is handed to the response through
+    :data:`ROTATED` (the request's cookie is replaced) and returned.
+    """
+    token = secrets.token_urlsafe(32)
+    db.add(
+        AuthSession(
+            id=token_hash(token),
+            user_id=sess.user_id,
+            csrf_token=secrets.token_urlsafe(24),
+            stage=stage,
+            ip=sess.ip,
+            created_at=sess.created_at,
+        )
+    )
+    db.delete(sess)
+    db.flush()
+    holder = ROTATED.get()
+    if holder is not None:
+        holder["token"] = token
+    return token

@@ -274,7 +274,7 @@ def parse_answers(instrument_id: str, answers: Mapping[str, Any], *, partial: bo
     for key, raw in answers.items():
         name = str(key)
         number = name[5:] if name.startswith("item_") else name
-        if not number.isdigit() or int(number) not in out:
+        if not (number.isascii() and number.isdigit()) or int(number) not in out:  # "¹".isdigit() but int() fails
             if name.startswith("item_") or name.isdigit():
                 problems.append(
                     f"{inst.id} has no item {number!r} (items {inst.item_numbers[0]}-{inst.item_numbers[-1]})"

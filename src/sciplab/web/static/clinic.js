@@ -29,3 +29,15 @@
     show();
   });
 })();
+
+// A table wider than a phone screen scrolls sideways (clinic.css): make it reachable by keyboard.
+(function () {
+  "use strict";
+  function mark() {
+    document.querySelectorAll("table").forEach(function (t) {
+      if (t.scrollWidth > t.clientWidth + 1) { t.tabIndex = 0; } else { t.removeAttribute("tabindex"); }
+    });
+  }
+  mark();
+  window.addEventListener("resize", mark);
+})();

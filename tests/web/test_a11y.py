@@ -1,0 +1,110 @@
+"""Accessibility of every page: axe-core (the copy bundled by the axe-playwright-python test dependency,
+MPL-2.0) run in Debian's Chromium on each page of the clinic, desktop and phone; zero serious or critical
+violations. The same visits check that the Content-Security-Policy blocks nothing the pages need (no
+"Refused to ..." console message: no inline script or style anywhere).
+
+Skips with the reason when playwright, axe-playwright-python or /usr/bin/chromium is absent.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from sciplab.web.auth.service import token_hash
+from sciplab.web.clinic import COOKIE
+from sciplab.web.models import AuthSession, User
+
+from .conftest import add_user, new_client, new_link
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, live, playwright_api  # noqa: F401 - the live fixture
+
+axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
+
+SERIOUS = {"serious", "critical"}
+
+
+def _session(app: Any, username: str, stage: str = "full") -> str:
+    token = secrets.token_urlsafe(32)
+    with app.state.clinic.tx() as db:
+        from sqlalchemy import select
+
+        uid = db.scalar(select(User.id).where(User.username == username))
+        db.add(AuthSession(id=token_hash(token), user_id=uid, csrf_token=secrets.token_urlsafe(16), stage=stage))
+    return token
+
+
+def test_every_page_has_no_serious_accessibility_violation(live):  # noqa: F811 - the imported fixture
+    base, app = live
+    add_user(app, "boss", "admin")
+    add_user(app, "sup", "supervisor")
+    add_user(app, "t1", supervisor="sup")
+    add_user(app, "newbie")
+    add_user(app, "res", "researcher")
+    # data through the API as t1 (two factors are required on this server: a full session is made directly)
+    from fastapi.testclient import TestClient
+
+    api = TestClient(app, follow_redirects=False)
+    api.cookies.set(COOKIE, _session(app, "t1"))
+    csrf = api.get("/api/v1/me").json()["csrf_token"]
+    cid = new_client(api, csrf, "Robin Example")
+    done = new_link(api, csrf, cid)
+    answers = {str(i): 1 for i in range(1, 9)} | {"9": 2}
+    assert api.post(f"/api/v1/questionnaires/{done}", json={"answers": answers}).status_code == 200
+    fresh = new_link(api, csrf, cid)
+    saved = new_link(api, csrf, cid, "GAD-7")
+    pages: list[tuple[str, str | None, str]] = [  # (path, user, viewport)
+        ("/login", None, "desktop"),
+        ("/setup?token=x", None, "desktop"),
+        ("/account/2fa", "newbie:enroll", "desktop"),
+        ("/dashboard", "t1", "desktop"),
+        ("/dashboard", "t1", "phone"),
+        ("/clients/new", "t1", "desktop"),
+        (f"/clients/{cid}", "t1", "desktop"),
+        (f"/clients/{cid}", "t1", "phone"),
+        (f"/clients/{cid}/manual?instrument=PHQ-9", "t1", "desktop"),
+        (f"/q/{fresh}", None, "phone"),
+        (f"/q/{fresh}", None, "desktop"),
+        (f"/q/{done}", None, "phone"),  # thanks page (already submitted)
+        ("/q/1.forged.token", None, "phone"),  # link error page
+        ("/admin/users", "boss", "desktop"),
+        ("/admin/audit", "boss", "desktop"),
+        ("/research", "res", "desktop"),
+        ("/no/such/page", None, "desktop"),
+        ("/admin/users", "t1", "desktop"),  # refusal page
+    ]
+    problems: list[str] = []
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            axe = axe_api.Axe()
+            # the checker itself finds a serious violation (an image without text, an unlabelled field)
+            probe = browser.new_page()
+            probe.set_content('<html lang="en"><title>t</title><main><img src="a.png"><input></main></html>')
+            found = {v["id"] for v in axe.run(probe).response["violations"] if v["impact"] in SERIOUS}
+            assert {"image-alt", "label"} <= found, found
+            probe.close()
+            for path, user, viewport in [*pages, (f"/q/{saved}", None, "save")]:
+                size = {"width": 390, "height": 844} if viewport != "desktop" else {"width": 1280, "height": 900}
+                context = browser.new_context(viewport=size, is_mobile=viewport != "desktop")
+                if user:
+                    name, _, stage = user.partition(":")
+                    context.add_cookies([{"name": COOKIE, "value": _session(app, name, stage or "full"), "url": base}])
+                page = context.new_page()
+                refused: list[str] = []
+                page.on("console", lambda m, r=refused: r.append(m.text) if "Refused to" in m.text else None)
+                page.goto(base + path)
+                if viewport == "save":  # the saved-answers page of save-and-resume
+                    page.get_by_role("button", name="Save and continue later").click()
+                    playwright_api.expect(page.get_by_role("heading", name="Answers saved")).to_be_visible()
+                results = axe.run(page)
+                for v in results.response["violations"]:
+                    if v["impact"] in SERIOUS:
+                        targets = [n["target"] for n in v["nodes"]][:3]
+                        problems.append(f"{path} ({viewport}): {v['impact']} {v['id']}: {v['help']} at {targets}")
+                problems += [f"{path}: CSP {text}" for text in refused]
+                context.close()
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)
