@@ -140,3 +140,41 @@ def test_mlr_and_bootstrap_pass_through():
     out = json.loads(res.stdout)
     assert out["details"]["bootstrap"] == 100 and out["details"]["seed"] == 3
     assert out["details"]["se"] == "bootstrap"
+
+
+@needs_hs
+def test_sem_bootstrap_draws_a_progress_bar_on_a_terminal(monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from sciplab.cli import fit as fit_cli
+
+    sink = io.StringIO()
+    term = Console(file=sink, force_terminal=True, width=120)
+    monkeypatch.setattr(fit_cli, "err_console", term)
+    seen = []
+    with fit_cli._sem_progress(True) as progress:
+        assert progress is not None
+        lib = sem(pd.read_csv(HS), MODEL, se="bootstrap", bootstrap=60, seed=1, bollen_stine=True,
+                  progress=lambda d, t: (seen.append((d, t)), progress(d, t)))  # fmt: skip
+    assert seen[-1] == (120, 120)  # the Bollen-Stine replicates count too
+    assert "SEM bootstrap" in sink.getvalue() and lib.details["bootstrap"] == 60
+    with fit_cli._sem_progress(False) as none:
+        assert none is None
+    # off a terminal (CliRunner) the command runs without a bar
+    res = invoke("fit", HS, "--model", MODEL, "-B", "30", "--seed", "3", "--missing", "fiml", "--estimator", "ml",
+                 "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["details"]["missing"] == "fiml" and out["details"]["se"] == "bootstrap"
+
+
+@needs_hs
+def test_mlr_with_fiml_from_the_command_line():
+    res = invoke("fit", HS, "--model", MODEL, "--estimator", "mlr", "--missing", "fiml", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    lib = sem(pd.read_csv(HS), MODEL, estimator="mlr", missing="fiml")
+    assert out["details"]["se"] == "robust"
+    assert out["fit"]["chisq.scaled"] == pytest.approx(float(lib.fit["chisq.scaled"].iloc[0]), rel=1e-9)

@@ -111,6 +111,27 @@ def test_multigroup_draws_the_chosen_group(hs):
         sem_diagram(res, group=3)
 
 
+def test_multigroup_default_is_one_panel_per_group_with_residual_covariances(hs):
+    res = cfa(hs, HS + "\nx2 ~~ x3", group="school")
+    fig = sem_diagram(res)
+    assert len(fig.axes) == 2
+    for k, ax in enumerate(fig.axes, start=1):
+        gids = {p.get_gid() for p in ax.patches}
+        assert {f"g{k}/ellipse:visual", f"g{k}/box:x9"} <= gids
+        paths = [c.get_gid() for c in ax.get_children() if (c.get_gid() or "").startswith(f"g{k}/path:")]
+        assert f"g{k}/path:x2<->x3" in paths  # the indicators' residual covariance is drawn
+        labels = {t.get_gid(): t.get_text() for t in ax.texts if t.get_gid()}
+        std = _est_std(res, "x2", "~~", "x3", k)
+        assert labels[f"g{k}/label:x2<->x3"].startswith(f"{std:.2f}".lstrip("0").replace("-0", "-"))
+        assert any(t.get_text().startswith(f"Group {k}:") for t in ax.texts)
+    plt.close(fig)
+
+
+def _est_std(res, lhs, op, rhs, group):
+    t = res.table
+    return float(t[(t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs) & (t["group"] == group)]["std_all"].iloc[0])
+
+
 @pytest.mark.parametrize("ext", ["png", "svg", "pdf"])
 def test_save_formats(hs, tmp_path, ext):
     out = save_sem_diagram(cfa(hs, HS), tmp_path / f"d.{ext}")

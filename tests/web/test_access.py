@@ -222,6 +222,8 @@ def _path_values(world: World, route: Any) -> dict[str, Any]:
         "username": "matrixtarget",
         "action": "enable",
         "instrument_id": "PHQ-9",
+        "fmt": "html",
+        "name": "matrixmapping",
     }
     names = re.findall(r"{(\w+)(?::\w+)?}", route.path)
     missing = [n for n in names if n not in values and not n.endswith("client_id")]

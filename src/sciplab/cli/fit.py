@@ -9,6 +9,8 @@ when used (start-up time).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -258,21 +260,24 @@ def _fit_sem(
         )
     if equal and not group:
         raise DataError("--group-equal needs --group COL")
-    if kind == "latent":
-        from sciplab.scip.latent import fit_latent_template
+    with _sem_progress(bool(bootstrap) and not ladder) as progress:
+        if progress is not None:
+            kwargs["progress"] = progress
+        if kind == "latent":
+            from sciplab.scip.latent import fit_latent_template
 
-        if equal:
-            kwargs["group_equal"] = equal
-        if invariance and value != "scip-core-invariance":
-            raise DataError("--invariance compares measurement models: use --model scip-core-invariance")
-        result = fit_latent_template(frame, value, mapping, score=score, group=group, **kwargs)
-    else:
-        if mapping:
-            frame = frame.rename(columns={col: name for name, col in mapping.items()})
-        if ladder and group:  # group is required for the ladder (checked above)
-            result = semlib.invariance(frame, value, group=group, **kwargs)
+            if equal:
+                kwargs["group_equal"] = equal
+            if invariance and value != "scip-core-invariance":
+                raise DataError("--invariance compares measurement models: use --model scip-core-invariance")
+            result = fit_latent_template(frame, value, mapping, score=score, group=group, **kwargs)
         else:
-            result = semlib.sem(frame, value, group=group, group_equal=equal, **kwargs)
+            if mapping:
+                frame = frame.rename(columns={col: name for name, col in mapping.items()})
+            if ladder and group:  # group is required for the ladder (checked above)
+                result = semlib.invariance(frame, value, group=group, **kwargs)
+            else:
+                result = semlib.sem(frame, value, group=group, group_equal=equal, **kwargs)
     if figure:
         from sciplab.plot.sem import save_sem_diagram
 
@@ -288,6 +293,41 @@ def _fit_sem(
         for note in result.details.get("binding", []):
             say(f"note: {note}")
         _written(figure, report)
+
+
+@contextlib.contextmanager
+def _sem_progress(active: bool) -> Iterator[Any]:
+    """A progress bar on stderr for SEM bootstrap refits, updated after each batch of replicates.
+
+    Model-based Bollen-Stine replicates count too. Spinner, bar, percentage, replicates done,
+    elapsed and remaining time. Yields the ``progress(done, total)`` callback, or None when
+    inactive or not on a terminal.
+    """
+    if not active or not err_console.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (
+        SpinnerColumn(), TextColumn("[bold]SEM bootstrap[/] refits"), BarColumn(), TaskProgressColumn(),
+        MofNCompleteColumn(), TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("bootstrap", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
 
 
 def _json(result: Any) -> dict[str, Any]:

@@ -164,7 +164,7 @@ def sem_diagram(
     result: Any,
     *,
     standardized: bool = True,
-    group: int = 1,
+    group: int | str | None = None,
     title: str | None = None,
     labels: dict[str, str] | None = None,
 ) -> plt.Figure:
@@ -177,7 +177,8 @@ def sem_diagram(
     standardized
         Label edges with ``std_all`` (default) or raw ``est``.
     group
-        Group (1-based) drawn for a multigroup model.
+        Multigroup models: the group (1-based number) to draw, or ``"all"`` (the default, None)
+        for one panel per group side by side; single-group models have group 1.
     title
         Optional figure title.
     labels
@@ -187,7 +188,8 @@ def sem_diagram(
     -------
     matplotlib.figure.Figure
         Nodes carry gids ``ellipse:<name>`` / ``box:<name>``, edges ``path:<id>`` and their labels
-        ``label:<id>``.
+        ``label:<id>`` (with panels, prefixed ``g<k>/``). Residual covariances are drawn as curved
+        two-headed arrows, those of indicators on the outer side of their boxes.
 
     Examples
     --------
@@ -203,9 +205,36 @@ def sem_diagram(
     _check(result)
     groups = result.details.get("groups") or []
     n_groups = max(len(groups), 1)
-    if isinstance(group, bool) or not isinstance(group, int | np.integer) or not 1 <= group <= n_groups:
-        raise InvalidParameterError(f"group must be a group number from 1 to {n_groups}, got {group!r}")
+    if group is None or (isinstance(group, str) and group.lower() == "all"):
+        chosen = list(range(1, n_groups + 1))
+    elif isinstance(group, bool) or not isinstance(group, int | np.integer) or not 1 <= group <= n_groups:
+        raise InvalidParameterError(f"group must be a group number from 1 to {n_groups} or 'all', got {group!r}")
+    else:
+        chosen = [int(group)]
     labels = dict(labels or {})
+    panels = [_panel(result, g, standardized, groups) for g in chosen]
+    with apa_style():
+        if len(panels) == 1:
+            fig = plt.figure(figsize=panels[0]["size"])
+            _draw(fig, panels[0], labels, prefix="")
+        else:
+            for pn in panels:  # room for the group heading
+                pn["top"] += 0.35
+                pn["size"] = (pn["size"][0], pn["size"][1] + 0.35)
+            height = max(pn["size"][1] for pn in panels)
+            widths = [pn["size"][0] for pn in panels]
+            fig = plt.figure(figsize=(sum(widths), height))
+            for sub, pn, g in zip(fig.subfigures(1, len(panels), width_ratios=widths), panels, chosen, strict=True):
+                extra = height - pn["size"][1]
+                pn["bottom"] -= extra  # keep one data unit per inch in every panel
+                _draw(sub, pn, labels, prefix=f"g{g}/", heading=f"Group {g}: {groups[g - 1]}")
+        if title:
+            fig.suptitle(title, y=1.0, va="bottom")
+    return fig
+
+
+def _panel(result: Any, group: int, standardized: bool, groups: list[Any]) -> dict[str, Any]:
+    """Positions, edges and extent of one group's diagram (data units are inches)."""
     lay = sem_layout(result, group=group)
     pos, shape = lay["pos"], lay["shape"]
     t = result.table[result.table["group"] == group]
@@ -224,8 +253,13 @@ def sem_diagram(
     last = max(lay["layer"].values(), default=0)
     for r in covs.itertuples(index=False):
         a, b = r.lhs, r.rhs
-        if a not in lay["layer"] or b not in lay["layer"] or a not in pos or b not in pos:
-            continue  # residual covariances of indicators are in the tables, not drawn
+        if a not in pos or b not in pos:
+            continue
+        value = float(r.std_all) if np.isfinite(r.std_all) else float(r.est)
+        text = apa_number(value, 2) + stars(r.pvalue)
+        if a not in lay["layer"] or b not in lay["layer"]:  # residual covariance of indicators
+            edges.append(_indicator_cov(a, b, pos, shape, lay, text))
+            continue
         if pos[a][1] < pos[b][1]:
             a, b = b, a  # from the upper to the lower node
         (xa, ya), (xb, yb) = pos[a], pos[b]
@@ -238,9 +272,8 @@ def sem_diagram(
             wa, wb = _size(shape[a])[0], _size(shape[b])[0]
             start, end = (xa + sx * wa / 2, ya), (xb + sx * wb / 2, yb)
             rad = -sx * 0.3  # bulge grows with the distance, so nested arcs do not cross
-        value = float(r.std_all) if np.isfinite(r.std_all) else float(r.est)
         edges.append({"id": f"{a}<->{b}", "start": start, "end": end, "rad": rad, "kind": "~~", "both": True,
-                      "text": apa_number(value, 2) + stars(r.pvalue)})  # fmt: skip
+                      "text": text})  # fmt: skip
 
     note = "Ellipses: latent variables; boxes: observed variables. Values: "
     note += "standardized estimates" if standardized else "unstandardized estimates"
@@ -261,43 +294,73 @@ def sem_diagram(
     note_y = bottom - 0.05
     bottom -= 0.2 * len(note_lines) + 0.2
     size = (max(xlim[1] - xlim[0], 5.0), top - bottom)
-    with apa_style():
-        fig = plt.figure(figsize=size)
-        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
-        ax.set_axis_off()
-        ax.set_xlim(xlim[0], xlim[0] + size[0])
-        ax.set_ylim(bottom, top)
-        for v, (x, y) in pos.items():
-            w, h = sizes[v]
-            if shape[v] == "ellipse":
-                ax.add_patch(Ellipse((x, y), w, h, fc="white", ec="black", lw=0.9, zorder=3, gid=f"ellipse:{v}"))
-                width, font = 18, 8.5
-            else:
-                ax.add_patch(
-                    FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.04",
-                                   fc="white", ec="black", lw=0.8, zorder=3, gid=f"box:{v}")
-                )  # fmt: skip
-                width, font = 14, 6.5
-            name = labels.get(v, v.replace("_", " "))
-            ax.text(x, y, "\n".join(textwrap.wrap(name, width)) or v, ha="center", va="center", fontsize=font,
-                    zorder=4)  # fmt: skip
-        for e in edges:
-            ax.annotate(
-                "", xy=e["end"], xytext=e["start"], zorder=1, gid=f"path:{e['id']}",
-                arrowprops={"arrowstyle": "<|-|>" if e["both"] else "-|>", "lw": 0.8, "color": "black",
-                            "shrinkA": 0, "shrinkB": 0, "connectionstyle": f"arc3,rad={e['rad']}",
-                            "mutation_scale": 8},
+    return {"pos": pos, "shape": shape, "sizes": sizes, "edges": edges, "xlim": xlim, "top": top, "bottom": bottom,
+            "size": size, "note_lines": note_lines, "note_y": note_y}  # fmt: skip
+
+
+def _indicator_cov(a: str, b: str, pos: dict, shape: dict, lay: dict[str, Any], text: str) -> dict[str, Any]:
+    """A residual covariance of two indicators: an arc on the outer side of their boxes."""
+    side = {v: s for f, s in lay["side"].items() for v in lay["indicators"].get(f, [])}
+    (xa, ya), (xb, yb) = pos[a], pos[b]
+    wa, ha = _size(shape[a])
+    wb, hb = _size(shape[b])
+    sa, sb = side.get(a), side.get(b)
+    if sa == sb and sa in ("left", "right") and abs(xa - xb) < 1e-9:
+        if ya < yb:
+            a, b, ya, yb = b, a, yb, ya
+        sx = -1.0 if sa == "left" else 1.0
+        start, end = (xa + sx * wa / 2, ya), (xb + sx * wb / 2, yb)
+        rad = 0.4 if sa == "left" else -0.4
+    elif sa == sb and sa in ("above", "below") and abs(ya - yb) < 1e-9:
+        if xa > xb:
+            a, b, xa, xb = b, a, xb, xa
+        sy = 1.0 if sa == "above" else -1.0
+        start, end = (xa, ya + sy * ha / 2), (xb, yb + sy * hb / 2)
+        rad = -0.4 if sa == "above" else 0.4
+    else:
+        start, end = _edge(pos[a], shape[a], pos[b]), _edge(pos[b], shape[b], pos[a])
+        rad = 0.25
+    return {"id": f"{a}<->{b}", "start": start, "end": end, "rad": rad, "kind": "~~", "both": True, "text": text}
+
+
+def _draw(fig: Any, pn: dict[str, Any], labels: dict[str, str], *, prefix: str, heading: str | None = None) -> None:
+    """Render one panel into a figure or subfigure whose axes fill it at one data unit per inch."""
+    pos, shape, sizes, edges, xlim = pn["pos"], pn["shape"], pn["sizes"], pn["edges"], pn["xlim"]
+    top, bottom, size, note_lines, note_y = pn["top"], pn["bottom"], pn["size"], pn["note_lines"], pn["note_y"]
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_axis_off()
+    ax.set_xlim(xlim[0], xlim[0] + size[0])
+    ax.set_ylim(bottom, top)
+    for v, (x, y) in pos.items():
+        w, h = sizes[v]
+        if shape[v] == "ellipse":
+            ax.add_patch(Ellipse((x, y), w, h, fc="white", ec="black", lw=0.9, zorder=3, gid=f"{prefix}ellipse:{v}"))
+            width, font = 18, 8.5
+        else:
+            ax.add_patch(
+                FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.04",
+                               fc="white", ec="black", lw=0.8, zorder=3, gid=f"{prefix}box:{v}")
             )  # fmt: skip
-        per_inch = (1.0, 1.0)  # the axes fill the figure at 1 data unit per inch
-        for e, (lx, ly) in zip(edges, _place_labels(edges, pos, sizes, per_inch, span=(0.1, 0.9)), strict=True):
-            ax.text(
-                lx, ly, e["text"], fontsize=7.5, ha="center", va="center", gid=f"label:{e['id']}",
-                bbox={"fc": "white", "ec": "none", "pad": 1.0}, zorder=2,
-            )  # fmt: skip
-        ax.text(xlim[0] + 0.2, note_y, "\n".join(note_lines), ha="left", va="top", fontsize=7.0)
-        if title:
-            fig.suptitle(title, y=1.0, va="bottom")
-    return fig
+            width, font = 14, 6.5
+        name = labels.get(v, v.replace("_", " "))
+        ax.text(x, y, "\n".join(textwrap.wrap(name, width)) or v, ha="center", va="center", fontsize=font,
+                zorder=4)  # fmt: skip
+    for e in edges:
+        ax.annotate(
+            "", xy=e["end"], xytext=e["start"], zorder=1, gid=f"{prefix}path:{e['id']}",
+            arrowprops={"arrowstyle": "<|-|>" if e["both"] else "-|>", "lw": 0.8, "color": "black",
+                        "shrinkA": 0, "shrinkB": 0, "connectionstyle": f"arc3,rad={e['rad']}",
+                        "mutation_scale": 8},
+        )  # fmt: skip
+    per_inch = (1.0, 1.0)  # the axes fill the figure at 1 data unit per inch
+    for e, (lx, ly) in zip(edges, _place_labels(edges, pos, sizes, per_inch, span=(0.1, 0.9)), strict=True):
+        ax.text(
+            lx, ly, e["text"], fontsize=7.5, ha="center", va="center", gid=f"{prefix}label:{e['id']}",
+            bbox={"fc": "white", "ec": "none", "pad": 1.0}, zorder=2,
+        )  # fmt: skip
+    ax.text(xlim[0] + 0.2, note_y, "\n".join(note_lines), ha="left", va="top", fontsize=7.0)
+    if heading:
+        ax.text(xlim[0] + 0.2, top - 0.1, heading, ha="left", va="top", fontsize=9.0, fontweight="bold")
 
 
 def save_sem_diagram(result: Any, path: str | os.PathLike[str], *, overwrite: bool = False, **kwargs: object) -> Path:

@@ -113,7 +113,14 @@ def newton_shift(spec: Spec, phi: np.ndarray, X: list[np.ndarray]) -> np.ndarray
 
 
 def _run(
-    spec: Spec, phi: np.ndarray, X: list[np.ndarray], B: int, seed: int
+    spec: Spec,
+    phi: np.ndarray,
+    X: list[np.ndarray],
+    B: int,
+    seed: int,
+    progress: Any = None,
+    offset: int = 0,
+    total: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Replicate estimates ``(B, q)``, convergence flags and discrepancies of B case resamples of ``X``."""
     ns = [len(x) for x in X]
@@ -123,13 +130,15 @@ def _run(
     sampler = bs.Resampler(ntotal, B, seed, strata=strata if len(X) > 1 else None)
     phis, ok, fs = [], [], []
     shift = newton_shift(spec, phi, X)
-    for _start, _stop, sums in sampler.weighted_sums(table, chunk_size=CHUNK):
+    for _start, stop, sums in sampler.weighted_sums(table, chunk_size=CHUNK):
         stats = _stats_from_sums(sums, spans, ns, p)
         sol = refit(spec, phi, stats, ns, shift)
         sat = sum(n / ntotal * (np.linalg.slogdet(cov)[1] + p) for (_, cov), n in zip(stats, ns, strict=True))
         phis.append(sol.phi)
         ok.append(sol.converged)
         fs.append(sol.f - sat)
+        if progress is not None:
+            progress(offset + stop, total or B)
     return np.concatenate(phis), np.concatenate(ok), np.concatenate(fs)
 
 
@@ -142,10 +151,15 @@ def bootstrap_vcov(
     extra: dict[str, Any],
     *,
     bollen_stine: bool = True,
+    progress: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Bootstrap covariance of ``phi``; replicates and the Bollen-Stine p-value go into ``extra``."""
+    """Bootstrap covariance of ``phi``; replicates and the Bollen-Stine p-value go into ``extra``.
+
+    ``progress(done, total)`` is called after every batch (total 2B with Bollen-Stine).
+    """
     seed_int = bs.resampling_seed(seed)
-    reps, ok, _ = _run(spec, phi, X, B, seed_int)
+    total = 2 * B if bollen_stine else B
+    reps, ok, _ = _run(spec, phi, X, B, seed_int, progress, 0, total)
     good = reps[ok]
     extra.update(seed=seed_int, failed=int((~ok).sum()), boot_phi=good, boot_theta=spec.theta(good), X=X)
     if not bollen_stine:
@@ -163,7 +177,7 @@ def bootstrap_vcov(
         S = e.T @ e / len(x)
         Z.append(e @ _sqrtm(S, inverse=True) @ _sqrtm(sigma) + mu)
     chisq = ntotal * _discrepancy(spec, phi, X)
-    _, ok_bs, f_bs = _run(spec, phi, Z, B, (seed_int + 1) % (2**63 - 1))
+    _, ok_bs, f_bs = _run(spec, phi, Z, B, (seed_int + 1) % (2**63 - 1), progress, B, total)
     t_bs = ntotal * f_bs[ok_bs]
     extra["bollen_stine_pvalue"] = float(np.mean(t_bs >= chisq)) if len(t_bs) else float("nan")
     extra["bollen_stine_failed"] = int((~ok_bs).sum())
@@ -258,3 +272,54 @@ def intervals(
     cols["pvalue"] = 2 * stats.norm.sf(np.abs(cols["z"]))
     lo_hi[:, fixed] = est[fixed]
     cols["ci_lower"], cols["ci_upper"] = lo_hi[0], lo_hi[1]
+
+
+def bootstrap_vcov_fiml(
+    spec: Spec,
+    phi: np.ndarray,
+    X: list[np.ndarray],
+    B: int,
+    seed: SeedLike,
+    extra: dict[str, Any],
+    info: np.ndarray,
+    progress: Any = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Case bootstrap under FIML: resamples of the incomplete rows, refitted in batches.
+
+    Each chunk of replicates is materialised as ``(R, N, p)`` rows and solved at once by
+    :func:`._fiml_batch.refit` (Fisher scoring with each replicate's mix of patterns, shifted by the full-sample
+    observed minus expected information ``info - I_exp``: near-Newton steps).
+    ``progress(done, total)`` is called after every chunk when given.
+    """
+    from sciplab.stats.sem import _fiml_batch
+
+    seed_int = bs.resampling_seed(seed)
+    ns = [len(x) for x in X]
+    ntotal = sum(ns)
+    Xall = np.concatenate(X)
+    strata = np.concatenate([np.full(n, g) for g, n in enumerate(ns)])
+    p = Xall.shape[1]
+    sampler = bs.Resampler(ntotal, B, seed_int, strata=strata if len(X) > 1 else None)
+    chunk = max(1, min(CHUNK, int(_fiml_batch.MAX_FLOATS // max(1, ntotal * p * p))))
+    phis, ok = [], []
+    # observed minus expected information of the full sample (f units): near-Newton steps
+    from sciplab.stats.sem._data import pattern_blocks as full_blocks
+
+    blocks, _ = full_blocks(X, ntotal)
+    _, _, H_exp = _ml.evaluate(spec.designs, blocks, phi[None], meanstructure=spec.meanstructure)
+    assert H_exp is not None
+    shift = info - H_exp[0]
+    for _start, stop, idx in sampler.chunks(chunk):
+        xr = Xall[idx]
+        Xr = [xr[:, strata == g] for g in range(len(X))]
+        fit = _fiml_batch.refit(spec.designs, Xr, phi, meanstructure=spec.meanstructure, info=shift)
+        phis.append(fit.phi)
+        ok.append(fit.converged)
+        if progress is not None:
+            progress(stop, B)
+    reps, good_mask = np.concatenate(phis), np.concatenate(ok)
+    good = reps[good_mask]
+    extra.update(seed=seed_int, failed=int((~good_mask).sum()), boot_phi=good, boot_theta=spec.theta(good), X=X)
+    if len(good) < 2:
+        return np.full((spec.q, spec.q), np.nan), extra
+    return np.cov(good.T, ddof=1).reshape(spec.q, spec.q), extra

@@ -135,38 +135,75 @@ def pattern_blocks(X: list[np.ndarray], ntotal: int) -> tuple[list[Block], list[
 
 
 def em_moments(x: np.ndarray, *, max_iter: int = 1000, tol: float = 1e-10) -> tuple[np.ndarray, np.ndarray, int]:
-    """Saturated (H1) ML means and covariance from incomplete rows by EM (Little & Rubin 2002, 11.2)."""
+    """Saturated (H1) ML means and covariance from incomplete rows by EM (Little & Rubin 2002, 11.2).
+
+    Vectorised over missing-data patterns: the rows enter only through each pattern's count, mean
+    and covariance of its observed values, and every E-step handles all patterns with the same
+    number of observed variables in one batched solve.
+    """
     n, p = x.shape
-    obs = ~np.isnan(x)
     mu = np.nanmean(x, axis=0)
     sigma = np.diag(np.nanvar(x, axis=0))
-    pats, inverse = np.unique(obs, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    (blocks,), _ = _em_blocks(x)
     iterations = 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 - the count is returned
-        T1 = np.zeros(p)
-        T2 = np.zeros((p, p))
-        for i, pat in enumerate(pats):
-            rows = x[inverse == i]
-            o, m = np.flatnonzero(pat), np.flatnonzero(~pat)
-            if len(m) == 0:
-                T1 += rows.sum(axis=0)
-                T2 += rows.T @ rows
-                continue
-            Soo = sigma[np.ix_(o, o)]
-            beta = np.linalg.solve(Soo, sigma[np.ix_(o, m)])  # (k, pm)
-            fill = mu[m] + (rows[:, o] - mu[o]) @ beta
-            full = np.empty((len(rows), p))
-            full[:, o] = rows[:, o]
-            full[:, m] = fill
-            T1 += full.sum(axis=0)
-            T2 += full.T @ full
-            cond = sigma[np.ix_(m, m)] - sigma[np.ix_(m, o)] @ beta
-            T2[np.ix_(m, m)] += len(rows) * cond
-        new_mu = T1 / n
-        new_sigma = T2 / n - np.outer(new_mu, new_mu)
+        s1 = np.zeros(p)
+        s2 = np.zeros((p, p))
+        for cnt, o, mi, perm, xbar, S in blocks:
+            Soo = sigma[o[:, :, None], o[:, None, :]]
+            Smo = sigma[mi[:, :, None], o[:, None, :]]
+            Bm = np.linalg.solve(Soo, np.swapaxes(Smo, 1, 2)).swapaxes(1, 2)  # (P, pm, k)
+            dev = xbar - mu[o]  # (P, k)
+            Q = S + dev[:, :, None] * dev[:, None, :]
+            BQ = Bm @ Q
+            cond = sigma[mi[:, :, None], mi[:, None, :]] - Bm @ np.swapaxes(Smo, 1, 2)
+            k, pm = o.shape[1], mi.shape[1]
+            F = np.empty((len(cnt), p, p))
+            F[:, :k, :k] = Q
+            F[:, k:, :k] = BQ
+            F[:, :k, k:] = np.swapaxes(BQ, 1, 2)
+            F[:, k:, k:] = BQ @ np.swapaxes(Bm, 1, 2) + cond
+            e = np.concatenate([dev, (Bm @ dev[:, :, None])[:, :, 0]], axis=1) if pm else dev
+            F *= cnt[:, None, None]
+            e = e * cnt[:, None]
+            full = np.empty_like(F)
+            full[np.arange(len(cnt))[:, None, None], perm[:, :, None], perm[:, None, :]] = F
+            s2 += full.sum(axis=0)
+            ef = np.empty_like(e)
+            ef[np.arange(len(cnt))[:, None], perm] = e
+            s1 += ef.sum(axis=0)
+        shift = s1 / n
+        new_mu = mu + shift
+        new_sigma = s2 / n - np.outer(shift, shift)
+        new_sigma = (new_sigma + new_sigma.T) / 2
         delta = max(np.abs(new_mu - mu).max(), np.abs(new_sigma - sigma).max())
         mu, sigma = new_mu, new_sigma
         if delta < tol:
             break
     return mu, sigma, iterations
+
+
+def _em_blocks(x: np.ndarray) -> tuple[tuple[list[tuple[np.ndarray, ...]]], int]:
+    """Per pattern size: counts, observed and missing positions, their permutation, means, covariances."""
+    p = x.shape[1]
+    obs = ~np.isnan(x)
+    pats, inverse = np.unique(obs, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    sizes = pats.sum(axis=1)
+    out = []
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=len(pats))
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    for k in np.unique(sizes):
+        which = np.flatnonzero(sizes == k)
+        o = np.array([np.flatnonzero(pats[i]) for i in which]).reshape(len(which), k)
+        mi = np.array([np.flatnonzero(~pats[i]) for i in which]).reshape(len(which), p - k)
+        xbar = np.empty((len(which), k))
+        S = np.empty((len(which), k, k))
+        for j, i in enumerate(which):  # one pass over the rows, pattern by pattern (not per iteration)
+            rows = x[order[starts[i] : starts[i] + counts[i]]][:, o[j]]
+            xbar[j] = rows.mean(axis=0)
+            dv = rows - xbar[j]
+            S[j] = dv.T @ dv / len(rows)
+        out.append((counts[which].astype(float), o, mi, np.concatenate([o, mi], axis=1), xbar, S))
+    return (out,), len(pats)

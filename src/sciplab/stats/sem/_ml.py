@@ -33,7 +33,8 @@ class Block:
     """Sufficient statistics of rows sharing a group and a pattern of observed variables.
 
     ``idx`` (P, k): observed-variable positions of each of P patterns with k observed values;
-    ``w`` (P,): n_b / N; ``S`` (R|1, P, k, k) biased covariance; ``xbar`` (R|1, P, k).
+    ``w`` (P,) or, when replicates differ in their pattern counts, (R, P): n_b / N; ``S``
+    (R|1, P, k, k) biased covariance; ``xbar`` (R|1, P, k).
     """
 
     group: int
@@ -146,10 +147,46 @@ def evaluate(
     ``order=0`` computes ``f`` only; ``f`` is ``inf`` where an implied matrix is not positive
     definite.
     """
+    f, g, H, _, _ = _evaluate(designs, blocks, phi, meanstructure, order, observed=False)
+    return f, g, H
+
+
+def _scatter(vals: np.ndarray, pos: np.ndarray, size: int) -> np.ndarray:
+    """Sum ``vals`` (R, m) into ``size`` bins at positions ``pos`` (m,) for every replicate: (R, size)."""
+    R = vals.shape[0]
+    flat = (np.arange(R)[:, None] * size + pos[None, :]).ravel()
+    return np.bincount(flat, weights=vals.ravel(), minlength=R * size).reshape(R, size)
+
+
+def _evaluate(
+    designs: list[Design],
+    blocks: list[Block],
+    phi: np.ndarray,
+    meanstructure: bool,
+    order: int,
+    *,
+    observed: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The likelihood pattern by pattern, aggregated at the level of the implied moments.
+
+    Each block contributes its ``W = w (V - V T V)`` and ``w V d`` to full ``p x p`` and ``p``
+    arrays, and (``order=2``) its second derivatives with respect to ``vec Sigma`` and ``mu`` to a
+    ``(p^2 + p)`` square matrix: ``V_da X_bc`` for the pair of entries ``(a, b), (c, d)`` with
+    ``X = V`` (expected information: ``E T = Sigma``) or ``X = 2 V T V - V`` (observed), ``2 V``
+    for the means and, observed only, ``2 (V d)_a V_bc`` between them. The model enters once per
+    group through the Jacobian of the implied moments, so the cost grows with the number of
+    missing-data patterns only through small ``k x k`` operations (no per-pattern Jacobians).
+    Returns ``f, g, H`` and the aggregated ``W`` (G, R, p, p) and ``V d`` (G, R, p).
+    """
     R, q = phi.shape
+    p = designs[0].p
+    G = len(designs)
+    P2 = p * p
+    D = P2 + p
     f = np.zeros(R)
-    g = np.zeros((R, q)) if order else None
-    H = np.zeros((R, q, q)) if order > 1 else None
+    GS = np.zeros((G, R, P2))
+    gm = np.zeros((G, R, p))
+    HM = np.zeros((G, R, D * D)) if order > 1 else None
     mom = [moments(d, phi, jac=order > 0) for d in designs]
     for b in blocks:
         m = mom[b.group]
@@ -164,29 +201,52 @@ def evaluate(
         if meanstructure:
             dev = b.xbar - m.mu[:, b.idx]  # (R, P, k)
             T = T + dev[..., :, None] * dev[..., None, :]
+        w = b.w if b.w.ndim == 2 else np.broadcast_to(b.w[None, :], (R, len(b.w)))
         fb = logdet + np.einsum("rpij,rpji->rp", V, T)
-        fb = np.where(bad, np.inf, fb)
-        f += fb @ b.w
+        f += np.where(bad, np.inf, fb * w).sum(axis=1) if bad.any() else (fb * w).sum(axis=1)
         if not order:
             continue
-        dsig = m.dsigma[:, :, b.idx[:, :, None], b.idx[:, None, :]]  # (R, q, P, k, k)
-        Rr = sig.shape[0]
-        W = (V - V @ T @ V) * b.w[None, :, None, None]
-        # W and V are symmetric: tr(W dSigma) = sum of elementwise products
-        g += (dsig.reshape(Rr, q, -1) @ W.reshape(Rr, -1, 1))[..., 0]
+        P, k = b.idx.shape
+        U = V @ T @ V
+        fi = b.idx[:, :, None] * p + b.idx[:, None, :]  # (P, k, k) positions in vec Sigma
+        GS[b.group] += _scatter(((V - U) * w[..., None, None]).reshape(R, -1), fi.ravel(), P2)
         if meanstructure:
-            dmu = m.dmu[:, :, b.idx]  # (R, q, P, k)
-            Vd = (V @ dev[..., None])[..., 0] * b.w[None, :, None]
-            g -= 2.0 * (dmu.reshape(Rr, q, -1) @ Vd.reshape(Rr, -1, 1))[..., 0]
+            Vd = (V @ dev[..., None])[..., 0]
+            gm[b.group] += _scatter((Vd * w[..., None]).reshape(R, -1), b.idx.ravel(), p)
         if order > 1:
-            Y = V[:, None] @ dsig  # (R, q, P, k, k)
-            Yw = (Y * b.w[None, None, :, None, None]).reshape(Rr, q, -1)
-            YT = np.swapaxes(Y, 3, 4).reshape(Rr, q, -1)
-            H += Yw @ np.swapaxes(YT, 1, 2)
+            assert HM is not None
+            X = 2.0 * U - V if observed else V
+            vals = np.einsum("rpmi,rpjl->rpijlm", V * w[..., None, None], X, optimize=True)
+            pos = fi[:, :, :, None, None] * D + fi[:, None, None, :, :]  # row (a,b)=(i,j), col (c,d)=(l,m)
+            parts = [vals.reshape(R, -1)]
+            where = [pos.ravel()]
             if meanstructure:
-                Vdmu = (V[:, None] @ dmu[..., None])[..., 0] * b.w[None, None, :, None]
-                H += 2.0 * dmu.reshape(Rr, q, -1) @ np.swapaxes(Vdmu.reshape(Rr, q, -1), 1, 2)
-    return f, g, H
+                mi = P2 + b.idx
+                parts.append((2.0 * V * w[..., None, None]).reshape(R, -1))
+                where.append((mi[:, :, None] * D + mi[:, None, :]).ravel())
+                if observed:
+                    cross = 2.0 * np.einsum("rpi,rpjl->rpijl", Vd * w[..., None], V, optimize=True)
+                    c_pos = fi[:, :, :, None] * D + mi[:, None, None, :]
+                    parts += [cross.reshape(R, -1), cross.reshape(R, -1)]
+                    where += [c_pos.ravel(), ((c_pos % D) * D + c_pos // D).ravel()]
+            HM[b.group] += _scatter(np.concatenate(parts, axis=1), np.concatenate(where), D * D)
+    GSm = GS.reshape(G, R, p, p)
+    if not order:
+        return f, None, None, GSm, gm
+    g = np.zeros((R, q))
+    H = np.zeros((R, q, q)) if order > 1 else None
+    for gi, m in enumerate(mom):
+        Js = m.dsigma.reshape(R, q, P2)
+        g += np.einsum("rkx,rx->rk", Js, GS[gi])
+        if meanstructure:
+            g -= 2.0 * np.einsum("rki,ri->rk", m.dmu, gm[gi])
+        if H is not None and HM is not None:
+            J = np.concatenate([Js, m.dmu], axis=2) if meanstructure else Js
+            Hg = HM[gi].reshape(R, D, D)
+            if not meanstructure:
+                Hg = Hg[:, :P2, :P2]
+            H += J @ Hg @ np.swapaxes(J, 1, 2)
+    return f, g, H, GSm, gm
 
 
 @dataclass
@@ -297,30 +357,42 @@ def fisher_scoring(
 
 
 def hessian(designs: list[Design], blocks: list[Block], phi: np.ndarray, meanstructure: bool) -> np.ndarray:
-    """Exact Hessian of ``f`` per replicate: central differences of the analytic gradient (R, q, q).
+    """Exact (observed) Hessian of ``f`` per replicate, analytic in the data: (R, q, q).
 
-    The 2q shifted points of every replicate are evaluated in batches whose Jacobians stay below
-    about 2e7 floats (FIML with many missing-data patterns has large blocks).
+    With ``A = dSigma_k``, ``B = dSigma_l``, ``a = dmu_k``, ``b = dmu_l``, ``U = V T V`` and
+    ``d = xbar - mu`` the second derivative of ``f_b = log|Sigma| + tr(V T)`` is
+    ``-tr(V A V B) + 2 tr(V A U B) + 2 d'V A V b + 2 d'V B V a + 2 a'V b`` plus the curvature of the
+    model, ``tr(W Sigma_kl) - 2 d'V mu_kl`` (Magnus & Neudecker 1999, ch. 9, for the matrix
+    derivatives). The first part is aggregated over patterns at the level of the moments
+    (:func:`_evaluate`); the curvature needs only the pattern-summed ``W`` and ``V d`` and the
+    second derivatives of the implied moments, taken by central differences of the analytic
+    Jacobian (no data involved: 2q evaluations of the moments, not of the likelihood).
     """
+    _, _, H, GS, gm = _evaluate(designs, blocks, phi, meanstructure, 2, observed=True)
+    assert H is not None
+    H = H + _curvature(designs, phi, GS, gm, meanstructure)
+    return (H + np.swapaxes(H, 1, 2)) / 2
+
+
+def _curvature(
+    designs: list[Design], phi: np.ndarray, GS: np.ndarray, gm: np.ndarray, meanstructure: bool
+) -> np.ndarray:
+    """``sum_g tr(GS_g Sigma_kl) - 2 gm_g' mu_kl`` per replicate: differences of the Jacobian (R, q, q)."""
     R, q = phi.shape
-    h = 1e-5 * np.maximum(1.0, np.abs(phi))  # (R, q)
+    h = 1e-6 * np.maximum(1.0, np.abs(phi))  # (R, q)
     eye = np.eye(q)
     pts = np.concatenate([phi[:, None, :] + h[:, :, None] * eye, phi[:, None, :] - h[:, :, None] * eye], axis=1)
     pts = pts.reshape(R * 2 * q, q)
     rows = np.repeat(np.arange(R), 2 * q)
-    per_point = q * sum(b.idx.shape[0] * b.idx.shape[1] ** 2 for b in blocks) * (1 if blocks[0].S.shape[0] == 1 else 1)
-    step = max(1, int(2e7 // max(per_point, 1)))
-    grads = []
-    for i in range(0, len(pts), step):
-        sel = rows[i : i + step]
-        _, g, _ = evaluate(
-            take_designs(designs, sel), _take(blocks, sel), pts[i : i + step], meanstructure=meanstructure, order=1
-        )
-        assert g is not None
-        grads.append(g)
-    g = np.concatenate(grads).reshape(R, 2 * q, q)
-    Hn = (g[:, :q] - g[:, q:]) / (2 * h[:, :, None])
-    return (Hn + np.swapaxes(Hn, 1, 2)) / 2
+    out = np.zeros((R, q, q))
+    for g, d in enumerate(take_designs(designs, rows)):
+        m = moments(d, pts)
+        val = np.einsum("rkij,rij->rk", m.dsigma, GS[g][rows], optimize=True)
+        if meanstructure:
+            val -= 2.0 * np.einsum("rki,ri->rk", m.dmu, gm[g][rows])
+        val = val.reshape(R, 2, q, q)  # (replicate, +/-, step direction l, parameter k)
+        out += np.swapaxes((val[:, 0] - val[:, 1]) / (2 * h[:, :, None]), 1, 2)
+    return out
 
 
 def take_designs(designs: list[Design], rows: np.ndarray) -> list[Design]:
@@ -339,5 +411,6 @@ def _take(blocks: list[Block], rows: np.ndarray) -> list[Block]:
     for b in blocks:
         S = b.S if b.S.shape[0] == 1 else b.S[rows]
         xbar = b.xbar if b.xbar.shape[0] == 1 else b.xbar[rows]
-        out.append(Block(b.group, b.idx, b.w, S, xbar))
+        w = b.w if b.w.ndim == 1 else b.w[rows]
+        out.append(Block(b.group, b.idx, w, S, xbar))
     return out

@@ -154,18 +154,22 @@ def std_values(spec: Spec, phi: np.ndarray, table: pd.DataFrame) -> tuple[np.nda
     theta = spec.theta(phi)
     index = {v: i for i, v in enumerate(spec.observed + spec.latent)}
     lat = np.array([v in set(spec.latent) for v in spec.observed + spec.latent])
-    sds = []
+    sds, rsds = [], []
     for d in spec.designs:
         C = _ml.moments(d, phi, jac=False).C
         sd = np.sqrt(np.abs(np.diagonal(C, axis1=1, axis2=2)))
         sds.append(sd)
+        # (residual) variance parameters: covariances are standardized by them (lavaan: a residual
+        # covariance becomes a residual correlation)
+        Sd = np.diagonal(d.S0, axis1=-2, axis2=-1) + phi @ np.diagonal(d.DS, axis1=1, axis2=2)
+        rsds.append(np.sqrt(np.abs(np.broadcast_to(Sd, sd.shape))))
     lv = np.zeros((R, len(table)))
     al = np.zeros((R, len(table)))
     sdls = [np.where(lat[None, :], sd, 1.0) for sd in sds]
     cols = zip(table["lhs"], table["op"], table["rhs"], table["group"], table["free"], table["value"], strict=True)
     for i, (lhs, op, rhs, group, free, value) in enumerate(cols):
         est = theta[:, free - 1] if free > 0 else np.full(R, value)
-        sd, sdl = sds[group - 1], sdls[group - 1]
+        sd, sdl, rsd = sds[group - 1], sdls[group - 1], rsds[group - 1]
         a = index[lhs]
         if op == "=~":
             b = index[rhs]
@@ -175,10 +179,14 @@ def std_values(spec: Spec, phi: np.ndarray, table: pd.DataFrame) -> tuple[np.nda
             b = index[rhs]
             lv[:, i] = est * sdl[:, b] / sdl[:, a]
             al[:, i] = est * sd[:, b] / sd[:, a]
-        elif op == "~~":
+        elif op == "~~" and lhs != rhs:
             b = index[rhs]
-            lv[:, i] = est / (sdl[:, a] * sdl[:, b])
-            al[:, i] = est / (sd[:, a] * sd[:, b])
+            den = rsd[:, a] * rsd[:, b]
+            al[:, i] = est / den
+            lv[:, i] = est / den if lat[a] and lat[b] else est / (sdl[:, a] * sdl[:, b])
+        elif op == "~~":
+            lv[:, i] = est / sdl[:, a] ** 2
+            al[:, i] = est / sd[:, a] ** 2
         else:
             lv[:, i] = est / sdl[:, a]
             al[:, i] = est / sd[:, a]
@@ -214,7 +222,7 @@ def r_squared(spec: Spec, phi: np.ndarray) -> pd.DataFrame:
 
 
 def candidates(spec: Spec) -> list[tuple[int, str, str, str]]:
-    """Fixed-at-zero parameters to score: loadings of observed on latent variables, covariances."""
+    """Fixed-at-zero parameters to score: loadings, covariances and regressions (lavaan's candidates)."""
     out = []
     lat = spec.latent
     fixed_x = set(spec.fixed_x)
@@ -232,6 +240,21 @@ def candidates(spec: Spec) -> list[tuple[int, str, str, str]]:
                 for b in group_vars[i + 1 :]:
                     if (a, "~~", b) not in have:
                         out.append((g, a, "~~", b))
+        # regressions among latent variables and observed variables of the structural part (as
+        # lavaan); skipped: existing paths, their reverse (a two-variable loop), and pairs of
+        # exogenous variables whose covariance is free (the regression is the same model, MI = 0)
+        structural = {r["lhs"] for r in tg if r["op"] == "~"} | {r["rhs"] for r in tg if r["op"] == "~"}
+        pool = lat + [v for v in spec.observed if v in structural]
+        endo = {r["lhs"] for r in tg if r["op"] == "~"}
+        for y in pool:
+            if y in fixed_x:
+                continue
+            for x in pool:
+                if x == y or (y, "~", x) in have or (x, "~", y) in have:
+                    continue
+                if y not in endo and x not in endo and (y, "~~", x) in have:
+                    continue
+                out.append((g, y, "~", x))
     return out
 
 
@@ -255,6 +278,8 @@ def modindices(spec: Spec, phi: np.ndarray, blocks: list[_ml.Block], ntotal: int
                 continue
             if op == "=~":
                 DA[q + k, index[rhs], index[lhs]] = 1.0
+            elif op == "~":
+                DA[q + k, index[lhs], index[rhs]] = 1.0
             else:
                 DS[q + k, index[lhs], index[rhs]] = DS[q + k, index[rhs], index[lhs]] = 1.0
         designs.append(Design(d.p, d.n, d.A0, d.S0, d.m0, DA, DS, Dm))
@@ -281,6 +306,8 @@ def modindices(spec: Spec, phi: np.ndarray, blocks: list[_ml.Block], ntotal: int
         a, b = index[lhs], index[rhs]
         if op == "=~":
             slv, sall = epc[k] * sdl[a] / sdl[b], epc[k] * sd[a] / sd[b]
+        elif op == "~":
+            slv, sall = epc[k] * sdl[b] / sdl[a], epc[k] * sd[b] / sd[a]
         else:
             slv, sall = epc[k] / (sdl[a] * sdl[b]), epc[k] / (sd[a] * sd[b])
         rows.append([lhs, op, rhs, gg + 1, mi[k], epc[k], slv, sall])

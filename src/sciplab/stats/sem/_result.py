@@ -93,6 +93,10 @@ class SEMResult(Result):
         if "chisq.scaled" in f:
             lines.append(kv("Scaled test statistic (Yuan-Bentler)", float(f["chisq.scaled"])))
             lines.append(kv("Scaling correction factor", float(f["chisq.scaling.factor"])))
+        if len(groups) > 1 and d.get("chisq_groups"):
+            lines += ["  Test statistic for each group:"]
+            for g, c in zip(groups, d["chisq_groups"], strict=False):
+                lines.append(kv(f"    {g}", float(c)))
         lines += ["", "Fit measures:", ""]
         for key in (
             "cfi",

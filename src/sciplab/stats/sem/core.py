@@ -9,8 +9,8 @@ Deliberate differences from lavaan
 ----------------------------------
 * One optimiser (Fisher scoring with step halving) instead of ``nlminb``: same minimum, the
   iteration counts differ.
-* Modification indices score loadings and covariances (lavaan also scores regressions).
-* Inequality constraints (``<``, ``>``) are checked after the fit and reported (not imposed).
+* Inequality constraints (``<``, ``>``) are imposed by an active set: a violated constraint is
+  refitted as an equality, and then counts in ``npar``/``df`` (lavaan does not count them).
 * Under FIML exogenous observed predictors are modelled (``fixed.x = FALSE``).
 
 References
@@ -22,6 +22,7 @@ Bollen, K. A. (1989). *Structural equations with latent variables.* Wiley.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
@@ -70,6 +71,7 @@ def sem(
     seed: SeedLike = None,
     std: bool = True,
     bollen_stine: bool = True,
+    progress: Any = None,
     _kind: str = "sem",
 ) -> SEMResult:
     """Fit a structural equation model written in lavaan syntax.
@@ -109,7 +111,11 @@ def sem(
         Compute the standardized solution with delta-method SEs (``result.std``).
     bollen_stine
         With ``se="bootstrap"``, also bootstrap the test statistic (Bollen-Stine p-value in
-        ``fit["pvalue.bollen.stine"]``; doubles the work).
+        ``fit["pvalue.bollen.stine"]``; doubles the work). Complete data only: under FIML the
+        bootstrap gives SEs and intervals, no Bollen-Stine p-value.
+    progress
+        With ``se="bootstrap"``, a callable ``progress(done, total)`` called after each batch of
+        replicates (the CLI draws a progress bar with it).
 
     Returns
     -------
@@ -153,13 +159,11 @@ def sem(
         ci = "normal" if ci is None else _choice(ci, CI_TYPES, "ci")
         if ci != "normal":
             raise InvalidParameterError(f"ci={ci!r} needs se='bootstrap'; without the bootstrap intervals are 'normal'")
-    if (estimator == "mlr" or se == "robust") and missing == "fiml":
+    if se == "bootstrap" and missing == "fiml" and ci == "bca":
         raise InvalidParameterError(
-            "estimator='mlr' (robust SEs) with missing='fiml' is not implemented yet; use missing='listwise' "
-            "or estimator='ml' with FIML"
+            "ci='bca' needs leave-one-out refits, which are implemented for complete data only; with "
+            "missing='fiml' use ci='percentile' or ci='bc'"
         )
-    if se == "bootstrap" and missing == "fiml":
-        raise InvalidParameterError("se='bootstrap' is implemented for complete data (missing='listwise')")
     parsed = model if isinstance(model, ParsedModel) else parse_model(model)
     if parsed.table[parsed.table["op"].isin(["=~", "~", "~~", "~1"])].empty:
         raise InvalidParameterError("the model has no parameters (no =~, ~, ~~ or ~1 statement)")
@@ -200,9 +204,25 @@ def sem(
     )
     phi0 = _post.starts(spec, means, covs)
     _post.check_identified(spec, phi0)
-    # exact Newton steps cost 2q gradients: near the end only when many FIML patterns make them dear
-    newton = 1e-2 if missing == "listwise" else 1e-6
-    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure, newton=newton)
+    sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure, newton=1e-2)
+    # inequality constraints (< >): active set -- a violated constraint is imposed as an equality
+    # and the model refitted, until every inequality holds (Nocedal & Wright 2006, ch. 16.5)
+    active: list[str] = []
+    for _round in range(len(spec.inequalities)):
+        violated = _violated(spec, parsed, sol.phi[0])
+        if not violated:
+            break
+        active += [f"{c.left.text} {c.op} {c.right.text}" for c in violated]
+        parsed = dataclasses.replace(
+            parsed,
+            constraints=tuple(dataclasses.replace(c, op="==") if c in violated else c for c in parsed.constraints),
+        )
+        spec = build(
+            parsed, groups=groups, kind=_kind, meanstructure=meanstructure, group_equal=group_equal,
+            fixed_x=missing != "fiml", sample=list(zip(means, covs, strict=True)),
+        )  # fmt: skip
+        phi0 = _post.starts(spec, means, covs)
+        sol = _ml.fisher_scoring(spec.designs, blocks, phi0[None], meanstructure=meanstructure, newton=1e-2)
     phi = sol.phi[0]
     converged = bool(sol.converged[0])
     if not converged:
@@ -217,7 +237,7 @@ def sem(
     theta = spec.theta(phi[None])[0]
     vcov_phi, extra = _vcov(
         spec, blocks, sol, phi, X, ntotal, se=se, estimator=estimator, missing=missing, bootstrap=bootstrap,
-        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs,
+        seed=seed, bollen_stine=bollen_stine, means=means, covs=covs, progress=progress,
     )  # fmt: skip
     table, std_table = _table(spec, parsed, phi, theta, vcov_phi, level=level, ci=ci, extra=extra, std=std)
     fit = _fit_measures(spec, blocks, parsed, phi, sol, X, means, covs, ntotal, missing=missing,
@@ -249,6 +269,7 @@ def sem(
         "group_equal": list(group_equal),
         "n_per_group": [len(x) for x in X],
         "patterns": patterns,
+        "chisq_groups": extra.get("chisq_groups", []),
         "meanstructure": meanstructure,
         "observed": spec.observed,
         "latent": spec.latent,
@@ -259,6 +280,7 @@ def sem(
         "seed": extra.get("seed"),
         "failed_replicates": extra.get("failed", 0),
         "heywood": [f"{r.lhs} ~~ {r.rhs}" for r in heywood.itertuples()],
+        "active_inequalities": active,
         "version": package_version(),
     }
     lazy = {"mi_fn": lambda: _post.modindices(spec, phi, blocks, ntotal)}
@@ -317,6 +339,7 @@ def _vcov(
     bollen_stine: bool,
     means: list[np.ndarray],
     covs: list[np.ndarray],
+    progress: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     extra: dict[str, Any] = {}
     q = spec.q
@@ -334,7 +357,11 @@ def _vcov(
         return _robust.sandwich(spec, phi, X, H_obs, ntotal), extra
     from sciplab.stats.sem import _boot
 
-    return _boot.bootstrap_vcov(spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine)
+    if missing == "fiml":  # Bollen-Stine needs complete rows to transform; not offered under FIML
+        return _boot.bootstrap_vcov_fiml(spec, phi, X, bootstrap or 1000, seed, extra, H_obs, progress=progress)
+    return _boot.bootstrap_vcov(
+        spec, phi, X, bootstrap or 1000, seed, extra, bollen_stine=bollen_stine, progress=progress
+    )
 
 
 def _inv(H: np.ndarray) -> np.ndarray:
@@ -463,6 +490,26 @@ def _label_values(spec: Spec) -> dict[str, tuple[int, float]]:
     return out
 
 
+def _violated(spec: Spec, parsed: ParsedModel, phi: np.ndarray) -> list[Any]:
+    """Inequality constraints (``<``, ``>``) that do not hold at ``phi`` (labels and ``:=`` names)."""
+    ineq = [c for c in parsed.constraints if c.op in ("<", ">")]
+    if not ineq:
+        return []
+    th = spec.theta(phi[None])[0]
+    vals: dict[str, Any] = {lab: (th[k] if k >= 0 else v) for lab, (k, v) in _label_values(spec).items()}
+    for name, expr in parsed.expressions.items():
+        try:
+            vals[name] = float(expr.evaluate(vals))
+        except (KeyError, NameError):  # pragma: no cover - a := of unknown names is refused earlier
+            continue
+    out = []
+    for c in ineq:
+        left, right = float(c.left.evaluate(vals)), float(c.right.evaluate(vals))
+        if (left > right) if c.op == "<" else (left < right):
+            out.append(c)
+    return out
+
+
 def _check_inequalities(parsed: ParsedModel, table: pd.DataFrame) -> None:
     if not parsed.constraints:
         return
@@ -472,12 +519,13 @@ def _check_inequalities(parsed: ParsedModel, table: pd.DataFrame) -> None:
         if c.op == "==":
             continue
         left, right = c.left.evaluate(vals), c.right.evaluate(vals)
-        ok = left < right if c.op == "<" else left > right
+        tol = 1e-7 * max(1.0, abs(float(left)), abs(float(right)))  # an active constraint holds with equality
+        ok = left <= right + tol if c.op == "<" else left >= right - tol
         if not ok:
             warnings.warn(
                 f"inequality constraint on line {c.line} ('{c.left.text} {c.op} {c.right.text}') does not hold "
-                f"at the estimates ({float(left):.4g} vs {float(right):.4g}); inequality constraints are "
-                "checked, not imposed: fix the parameter or respecify the model",
+                f"at the estimates ({float(left):.4g} vs {float(right):.4g}); the estimator could not "
+                "impose it: fix the parameter or respecify the model",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -540,6 +588,14 @@ def _fit_measures(
     f1, _, _ = _ml.evaluate(sat, blocks, np.zeros((1, 0)), meanstructure=ms, order=0)
     logl_h1 = loglik(float(f1[0]), blocks, ntotal)
     chisq = max(2 * (logl_h1 - logl), 0.0)
+    if len(spec.groups) > 1:  # each group's share of the statistic (lavaan's "Test statistic for each group")
+        per = []
+        for g in range(len(spec.groups)):
+            bg = [b for b in blocks if b.group == g]
+            f0g = _ml.evaluate(spec.designs, bg, phi[None], meanstructure=ms, order=0)[0][0]
+            f1g = _ml.evaluate(sat, bg, np.zeros((1, 0)), meanstructure=ms, order=0)[0][0]
+            per.append(ntotal * float(f0g - f1g))
+        extra["chisq_groups"] = per
     df = _post.ndat(spec) - spec.q
     bdesigns, bstart = baseline_designs(spec, covs, means)
     if missing == "listwise":  # closed form: sample variances (and means) are the ML estimates
@@ -562,11 +618,11 @@ def _fit_measures(
         chisq=chisq, df=df, bchisq=bchisq, bdf=bdf, logl=logl, logl_h1=logl_h1, npar=spec.q,
         ntotal=ntotal, groups=len(spec.groups), srmr_value=srmr,
     )  # fmt: skip
-    if estimator == "mlr" and missing == "listwise":
+    if estimator == "mlr":
         from sciplab.stats.sem import _robust
 
-        c = _robust.scaling_factor(spec, phi, X, df)
-        bspec_c = _robust.baseline_scaling_factor(spec, bdesigns, bphi, X, bdf)
+        c = _robust.scaling_factor(spec.designs, phi, X, df, blocks, means, covs)
+        bspec_c = _robust.scaling_factor(bdesigns, bphi, X, bdf, blocks, means, covs)
         out.update(_fit.scaled_measures(chisq=chisq, df=df, c=c, bchisq=bchisq, bdf=bdf, bc=bspec_c,
                                         ntotal=ntotal, groups=len(spec.groups)))  # fmt: skip
     if "bollen_stine_pvalue" in extra:

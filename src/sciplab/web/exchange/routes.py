@@ -21,7 +21,7 @@ from sciplab.web.auth import service as auth
 from sciplab.web.clinic import Clinic, Login
 from sciplab.web.errors import BadRequest
 from sciplab.web.exchange import csvimport, fhir, report, research
-from sciplab.web.policy import require
+from sciplab.web.policy import check_client, require
 
 api = APIRouter(prefix="/api/v1", tags=["exchange"])
 pages = APIRouter(include_in_schema=False)
@@ -138,6 +138,7 @@ async def fhir_import(request: Request, client_id: int, x_csrf_token: str | None
     def work() -> dict[str, Any]:
         with clinic.tx() as db:
             login = _login(request, db, x_csrf_token, post=True)
+            check_client(db, login.actor, client_id, "fhir.import")  # decided before the body is read
             payload = _json(body, "the FHIR Bundle")
             return fhir.import_bundle(db, login.actor, client_id, payload, raw=body)
 
@@ -320,6 +321,7 @@ async def csv_run_page(request: Request) -> Response:
         try:
             with clinic.tx() as db:
                 login = _login(request, db, texts.get("csrf_token"), post=True)
+                require(login.actor, "import.csv")  # decided before the form is checked
                 if not isinstance(mapping, dict):
                     raise BadRequest("the form lost its mapping: preview the file again")
                 out = csvimport.run(db, login.actor, filename, content, mapping)
