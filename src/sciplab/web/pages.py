@@ -611,8 +611,3 @@ def research_csv(request: Request) -> Response:
         headers={"Content-Disposition": 'attachment; filename="sciplab-scores-deidentified.csv"'},
     )
 
-
-# -- the clinician views (client overview, formulation, supervision, clinic report): sciplab.web.views -----------
-from sciplab.web.views import routes as _views_routes  # noqa: E402 - the views' routes use this module's helpers
-
-router.include_router(_views_routes.router)
