@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sciplab.cli.main import app as cli
+from sciplab.web import migrate
 
 
 def run(*args: str, input: str | None = None):  # noqa: A002
@@ -22,10 +23,9 @@ def test_db_upgrade_current_history_and_downgrade(db_url):
     r = run("db", "upgrade", "--db", db_url)
     assert r.exit_code == 0, r.output
     state = json.loads(run("db", "current", "--db", db_url, "--json").output)
-    from sciplab.web import migrate
-
     assert state["revision"] == state["head"] == migrate.head() and state["up_to_date"]
     assert "base -> 0001" in run("db", "history").output
+    assert "0001 -> 0002_clinic_views" in run("db", "history").output
     assert run("db", "downgrade", "base", "--db", db_url).exit_code == 0
     assert json.loads(run("db", "current", "--db", db_url, "--json").output)["revision"] is None
     bad = run("db", "downgrade", "nope", "--db", db_url)
@@ -89,8 +89,6 @@ def test_serve_check_on_a_migrated_database(tmp_path):
     run("db", "upgrade", "--db", db)
     r = run("serve", "--check", "--port", "0", "--db", db)
     assert r.exit_code == 0, r.output
-    from sciplab.web import migrate
-
     assert f"healthz: ok (schema {migrate.head()})" in r.output
     assert "First run: create the first administrator at http://127.0.0.1:" in r.output and "/setup?token=" in r.output
 

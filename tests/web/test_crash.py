@@ -121,7 +121,13 @@ def test_sigkill_during_submissions_loses_nothing_answered(tmp_path, record_prop
         for th in threads:
             th.start()
         if kills < KILLS:
-            time.sleep(rng.uniform(0.4, 1.2))
+            # kill mid-stream whatever the machine's speed: after a share of the links has been answered
+            # (plus a random few ms), so every kill lands while submissions are in flight
+            target = min(LINKS - 1, len(answered) + LINKS // (2 * KILLS))
+            deadline = time.monotonic() + 60
+            while len(answered) < target and time.monotonic() < deadline:
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.05))
             proc.send_signal(signal.SIGKILL)
             kills += 1
             proc.wait()

@@ -55,8 +55,14 @@ def test_link_fill_score_and_alert_first_on_dashboard(app, therapist):
     caseload = http.get("/api/v1/clients").json()
     assert caseload[0]["id"] == risky and caseload[0]["open_alerts"] == 1
     alert_id = http.get("/api/v1/alerts").json()[0]["id"]
-    assert http.post(f"/api/v1/alerts/{alert_id}/acknowledge", headers={"X-CSRF-Token": csrf}).status_code == 200
+    ack = http.post(
+        f"/api/v1/alerts/{alert_id}/acknowledge", json={"action": "Safety plan made"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert ack.status_code == 200 and ack.json()["action_taken"] == "Safety plan made"
     assert http.get("/api/v1/alerts").json() == []
+    too_long = http.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"action": "x" * 2001},
+                         headers={"X-CSRF-Token": csrf})  # fmt: skip
+    assert too_long.status_code in (400, 422) and "2000" in too_long.text
     assert calm
 
 

@@ -124,7 +124,9 @@ def test_research_query_never_touches_identities(app):
 def test_policy_table_is_least_privilege():
     researcher = Actor(1, "r", "researcher")
     admin = Actor(2, "a", "admin")
-    assert [a for a in ACTIONS if allowed(researcher, a)] == ["research.view", "research.export"]
+    # de-identified rows and exports, and the clinic's aggregate outcome report (no client record), nothing else
+    assert [a for a in ACTIONS if allowed(researcher, a)] == ["research.view", "research.export", "reports.clinic"]
+    assert not allowed(admin, "reports.clinic")
     assert not allowed(admin, "clients.view") and not allowed(admin, "measures.deliver")
     assert allowed(Actor(3, "g", "admin", clinical_access=True), "clients.view")
 

@@ -319,13 +319,21 @@ def alerts(request: Request) -> list[dict[str, Any]]:
         return clients.open_alerts(db, login.actor)
 
 
+class AcknowledgeIn(BaseModel):
+    """What was done about the alert (optional; kept with the acknowledgement and audited)."""
+
+    action: str = Field(default="", max_length=2000)
+
+
 @router.post("/alerts/{alert_id}/acknowledge", openapi_extra={"x-access": "alerts.acknowledge"})
-def acknowledge(request: Request, alert_id: int, x_csrf_token: str | None = Header(None)) -> dict[str, Any]:
-    """Mark an alert as seen."""
+def acknowledge(
+    request: Request, alert_id: int, body: AcknowledgeIn | None = None, x_csrf_token: str | None = Header(None)
+) -> dict[str, Any]:
+    """Mark an alert as seen, with what was done about it."""
     with _clinic(request).tx() as db:
         login = _auth(request, db, x_csrf_token, post=True)
-        a = clients.acknowledge_alert(db, login.actor, alert_id)
-        return {"id": a.id, "acknowledged_at": a.acknowledged_at}
+        a = clients.acknowledge_alert(db, login.actor, alert_id, body.action if body else "")
+        return {"id": a.id, "acknowledged_at": a.acknowledged_at, "action_taken": a.action_taken}
 
 
 @router.get("/questionnaires/{token}", openapi_extra={"x-access": "link"})

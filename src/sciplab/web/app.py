@@ -40,6 +40,7 @@ from sciplab.web.exchange import routes as exchange_routes
 from sciplab.web.measures.service import TAMPERED
 from sciplab.web.migrate import check_schema
 from sciplab.web.settings import Settings
+from sciplab.web.views import routes as views_routes
 
 HERE = Path(__file__).parent
 CSP = security.CSP
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exchange_routes.api)
     app.include_router(exchange_routes.pages)
     app.include_router(api.router)
+    app.include_router(views_routes.router)  # clinician views: pages and their JSON under /api/v1
     app.include_router(pages.router)
     link_limiter = RateLimiter(settings.link_failures_per_window, settings.lockout_minutes * 60)
     app.state.link_limiter = link_limiter

@@ -1,12 +1,21 @@
 """A throwaway demo clinic seeded from the SCIP simulation (``sciplab serve --demo``).
 
 :func:`seed` runs :func:`sciplab.sim.simulate` and turns its clients into a clinic: one supervisor
-with two therapists, an admin and a researcher; every simulated client becomes a client (a
-pseudonymous code and a made-up name) with an episode of care, intake PHQ-9 and CORE-10 from the
-simulation's baseline item responses, and one session per simulated session with the client's
-CORE-10 and WAI-SR items (scored through :func:`sciplab.score`, alerts raised by its item flags),
-the therapist's distance rating (``therapist_distance_rating``) and a therapist alliance rating
-(the simulated alliance on the 0-10 item). Two-factor sign-in is turned off for the demo.
+with two therapists, an admin (granted clinical access, so the clinic report shows) and a
+researcher; every simulated client becomes a client (a pseudonymous code and a made-up name) with
+an episode of care and, from the simulation's item responses, scored through :func:`sciplab.score`
+(alerts raised by its item flags):
+
+* intake: PHQ-9, CORE-10 and the SCIP chain (ECR-S attachment, PSSE social self-efficacy, MSPSS
+  perceived support, IIP-SC interpersonal octants);
+* every session: CORE-10 and the client's WAI-SR, the therapist's distance rating
+  (``therapist_distance_rating``) and alliance rating (the simulated alliance on the 0-10 item);
+* two clients in three have finished: their episode is closed (end dates spread over the past
+  fifteen months) with the simulation's follow-up questionnaires; the others are mid-therapy (their
+  first 4 to 15 sessions, the latest one last week).
+
+Ruptures come from the simulation's alliance process, so some are repaired and some are not. Two-
+factor sign-in is turned off for the demo.
 """
 
 from __future__ import annotations
@@ -28,12 +37,14 @@ from sciplab.web.models import Alert, Assignment, Client, ClientIdentity, Episod
 
 DEMO_PASSWORD = "scip demo clinic"  # noqa: S105 - the throwaway demo clinic prints it on purpose
 DEMO_USERS = (
-    ("admin", "admin", None),
+    ("admin", "admin", None),  # granted clinical access below
     ("supervisor", "supervisor", None),
     ("therapist1", "therapist", "supervisor"),
     ("therapist2", "therapist", "supervisor"),
     ("researcher", "researcher", None),
 )
+#: Questionnaires at intake (and, for a closed episode, at the end): instrument id -> item column prefix.
+INTAKE = {"PHQ-9": "PHQ9", "CORE-10": "CORE10", "ECR-S": "ECRS", "PSSE": "PSSE", "MSPSS": "MSPSS", "IIP-SC": "IIPSC"}
 FIRST = ("Alex", "Sam", "Robin", "Charlie", "Jamie", "Morgan", "Taylor", "Jordan", "Casey", "Riley", "Quinn", "Avery")
 LAST = ("Rivera", "Okafor", "Lindqvist", "Nakamura", "Byrne", "Haddad", "Novak", "Moreau", "Silva", "Kowalski")
 
@@ -79,10 +90,15 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
         )
     put_setting(db, "require_2fa", "false")
     record(db, who, "settings.change", "setting", "require_2fa", detail={"value": "false", "why": "demo"})
+    users["admin"].clinical_access = True
+    record(db, who, "user.change", "user", users["admin"].id, detail={"clinical_access": True, "why": "demo"})
 
-    sim = simulate(n_agents, years=years, seed=seed, instruments=["PHQ-9", "CORE-10"])
+    sim = simulate(n_agents, years=years, seed=seed, instruments=list(INTAKE))
     persons = sim.persons[sim.persons["in_therapy"].astype(bool)]
-    baseline = {k: v[v["wave"] == "baseline"].set_index("person_id") for k, v in sim.items.items()}
+    waves = {
+        wave: {k: v[v["wave"] == wave].set_index("person_id") for k, v in sim.items.items()}
+        for wave in ("baseline", "followup")
+    }
     sessions_by_person = {pid: g.sort_values("session") for pid, g in sim.sessions.groupby("person_id")}
     therapists = [users["therapist1"], users["therapist2"]]
     today = dt.date.today()
@@ -90,8 +106,12 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
     n_sessions = 0
     for i, pid in enumerate(persons["person_id"]):
         sess_rows = sessions_by_person.get(pid)
+        closed = sess_rows is not None and i % 3 != 0
+        if sess_rows is not None and not closed:
+            sess_rows = sess_rows.iloc[: 4 + (i * 5) % 12]  # mid-therapy: the first 4-15 sessions
         n = 0 if sess_rows is None else len(sess_rows)
-        start = today - dt.timedelta(weeks=n + 1)
+        offset = (i * 11) % 60 + 2 if closed else 0  # closed episodes end over the past fifteen months
+        start = today - dt.timedelta(weeks=n + 1 + offset)
         client = Client(code=new_code(db), therapist_id=therapists[i % 2].id, gender="", birth_year=None)
         db.add(client)
         db.flush()
@@ -107,22 +127,18 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
             [
                 Assignment(episode_id=ep.id, instrument_id="PHQ-9", schedule="intake"),
                 Assignment(episode_id=ep.id, instrument_id="CORE-10", schedule="every_session"),
-                Assignment(episode_id=ep.id, instrument_id="WAI-SR", schedule="every_n", every_n=3),
+                Assignment(episode_id=ep.id, instrument_id="WAI-SR", schedule="every_session"),
+                *[
+                    Assignment(episode_id=ep.id, instrument_id=k, schedule="intake")
+                    for k in ("ECR-S", "PSSE", "MSPSS", "IIP-SC")
+                ],
+                *[
+                    Assignment(episode_id=ep.id, instrument_id=k, schedule="end")
+                    for k in ("ECR-S", "PSSE", "MSPSS", "IIP-SC")
+                ],
             ]
         )
-        for inst_id, prefix in (("PHQ-9", "PHQ9"), ("CORE-10", "CORE10")):
-            if pid in baseline.get(inst_id, {}).index:
-                row = baseline[inst_id].loc[pid].to_dict()
-                _add(
-                    db,
-                    pending,
-                    client,
-                    ep,
-                    None,
-                    inst_id,
-                    _values(row, prefix, instrument(inst_id).item_numbers),
-                    start,
-                )
+        _wave(db, pending, client, ep, waves["baseline"], pid, start)
         if sess_rows is None:
             continue
         for _, srow in sess_rows.iterrows():
@@ -139,27 +155,12 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
             db.flush()
             n_sessions += 1
             row = srow.to_dict()
-            _add(
-                db,
-                pending,
-                client,
-                ep,
-                ts,
-                "CORE-10",
-                _values(row, "CORE10", instrument("CORE-10").item_numbers),
-                ts.date,
-            )
-            if (number - 1) % 3 == 0:
-                _add(
-                    db,
-                    pending,
-                    client,
-                    ep,
-                    ts,
-                    "WAI-SR",
-                    _values(row, "WAISR", instrument("WAI-SR").item_numbers),
-                    ts.date,
-                )
+            for inst_id, prefix in (("CORE-10", "CORE10"), ("WAI-SR", "WAISR")):
+                values = _values(row, prefix, instrument(inst_id).item_numbers)
+                _add(db, pending, client, ep, ts, inst_id, values, ts.date)
+        if closed:
+            ep.ended_on = start + dt.timedelta(weeks=n + 1)
+            _wave(db, pending, client, ep, waves["followup"], pid, ep.ended_on)
     raised: list[Alert] = []
     responses = 0
     for resp, values in pending.values():
@@ -176,6 +177,24 @@ def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0
         alerts=alerts,
         seed=seed,
     )
+
+
+def _wave(
+    db: Session,
+    pending: dict[str, tuple[list[Response], list[dict[int, int | None]]]],
+    client: Client,
+    ep: Episode,
+    items: dict[str, Any],
+    pid: Any,
+    when: dt.date,
+) -> None:
+    """The questionnaires of one simulated wave (baseline or follow-up) as responses without a session."""
+    for inst_id, prefix in INTAKE.items():
+        table = items.get(inst_id)
+        if table is not None and pid in table.index:
+            values = _values(table.loc[pid].to_dict(), prefix, instrument(inst_id).item_numbers)
+            if any(v is not None for v in values.values()):
+                _add(db, pending, client, ep, None, inst_id, values, when)
 
 
 def _add(
@@ -205,16 +224,18 @@ def _add(
 
 
 def _acknowledge_past(db: Session, alerts: list[Alert]) -> None:
-    """Alerts of all but each client's latest questionnaire count as handled by their therapist in the demo."""
+    """In the demo, alerts count as handled by the therapist except those of an open episode's latest questionnaire."""
     from sqlalchemy import func, select
 
     latest = dict(
         db.execute(select(Response.client_id, func.max(Response.submitted_at)).group_by(Response.client_id)).all()
     )
     therapist = dict(db.execute(select(Client.id, Client.therapist_id)).all())
+    closed = set(db.scalars(select(Episode.id).where(Episode.ended_on.is_not(None))))
     for alert in alerts:
         resp = db.get(Response, alert.response_id)
-        if resp is not None and resp.submitted_at < latest[alert.client_id]:
+        if resp is not None and (resp.submitted_at < latest[alert.client_id] or resp.episode_id in closed):
             alert.acknowledged_at = resp.submitted_at + dt.timedelta(days=1)
             alert.acknowledged_by = therapist[alert.client_id]
+            alert.action_taken = "Risk assessed in session; safety plan reviewed (demo)"
     db.flush()

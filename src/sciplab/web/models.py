@@ -241,6 +241,47 @@ class Alert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    action_taken: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+REVIEW_DECISIONS = ("accepted", "edited", "rejected")
+ATTENTION_KINDS = ("not_on_track", "rupture", "overdue")
+
+
+class FormulationReview(Base):
+    """A therapist's decision on one statement of a client's formulation (the newest row is the current one).
+
+    Rows are only added (a changed decision is a new row), so the history of a statement is kept
+    with the record; each decision is also in the audit log.
+    """
+
+    __tablename__ = "formulation_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    statement_id: Mapped[str] = mapped_column(String(64))
+    section: Mapped[str] = mapped_column(String(16))
+    original_text: Mapped[str] = mapped_column(Text)
+    decision: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AttentionAck(Base):
+    """A clinician's acknowledgement of a computed attention flag (not on track, unrepaired rupture, overdue).
+
+    ``ref`` names the occurrence (``"session 12"``, ``"rupture at session 7"``); a new occurrence
+    raises the flag again.
+    """
+
+    __tablename__ = "attention_acks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LicensedText(Base):

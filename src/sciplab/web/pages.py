@@ -30,6 +30,8 @@ from sciplab.web.errors import BadRequest, Forbidden, NotAuthenticated, TooManyA
 from sciplab.web.measures import service as measures
 from sciplab.web.models import ROLES, SCHEDULES, User
 from sciplab.web.policy import allowed, require
+from sciplab.web.views import charts as views_charts
+from sciplab.web.views import service as views_service
 
 router = APIRouter(include_in_schema=False)
 T = TypeVar("T")
@@ -263,7 +265,7 @@ def dashboard(request: Request) -> Response:
         ctx: dict[str, Any] = {"alerts": [], "caseload": None}
         if allowed(a, "clients.list"):
             ctx["alerts"] = clients.open_alerts(db, a)
-            ctx["caseload"] = clients.caseload(db, a)
+            ctx["caseload"] = views_service.caseload_analysis(db, a)  # sorted by what needs attention
         return render(request, "dashboard.html", login=login, can=lambda action: allowed(a, action), **ctx)
 
 
@@ -302,7 +304,7 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
     clinic = _clinic(request)
     with clinic.tx() as db:
         login = clinic.authenticate(db, request)
-        rec = clients.client_record(db, login.actor, client_id)
+        rec, overview = views_service.client_page(db, login.actor, client_id)
         assigned = measures.assignments(db, rec["client"])
         ended = bool(rec["episodes"]) and rec["episodes"][-1].ended_on is not None
         next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
@@ -322,6 +324,10 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
             new_link=link,
             due=due,
             next_number=next_number,
+            ov=overview,
+            charts=views_charts,
+            acks=views_service.acknowledgements(db, client_id),
+            can_ack=allowed(login.actor, "alerts.acknowledge"),
         )
 
 
@@ -414,11 +420,12 @@ async def manual_submit(request: Request, client_id: int) -> Response:
 async def alert_ack(request: Request, alert_id: int) -> Response:
     """Page: POST /alerts/{alert_id}/acknowledge."""
 
-    def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> int:
-        return clients.acknowledge_alert(_db(login), login.actor, alert_id).client_id
+    def fn(clinic: Clinic, login: Login, form: dict[str, str]) -> tuple[int, str]:
+        alert = clients.acknowledge_alert(_db(login), login.actor, alert_id, form.get("action", ""))
+        return alert.client_id, form.get("next", "")
 
-    client_id = await _posted(request, fn)
-    return _see_other(f"/clients/{client_id}")
+    client_id, nxt = await _posted(request, fn)
+    return _see_other("/dashboard" if nxt == "/dashboard" else f"/clients/{client_id}")
 
 
 # -- the client's questionnaire (public: the signed link is the key) ---------------------------------
@@ -603,3 +610,4 @@ def research_csv(request: Request) -> Response:
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="sciplab-scores-deidentified.csv"'},
     )
+

@@ -60,8 +60,12 @@ ACTIONS: dict[str, frozenset[str]] = {
     "fhir.export": frozenset({"supervisor", "therapist"}),
     "fhir.import": frozenset({"supervisor", "therapist"}),
     "import.csv": frozenset({"supervisor", "therapist"}),
+    # clinician views (sciplab.web.views)
+    "formulation.review": frozenset({"supervisor", "therapist"}),
+    "supervision.view": frozenset({"supervisor"}),
+    "reports.clinic": frozenset({"admin", "researcher"}),
 }
-CLINICAL = {"clients.list", "clients.view"}
+CLINICAL = {"clients.list", "clients.view", "reports.clinic"}
 
 #: what a route may declare as ``openapi_extra={"x-access": ...}`` besides an action of ACTIONS
 ACCESS_KINDS: dict[str, str] = {

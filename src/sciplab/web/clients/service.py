@@ -148,16 +148,19 @@ def open_alerts(db: Session, actor: Actor) -> list[dict[str, Any]]:
     ]
 
 
-def acknowledge_alert(db: Session, actor: Actor, alert_id: int) -> Alert:
-    """Mark an alert as seen and acted on by ``actor``."""
+def acknowledge_alert(db: Session, actor: Actor, alert_id: int, action: str = "") -> Alert:
+    """Mark an alert as seen and acted on by ``actor``, with what was done (acknowledging twice keeps the first)."""
     alert = db.get(Alert, alert_id)
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     get_client(db, actor, alert.client_id, "alerts.acknowledge")
+    if len(action) > 2000:
+        raise BadRequest("action: say what was done in at most 2000 characters")
     if alert.acknowledged_at is None:
         alert.acknowledged_at = utcnow()
         alert.acknowledged_by = actor.user_id
-        record(db, _who(actor), "alert.acknowledge", "alert", alert.id)
+        alert.action_taken = action.strip() or None
+        record(db, _who(actor), "alert.acknowledge", "alert", alert.id, detail={"action": bool(action.strip())})
     return alert
 
 

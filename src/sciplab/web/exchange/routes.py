@@ -100,11 +100,18 @@ def research_export_page(request: Request) -> Response:
 FHIR_JSON = "application/fhir+json"
 
 
+#: OpenAPI: the FHIR reads answer ``application/fhir+json`` (a JSON object), documented so that clients and
+#: schema checks know the media type.
+FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {FHIR_JSON: {"schema": {"type": "object"}}}, "description": "A FHIR R4 resource"}
+}
+
+
 def _fhir(payload: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(payload, status_code=status, media_type=FHIR_JSON)
 
 
-@api.get("/fhir/Questionnaire", openapi_extra={"x-access": "signed-in"})
+@api.get("/fhir/Questionnaire", responses=FHIR_RESPONSES, openapi_extra={"x-access": "signed-in"})
 def fhir_questionnaires(request: Request) -> JSONResponse:
     """Every scorable instrument as a FHIR R4 ``Questionnaire`` in a ``Bundle`` (item text only where licensed)."""
     with _clinic(request).tx() as db:
@@ -112,7 +119,7 @@ def fhir_questionnaires(request: Request) -> JSONResponse:
     return _fhir(fhir.questionnaire_bundle())
 
 
-@api.get("/fhir/Questionnaire/{instrument_id}", openapi_extra={"x-access": "signed-in"})
+@api.get("/fhir/Questionnaire/{instrument_id}", responses=FHIR_RESPONSES, openapi_extra={"x-access": "signed-in"})
 def fhir_questionnaire(request: Request, instrument_id: str) -> JSONResponse:
     """One instrument as a FHIR R4 ``Questionnaire``."""
     with _clinic(request).tx() as db:
@@ -120,7 +127,7 @@ def fhir_questionnaire(request: Request, instrument_id: str) -> JSONResponse:
     return _fhir(fhir.questionnaire(fhir.instrument_of(instrument_id)))
 
 
-@api.get("/clients/{client_id}/fhir", openapi_extra={"x-access": "fhir.export"})
+@api.get("/clients/{client_id}/fhir", responses=FHIR_RESPONSES, openapi_extra={"x-access": "fhir.export"})
 def fhir_export(request: Request, client_id: int) -> Response:
     """The client's responses (``QuestionnaireResponse``) and scores (``Observation``) as a FHIR R4 ``Bundle``."""
     with _clinic(request).tx() as db:

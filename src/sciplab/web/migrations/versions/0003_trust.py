@@ -1,7 +1,7 @@
 """Rate-limit events kept in the database (shared by every worker): failed logins and bad link tokens.
 
 Revision ID: 0003_trust
-Revises: 0001
+Revises: 0002_clinic_views
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_trust"
-down_revision = "0001"
+down_revision = "0002_clinic_views"
 branch_labels = None
 depends_on = None
 
