@@ -286,7 +286,8 @@ def test_csv_import_through_the_pages(served, browser):
     def upload(lines: list[str], **form: str) -> None:
         page.goto(f"{base}/imports/csv")
         data = "\n".join([header, *lines]).encode()
-        page.get_by_label("CSV file").set_input_files(files=[{"name": "old.csv", "mimeType": "text/csv", "buffer": data}])
+        chosen = {"name": "old.csv", "mimeType": "text/csv", "buffer": data}
+        page.get_by_label("CSV file").set_input_files(files=[chosen])
         for label, value in form.items():
             field = page.get_by_label(label, exact=True)
             field.select_option(value) if label == "Saved mapping" else field.fill(value)
