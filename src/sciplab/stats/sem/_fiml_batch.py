@@ -16,7 +16,9 @@ SEs and Monte Carlo CIs of defined effects need (the power engine's FIML path).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -99,6 +101,79 @@ def pattern_blocks(Xr: list[np.ndarray]) -> list[_ml.Block]:
     return blocks
 
 
+def _quasi_newton(
+    phi: np.ndarray,
+    info_r: np.ndarray,
+    data: Any,
+    take: Callable[[np.ndarray], Any],
+    evaluate: Callable[[Any, np.ndarray, int], tuple[np.ndarray, np.ndarray | None]],
+    polish: Callable[[Any, np.ndarray, np.ndarray], None],
+    *,
+    max_iter: int,
+    tol: float,
+    polish_after: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The one batched solver of :func:`refit` and :func:`refit_own_patterns`; updates ``phi`` in place.
+
+    Quasi-Newton steps ``-info_r^-1 g`` for every replicate still running, step halving until the
+    function does not increase, BFGS updates of each replicate's curvature ``info_r`` (secant
+    condition on the step just taken); after ``polish_after`` steps ``polish(sub, rows, phi[rows])``
+    refreshes ``info_r[rows]`` at the current estimates. ``data`` is all replicates' data, ``take(rows)``
+    its subset and ``evaluate(sub, phi_rows, order)`` the function (and gradient for ``order=1``).
+    Returns ``f``, ``g`` and the iterations per replicate.
+    """
+    R = phi.shape[0]
+    f, g = evaluate(data, phi, 1)
+    assert g is not None
+    iters = np.zeros(R, dtype=int)
+    done = np.abs(g).max(axis=1) < tol
+    for it in range(max_iter):
+        ia = np.flatnonzero(~done & np.isfinite(f))
+        if not len(ia):
+            break
+        sub = take(ia)
+        if it >= polish_after:
+            polish(sub, ia, phi[ia])
+        Ha = info_r[ia]
+        try:
+            step = -np.linalg.solve(Ha, g[ia][..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            step = -np.einsum("rij,rj->ri", np.linalg.pinv(Ha), g[ia])
+        alpha = np.ones(len(ia))
+        accepted = np.zeros(len(ia), dtype=bool)
+        for _half in range(20):
+            trial = phi[ia] + alpha[:, None] * step
+            ft, _ = evaluate(sub, trial, 0)
+            ok = ~accepted & np.isfinite(ft) & (ft <= f[ia] + 1e-12 * np.abs(f[ia]))
+            phi[ia[ok]] = trial[ok]
+            accepted |= ok
+            if accepted.all():
+                break
+            alpha = np.where(accepted, alpha, alpha / 2)
+        iters[ia] += 1
+        done[ia[~accepted]] = True  # no descent left: at the minimum to machine precision (or stuck)
+        upd = ia[accepted]
+        if len(upd):
+            fu, gu = evaluate(take(upd), phi[upd], 1)
+            assert gu is not None
+            small = np.abs(f[upd] - fu) <= 1e-15 * np.maximum(1.0, np.abs(fu))
+            # BFGS update of each replicate's curvature (secant condition on the step just taken)
+            sv = (alpha[:, None] * step)[accepted]
+            yv = gu - g[upd]
+            Bs = np.einsum("rij,rj->ri", info_r[upd], sv)
+            sBs = np.einsum("ri,ri->r", sv, Bs)
+            ys = np.einsum("ri,ri->r", yv, sv)
+            good = (ys > 1e-12 * np.maximum(sBs, 1e-300)) & (sBs > 0)
+            if good.any():
+                u = upd[good]
+                info_r[u] += yv[good, :, None] * yv[good, None, :] / ys[good, None, None] - (
+                    Bs[good, :, None] * Bs[good, None, :] / sBs[good, None, None]
+                )
+            f[upd], g[upd] = fu, gu
+            done[upd] = (np.abs(gu).max(axis=1) < tol) | small
+    return f, g, iters
+
+
 def refit(
     designs: list[Design],
     Xr: list[np.ndarray],
@@ -167,61 +242,25 @@ def refit(
         shifted = info_r + info[None]
         pd_ok = np.all(np.linalg.eigvalsh(shifted) > 0, axis=1)
         info_r[pd_ok] = shifted[pd_ok]
-    f, g, _ = _ml.evaluate(designs, blocks, phi, meanstructure=meanstructure, order=1)
-    assert g is not None
-    iters = np.zeros(R, dtype=int)
-    done = np.abs(g).max(axis=1) < tol
-    for it in range(max_iter):
-        ia = np.flatnonzero(~done & np.isfinite(f))
-        if not len(ia):
-            break
-        sub = _ml._take(blocks, ia)
-        if it >= polish_after:  # the few slow replicates: information at their current estimates
-            _, _, Hc = _ml.evaluate(designs, sub, phi[ia], meanstructure=meanstructure)
-            assert Hc is not None
-            Ho = _ml.hessian(designs, sub, phi[ia], meanstructure)
-            pd_ok = np.all(np.linalg.eigvalsh(Ho) > 0, axis=1)
-            Hc[pd_ok] = Ho[pd_ok]  # Newton where the Hessian is positive definite
-            Ha = Hc + 1e-10 * np.eye(q)
-            info_r[ia] = Ha
-        else:
-            Ha = info_r[ia]
-        try:
-            step = -np.linalg.solve(Ha, g[ia][..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = -np.einsum("rij,rj->ri", np.linalg.pinv(Ha), g[ia])
-        alpha = np.ones(len(ia))
-        accepted = np.zeros(len(ia), dtype=bool)
-        for _half in range(20):
-            trial = phi[ia] + alpha[:, None] * step
-            ft, _, _ = _ml.evaluate(designs, sub, trial, meanstructure=meanstructure, order=0)
-            ok = ~accepted & np.isfinite(ft) & (ft <= f[ia] + 1e-12 * np.abs(f[ia]))
-            phi[ia[ok]] = trial[ok]
-            accepted |= ok
-            if accepted.all():
-                break
-            alpha = np.where(accepted, alpha, alpha / 2)
-        iters[ia] += 1
-        done[ia[~accepted]] = True  # no descent left: at the minimum to machine precision (or stuck)
-        upd = ia[accepted]
-        if len(upd):
-            fu, gu, _ = _ml.evaluate(designs, _ml._take(blocks, upd), phi[upd], meanstructure=meanstructure, order=1)
-            assert gu is not None
-            small = np.abs(f[upd] - fu) <= 1e-15 * np.maximum(1.0, np.abs(fu))
-            # BFGS update of each replicate's curvature (secant condition on the step just taken)
-            sv = (alpha[:, None] * step)[accepted]
-            yv = gu - g[upd]
-            Bs = np.einsum("rij,rj->ri", info_r[upd], sv)
-            sBs = np.einsum("ri,ri->r", sv, Bs)
-            ys = np.einsum("ri,ri->r", yv, sv)
-            good = (ys > 1e-12 * np.maximum(sBs, 1e-300)) & (sBs > 0)
-            if good.any():
-                u = upd[good]
-                info_r[u] += yv[good, :, None] * yv[good, None, :] / ys[good, None, None] - (
-                    Bs[good, :, None] * Bs[good, None, :] / sBs[good, None, None]
-                )
-            f[upd], g[upd] = fu, gu
-            done[upd] = (np.abs(gu).max(axis=1) < tol) | small
+
+    def evaluate(sub: list[_ml.Block], x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray | None]:
+        fx, gx, _ = _ml.evaluate(designs, sub, x, meanstructure=meanstructure, order=order)
+        return fx, gx
+
+    def polish(sub: list[_ml.Block], ia: np.ndarray, x: np.ndarray) -> None:
+        # the few slow replicates: information at their current estimates, Newton where the
+        # observed information (the Hessian) is positive definite, else the expected information
+        _, _, Hc = _ml.evaluate(designs, sub, x, meanstructure=meanstructure)
+        assert Hc is not None
+        Ho = _ml.hessian(designs, sub, x, meanstructure)
+        pd_ok = np.all(np.linalg.eigvalsh(Ho) > 0, axis=1)
+        Hc[pd_ok] = Ho[pd_ok]
+        info_r[ia] = Hc + 1e-10 * np.eye(q)
+
+    f, g, iters = _quasi_newton(
+        phi, info_r, blocks, lambda rows: _ml._take(blocks, rows), evaluate, polish,
+        max_iter=max_iter, tol=tol, polish_after=polish_after,
+    )  # fmt: skip
     converged = np.isfinite(f) & (np.abs(g).max(axis=1) < max(tol * 100, 1e-5))
     out = BatchFit(phi, f, converged, iters)
     if se or vcov:
@@ -565,57 +604,21 @@ def refit_own_patterns(
     q = len(phi0)
     phi = np.repeat(np.asarray(phi0, dtype=float)[None], R, axis=0)
     info_r = _info_batched(designs, slots, phi, meanstructure=meanstructure, observed=False) + 1e-10 * np.eye(q)
-    f, g, _, _ = evaluate_slots(designs, slots, phi, meanstructure=meanstructure, order=1)
-    assert g is not None
-    iters = np.zeros(R, dtype=int)
-    done = np.abs(g).max(axis=1) < tol
-    for it in range(max_iter):
-        ia = np.flatnonzero(~done & np.isfinite(f))
-        if not len(ia):
-            break
-        sub = [s.take(ia) for s in slots]
-        if it >= polish_after:
-            Ho = _info_batched(designs, sub, phi[ia], meanstructure=meanstructure, observed=True)
-            pd_ok = np.all(np.linalg.eigvalsh(Ho) > 0, axis=1)
-            info_r[ia[pd_ok]] = Ho[pd_ok] + 1e-10 * np.eye(q)
-        Ha = info_r[ia]
-        try:
-            step = -np.linalg.solve(Ha, g[ia][..., None])[..., 0]
-        except np.linalg.LinAlgError:
-            step = -np.einsum("rij,rj->ri", np.linalg.pinv(Ha), g[ia])
-        alpha = np.ones(len(ia))
-        accepted = np.zeros(len(ia), dtype=bool)
-        for _half in range(20):
-            trial = phi[ia] + alpha[:, None] * step
-            ft, _, _, _ = evaluate_slots(designs, sub, trial, meanstructure=meanstructure, order=0)
-            ok = ~accepted & np.isfinite(ft) & (ft <= f[ia] + 1e-12 * np.abs(f[ia]))
-            phi[ia[ok]] = trial[ok]
-            accepted |= ok
-            if accepted.all():
-                break
-            alpha = np.where(accepted, alpha, alpha / 2)
-        iters[ia] += 1
-        done[ia[~accepted]] = True
-        upd = ia[accepted]
-        if len(upd):
-            fu, gu, _, _ = evaluate_slots(
-                designs, [s.take(upd) for s in slots], phi[upd], meanstructure=meanstructure, order=1
-            )
-            assert gu is not None
-            small = np.abs(f[upd] - fu) <= 1e-15 * np.maximum(1.0, np.abs(fu))
-            sv = (alpha[:, None] * step)[accepted]
-            yv = gu - g[upd]
-            Bs = np.einsum("rij,rj->ri", info_r[upd], sv)
-            sBs = np.einsum("ri,ri->r", sv, Bs)
-            ys = np.einsum("ri,ri->r", yv, sv)
-            good = (ys > 1e-12 * np.maximum(sBs, 1e-300)) & (sBs > 0)
-            if good.any():
-                u = upd[good]
-                info_r[u] += yv[good, :, None] * yv[good, None, :] / ys[good, None, None] - (
-                    Bs[good, :, None] * Bs[good, None, :] / sBs[good, None, None]
-                )
-            f[upd], g[upd] = fu, gu
-            done[upd] = (np.abs(gu).max(axis=1) < tol) | small
+
+    def evaluate(sub: list[Slots], x: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray | None]:
+        fx, gx, _, _ = evaluate_slots(designs, sub, x, meanstructure=meanstructure, order=order)
+        return fx, gx
+
+    def polish(sub: list[Slots], ia: np.ndarray, x: np.ndarray) -> None:
+        # Newton steps where the observed information is positive definite; elsewhere BFGS goes on
+        Ho = _info_batched(designs, sub, x, meanstructure=meanstructure, observed=True)
+        pd_ok = np.all(np.linalg.eigvalsh(Ho) > 0, axis=1)
+        info_r[ia[pd_ok]] = Ho[pd_ok] + 1e-10 * np.eye(q)
+
+    f, g, iters = _quasi_newton(
+        phi, info_r, slots, lambda rows: [s.take(rows) for s in slots], evaluate, polish,
+        max_iter=max_iter, tol=tol, polish_after=polish_after,
+    )  # fmt: skip
     converged = np.isfinite(f) & (np.abs(g).max(axis=1) < max(tol * 100, 1e-5))
     out = BatchFit(phi, f, converged, iters)
     if vcov:
