@@ -36,7 +36,7 @@ from sciplab.web.auth.service import set_disabled, token_hash
 from sciplab.web.clinic import COOKIE
 from sciplab.web.models import AuthSession, User
 from sciplab.web.policy import ACCESS_KINDS, ACTIONS, Actor, access_of, allowed
-from sciplab.web.security import flat_routes, route_access
+from sciplab.web.security import check_declarations, flat_routes, route_access
 
 from .conftest import add_user, client_for, new_client, new_link, settings_for, sign_in
 
@@ -111,6 +111,26 @@ def test_a_route_without_a_declaration_is_caught():
         access_of(route_access(route))
     with pytest.raises(KeyError, match="unknown access 'clients.steal'"):
         access_of("clients.steal")
+    with pytest.raises(RuntimeError, match="GET /undeclared: the route declares no access"):
+        check_declarations(bare)
+
+
+def test_the_app_refuses_to_start_with_an_undeclared_route(tmp_path, monkeypatch):
+    from fastapi import APIRouter
+
+    from sciplab.web import pages
+
+    extra = APIRouter()
+
+    @extra.get("/sneaky")
+    def sneaky() -> dict[str, str]:
+        return {}
+
+    monkeypatch.setattr(pages.router, "routes", [*pages.router.routes, *extra.routes])
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    migrate.upgrade(url)
+    with pytest.raises(RuntimeError, match="GET /sneaky: the route declares no access"):
+        create_app(settings_for(url))
 
 
 # -- the world: two therapists' clients, every role with a session ------------------------------------

@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(app.openapi())
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    security.check_declarations(app)  # every route says who may call it, or the app does not start
     return app
 
 

@@ -88,6 +88,20 @@ def flat_routes(app: Any) -> list[Any]:
     return [r for r in routes if getattr(r, "methods", None)]
 
 
+def check_declarations(app: Any) -> None:
+    """Refuse to build an app with a route that declares no access, or an unknown one (RuntimeError naming them)."""
+    from sciplab.web.policy import access_of
+
+    problems = []
+    for route in flat_routes(app):
+        try:
+            access_of(route_access(route))
+        except KeyError as exc:
+            problems.append(f"{' '.join(sorted(route.methods))} {route.path}: {exc.args[0]}")
+    if problems:
+        raise RuntimeError("routes without a valid access declaration:\n" + "\n".join(problems))
+
+
 def link_patterns(app: Any) -> list[re.Pattern[str]]:
     """Path patterns of the routes declared ``x-access: link``."""
     return [_path_regex(route) for route in flat_routes(app) if route_access(route) == "link"]
