@@ -8,6 +8,7 @@ the PostgreSQL cases skip with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
@@ -141,3 +142,30 @@ def new_link(http: Any, csrf: str, client_id: int, instrument: str = "PHQ-9", **
     )
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
+
+
+@contextlib.contextmanager
+def serve_on_loopback(app: Any) -> Iterator[str]:
+    """Serve ``app`` with Uvicorn in a thread on a free loopback port; yield its base URL; stop it after."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,7 @@ from sciplab.web import migrate
 from sciplab.web.app import create_app
 from sciplab.web.auth import totp
 
-from .conftest import settings_for
+from .conftest import serve_on_loopback, settings_for
 
 CHROMIUM = os.environ.get("SCIPLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,29 +34,13 @@ if not shutil.which(CHROMIUM):
 @pytest.fixture
 def live(tmp_path: Any) -> Iterator[tuple[str, Any]]:
     """The clinic on a fresh SQLite database with two factors required, served on a free port."""
-    import socket
-
-    import uvicorn
-
     url = f"sqlite:///{tmp_path / 'clinic.db'}"
     migrate.upgrade(url)
     app = create_app(settings_for(url, require_2fa=True))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app
+        with serve_on_loopback(app) as base:
+            yield base, app
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.clinic.engine.dispose()
 
 

@@ -12,9 +12,6 @@ reason when playwright or /usr/bin/chromium is absent.
 from __future__ import annotations
 
 import secrets
-import socket
-import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +27,7 @@ from sciplab.web.auth.service import token_hash
 from sciplab.web.clinic import COOKIE
 from sciplab.web.models import AuditEntry, AuthSession, Client, FormulationReview, Response, User
 
-from .conftest import add_user, settings_for, sign_in
+from .conftest import add_user, serve_on_loopback, settings_for, sign_in
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, live, playwright_api  # noqa: F401 - the live fixture
 from .test_views import ECRS_PREOCCUPIED, answer, build
 
@@ -153,8 +150,6 @@ def test_phone_save_resume_submit_then_alert_acknowledged(live):  # noqa: F811 -
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: Any) -> Iterator[tuple[str, Any, dict[str, int]]]:
     """A clinic (one-factor sign-in) with a therapist, a supervisor, a researcher and two clients, on a free port."""
-    import uvicorn
-
     url = f"sqlite:///{tmp_path_factory.mktemp('flows') / 'clinic.db'}"
     migrate.upgrade(url)
     app = create_app(settings_for(url))
@@ -167,22 +162,10 @@ def served(tmp_path_factory: Any) -> Iterator[tuple[str, Any, dict[str, int]]]:
         "imported": build(http, csrf, "Ivan Imported"),
     }
     answer(http, csrf, ids["formulated"], "ECR-S", ECRS_PREOCCUPIED)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", app, ids
+        with serve_on_loopback(app) as base:
+            yield base, app, ids
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.clinic.engine.dispose()
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,7 @@ import pytest
 from sciplab.web import migrate
 from sciplab.web.app import create_app
 
-from .conftest import PASSWORD, add_user, settings_for, sign_in
+from .conftest import PASSWORD, add_user, serve_on_loopback, settings_for, sign_in
 from .test_views import ECRS_PREOCCUPIED, UNREPAIRED, answer, build
 
 CHROMIUM = os.environ.get("SCIPLAB_CHROMIUM", "/usr/bin/chromium")
@@ -36,10 +34,6 @@ if not shutil.which(CHROMIUM):
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: Any) -> Iterator[tuple[str, dict[str, int]]]:
     """A clinic with a supervisor, a therapist, a researcher and hand-made clients, served on a free port."""
-    import socket
-
-    import uvicorn
-
     url = f"sqlite:///{tmp_path_factory.mktemp('views') / 'clinic.db'}"
     migrate.upgrade(url)
     app = create_app(settings_for(url))
@@ -54,22 +48,10 @@ def live(tmp_path_factory: Any) -> Iterator[tuple[str, dict[str, int]]]:
     }
     answer(http, csrf, ids["worse"], "ECR-S", ECRS_PREOCCUPIED)
     assert http.post(f"/api/v1/clients/{ids['better']}/episode/end", headers={"X-CSRF-Token": csrf}).status_code == 200
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", ids
+        with serve_on_loopback(app) as base:
+            yield base, ids
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
         app.state.clinic.engine.dispose()
 
 
