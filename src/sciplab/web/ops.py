@@ -47,9 +47,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, default=str, ensure_ascii=False)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that writes to whatever ``sys.stderr`` is when a record is emitted.
+
+    Bound at configuration time instead, a handler keeps writing to a stream that was replaced and
+    closed since (a process that redirects its standard error, a test runner's capture).
+    """
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:  # StreamHandler.__init__ assigns it: always sys.stderr
+        pass
+
+
 def configure_logging(level: str = "info", stream: Any = None) -> logging.Handler:
-    """Send the ``sciplab.web`` loggers to ``stream`` (standard error) as JSON lines; returns the handler."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Send the ``sciplab.web`` loggers to ``stream`` (default: the current standard error) as JSON lines."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream is not None else _Stderr()
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("sciplab.web")
     for old in [h for h in logger.handlers if isinstance(h.formatter, JsonFormatter)]:
