@@ -9,6 +9,7 @@ report (``record_property``).
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import random
@@ -18,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -109,7 +109,7 @@ def test_sigkill_during_submissions_loses_nothing_answered(tmp_path, record_prop
                     body = json.loads(resp.read())
                 with lock:
                     answered[token] = int(body["response_id"])
-            except (OSError, urllib.error.HTTPError, ValueError):
+            except (OSError, http.client.HTTPException, ValueError):  # HTTPError is an OSError; IncompleteRead is not
                 with lock:
                     lost += 1
                     pending.insert(0, token)  # the client retries later (a repeat stores nothing twice)
