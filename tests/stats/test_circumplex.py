@@ -592,33 +592,33 @@ Missing data: listwise deletion, 0 row(s) dropped
 Bootstrap: 200 case resamples, stratified by G; 95% percentile CIs (displacement: circular); seed 7
 
 M1: a  (n = 20)
-  Elevation      -0.159  [-0.308, -0.008]
-  X-Value         0.031  [-0.224, 0.252]
-  Y-Value         0.133  [-0.067, 0.329]
-  Amplitude       0.137  [0.034, 0.391]
-  Displacement     77.1°  [333.0°, 193.9°]
+  Elevation      -0.159  [-0.282, 0.002]
+  X-Value         0.031  [-0.189, 0.289]
+  Y-Value         0.133  [-0.048, 0.324]
+  Amplitude       0.137  [0.065, 0.373]
+  Displacement     77.1°  [341.0°, 159.1°]
   Fit             0.318
   - fit < .70 (unacceptable): profile not prototypical; interpret elevation only
   - amplitude CI lower bound < .35 CI widths above 0: interpret displacement with caution
   - elevation marked (|e| >= .15), amplitude modest (a < .15)
 
 M1: b  (n = 20)
-  Elevation       0.046  [-0.106, 0.223]
-  X-Value        -0.041  [-0.190, 0.094]
-  Y-Value         0.117  [-0.078, 0.370]
-  Amplitude       0.124  [0.030, 0.409]
-  Displacement    109.3°  [343.8°, 270.7°]
+  Elevation       0.046  [-0.118, 0.215]
+  X-Value        -0.041  [-0.218, 0.080]
+  Y-Value         0.117  [-0.093, 0.384]
+  Amplitude       0.124  [0.029, 0.402]
+  Displacement    109.3°  [332.9°, 255.2°]
   Fit             0.169
   - fit < .70 (unacceptable): profile not prototypical; interpret elevation only
   - amplitude CI lower bound < .35 CI widths above 0: interpret displacement with caution
   - elevation modest (|e| < .15), amplitude modest (a < .15)
 
 M1: b - a  (contrast: second minus first)
-  Elevation       0.205  [-0.040, 0.439]
-  X-Value        -0.072  [-0.376, 0.206]
-  Y-Value        -0.016  [-0.303, 0.315]
-  Amplitude      -0.012  [-0.284, 0.240]
-  Displacement     32.2°  [-99.9°, 189.6°]
+  Elevation       0.205  [-0.035, 0.420]
+  X-Value        -0.072  [-0.424, 0.160]
+  Y-Value        -0.016  [-0.335, 0.296]
+  Amplitude      -0.012  [-0.247, 0.246]
+  Displacement     32.2°  [-107.8°, 154.1°]
   Fit            -0.149
 
 Note: displacement has no null-hypothesis test (0° is an arbitrary reference);

@@ -268,7 +268,8 @@ class Resampler:
             return
         # import (and compile) the kernels before the pool starts, unless numpy draws this run
         kernels = None if self._numpy_draws(self.n * self.B) else _kernels()
-        operand = table
+        # the kernels take the table transposed (one contiguous column per moment); numpy draws use BLAS
+        operand = table if kernels is None else np.ascontiguousarray(table.T)
         n_blocks = -(-self.B // BLOCK)
         workers = default_threads() if threads is None else max(1, int(threads))
         if BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its counts
@@ -310,11 +311,18 @@ class Resampler:
     def _block_sums(self, kernels: ModuleType | None, k: int, operand: np.ndarray) -> np.ndarray:
         """``counts`` of block ``k`` times the table: ``(rows of block k, table columns)``.
 
-        The counts are exact integers whichever implementation drew them, and the products are
-        the same BLAS calls on the same slices, so both give bit-identical sums.
+        With the kernels, one compiled pass draws each replicate's counts and forms its sums
+        (``operand`` is the transposed table, :func:`~sciplab.stats._resample_kernels.fill_sums`);
+        with numpy draws, counts of the block then BLAS products. The counts are the same exact
+        integers either way; the sums agree to rounding (about 1e-16 relative).
         """
         lo = k * BLOCK
         reps = min(BLOCK, self.B - lo)
+        if kernels is not None:
+            key, members, bounds = self._plan
+            sums = np.empty((reps, operand.shape[0]))
+            kernels.fill_sums(key, lo, members, bounds, operand, sums)
+            return sums
         cnt = np.empty((reps, self.n))
         self._fill_counts(kernels, lo, cnt)
         width = operand.shape[1]
@@ -389,52 +397,61 @@ def _mix_inplace(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _candidates(state: np.ndarray, first: int, outputs: int, m: np.uint64) -> np.ndarray:
+    """``u * m`` for the candidates of outputs ``first + 1 .. first + outputs`` of each stream.
+
+    ``(len(state), 2 outputs)`` uint64: the upper then the lower half of each output, in stream order.
+    """
+    t = np.arange(first + 1, first + outputs + 1, dtype=np.uint64) * _GAMMA
+    with np.errstate(over="ignore"):
+        z = _mix_inplace(state[:, None] + t[None, :])
+        x = np.empty((state.size, 2 * outputs), dtype=np.uint64)
+        np.right_shift(z, np.uint64(32), out=x[:, 0::2])
+        np.bitwise_and(z, np.uint64(0xFFFFFFFF), out=x[:, 1::2])
+        x *= m
+    return x
+
+
 def numpy_counts(key: np.uint64, lo: int, out: np.ndarray) -> None:
     """Counts of unstratified replicates ``lo ..`` into ``out`` (``(reps, n)``), drawn with numpy.
 
-    The stream of :mod:`sciplab.stats._resample_kernels` (SplitMix64 per replicate, Lemire's
-    multiply-shift with rejection), vectorised over replicates and draws: the first ``n`` outputs
-    of every replicate at once; the rare replicate with a rejected draw gets further outputs until
-    ``n`` are accepted (also vectorised). Counts equal ``fill_counts`` exactly (tested).
+    The stream of :mod:`sciplab.stats._resample_kernels` (SplitMix64 per replicate, two 32-bit
+    candidates per output, Lemire's multiply-shift with rejection), vectorised over replicates and
+    draws: the first ``n`` candidates of every replicate at once; the rare replicate with a
+    rejected candidate gets further outputs until ``n`` are accepted (also vectorised). Counts
+    equal ``fill_counts`` exactly (tested).
     """
     reps, n = out.shape
     m = np.uint64(n)
     threshold = np.uint64((2**32 - n) % n)
     low = np.uint64(0xFFFFFFFF)
+    outputs = (n + 1) // 2
     with np.errstate(over="ignore"):
         state = _mix_inplace(np.uint64(key) ^ _mix_inplace(np.arange(lo + 1, lo + reps + 1, dtype=np.uint64) * _GAMMA))
-        steps = np.arange(1, n + 1, dtype=np.uint64) * _GAMMA
-        rows = max(1, _NUMPY_SLICE // n)
-        for a in range(0, reps, rows):
-            b = min(reps, a + rows)
-            x = _mix_inplace(state[a:b, None] + steps[None, :])
-            x >>= np.uint64(32)
-            x *= m
-            pos = (x >> np.uint64(32)).astype(np.intp)
-            rejected = np.flatnonzero(((x & low) < threshold).any(axis=1))
-            if rejected.size:
-                pos[rejected] = _redraw(state[a:b][rejected], x[rejected], m, threshold)
-            pos += (np.arange(b - a) * n)[:, None]
-            out[a:b] = np.bincount(pos.ravel(), minlength=(b - a) * n).reshape(b - a, n)
+    rows = max(1, _NUMPY_SLICE // n)
+    for a in range(0, reps, rows):
+        b = min(reps, a + rows)
+        x = _candidates(state[a:b], 0, outputs, m)
+        pos = (x[:, :n] >> np.uint64(32)).astype(np.intp)
+        rejected = np.flatnonzero(((x[:, :n] & low) < threshold).any(axis=1))
+        if rejected.size:
+            pos[rejected] = _redraw(state[a:b][rejected], x[rejected], m, threshold, n)
+        pos += (np.arange(b - a) * n)[:, None]
+        out[a:b] = np.bincount(pos.ravel(), minlength=(b - a) * n).reshape(b - a, n)
 
 
-def _redraw(state: np.ndarray, x: np.ndarray, m: np.uint64, threshold: np.uint64) -> np.ndarray:
-    """Positions of replicates whose first ``n`` outputs ``x`` include rejected draws.
+def _redraw(state: np.ndarray, x: np.ndarray, m: np.uint64, threshold: np.uint64, n: int) -> np.ndarray:
+    """Positions of replicates whose candidates ``x`` (of their first outputs) include rejected ones.
 
-    More outputs are generated until ``n`` are accepted; then the first ``n`` accepted positions
-    of every replicate are returned (vectorised over the replicates).
+    Candidates of further outputs are generated until ``n`` are accepted; then the first ``n``
+    accepted positions of every replicate are returned (vectorised over the replicates).
     """
-    n = x.shape[1]
     low = np.uint64(0xFFFFFFFF)
     while True:
         accepted = (x & low) >= threshold
         if (accepted.sum(axis=1) >= n).all():
             break
-        t = np.arange(x.shape[1] + 1, x.shape[1] + 1 + max(16, n // 8), dtype=np.uint64) * _GAMMA
-        with np.errstate(over="ignore"):
-            more = _mix_inplace(state[:, None] + t[None, :])
-            more >>= np.uint64(32)
-            more *= m
+        more = _candidates(state, x.shape[1] // 2, max(16, n // 16), m)
         x = np.concatenate([x, more], axis=1)
     keep = accepted & (np.cumsum(accepted, axis=1) <= n)
     return (x[keep] >> np.uint64(32)).astype(np.intp).reshape(x.shape[0], n)

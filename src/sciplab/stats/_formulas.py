@@ -229,13 +229,17 @@ def cholesky_solve(L: list[list[np.ndarray]], rhs: np.ndarray) -> np.ndarray:
     return np.column_stack(x)
 
 
+SINGULAR_TOL = 1e-10
+"""Smallest eigenvalue of the unit-diagonal scaled ``X'X`` below which a replicate is singular."""
+
+
 def batched_ols(
     M: np.ndarray,
     y: int,
     free: np.ndarray,
     fixed: np.ndarray | None = None,
     fixed_values: np.ndarray | None = None,
-    tol: float = 1e-10,
+    tol: float = SINGULAR_TOL,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Least squares of column ``y`` on columns ``free`` (+ offsets) from moment matrices.
 

@@ -15,10 +15,14 @@ stream: a SplitMix64 generator (Steele, Lea & Flood 2014) started at
 A replicate's draws therefore depend only on ``(K, b)``: any chunking of the replicates, any number
 of threads and any order of evaluation give identical resamples.
 
-Each draw of a row position in ``[0, m)`` takes the upper 32 bits ``u`` of one output and uses
+Each output ``z`` of the stream gives two 32-bit candidates, its upper half first, then its lower
+half: the candidates of a replicate are ``hi(z_1), lo(z_1), hi(z_2), lo(z_2), ...`` (all 64 bits
+of a SplitMix64 output are of full quality; one 64-bit mix per two draws halves the cost of the
+generator). Each draw of a row position in ``[0, m)`` takes the next candidate ``u`` and uses
 Lemire's (2019) multiply-shift with rejection: ``x = u * m``; accept when ``x mod 2^32 >=
-(2^32 - m) mod m``, then the position is ``x >> 32``. Accepted positions are exactly uniform; strata
-(and samples) must hold fewer than 2^32 rows (checked by the caller).
+(2^32 - m) mod m``, then the position is ``x >> 32``; a rejected candidate is skipped. Accepted
+positions are exactly uniform; strata (and samples) must hold fewer than 2^32 rows (checked by the
+caller). The candidates run on across strata (a stratum may start with the lower half of an output).
 
 Strata: rows are resampled within each stratum; ``members`` lists the rows stratum by stratum and
 ``bounds`` (length strata + 1) delimits the strata in it. Slot ``members[s0 + t]`` of a replicate
@@ -84,25 +88,43 @@ def _start(key: np.uint64, b: int) -> np.uint64:
     return _mix(key ^ _mix(np.uint64(b + 1) * _GAMMA))
 
 
+_HALF = np.uint64(1 << 32)
+"""Flag of a pending lower half in the ``pending`` word of a stream position (see :func:`_draw`)."""
+
+
 @nb.njit(inline="always", cache=_CACHE)
-def _draw(state: np.uint64, m: np.uint64, threshold: np.uint64) -> tuple[np.uint64, np.uint64]:
-    """Next state and a uniform position in ``[0, m)`` (Lemire multiply-shift with rejection)."""
+def _draw(
+    state: np.uint64, pending: np.uint64, m: np.uint64, threshold: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64]:
+    """Next stream position and a uniform position in ``[0, m)`` (Lemire multiply-shift with rejection).
+
+    A stream position is ``(state, pending)``: ``pending`` is ``2^32 + lo`` while the lower half
+    ``lo`` of the last output is still to be used as a candidate, else 0.
+    """
     while True:
-        state += _GAMMA
-        x = (_mix(state) >> _S32) * m
+        if pending != 0:
+            u = pending & _LOW32
+            pending = np.uint64(0)
+        else:
+            state += _GAMMA
+            z = _mix(state)
+            u = z >> _S32
+            pending = _HALF | (z & _LOW32)
+        x = u * m
         if (x & _LOW32) >= threshold:
-            return state, x >> _S32
+            return state, pending, x >> _S32
 
 
 @nb.njit(inline="always", cache=_CACHE)
 def _resample_row(state: np.uint64, members: np.ndarray, bounds: np.ndarray, out: np.ndarray, as_counts: bool) -> None:
     """One replicate, stratum by stratum: row indices per slot into ``out``, or counts per row."""
+    pending = np.uint64(0)
     for s in range(bounds.shape[0] - 1):
         s0 = bounds[s]
         m = np.uint64(bounds[s + 1] - s0)
         threshold = (_TWO32 - m) % m
         for t in range(bounds[s + 1] - s0):
-            state, j = _draw(state, m, threshold)
+            state, pending, j = _draw(state, pending, m, threshold)
             row = members[s0 + np.int64(j)]
             if as_counts:
                 out[row] += 1
@@ -118,30 +140,44 @@ def fill_indices(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarra
 
 
 DRAW_BLOCK = 256
-"""Outputs of a replicate's stream generated at once by :func:`_count_all` (see there)."""
+"""Candidates (``DRAW_BLOCK / 2`` outputs) of a replicate's stream generated at once by :func:`_count_all`."""
 
 
 @nb.njit(inline="always", cache=_CACHE)
 def _count_all(state: np.uint64, cnt: np.ndarray, buf: np.ndarray) -> None:
     """Counts of one unstratified replicate (rows ``0 .. n - 1``) added to ``cnt``.
 
-    The stream of :func:`_draw`, generated :data:`DRAW_BLOCK` outputs at a time.
+    The stream of :func:`_draw`, generated :data:`DRAW_BLOCK` candidates at a time.
 
     Output ``t`` of the stream is ``mix(state + t gamma)``: the outputs of a block do not depend on
-    each other, so the compiler computes them in SIMD lanes (``buf[t] = (upper 32 bits) * n``); a
-    second, scalar pass accepts them in order (Lemire's test) and counts the accepted rows until
-    ``n`` are drawn. The outputs after the last accepted one are discarded: the draws are exactly
-    those of :func:`_draw`, about twice as fast.
+    each other, so the compiler computes them in SIMD lanes (``buf`` holds ``u * n`` for the upper
+    then the lower half of each output) and flags any rejected candidate on the way. A block
+    without rejections that does not reach the ``n``-th draw is counted without per-draw tests (the
+    usual case: with ``n`` = 1,000, one candidate in 1.5e7 is rejected); otherwise a scalar pass
+    accepts the candidates in order (Lemire's test) until ``n`` are drawn. The candidates after
+    the last accepted one are discarded: the draws are exactly those of :func:`_draw`.
     """
     n = cnt.shape[0]
     m = np.uint64(n)
     threshold = (_TWO32 - m) % m
     size = buf.shape[0]
+    half = size // 2
     done = 0
     while done < n:
-        for t in range(size):  # independent outputs: vectorised
-            buf[t] = (_mix(state + np.uint64(t + 1) * _GAMMA) >> _S32) * m
-        state += np.uint64(size) * _GAMMA
+        rejected = 0
+        for t in range(half):  # independent outputs: vectorised
+            z = _mix(state + np.uint64(t + 1) * _GAMMA)
+            a = (z >> _S32) * m
+            b = (z & _LOW32) * m
+            buf[2 * t] = a
+            buf[2 * t + 1] = b
+            rejected += ((a & _LOW32) < threshold) + ((b & _LOW32) < threshold)
+        state += np.uint64(half) * _GAMMA
+        if rejected == 0 and done + size <= n:
+            for t in range(size):
+                cnt[buf[t] >> _S32] += 1.0
+            done += size
+            continue
         for t in range(size):
             x = buf[t]
             if (x & _LOW32) >= threshold:
@@ -167,3 +203,45 @@ def fill_counts(key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray
         row = out[r]
         row[:] = 0.0
         _count_row(_start(key, lo + r), members, bounds, row, buf)
+
+
+SUM_GROUP = 4
+"""Replicates whose sums :func:`fill_sums` forms in one pass over the table."""
+
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+def fill_sums(
+    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray
+) -> None:
+    """Weighted sums ``counts @ table`` of replicates ``lo ..`` into ``out`` (``(reps, k)`` float64).
+
+    ``columns`` is the table transposed, ``(k, n)`` C-contiguous. The counts of
+    :data:`SUM_GROUP` replicates are drawn into ``n``-vectors (in L1 cache for usual ``n``), then
+    one pass over the table forms their dot products with every column in SIMD lanes (each table
+    value is loaded once per group: the pass is bound by cache bandwidth). The sums are
+    reassociated: their rounding differs from a BLAS product in the last bits, and is the same for
+    a replicate whichever block or thread computes it (a replicate's lane in its group does not
+    change its arithmetic).
+    """
+    k, n = columns.shape
+    buf = np.empty(DRAW_BLOCK, dtype=np.uint64)
+    cnt = np.empty((SUM_GROUP, n))
+    reps = out.shape[0]
+    for g in range(0, reps, SUM_GROUP):
+        size = min(SUM_GROUP, reps - g)
+        cnt[:] = 0.0
+        for r in range(size):
+            _count_row(_start(key, lo + g + r), members, bounds, cnt[r], buf)
+        c0, c1, c2, c3 = cnt[0], cnt[1], cnt[2], cnt[3]
+        for j in range(k):
+            col = columns[j]
+            s0 = s1 = s2 = s3 = 0.0
+            for i in range(n):
+                v = col[i]
+                s0 += c0[i] * v
+                s1 += c1[i] * v
+                s2 += c2[i] * v
+                s3 += c3[i] * v
+            sums = (s0, s1, s2, s3)
+            for r in range(size):
+                out[g + r, j] = sums[r]

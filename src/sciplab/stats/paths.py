@@ -55,6 +55,7 @@ import dataclasses
 import functools
 import html
 import math
+import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -708,6 +709,7 @@ def _bootstrap(
     # estimation batches of ~2,000 replicates: large enough to amortise the per-call overhead,
     # small enough to overlap with the resampling threads still generating later blocks
     batch = max(size, min(2048, _estimate_batch(engine.q)))
+    compiled: Callable[[np.ndarray], dict[str, np.ndarray]] | None | bool = None
     parts, parts_std, failed = [], [], 0
     pending: list[np.ndarray] = []
     n_pending = 0
@@ -715,10 +717,13 @@ def _bootstrap(
         pending.append(sums)
         n_pending += sums.shape[0]
         if n_pending >= batch or stop == B:
+            if compiled is None:  # the resampling kernels are loaded now when this run uses them
+                compiled = _compiled_estimator(engine)
             # a resample may be degenerate (no variance, overflow): its values become NaN/inf and
             # count as failed replicates, so floating-point warnings would only repeat that
             with np.errstate(all="ignore"):
-                out = engine.compute(kf.unpack_moments(np.concatenate(pending), engine.q))
+                block = np.concatenate(pending) if len(pending) > 1 else pending[0]
+                out = compiled(block) if compiled else engine.compute(kf.unpack_moments(block, engine.q))
                 parts.append(_stack(spec, out, "est"))
                 if standardize:
                     parts_std.append(_stack(spec, out, "std"))
@@ -730,6 +735,30 @@ def _bootstrap(
     if not standardize:
         return reps, np.full_like(reps, np.nan), failed
     return reps, parts_std[0] if len(parts_std) == 1 else np.concatenate(parts_std), failed
+
+
+def _compiled_estimator(engine: _Engine) -> Callable[[np.ndarray], dict[str, np.ndarray]] | bool:
+    """The compiled twin of ``engine.compute`` on packed sums, or False when numba is not loaded.
+
+    A process that draws with numpy (small runs, :data:`sciplab.stats._bootstrap.NUMPY_DRAWS`) has
+    not imported numba and keeps the numpy engine; once the resampling kernels are loaded, the
+    estimates of every replicate come from one compiled pass (:mod:`sciplab.stats._path_kernels`).
+    """
+    if "sciplab.stats._resample_kernels" not in sys.modules:
+        return False
+    from sciplab.stats import _path_kernels as pk
+
+    arrays = pk.plan(engine.model, engine.mean, engine.sd)
+    P, E = len(engine.model.params), len(engine.model.equations)
+
+    def run(sums: np.ndarray) -> dict[str, np.ndarray]:
+        R = sums.shape[0]
+        est, std, r2 = np.empty((R, P)), np.empty((R, P)), np.empty((R, E))
+        failed = np.empty(R, dtype=np.bool_)
+        pk.estimate(np.ascontiguousarray(sums), *arrays, kf.SINGULAR_TOL, est, std, r2, failed)
+        return {"est": est, "std": std, "r2": r2, "failed": failed}
+
+    return run
 
 
 def _estimate_batch(q: int) -> int:
