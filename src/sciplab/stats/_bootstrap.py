@@ -216,14 +216,26 @@ class Resampler:
             self._fill_counts(kernels, start, out)
         return out
 
-    def _numpy_draws(self, draws: int) -> bool:
+    def _numpy_draws(self, draws: int, *, count: bool = True) -> bool:
         """Whether ``draws`` draws of this run are made with numpy (and counted as such); see :data:`NUMPY_DRAWS`."""
         if self.strata is not None or self.n > NUMPY_MAX_ROWS or "sciplab.stats._resample_kernels" in sys.modules:
             return False
         with _DRAWN_LOCK:
             if _DRAWN[0] + draws > NUMPY_DRAWS:
                 return False
-            _DRAWN[0] += draws
+            if count:
+                _DRAWN[0] += draws
+        return True
+
+    def uses_kernels(self) -> bool:
+        """Whether :meth:`weighted_sums` of this whole run draws with the compiled kernels.
+
+        They are then loaded by this call; otherwise the run draws with numpy (a process that has
+        not loaded them and has drawn little so far, :data:`NUMPY_DRAWS`).
+        """
+        if self._numpy_draws(self.n * self.B, count=False):
+            return False
+        _kernels()
         return True
 
     def _fill_counts(self, kernels: ModuleType | None, start: int, out: np.ndarray) -> None:
@@ -234,7 +246,12 @@ class Resampler:
             kernels.fill_counts(key, start, members, bounds, out)
 
     def weighted_sums(
-        self, table: np.ndarray, chunk_size: int | None = None, *, threads: int | None = None
+        self,
+        table: np.ndarray,
+        chunk_size: int | None = None,
+        *,
+        threads: int | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(start, stop, counts(start, stop) @ table)`` chunk by chunk, in order.
 
@@ -251,6 +268,10 @@ class Resampler:
         threads
             Worker threads computing blocks (default :func:`default_threads`; 1 = no pool).
             Results are bit-identical for any number of threads.
+        transform
+            Optional function applied to each block of sums in the worker thread that computed it
+            (``(reps, k)`` -> ``(reps, ...)``, one row per replicate; e.g. compiled, GIL-releasing
+            estimation): the chunks then hold its rows. It must treat replicates independently.
 
         Notes
         -----
@@ -280,7 +301,7 @@ class Resampler:
             # all blocks are submitted at once: the workers never wait for the consumer, and only
             # running blocks hold temporaries (results are small: rows x table columns)
             futures: list[Future[np.ndarray]] = (
-                [pool.submit(self._block_sums, kernels, j, operand) for j in range(n_blocks)]
+                [pool.submit(self._block_sums, kernels, j, operand, transform) for j in range(n_blocks)]
                 if pool is not None
                 else []
             )
@@ -291,7 +312,7 @@ class Resampler:
                     return futures[k].result()
                 if k not in done:
                     done.clear()
-                    done[k] = self._block_sums(kernels, k, operand)
+                    done[k] = self._block_sums(kernels, k, operand, transform)
                 return done[k]
 
             for start in range(0, self.B, size):
@@ -308,7 +329,17 @@ class Resampler:
                 future.cancel()
             wait(futures)
 
-    def _block_sums(self, kernels: ModuleType | None, k: int, operand: np.ndarray) -> np.ndarray:
+    def _block_sums(
+        self,
+        kernels: ModuleType | None,
+        k: int,
+        operand: np.ndarray,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> np.ndarray:
+        sums = self._block_raw_sums(kernels, k, operand)
+        return sums if transform is None else transform(sums)
+
+    def _block_raw_sums(self, kernels: ModuleType | None, k: int, operand: np.ndarray) -> np.ndarray:
         """``counts`` of block ``k`` times the table: ``(rows of block k, table columns)``.
 
         With the kernels, one compiled pass draws each replicate's counts and forms its sums
@@ -621,23 +652,29 @@ def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndar
 def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
     """Rows of ``reps_t`` (``(p, B)``, NaN last) with the order statistics ``probs`` need in place.
 
-    A partition on those few positions instead of a full sort (the interval step of a 5,000
-    replicate run is mostly sorting): the values at the positions are exactly the sorted ones, so
-    :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort when many positions
-    are needed.
+    A partition of each row on its own few positions instead of a full sort (the interval step
+    of a 5,000 replicate run is mostly sorting; BC/BCa levels differ per column, so the rows do
+    not share positions): the values at the positions are exactly the sorted ones, so
+    :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort for short rows or
+    when a row needs many positions.
     """
     p, width = reps_t.shape
     if width < 64:
         return np.sort(reps_t, axis=1)
-    needed = set()
+    needed: list[set[int]] = [set() for _ in range(p)]
     for pr in probs:
         prev, nxt, _, _ = _quantile_positions(counts, pr, p)
-        needed.update(np.unique(prev).tolist())
-        needed.update(np.unique(nxt).tolist())
-    kth = sorted(k for k in needed if 0 <= k < width)
-    if not kth or len(kth) > 32:
-        return np.sort(reps_t, axis=1)
-    return np.partition(reps_t, kth, axis=1)
+        for j, (a, b) in enumerate(zip(prev.T.tolist(), nxt.T.tolist(), strict=True)):
+            needed[j].update(a)
+            needed[j].update(b)
+    out = np.empty((p, width))
+    for j in range(p):
+        kth = sorted(k for k in needed[j] if 0 <= k < width)
+        if not kth or len(kth) > 32:
+            out[j] = np.sort(reps_t[j])
+        else:
+            out[j] = np.partition(reps_t[j], kth)
+    return out
 
 
 def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -55,7 +55,6 @@ import dataclasses
 import functools
 import html
 import math
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
@@ -571,7 +570,10 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     """Lavaan's fit measures of an over-identified model by ML (empty when the model is saturated)."""
     from sciplab._core.errors import SciplabError
 
-    if _counted_df(parsed) == 0:  # saturated: no fit measures, and no ML refit to find that out
+    saturated = spec.__dict__.get("_saturated")
+    if saturated is None:  # counted once per compiled model (compiled models are cached by their text)
+        saturated = spec.__dict__["_saturated"] = _counted_df(spec.parsed) == 0
+    if saturated:  # no fit measures, and no ML refit to find that out
         return pd.DataFrame(columns=FIT_COLUMNS)
     from sciplab.stats.sem import sem
 
@@ -706,24 +708,28 @@ def _bootstrap(
     """
     resampler = bs.Resampler(engine.n, B, seed)
     size = chunk_size or min(2 * bs.BLOCK, bs.auto_chunk(engine.n, B, floats_per_row=3))
-    # estimation batches of ~2,000 replicates: large enough to amortise the per-call overhead,
-    # small enough to overlap with the resampling threads still generating later blocks
-    batch = max(size, min(2048, _estimate_batch(engine.q)))
-    compiled: Callable[[np.ndarray], dict[str, np.ndarray]] | None | bool = None
+    # with the compiled kernels, the resampling threads also estimate each block (compiled, no
+    # GIL); with numpy draws (small runs in a fresh process, no numba), the numpy engine estimates
+    # batches of ~2,000 replicates here
+    compiled = _compiled_estimator(engine) if resampler.uses_kernels() else None
+    batch = size if compiled is not None else max(size, min(2048, _estimate_batch(engine.q)))
     parts, parts_std, failed = [], [], 0
     pending: list[np.ndarray] = []
     n_pending = 0
-    for _, stop, sums in resampler.weighted_sums(engine.products, size, threads=threads):
-        pending.append(sums)
-        n_pending += sums.shape[0]
+    chunks = resampler.weighted_sums(engine.products, size, threads=threads, transform=compiled)
+    for _, stop, values in chunks:
+        pending.append(values)
+        n_pending += values.shape[0]
         if n_pending >= batch or stop == B:
-            if compiled is None:  # the resampling kernels are loaded now when this run uses them
-                compiled = _compiled_estimator(engine)
+            block = np.concatenate(pending) if len(pending) > 1 else pending[0]
             # a resample may be degenerate (no variance, overflow): its values become NaN/inf and
             # count as failed replicates, so floating-point warnings would only repeat that
             with np.errstate(all="ignore"):
-                block = np.concatenate(pending) if len(pending) > 1 else pending[0]
-                out = compiled(block) if compiled else engine.compute(kf.unpack_moments(block, engine.q))
+                out = (
+                    _split_estimates(block, len(spec.params), len(spec.equations))
+                    if compiled is not None
+                    else engine.compute(kf.unpack_moments(block, engine.q))
+                )
                 parts.append(_stack(spec, out, "est"))
                 if standardize:
                     parts_std.append(_stack(spec, out, "std"))
@@ -737,28 +743,40 @@ def _bootstrap(
     return reps, parts_std[0] if len(parts_std) == 1 else np.concatenate(parts_std), failed
 
 
-def _compiled_estimator(engine: _Engine) -> Callable[[np.ndarray], dict[str, np.ndarray]] | bool:
-    """The compiled twin of ``engine.compute`` on packed sums, or False when numba is not loaded.
+def _compiled_estimator(engine: _Engine) -> Callable[[np.ndarray], np.ndarray]:
+    """The compiled twin of ``engine.compute`` on packed sums: ``(R, k)`` -> ``(R, 2 P + E + 1)``.
 
-    A process that draws with numpy (small runs, :data:`sciplab.stats._bootstrap.NUMPY_DRAWS`) has
-    not imported numba and keeps the numpy engine; once the resampling kernels are loaded, the
-    estimates of every replicate come from one compiled pass (:mod:`sciplab.stats._path_kernels`).
+    Rows hold ``est``, ``std``, ``r2`` and the failure flag (1.0 = failed), split by
+    :func:`_split_estimates`. Used when the resampling kernels (hence numba) are loaded; it
+    releases the GIL, so the resampling threads estimate their own blocks
+    (:mod:`sciplab.stats._path_kernels`).
     """
-    if "sciplab.stats._resample_kernels" not in sys.modules:
-        return False
     from sciplab.stats import _path_kernels as pk
 
     arrays = pk.plan(engine.model, engine.mean, engine.sd)
     P, E = len(engine.model.params), len(engine.model.equations)
 
-    def run(sums: np.ndarray) -> dict[str, np.ndarray]:
+    def run(sums: np.ndarray) -> np.ndarray:
         R = sums.shape[0]
-        est, std, r2 = np.empty((R, P)), np.empty((R, P)), np.empty((R, E))
+        out = np.empty((R, 2 * P + E + 1))
         failed = np.empty(R, dtype=np.bool_)
+        est, std, r2 = np.empty((R, P)), np.empty((R, P)), np.empty((R, E))
         pk.estimate(np.ascontiguousarray(sums), *arrays, kf.SINGULAR_TOL, est, std, r2, failed)
-        return {"est": est, "std": std, "r2": r2, "failed": failed}
+        out[:, :P], out[:, P : 2 * P], out[:, 2 * P : 2 * P + E] = est, std, r2
+        out[:, -1] = failed
+        return out
 
     return run
+
+
+def _split_estimates(block: np.ndarray, P: int, E: int) -> dict[str, np.ndarray]:
+    """The columns of :func:`_compiled_estimator` rows as ``engine.compute`` returns them."""
+    return {
+        "est": block[:, :P],
+        "std": block[:, P : 2 * P],
+        "r2": block[:, 2 * P : 2 * P + E],
+        "failed": block[:, -1] != 0,
+    }
 
 
 def _estimate_batch(q: int) -> int:
