@@ -8,16 +8,18 @@
    within Monte Carlo error (0.01) before timing.
 2. **scip-core** (2 predictors, 2 mediators, 2 outcomes; 28 moment columns): cost per n * B
    relative to the single mediator (target within 2x).
-3. **Where the time goes** (one thread): random draws (ns per draw, compiled kernels and the
-   numpy implementation of the same stream; numpy's own ``Generator.integers`` for comparison),
-   weighted sums (counts + BLAS), batched estimation, intervals.
+3. **Where the time goes** (one thread): random draws (ns per draw: the compiled counts, the fused
+   draws + sums kernel, the numpy implementation of the same stream, and numpy's own
+   ``Generator.integers`` with and without counting as the floor), compiled vs numpy estimation,
+   the bootstrap step in 1 and 2 threads (CPU / wall), intervals.
 4. **Whole process** (``python script.py``, the same mediation as 1), interleaved: ours (target
    >= 5x pingouin), ours on first use (a fresh ``NUMBA_CACHE_DIR``), and ``import numpy, pandas``
    alone (the floor both scripts pay). A fresh process draws its first 6e7 draws with numpy
    (``_bootstrap.NUMPY_DRAWS``), so this script never imports numba.
 
 In-process figures (1, 2) are a session's steady state: the compiled kernels are loaded first (as
-after 6e7 draws in a session, or any stratified run).
+after 6e7 draws in a session, or any stratified run) and the estimation kernel is used (as when it
+is cached on disk, or after 2e6 replicates in a session: ``paths.COMPILE_ESTIMATION_AFTER``).
 5. ``--big``: scip-core with n = 100,000, B = 2,000 completes; peak RSS.
 
 Runs are interleaved after one warm-up each; medians with min - max, wall and CPU (all threads).
@@ -43,6 +45,7 @@ from _harness import Series, interleave, interleave_processes, machine, peak_rss
 from sciplab.scip.templates import get_template
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
+from sciplab.stats import paths as paths_module
 from sciplab.stats._bootstrap import default_threads
 from sciplab.stats.paths import paths
 
@@ -114,13 +117,14 @@ def check_same(df: pd.DataFrame) -> None:
 
 def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     """One-thread timings of the steps of a single-mediator run (medians of ``repeats``)."""
-    from sciplab.stats.paths import _bootstrap, _compile, _Engine, _prepare
+    from sciplab.stats.paths import _bootstrap, _compile, _compiled_estimator, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
     X, _, _ = _prepare(df, spec, "listwise")
     engine = _Engine(spec, X)
     n = engine.n
     sampler = bs.Resampler(n, B, 1)
+    kernels = bs._kernels()
 
     def med(fn) -> float:
         fn()
@@ -131,31 +135,61 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
             times.append(time.process_time() - c)
         return float(np.median(times))
 
-    key = sampler._plan[0]
+    def wall_cpu(fn) -> tuple[float, float]:
+        fn()
+        walls, cpus = [], []
+        for _ in range(repeats):
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+        return float(np.median(walls)), float(np.median(cpus))
+
+    key, members, bounds = sampler._plan
     cnt = np.empty((B, n))
-    t_counts = med(lambda: bs._kernels().fill_counts(key, 0, *sampler._plan[1:], cnt))
+    columns = np.ascontiguousarray(engine.products.T)
+    sums_out = np.empty((B, columns.shape[0]))
+    t_counts = med(lambda: kernels.fill_counts(key, 0, members, bounds, cnt))
+    t_fused = med(lambda: kernels.fill_sums(key, 0, members, bounds, columns, sums_out))
     t_numpy = med(lambda: bs.numpy_counts(key, 0, cnt))
     rng = np.random.default_rng(1)
     t_gen = med(lambda: rng.integers(0, n, size=(B, n)))
+    t_gen_count = med(lambda: np.bincount((rng.integers(0, n, size=(B, n)) + np.arange(B)[:, None] * n).ravel()))
     t_sums = med(lambda: list(sampler.weighted_sums(engine.products, threads=1)))
     sums = np.concatenate([s for _, _, s in sampler.weighted_sums(engine.products, threads=1)])
+    compiled = _compiled_estimator(engine)
     moments = kf.unpack_moments(sums, engine.q)
-    t_est = med(lambda: engine.compute(moments))
+    t_est_np = med(lambda: engine.compute(moments))
+    t_est = med(lambda: compiled(sums))
     t_all = med(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=1))
+    w2, c2 = wall_cpu(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=2))
     reps = _bootstrap(engine, spec, B, 1, None, None, True, threads=1)[0]
-    t_ci = med(lambda: bs.replicate_summary(reps, reps[0], np.array([0.025, 0.975])))
+    probs = bs.bca_probs(reps, reps[0], np.zeros(reps.shape[1]), 0.95)
+    t_ci = med(lambda: bs.replicate_summary(reps, reps[0], probs))
     draws = n * B
     cols = engine.products.shape[1]
+
+    def per(t: float) -> str:
+        return f"{t * 1e3:7.2f} ms = {t / draws * 1e9:.2f} ns per draw"
+
     print(f"\n[3] where the time goes, one thread (CPU medians), n = {n}, B = {B}, {cols} moment columns")
-    per = t_counts / draws * 1e9
-    print(f"    draws alone (counts, kernels): {t_counts * 1e3:7.2f} ms = {per:.2f} ns per draw")
-    print(f"    draws alone (counts, numpy):   {t_numpy * 1e3:7.2f} ms = {t_numpy / draws * 1e9:.2f} ns per draw")
-    per_gen = t_gen / draws * 1e9
-    print(f"    numpy Generator.integers:      {t_gen * 1e3:7.2f} ms = {per_gen:.2f} ns per draw (no counts)")
-    print(f"    draws + weighted sums (BLAS):  {t_sums * 1e3:7.2f} ms = {t_sums / draws * 1e9:.2f} ns per draw")
-    print(f"    batched estimation:            {t_est * 1e3:7.2f} ms")
-    print(f"    whole bootstrap step:          {t_all * 1e3:7.2f} ms")
-    print(f"    intervals (sort, CIs, MCSE):   {t_ci * 1e3:7.2f} ms")
+    print(f"    draws alone (counts, kernels):          {per(t_counts)}")
+    print(f"    draws + weighted sums (fused kernel):   {per(t_fused)}")
+    print(f"    numpy floor: Generator.integers:        {per(t_gen)} (indices only, no counts)")
+    print(f"    numpy floor: integers + bincount:       {per(t_gen_count)} (counts)")
+    print(f"    draws alone (counts, numpy, our stream): {per(t_numpy)} (fresh processes, small runs)")
+    print(
+        f"    our counts are {t_gen / t_counts:.1f}x the numpy floor without counting, "
+        f"{t_gen_count / t_counts:.1f}x with; the sums add {(t_fused - t_counts) / draws * 1e9:.2f} ns per draw"
+    )
+    print(f"    weighted_sums (fused, 1 thread):        {per(t_sums)}")
+    print(f"    estimation, compiled:                   {t_est * 1e3:7.2f} ms (numpy engine: {t_est_np * 1e3:.2f} ms)")
+    print(f"    whole bootstrap step, 1 thread:         {t_all * 1e3:7.2f} ms")
+    print(
+        f"    whole bootstrap step, 2 threads:        {w2 * 1e3:7.2f} ms wall, {c2 * 1e3:.2f} ms CPU "
+        f"(CPU / wall {c2 / w2:.2f})"
+    )
+    print(f"    intervals (partition, BC, MCSE):        {t_ci * 1e3:7.2f} ms")
 
 
 def whole_process(rounds: int) -> None:
@@ -205,7 +239,8 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     import pingouin as pg
 
-    bs._kernels()  # a session's steady state (see the module notes)
+    bs._kernels()  # a session's steady state (see the module notes): kernels loaded, estimation compiled
+    paths_module._ESTIMATED[0] = paths_module.COMPILE_ESTIMATION_AFTER
 
     print(f"machine: {machine()}; sciplab threads: {default_threads()}; pingouin {pg.__version__}")
     df = single_data()
@@ -229,6 +264,8 @@ def main() -> None:
             "speed ratio", res["pingouin mediation_analysis"], res["sciplab paths (ci='bc')"], 100, cpu_target=50
         )
     )
+    ours = res["sciplab paths (ci='bc')"]
+    print(f"    sciplab CPU / wall: {ours.cpu_median / ours.wall_median:.2f} (threads: {default_threads()})")
 
     core = get_template("scip-core").syntax
     big = scip_data(1000)

@@ -75,3 +75,34 @@ def test_compiled_singular_replicates_fail_as_in_the_numpy_engine():
     for key in ("est", "std", "r2"):
         np.testing.assert_array_equal(np.isnan(got[key]), np.isnan(ref[key]))
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, atol=1e-12)
+
+
+def test_estimation_kernel_is_compiled_only_when_cached_or_paid_for(tmp_path):
+    # a fresh numba cache: the first runs estimate with numpy (no compile), a process that has
+    # estimated enough compiles the kernel, and both give the same replicates
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, pandas as pd
+from sciplab.stats import _bootstrap as bs, _path_kernels as pk
+from sciplab.stats import paths as P
+rng = np.random.default_rng(0)
+x = rng.normal(size=200); m = 0.5 * x + rng.normal(size=200); y = 0.4 * m + rng.normal(size=200)
+df = pd.DataFrame({"x": x, "m": m, "y": y})
+bs._kernels()
+assert not pk.ready()
+a = P.paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
+assert not pk.estimate.signatures, "compiled without need"
+P._ESTIMATED[0] = P.COMPILE_ESTIMATION_AFTER
+b = P.paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
+assert pk.estimate.signatures and pk.ready()
+cols = ["est", "ci_lower", "ci_upper", "std_ci_lower", "std_ci_upper"]
+np.testing.assert_allclose(a.table[cols].to_numpy(), b.table[cols].to_numpy(), rtol=1e-12, atol=1e-12)
+print("ok")
+"""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -348,3 +348,18 @@ def estimate(
             e_row[:] = np.nan
             s_row[:] = np.nan
             r2[r, :] = np.nan
+
+
+def ready() -> bool:
+    """Whether :func:`estimate` runs without compiling: compiled in this process or cached on disk.
+
+    Compiling it takes seconds of CPU (numba's front end), more than many runs spend estimating;
+    the caller (``paths._use_compiled``) compiles it only when it is ready or the process has done
+    enough estimation to pay for it.
+    """
+    if estimate.signatures:
+        return True
+    try:
+        return Path(estimate._cache._cache_file._index_path).is_file()
+    except Exception:  # noqa: BLE001 - no disk cache (compiled in memory), or another numba layout
+        return False

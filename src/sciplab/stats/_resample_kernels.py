@@ -242,6 +242,10 @@ def fill_sums(
                 s1 += c1[i] * v
                 s2 += c2[i] * v
                 s3 += c3[i] * v
-            sums = (s0, s1, s2, s3)
-            for r in range(size):
-                out[g + r, j] = sums[r]
+            out[g, j] = s0
+            if size > 1:
+                out[g + 1, j] = s1
+            if size > 2:
+                out[g + 2, j] = s2
+            if size > 3:
+                out[g + 3, j] = s3
