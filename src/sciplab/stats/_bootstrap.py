@@ -10,16 +10,18 @@ Design
 * **Stratified resampling** (SSM groups): rows are resampled within each stratum, stratum sizes
   fixed.
 * **Weighted sums block by block.** :meth:`Resampler.weighted_sums` gives ``counts() @ table``
-  block by block (counts of :data:`BLOCK` replicates, then BLAS products in fixed row slices) in a
-  small thread pool (the kernels release the GIL); each replicate is computed the same way
-  whichever thread runs it, so the output is bit-identical to a sequential run and does not depend
-  on the chunk size.
+  block by block in a small thread pool (the kernels release the GIL): with the kernels, one
+  compiled pass per block draws each replicate's counts and forms its sums (no count matrix, no
+  BLAS); an optional ``transform`` (e.g. compiled estimation) runs on each block in the same
+  thread. Each replicate is computed the same way whichever thread runs it, so the output is
+  bit-identical to a sequential run and does not depend on the chunk size.
 * **Two implementations of one stream.** The counts come from the compiled kernels or, while a
   process has not loaded them (numba and the scipy.linalg it pulls in cost about half a second to
-  import), from a vectorised numpy implementation of the same stream (:func:`numpy_counts`):
-  identical integer counts, hence identical sums and results. A process draws with numpy until its
-  resampling work would have paid for the import (:data:`NUMPY_DRAWS`), then loads the kernels
-  (the ski-rental rule: never more than about twice the cost of the better choice in hindsight).
+  import), from a vectorised numpy implementation of the same stream (:func:`numpy_counts`, sums
+  by BLAS): identical integer counts, sums equal to rounding (about 1e-16 relative). A process
+  draws with numpy until its resampling work would have paid for the import
+  (:data:`NUMPY_DRAWS`), then loads the kernels (the ski-rental rule: never more than about twice
+  the cost of the better choice in hindsight).
 * **One seed rule** (:func:`resampling_seed`): the integer that keys the streams is the one recorded
   in ``details``; passing it back as ``seed`` reproduces the run (also after a Generator was given).
 * **Jackknife by downdating** (:func:`jackknife_sums`): leave-one-out sums without refitting loops.
@@ -68,8 +70,9 @@ pool, a costly hand-off on a busy machine), large enough for efficient kernels."
 
 NUMPY_DRAWS = 60_000_000
 """Draws (rows x replicates, summed over the process) made with numpy before the compiled kernels are
-loaded: numba's import costs about 0.5 s of CPU, numpy draws about 8 ns more per draw than the
-kernels (0.9 ns), so 6e7 draws cost about what the import saves (see the module notes)."""
+loaded: numba's import costs about 0.5 s of CPU and numpy draws cost about 5 ns more per draw
+than the kernels (about 7 vs 2 ns with the sums), so 6e7-1e8 draws cost about what the import saves
+(see the module notes; kept at the lower end)."""
 
 NUMPY_MAX_ROWS = 2**16
 """Largest unstratified sample drawn with numpy (larger ones use the kernels at once)."""
@@ -653,9 +656,9 @@ def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray
     """Rows of ``reps_t`` (``(p, B)``, NaN last) with the order statistics ``probs`` need in place.
 
     A partition of each row on its own few positions instead of a full sort (the interval step
-    of a 5,000 replicate run is mostly sorting; BC/BCa levels differ per column, so the rows do
-    not share positions): the values at the positions are exactly the sorted ones, so
-    :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort for short rows or
+    of a 5,000 replicate run is mostly sorting; BC/BCa levels differ per column; row by row on a
+    contiguous copy is also faster than numpy's partition along an axis): the values at the
+    positions are exactly the sorted ones, so :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort for short rows or
     when a row needs many positions.
     """
     p, width = reps_t.shape
@@ -667,13 +670,13 @@ def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray
         for j, (a, b) in enumerate(zip(prev.T.tolist(), nxt.T.tolist(), strict=True)):
             needed[j].update(a)
             needed[j].update(b)
-    out = np.empty((p, width))
+    out = np.array(reps_t, order="C")  # one contiguous copy, then each row in place
     for j in range(p):
         kth = sorted(k for k in needed[j] if 0 <= k < width)
         if not kth or len(kth) > 32:
-            out[j] = np.sort(reps_t[j])
+            out[j].sort()
         else:
-            out[j] = np.partition(reps_t[j], kth)
+            out[j].partition(kth)
     return out
 
 
