@@ -658,8 +658,8 @@ def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray
     A partition of each row on its own few positions instead of a full sort (the interval step
     of a 5,000 replicate run is mostly sorting; BC/BCa levels differ per column; row by row on a
     contiguous copy is also faster than numpy's partition along an axis): the values at the
-    positions are exactly the sorted ones, so :func:`quantiles_sorted` gives bit-identical results. Falls back to a sort for short rows or
-    when a row needs many positions.
+    positions are exactly the sorted ones, so :func:`quantiles_sorted` gives bit-identical results.
+    Falls back to a sort for short rows or when a row needs many positions.
     """
     p, width = reps_t.shape
     if width < 64:
