@@ -19,7 +19,7 @@
 
 In-process figures (1, 2) are a session's steady state: the compiled kernels are loaded first (as
 after 6e7 draws in a session, or any stratified run) and the estimation kernel is used (as when it
-is cached on disk, or after 2e6 replicates in a session: ``paths.COMPILE_ESTIMATION_AFTER``).
+is cached on disk, or after 2e6 replicates in a session: ``_path_model.COMPILE_ESTIMATION_AFTER``).
 5. ``--big``: scip-core with n = 100,000, B = 2,000 completes; peak RSS.
 
 Runs are interleaved after one warm-up each; medians with min - max, wall and CPU (all threads).
@@ -45,7 +45,7 @@ from _harness import Series, interleave, interleave_processes, machine, peak_rss
 from sciplab.scip.templates import get_template
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
-from sciplab.stats import paths as paths_module
+from sciplab.stats import _path_model as paths_module
 from sciplab.stats._bootstrap import default_threads
 from sciplab.stats.paths import paths
 
@@ -117,7 +117,8 @@ def check_same(df: pd.DataFrame) -> None:
 
 def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     """One-thread timings of the steps of a single-mediator run (medians of ``repeats``)."""
-    from sciplab.stats.paths import _bootstrap, _compile, _compiled_estimator, _Engine, _prepare
+    from sciplab.stats._path_model import _compiled_estimator
+    from sciplab.stats.paths import _bootstrap, _compile, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
     X, _, _ = _prepare(df, spec, "listwise")

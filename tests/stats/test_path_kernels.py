@@ -8,8 +8,8 @@ import pytest
 
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
-from sciplab.stats._path_model import _Engine
-from sciplab.stats.paths import _compile, _compiled_estimator, _split_estimates
+from sciplab.stats._path_model import _compiled_estimator, _Engine, _split_estimates
+from sciplab.stats.paths import _compile
 
 MODELS = [
     "m1 ~ x\ny ~ m1 + x",
@@ -87,16 +87,17 @@ def test_estimation_kernel_is_compiled_only_when_cached_or_paid_for(tmp_path):
     code = """
 import numpy as np, pandas as pd
 from sciplab.stats import _bootstrap as bs, _path_kernels as pk
-from sciplab.stats import paths as P
+from sciplab.stats import _path_model as P
+from sciplab.stats.paths import paths
 rng = np.random.default_rng(0)
 x = rng.normal(size=200); m = 0.5 * x + rng.normal(size=200); y = 0.4 * m + rng.normal(size=200)
 df = pd.DataFrame({"x": x, "m": m, "y": y})
 bs._kernels()
 assert not pk.ready()
-a = P.paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
+a = paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
 assert not pk.estimate.signatures, "compiled without need"
 P._ESTIMATED[0] = P.COMPILE_ESTIMATION_AFTER
-b = P.paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
+b = paths(df, "m ~ x; y ~ m + x", bootstrap=500, seed=3)
 assert pk.estimate.signatures and pk.ready()
 cols = ["est", "ci_lower", "ci_upper", "std_ci_lower", "std_ci_upper"]
 np.testing.assert_allclose(a.table[cols].to_numpy(), b.table[cols].to_numpy(), rtol=1e-12, atol=1e-12)

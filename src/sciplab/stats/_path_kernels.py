@@ -354,7 +354,7 @@ def ready() -> bool:
     """Whether :func:`estimate` runs without compiling: compiled in this process or cached on disk.
 
     Compiling it takes seconds of CPU (numba's front end), more than many runs spend estimating;
-    the caller (``paths._use_compiled``) compiles it only when it is ready or the process has done
+    the caller (``_path_model._use_compiled``) compiles it only when it is ready or the process has done
     enough estimation to pay for it.
     """
     if estimate.signatures:
