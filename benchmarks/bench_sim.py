@@ -1,10 +1,11 @@
 """Benchmark of the SCIP simulation: adult-phase speed vs a Mesa version, memory at 1M agents, sweep scaling.
 
 Run: ``uv run python benchmarks/bench_sim.py [--agents 200000] [--million] [--sweep]``.
-Prints agent-steps per second (weekly steps x agents; wall and CPU time) for the compiled network phase with about 50
-ties per agent, the same rules as a straightforward Mesa 3 model (benchmarks/mesa_baseline.py) and
-their ratio; with ``--million`` the peak resident memory of 1,000,000 agents through the adult
-phase; with ``--sweep`` the wall and worker CPU time of a sweep on 1 vs 2 local Dask workers.
+Prints agent-steps per second (weekly steps x agents; wall and CPU time) for the compiled network phase with
+about 59 ties per agent (the benchmark configuration) and with the model's default parameters, the same rules
+as a straightforward Mesa 3 model (benchmarks/mesa_baseline.py) and their ratio; with ``--million`` the peak
+resident memory of 1,000,000 agents through the adult phase; with ``--sweep`` the wall and worker CPU time of
+a sweep on 1 vs 2 local Dask workers.
 """
 
 from __future__ import annotations
@@ -24,9 +25,15 @@ from sciplab.sim.childhood import run_childhood  # noqa: E402
 from sciplab.sim.network import adult_step, init_adulthood, set_threads  # noqa: E402
 from sciplab.sim.params import SimParams  # noqa: E402
 
+#: the benchmark configuration (about 59 ties per agent, as the Mesa baseline) and the model's defaults
+CONFIGS = {
+    "benchmark": {"network.initial_ties": 50.0, "network.meet_rate": 0.6},
+    "default": {},
+}
 
-def _sciplab_model(n: int):
-    p = SimParams(n_agents=n, childhood_months=12).updated({"network.initial_ties": 50.0, "network.meet_rate": 0.6})
+
+def _sciplab_model(n: int, config: str = "benchmark"):
+    p = SimParams(n_agents=n, childhood_months=12).updated(CONFIGS[config])
     rng = np.random.default_rng(1)
     pop = run_childhood(p, rng)
     init_adulthood(pop, p, rng)
@@ -51,48 +58,55 @@ def _mesa_run(model, weeks: int) -> tuple[float, float]:
     return model.n * weeks / (time.perf_counter() - t), model.n * weeks / (time.process_time() - c)
 
 
-def speed(agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repeats: int, threads: list[int]) -> None:
-    """Interleave repeats of every model and thread setting (same run, shared machine); report medians."""
+def speed(
+    agents: list[int], weeks: int, mesa_agents: int, mesa_weeks: int, repeats: int, threads: list[int],
+    configs: list[str] | None = None,
+) -> None:  # fmt: skip
+    """Interleave repeats of every model, configuration and thread setting (same run, shared machine); medians."""
     from mesa_baseline import NetworkModel
 
-    models = {n: _sciplab_model(n) for n in agents}
+    configs = configs or list(CONFIGS)
+    models = {(c, n): _sciplab_model(n, c) for c in configs for n in agents}
     # start Mesa at the mean degree sciplab reached, so both do the same work per agent
-    degree = round(float(models[agents[0]][0].ties.degree().mean()))
+    degree = round(float(models[(configs[0], agents[0])][0].ties.degree().mean()))
     mesa = NetworkModel(mesa_agents, initial_ties=degree, seed=1)
     mesa.step()  # warm-up
-    rates: dict[tuple[int, int] | str, list[tuple[float, float]]] = {}
+    rates: dict[tuple[str, int, int] | str, list[tuple[float, float]]] = {}
     week = 4
+    loads = [os.getloadavg()[0]]
     for _ in range(repeats):
-        for n, model in models.items():
+        for (c, n), model in models.items():
             for t in threads:
                 set_threads(t)
-                rates.setdefault((n, t), []).append(_sciplab_run(model, weeks, week))
-                week += weeks
+                rates.setdefault((c, n, t), []).append(_sciplab_run(model, weeks, week))
+            week += weeks
         set_threads(1)
         rates.setdefault("mesa", []).append(_mesa_run(mesa, mesa_weeks))
+        loads.append(os.getloadavg()[0])
     med = {k: float(np.median([r[0] for r in v])) for k, v in rates.items()}
     cpu = {k: float(np.median([r[1] for r in v])) for k, v in rates.items()}
     print("What is measured: weekly adult-phase steps (meetings + formation, tie strengthening/decay/conflicts/")
     print("pruning, received/perceived support, SISa loneliness, life events + 9-node symptom network) per second,")
     print(f"as agents x weeks / wall time and / CPU time of this process (all threads); medians of {repeats}")
-    load = os.getloadavg()[0]
-    print(f"interleaved repeats in this run; machine load average at start {load:.1f} on {os.cpu_count()} cores.")
-    print("sciplab threads = threads for the tie-slot passes (identical results for any number); Mesa is one thread.")
-    for n, model in models.items():
+    print(f"interleaved repeats in this run; machine load average {min(loads):.1f}-{max(loads):.1f} on "
+          f"{os.cpu_count()} cores.")  # fmt: skip
+    print("sciplab threads = threads of the compiled kernels (identical results for any number); Mesa is one thread.")
+    print("Configurations: benchmark = network.initial_ties 50, meet_rate 0.6 (the Mesa baseline's density; the")
+    print("target is judged on it); default = the model's defaults (initial_ties 20), 4 weeks into adulthood.")
+    for (c, n), model in models.items():
         deg = float(model[0].ties.degree().mean())
         for t in threads:
-            r = med[(n, t)]
-            print(f"  sciplab (compiled kernels), {n:>7} agents, mean degree {deg:4.1f}, {t} thread(s), "
-                  f"{weeks} weeks x {repeats}: {r / 1e6:5.2f} M agent-steps/s wall, "
-                  f"{cpu[(n, t)] / 1e6:5.2f} M per CPU second")  # fmt: skip
+            r = med[(c, n, t)]
+            print(f"  sciplab {c:9}, {n:>7} agents, mean degree {deg:4.1f}, {t} thread(s), {weeks} weeks x {repeats}: "
+                  f"{r / 1e6:5.2f} M agent-steps/s wall, {cpu[(c, n, t)] / 1e6:5.2f} M per CPU second")  # fmt: skip
     mdeg = float(np.mean([len(a.ties) for a in mesa.people]))
     print(f"  Mesa 3 (same rules, one Agent object per person, per-agent step), {mesa_agents} agents, mean degree "
           f"{mdeg:4.1f}, {mesa_weeks} weeks x {repeats}: {med['mesa'] / 1e3:6.1f} k agent-steps/s wall, "
           f"{cpu['mesa'] / 1e3:6.1f} k per CPU second")  # fmt: skip
-    for n in models:
+    for c, n in models:
         for t in threads:
-            print(f"  ratio sciplab({n} agents, {t} thread(s)) / Mesa: {med[(n, t)] / med['mesa']:5.1f}x wall, "
-                  f"{cpu[(n, t)] / cpu['mesa']:5.1f}x CPU")  # fmt: skip
+            print(f"  ratio sciplab({c}, {n} agents, {t} thread(s)) / Mesa: {med[(c, n, t)] / med['mesa']:6.1f}x wall, "
+                  f"{cpu[(c, n, t)] / cpu['mesa']:6.1f}x CPU")  # fmt: skip
 
 
 def million() -> None:
@@ -189,6 +203,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--configs", nargs="+", choices=list(CONFIGS), default=list(CONFIGS))
     ap.add_argument("--mesa-agents", type=int, default=2000)
     ap.add_argument("--mesa-weeks", type=int, default=2)
     ap.add_argument("--million", action="store_true")
@@ -196,7 +211,7 @@ def main() -> None:
     ap.add_argument("--sweep-only", action="store_true", help="only the sweep scaling (skip the speed comparison)")
     a = ap.parse_args()
     if not a.sweep_only:
-        speed(a.agents, a.weeks, a.mesa_agents, a.mesa_weeks, a.repeats, a.threads)
+        speed(a.agents, a.weeks, a.mesa_agents, a.mesa_weeks, a.repeats, a.threads, a.configs)
     if a.million:
         million()
     if a.sweep or a.sweep_only:

@@ -345,11 +345,14 @@ def test_agent_week_follows_the_support_stress_and_symptom_rules():
     anx, avo, comp = pop.anxiety, pop.avoidance, pop.competencies
     w0, lonely0, stress0, x0 = t.strength2d.copy(), pop.lonely.copy(), pop.stress.copy(), pop.symptoms.copy()
     inten0 = pop.symptom_intensity.copy()
+    total, friends = np.empty(400, np.float32), np.empty(400, np.float32)
+    _kernels_week.tie_rows(np.uint64(76), False, t.strength, t.gain, t.partner, t.n_ties, t.k, pstate, comp,
+                           pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance,
+                           pop.lonely, net, total, friends)  # fmt: skip
     _kernels_week.agent_week(
-        np.uint64(77), False, t.strength, t.gain, t.partner, t.n_ties, t.k, pstate, comp, pop.prototype_anxiety,
-        pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance, pop.support_bias, pop.therapy_support,
-        pop.lonely, pop.loneliness, pop.received_support, pop.perceived_support, pop.stress, pop.symptoms,
-        pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
+        np.uint64(77), total, friends, comp, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
+        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
     )  # fmt: skip
     keep = 1 - nw.decay * np.exp(
         nw.decay_avoidance * avo - nw.decay_disclosure * comp[:, 2] + nw.decay_lonely * lonely0

@@ -112,7 +112,7 @@ def _exp32(x):
     return y * _POW2[np.int64(m) + 126]
 
 
-@nb.njit(nogil=True, cache=_CACHE)
+@nb.njit(inline="always")
 def _poisson(s, lam):
     """``Poisson(lam)`` by inversion, ``lam`` in chunks of at most 20; returns (count, stream state)."""
     count = 0
@@ -289,7 +289,7 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
     return formed
 
 
-@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
+@nb.njit(inline="always")
 def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
     """``w <- min(1, w keep + gain budget)`` on slots ``lo:hi`` and both support sums (vectorised loop)."""
     one = np.float32(1.0)
@@ -304,7 +304,7 @@ def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
     return tot, lf
 
 
-@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
+@nb.njit(inline="always")
 def _sums(strength, partner, lo, hi, pstate):
     tot = np.float32(0.0)
     lf = np.float32(0.0)
@@ -316,7 +316,7 @@ def _sums(strength, partner, lo, hi, pstate):
     return tot, lf
 
 
-@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
+@nb.njit(inline="always")
 def _prune_and_sum(strength, gain, partner, i, lo, hi, keep, budget, w_min, pstate):
     """Grow (unless ``keep`` is 0), drop slots ``lo:hi`` under ``w_min``, close the gaps, sum; returns (tot, lf, kept).
 
@@ -346,42 +346,42 @@ def _prune_and_sum(strength, gain, partner, i, lo, hi, keep, budget, w_min, psta
     return tot, lf, kept - lo
 
 
-@nb.njit(nogil=True, cache=_CACHE)
+@nb.njit(inline="always")
 def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, prune, net, pstate, n_ties):
-    """Agent ``i``'s tie row this week: grow/decay, conflicts, pruning (compacting), sums.
+    """Agent ``i``'s tie row this week: grow/decay, conflicts, pruning (compacting), sums, in that order.
 
-    Returns ``(sum_j w_ij resp_j, sum_j w_ij lonely_j, stream state)``.
+    The vectorised grow-and-sum loop runs on every row; a conflict then takes its share off the slot
+    and off the sums, and in pruning weeks a row with ties under ``w_min`` (counted by a vectorised
+    loop) is compacted and summed again. Returns ``(sum_j w_ij resp_j, sum_j w_ij lonely_j, stream state)``.
     """
     lo = i * k
     n_conf, s = _poisson(s, conflict_rate)
-    if n_conf == 0:
-        if not prune:
-            tot, lf = _grow_and_sum(strength, gain, partner, lo, lo + nt, keep, budget, pstate)
-        else:
-            tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, keep, budget,
-                                           np.float32(net[_W_MIN]), pstate)  # fmt: skip
-            n_ties[i] = kept
-        return tot, lf, s
-    one = np.float32(1.0)
-    for t in range(lo, lo + nt):
-        strength[t] = min(strength[t] * keep + gain[t] * budget, one)
-    # each conflict hits a random one of the k slots (nothing when the slot is free)
-    factor = np.float32(1.0 - net[_C_COST])
-    for _ in range(n_conf):
-        s += _GAMMA
-        off = _below(_mix(s), k)
-        if off < nt:
-            strength[lo + off] *= factor
+    tot, lf = _grow_and_sum(strength, gain, partner, lo, lo + nt, keep, budget, pstate)
+    if n_conf:  # each conflict hits a random one of the k slots (nothing when the slot is free)
+        factor = np.float32(1.0 - net[_C_COST])
+        for _ in range(n_conf):
+            s += _GAMMA
+            off = _below(_mix(s), k)
+            if off < nt:
+                w = strength[lo + off]
+                cut = w - w * factor
+                strength[lo + off] = w * factor
+                p = partner[lo + off]
+                tot -= cut * pstate[p, 0]
+                lf -= cut * pstate[p, 1]
     if prune:
-        tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, np.float32(0.0), budget,
-                                       np.float32(net[_W_MIN]), pstate)  # fmt: skip
-        n_ties[i] = kept
-    else:
-        tot, lf = _sums(strength, partner, lo, lo + nt, pstate)
+        w_min = np.float32(net[_W_MIN])
+        weak = 0
+        for t in range(lo, lo + nt):
+            weak += strength[t] < w_min
+        if weak:
+            tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, np.float32(0.0), budget, w_min,
+                                           pstate)  # fmt: skip
+            n_ties[i] = kept
     return tot, lf, s
 
 
-@nb.njit(nogil=True, cache=_CACHE)
+@nb.njit(inline="always")
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -390,7 +390,7 @@ _ODDS_MIN = 1e-4 / (1.0 - 1e-4)  # received support clipped to [1e-4, 1 - 1e-4] 
 _TOTAL_MAX = 30.0  # 1 - exp(-30) is 1 to 13 digits
 
 
-@nb.njit(nogil=True, cache=_CACHE)
+@nb.njit(inline="always")
 def _perceived(total, anx, avo, sse, ea, bias, net):
     """Received ``RS = 1 - exp(-total / s)`` and perceived ``logistic(logit(RS) - k_anx anx - ... + bias)``.
 
@@ -414,53 +414,62 @@ def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_
                                                comp[i, _SSE], comp[i, _EA], bias[i], net)  # fmt: skip
 
 
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
+def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, comp, anx_p, anx_s, avo_p, avo_s, lonely, net,
+             total, friends):  # fmt: skip
+    """Every agent's tie row (parallel over agents): strengthening/decay, conflicts, pruning, the support sums.
+
+    ``w <- min(1, w keep_i + gain budget_i)`` with ``keep_i = 1 - delta0 exp(d_av av - d_dis DIS + d_L L)`` and
+    ``budget_i = 1 / (1 + ties_i / capacity_half)``; conflicts ``Poisson(rate exp(c_anx anx - c_cm CM))`` on
+    random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``.
+    """
+    for i in nb.prange(n_ties.size):
+        avo = avo_p[i] + avo_s[i]
+        lone = 1.0 if lonely[i] else 0.0
+        nt = n_ties[i]
+        keep = np.float32(1.0 - net[_DECAY] * _exp32(net[_D_AV] * avo - net[_D_DIS] * comp[i, _DIS] + net[_D_L] * lone))
+        budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
+        conflict_rate = net[_C_RATE] * _exp32(net[_C_ANX] * (anx_p[i] + anx_s[i]) - net[_C_CM] * comp[i, _CM])
+        total[i], friends[i], _ = _row(i, _seed(key, i), nt, strength, gain, partner, k, keep, budget, conflict_rate,
+                                       prune, net, pstate, n_ties)  # fmt: skip
+
+
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def agent_week(
-    key, prune, strength, gain, partner, n_ties, k, pstate, comp, anx_p, anx_s, avo_p, avo_s, bias, therapy, lonely,
-    loneliness, received, perceived, stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
+    key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, bias, therapy, lonely, loneliness, received, perceived,
+    stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
 ):  # fmt: skip
-    """Everything of agent ``i``'s week after the meetings, in the order of the rules.
+    """The rest of agent ``i``'s week after its tie row (:func:`tie_rows`), in the order of the rules.
 
-    Tie row, support, loneliness (SISa), life events and stress, symptoms (module docstring of
-    :mod:`sciplab.sim.network`).
-
-    Reads the partners' ``(responsiveness, lonely)`` from ``pstate`` (the state at the start of the
-    week), writes only agent ``i``'s own row and state: rows are independent.
+    Support, loneliness (SISa), life events and stress, symptoms (module docstring of
+    :mod:`sciplab.sim.network`). Writes only agent ``i``'s own state: agents are independent.
     """
     recovery_logit = np.log(net[_L_REC] / (1.0 - net[_L_REC]))
     event_p = -np.expm1(-dis[_EV_RATE])
-    mem_sym = np.float32(dis[_SYM_MEM])
-    for i in nb.prange(n_ties.size):
+    rate_sym = np.float32(1.0 / dis[_SYM_MEM])
+    rate_lonely = 1.0 / net[_L_MEM]
+    scale = np.float32(1.0 / 16777216.0)
+    for i in nb.prange(total.size):
         s = _seed(key, i)
         anx = anx_p[i] + anx_s[i]
         avo = avo_p[i] + avo_s[i]
         sse = comp[i, _SSE]
         ea = comp[i, _EA]
-        dsc = comp[i, _DIS]
-        was_lonely = lonely[i]
-        lone = 1.0 if was_lonely else 0.0
-        # 3 strengthening/decay, conflicts, pruning; 4 the support sums
-        nt = n_ties[i]
-        keep = np.float32(1.0 - net[_DECAY] * _exp32(net[_D_AV] * avo - net[_D_DIS] * dsc + net[_D_L] * lone))
-        budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
-        conflict_rate = net[_C_RATE] * _exp32(net[_C_ANX] * anx - net[_C_CM] * comp[i, _CM])
-        tot, lf, s = _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, prune, net, pstate,
-                          n_ties)  # fmt: skip
-        rs, ps = _perceived(np.float64(tot), anx, avo, sse, ea, bias[i], net)
+        rs, ps = _perceived(np.float64(total[i]), anx, avo, sse, ea, bias[i], net)
         received[i] = rs
         perceived[i] = ps
         ps = min(max(ps + therapy[i], 0.0), 1.0)
         # 5 loneliness (SISa) and its moving average
         s += _GAMMA
         u = _u01(_mix(s))
-        if was_lonely:
+        if lonely[i]:
             now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
         else:
-            z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse - net[_L_DIS] * dsc
-                 + net[_L_F] * lf)  # fmt: skip
+            z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
+                 - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
             now = u < _sigmoid(z)
         lonely[i] = now
-        lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) / net[_L_MEM]
+        lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
         loneliness[i] = lsc
         # 6 life events (only whether at least one happened) feeding the decaying stress
         st = stress[i] * dis[_ST_DECAY]
@@ -475,16 +484,9 @@ def agent_week(
         )
         code = 0
         for q in range(9):
-            if symptoms[i, q]:
-                code |= 1 << q
-        x = np.uint64(0)
-        for q in range(9):
-            if q % 2 == 0:  # two float32 uniforms per 64-bit draw
-                s += _GAMMA
-                x = _mix(s)
-                u32 = np.float32(x >> _S40) * np.float32(1.0 / 16777216.0)
-            else:
-                u32 = np.float32((x >> _S11) & np.uint64(0xFFFFFF)) * np.float32(1.0 / 16777216.0)
+            code |= np.int64(symptoms[i, q]) << q
+        for q in range(9):  # one draw per node (24-bit float32 uniform)
+            u32 = np.float32(_mix(s + np.uint64(q + 1) * _GAMMA) >> _S40) * scale
             p = np.float32(1.0) / (np.float32(1.0) + _exp32((neighbours[code, q] * conn + field - b[q]) * minus_a[q]))
             symptoms[i, q] = u32 < p
-            intensity[i, q] += (p - intensity[i, q]) / mem_sym
+            intensity[i, q] += (p - intensity[i, q]) * rate_sym

@@ -257,7 +257,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     once a week (plus the rows the meetings touch).
     """
     ties = pop.ties
-    keys = rng.integers(0, 2**63, 3, dtype=np.int64).view(np.uint64)
+    keys = rng.integers(0, 2**63, 4, dtype=np.int64).view(np.uint64)
     kw, net, pstate, counts = _prepare(pop, params, keys[0])
     # 1-2 meetings (strangers or friends' friends) and formation
     offsets = ties.work("offsets", pop.n + 1, np.int64)
@@ -270,16 +270,19 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     kw.form_pairs(wanted, ties.partner, ties.strength, ties.gain, ties.n_ties, ties.k,
                   ties.work("agent", (pop.n, 5), np.float64), _coefficients(params),
                   np.float32(params.network.initial_strength))  # fmt: skip
-    # 3-6 tie row (strengthening/decay, conflicts, pruning), support, loneliness, life events, symptoms
+    # 3-4 tie rows (strengthening/decay, conflicts, pruning, support sums); 4-6 support, loneliness, distress
     from sciplab.sim.distress import _B32, _MINUS_A32, _NEIGHBOURS
 
     dis = np.array([getattr(params.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
     prune = (week + 1) % params.network.prune_every == 0
+    total, friends = ties.work("total", pop.n, np.float32), ties.work("friends", pop.n, np.float32)
+    kw.tie_rows(keys[2], prune, ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, pstate, pop.competencies,
+                pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance, pop.lonely, net,
+                total, friends)  # fmt: skip
     kw.agent_week(
-        keys[2], prune, ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, pstate, pop.competencies,
-        pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance, pop.support_bias,
-        pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support, pop.perceived_support, pop.stress,
-        pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
+        keys[3], total, friends, pop.competencies, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
+        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
     )  # fmt: skip
 
 
