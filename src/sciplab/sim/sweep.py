@@ -267,6 +267,50 @@ def _warm_workers(client: Any) -> None:
     client.register_plugin(WarmUp())
 
 
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail unless a Dask scheduler at ``address`` answers an identity request within ``timeout`` seconds.
+
+    ``Client(address, timeout=...)`` bounds the TCP connection but not the handshake after it: a port
+    that accepts connections and never answers (a stuck process, a proxy, a non-Dask server) hung the
+    sweep for good. The probe runs in its own thread and event loop (also under a running loop, as in
+    Jupyter) and is cancelled at the deadline.
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        kind = reply.get("type") if isinstance(reply, dict) else None
+        if kind != "Scheduler":
+            raise ValueError(f"the server answered as {kind or 'something else'}, not as a Dask scheduler")
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(probe(), timeout))
+            outcome.append(None)
+        except MemoryError:  # a frame length read from a server that does not speak Dask's protocol
+            outcome.append(ValueError("the server answered with something that is not Dask's protocol"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="sciplab-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if not outcome:  # pragma: no cover - wait_for cancels the probe at the deadline
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
 def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
@@ -284,10 +328,12 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
             cluster.close()
             raise
     try:
+        _probe_scheduler(scheduler, timeout)
         return Client(scheduler, timeout=f"{timeout}s"), None
     except (OSError, TimeoutError, ValueError) as exc:
         raise SciplabError(
-            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({type(exc).__name__}); "
+            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({type(exc).__name__}: "
+            f"{str(exc) or 'no answer'}); "
             "check the address (tcp://host:8786) and that the scheduler is running"
         ) from exc
 
