@@ -141,60 +141,92 @@ def _worker_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def sweep_ratio(agents: int = 15_000, years: float = 2.0, rounds: int = 2) -> None:
-    """Coarse tasks on already-running local clusters (1 and 2 workers), so the ratio shows parallelism.
+def _tree_cpu() -> float:
+    """User + system CPU seconds of this process (client, scheduler) and all its children (nannies, workers)."""
+    import psutil
 
-    Cluster start-up and the workers' first import and compile are paid before timing (a real sweep
-    reuses its cluster across many tasks); each of the 4 tasks simulates ``agents`` agents for
-    ``years`` years. Wall time of the sweep and CPU time of all workers (getrusage in each worker,
-    before and after); 1 and 2 workers alternate ``rounds`` times (same load for both); medians.
-    """
-    from distributed import Client, LocalCluster
+    me = psutil.Process()
+    total = 0.0
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:  # a process that just ended
+            continue
+        total += t.user + t.system
+    return total
+
+
+def _sweep_once(workers: int, grid: dict, repetitions: int, fixed: dict) -> tuple[dict[str, float], object]:
+    """One timed sweep on a fresh local cluster of ``workers`` (started and warmed before timing)."""
+    from distributed import Client, LocalCluster, get_task_stream
 
     from sciplab.sim import sweep
 
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=50)  # fmt: skip
+    client = Client(cluster)
+    try:
+        # untimed: what every sweep does on new workers (the warm-up plugin: imports, compiled kernels)
+        t = time.perf_counter()
+        sweep({"therapy.policy": ["scip"]}, 1, fixed={"n_agents": 200, "years": 0.2}, seed=0,
+              scheduler=cluster.scheduler_address)  # fmt: skip
+        warm = time.perf_counter() - t
+        load = os.getloadavg()[0]
+        before, tree = client.run(_worker_cpu), _tree_cpu()
+        t = time.perf_counter()
+        with get_task_stream(client=client) as ts:
+            res = sweep(grid, repetitions, fixed=fixed, seed=1, scheduler=cluster.scheduler_address)
+        wall = time.perf_counter() - t
+        tree = _tree_cpu() - tree
+        after = client.run(_worker_cpu)
+    finally:
+        client.close()
+        cluster.close()
+    cpu = sum(after[w] - before[w] for w in after)
+    busy = sum(s["stop"] - s["start"] for d in ts.data for s in d["startstops"] if s["action"] == "compute")
+    return {"wall": wall, "cpu": cpu, "other": tree - cpu, "busy": busy / (workers * wall), "warm": warm,
+            "load": load}, res.table  # fmt: skip
+
+
+def sweep_ratio(agents: int = 15_000, years: float = 2.0, repetitions: int = 2, rounds: int = 3) -> None:
+    """The same sweep timed on 1 and on 2 local Dask workers, interleaved; wall, CPU and worker occupancy.
+
+    4 policies x ``repetitions`` tasks of ``agents`` agents for ``years`` years (more tasks than
+    workers, an even number, so the count itself does not leave a worker idle). Each measurement
+    starts a fresh cluster (no other cluster alive), warms it with an untimed tiny sweep (what every
+    sweep does on a new worker: imports and compiled kernels, about 6 s, reported), then times the
+    sweep: wall time, CPU of the workers (getrusage in each worker, before and after), CPU of this
+    process and the nannies (scheduler, client, monitors), and worker occupancy (task compute time /
+    workers x wall: 100 % = no worker idle). Rounds alternate the order of 1 and 2 workers; medians,
+    and the median of the per-round speed-ups (each pair measured minutes apart under the same load).
+    """
     grid = {"therapy.policy": ["scip", "fixed", "complementary", "disconfirming"]}
     fixed = {"n_agents": agents, "years": years}
-    walls: dict[int, list[float]] = {1: [], 2: []}
-    cpus: dict[int, list[float]] = {1: [], 2: []}
-    tables = {}
-    loads = [os.getloadavg()[0]]
-    clusters = {}
-    try:
-        for workers in (1, 2):
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=50)  # fmt: skip
-            client = Client(cluster)
-            clusters[workers] = (cluster, client)
-            client.run(lambda: __import__("sciplab.sim.model"))  # warm the workers (imports, numba cache)
-            sweep({"therapy.policy": ["scip"] * workers}, 1, fixed={"n_agents": 200, "years": 0.2}, seed=0,
-                  scheduler=cluster.scheduler_address)  # fmt: skip
-        for _ in range(rounds):
-            for workers in (1, 2):
-                cluster, client = clusters[workers]
-                before = client.run(_worker_cpu)
-                t = time.perf_counter()
-                res = sweep(grid, 1, fixed=fixed, seed=1, scheduler=cluster.scheduler_address)
-                walls[workers].append(time.perf_counter() - t)
-                after = client.run(_worker_cpu)
-                cpus[workers].append(sum(after[w] - before[w] for w in after))
-                tables[workers] = res.table
-                loads.append(os.getloadavg()[0])
-    finally:
-        for cluster, client in clusters.values():
-            client.close()
-            cluster.close()
-    wall = {w: float(np.median(v)) for w, v in walls.items()}
-    cpu = {w: float(np.median(v)) for w, v in cpus.items()}
-    same = tables[1].equals(tables[2])
-    print(f"sweep: 4 tasks x {agents} agents x {years:g} years on running local clusters (one thread per worker), "
-          f"medians of {rounds} alternating rounds; load average {min(loads):.1f}-{max(loads):.1f} on "
-          f"{os.cpu_count()} cores")  # fmt: skip
+    runs: dict[int, list[dict[str, float]]] = {1: [], 2: []}
+    tables = []
+    for r in range(rounds):
+        for workers in (1, 2) if r % 2 == 0 else (2, 1):
+            m, table = _sweep_once(workers, grid, repetitions, fixed)
+            runs[workers].append(m)
+            tables.append(table)
+            print(f"  round {r + 1}, {workers} worker(s): wall {m['wall']:5.1f} s, CPU workers {m['cpu']:5.1f} s, "
+                  f"other processes {m['other']:4.1f} s, occupancy {m['busy']:4.0%}, untimed warm-up "
+                  f"{m['warm']:4.1f} s, load {m['load']:.1f}", flush=True)  # fmt: skip
+    med = {w: {k: float(np.median([m[k] for m in v])) for k in v[0]} for w, v in runs.items()}
+    ups = [a["wall"] / b["wall"] for a, b in zip(runs[1], runs[2], strict=True)]
+    loads = [m["load"] for v in runs.values() for m in v]
+    same = all(t.equals(tables[0]) for t in tables)
+    print(f"sweep: {4 * repetitions} tasks (4 policies x {repetitions}) x {agents} agents x {years:g} years, a fresh "
+          f"warmed local cluster per measurement (one thread per worker), medians of {rounds} rounds (order "
+          f"alternating); load average {min(loads):.1f}-{max(loads):.1f} on {os.cpu_count()} cores")  # fmt: skip
     for w in (1, 2):
-        print(f"  {w} worker(s): wall {wall[w]:6.1f} s, CPU of all workers {cpu[w]:6.1f} s")
-    up = wall[1] / wall[2]
-    print(f"  speed-up 2 vs 1 worker: {up:.2f}x wall (parallel efficiency {up / 2:.0%}); "
-          f"CPU 2 / 1 workers {cpu[2] / cpu[1]:.2f} (1.00 = no overhead); results identical: {same}")  # fmt: skip
+        m = med[w]
+        print(f"  {w} worker(s): wall {m['wall']:6.1f} s, CPU of all workers {m['cpu']:6.1f} s, other processes "
+              f"{m['other']:4.1f} s, worker occupancy {m['busy']:.0%}")  # fmt: skip
+    up = med[1]["wall"] / med[2]["wall"]
+    print(f"  speed-up 2 vs 1 worker: {up:.2f}x wall (parallel efficiency {up / 2:.0%}; per-round "
+          f"{', '.join(f'{u:.2f}' for u in ups)}, median {float(np.median(ups)):.2f}x); CPU 2 / 1 workers "
+          f"{med[2]['cpu'] / med[1]['cpu']:.2f} (1.00 = no overhead); results identical: {same}")  # fmt: skip
 
 
 def main() -> None:
