@@ -1,16 +1,17 @@
 """Adult phase (weekly steps): social network, support, loneliness and distress.
 
-Rules, all vectorised over agents and ties (SAOM-like formation after Snijders, van de Bunt &
-Steglich 2010; SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference]
-functional forms; every coefficient is a field of :class:`~sciplab.sim.params.NetworkParams` or
-:class:`~sciplab.sim.params.DistressParams`; time step one week):
+Rules, computed per agent by compiled kernels (:mod:`sciplab.sim._kernels_week`; SAOM-like
+formation after Snijders, van de Bunt & Steglich 2010; SISa loneliness after Hill et al. 2010 and
+Cacioppo et al. 2009; [inference] functional forms; every coefficient is a field of
+:class:`~sciplab.sim.params.NetworkParams` or :class:`~sciplab.sim.params.DistressParams`; time step
+one week):
 
 1. Meetings: ``Poisson(meet_rate * exp(m_ini * initiation_i))`` a week; a share ``p_ff`` through a
    friend (a random tie of a random tie: triadic closure), the rest at random.
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
    both directions are created with strength ``w0`` when neither exists and both ends have a free
-   slot (:func:`sciplab.sim._kernels.meet_form`); every meeting is a chance, a pair forms at
+   slot (:func:`sciplab.sim._kernels_week.form_pairs`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
    with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
@@ -247,12 +248,12 @@ def _support(pop: Population, p: SimParams) -> None:
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
-    """Advance every agent one week (network, support, loneliness, distress) with four compiled kernels.
+    """Advance every agent one week (network, support, loneliness, distress) with five compiled kernels.
 
     :mod:`sciplab.sim._kernels_week`: the per-agent state and meeting counts, the meetings (parallel
-    over agents), the pair formation (serial, in pair order) and one fused pass per agent over its
-    tie row and the rest of its week (parallel). Three 64-bit keys drawn from ``rng`` seed the
-    agents' counter-based random streams, so a seed gives identical output with any number of
+    over agents), the pair formation (checks parallel, slots taken serially in pair order), the tie
+    rows and one pass per agent over the rest of its week (parallel). Four 64-bit keys drawn from
+    ``rng`` seed the agents' counter-based random streams, so a seed gives identical output with any number of
     threads. The work arrays are kept between weeks (:meth:`TieSlots.work`); the tie rows are read
     once a week (plus the rows the meetings touch).
     """
