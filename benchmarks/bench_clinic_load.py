@@ -308,8 +308,10 @@ def main() -> None:
             if drop is not None:
                 drop()
     print(f"load average at end: {os.getloadavg()}")
-    print("CPU ms/req: CPU time of the server (all workers) per request during the level; the machine is "
-          "shared, so wall latencies at a high load average show queueing for the cores, not the app alone.")
+    print(
+        "CPU ms/req: CPU time of the server (all workers) per request during the level; the machine is "
+        "shared, so wall latencies at a high load average show queueing for the cores, not the app alone."
+    )
 
 
 if __name__ == "__main__":

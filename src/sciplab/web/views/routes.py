@@ -198,7 +198,7 @@ def api_overview(request: Request, client_id: int) -> JSONResponse:
     def work() -> dict[str, Any]:
         with clinic.tx() as db:
             login = _json_login(request, db)
-            _, o = vs.client_page(db, login.actor, client_id)
+            _, o = vs.client_page(db, login.actor, client_id, request.app.state.overview_cache)
             return overview_json(o)
 
     return JSONResponse(work())
