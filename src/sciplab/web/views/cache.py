@@ -30,7 +30,7 @@ from collections import OrderedDict
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sciplab.web.models import Episode, Response, Score, TherapySession
@@ -48,45 +48,41 @@ class Entry:
     html: Any = None
 
 
-def fingerprint(db: Session, episode: Episode) -> tuple[Any, ...]:
-    """Every input of the episode's overview in one query (see the module's docstring)."""
-    ep = episode.id
+def _fingerprint_query() -> Any:
+    """The fingerprint's one statement, built once (``:ep`` the episode; SQLAlchemy caches its compiled form)."""
+    ep = bindparam("ep")
     closed = select(Episode.id).where(Episode.ended_on.is_not(None))
     inst, _, scale = CLIENT_ALLIANCE.rpartition("_")
+    ep_scores = select().select_from(Score).join(Response, Response.id == Score.response_id)
+    alliance = (
+        select()
+        .select_from(Score)
+        .join(Response, Response.id == Score.response_id)
+        .join(TherapySession, TherapySession.id == Response.session_id)
+        .where(Response.instrument_id == inst, Score.scale == scale, Score.value.is_not(None))
+    )
+    return select(
+        select(func.count(Response.id)).where(Response.episode_id == ep).scalar_subquery(),
+        select(func.max(Response.id)).where(Response.episode_id == ep).scalar_subquery(),
+        ep_scores.add_columns(func.count(Score.id)).where(Response.episode_id == ep).scalar_subquery(),
+        ep_scores.add_columns(func.max(Score.id)).where(Response.episode_id == ep).scalar_subquery(),
+        select(func.count(TherapySession.id)).where(TherapySession.episode_id == ep).scalar_subquery(),
+        select(func.max(TherapySession.id)).where(TherapySession.episode_id == ep).scalar_subquery(),
+        select(func.sum(TherapySession.version)).where(TherapySession.episode_id == ep).scalar_subquery(),
+        select(func.count(Episode.id)).where(Episode.ended_on.is_not(None)).scalar_subquery(),
+        ep_scores.add_columns(func.max(Score.id)).where(Response.episode_id.in_(closed)).scalar_subquery(),
+        alliance.add_columns(func.count(Score.id)).scalar_subquery(),
+        alliance.add_columns(func.max(Score.id)).scalar_subquery(),
+    )
 
-    row = db.execute(
-        select(
-            select(func.count(Response.id)).where(Response.episode_id == ep).scalar_subquery(),
-            select(func.max(Response.id)).where(Response.episode_id == ep).scalar_subquery(),
-            select(func.count(Score.id))
-            .join(Response, Response.id == Score.response_id)
-            .where(Response.episode_id == ep)
-            .scalar_subquery(),
-            select(func.max(Score.id))
-            .join(Response, Response.id == Score.response_id)
-            .where(Response.episode_id == ep)
-            .scalar_subquery(),
-            select(func.count(TherapySession.id)).where(TherapySession.episode_id == ep).scalar_subquery(),
-            select(func.max(TherapySession.id)).where(TherapySession.episode_id == ep).scalar_subquery(),
-            select(func.sum(TherapySession.version)).where(TherapySession.episode_id == ep).scalar_subquery(),
-            select(func.count(Episode.id)).where(Episode.ended_on.is_not(None)).scalar_subquery(),
-            select(func.max(Score.id))
-            .join(Response, Response.id == Score.response_id)
-            .where(Response.episode_id.in_(closed))
-            .scalar_subquery(),
-            select(func.count(Score.id))
-            .join(Response, Response.id == Score.response_id)
-            .join(TherapySession, TherapySession.id == Response.session_id)
-            .where(Response.instrument_id == inst, Score.scale == scale, Score.value.is_not(None))
-            .scalar_subquery(),
-            select(func.max(Score.id))
-            .join(Response, Response.id == Score.response_id)
-            .join(TherapySession, TherapySession.id == Response.session_id)
-            .where(Response.instrument_id == inst, Score.scale == scale, Score.value.is_not(None))
-            .scalar_subquery(),
-        )
-    ).one()
-    return (ep, episode.client_id, episode.started_on, episode.ended_on, *(int(v or 0) for v in row))
+
+_QUERY = _fingerprint_query()
+
+
+def fingerprint(db: Session, episode: Episode) -> tuple[Any, ...]:
+    """Every input of the episode's overview in one query (see the module's docstring)."""
+    row = db.execute(_QUERY, {"ep": episode.id}).one()
+    return (episode.id, episode.client_id, episode.started_on, episode.ended_on, *(int(v or 0) for v in row))
 
 
 class OverviewCache:
