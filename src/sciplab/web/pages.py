@@ -303,9 +303,12 @@ async def client_create(request: Request) -> Response:
 def client_page(request: Request, client_id: int, link: str = "") -> Response:
     """Page: GET /clients/{client_id}."""
     clinic = _clinic(request)
-    with clinic.tx() as db:
+    with clinic.tx() as db:  # short: who, the policy's decision, the audit entry
         login = clinic.authenticate(db, request)
-        rec, entry = views_service.client_view(db, login.actor, client_id, request.app.state.overview_cache)
+        views_service.audit_client_view(db, login.actor, client_id)
+    with clinic.read() as db:  # the page: reads only, no lock held while the overview is computed and rendered
+        cache = request.app.state.overview_cache
+        rec, entry = views_service.client_view(db, login.actor, client_id, cache, audit=False)
         overview = None if entry is None else entry.overview
         ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
                                                                            views_charts)  # fmt: skip

@@ -128,16 +128,29 @@ def current_episode_of(db: Session, client: Client) -> Episode | None:
     return db.scalar(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id.desc()).limit(1))
 
 
+def audit_client_view(db: Session, actor: Actor, client_id: int) -> None:
+    """The first, short transaction of the client page: the policy decides (a refusal raises) and the view is audited.
+
+    The page's data is then read in a read-only transaction (:meth:`sciplab.web.clinic.Clinic.read`,
+    :func:`client_view` with ``audit=False``): the audit entry (and on SQLite the write lock, on
+    PostgreSQL the audit chain's lock) is not held while the overview is computed and rendered.
+    """
+    client = check_client(db, actor, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    record(db, who_of(actor), "client.view", "client", client.id)
+
+
 def client_page(
-    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None
+    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None, *, audit: bool = True
 ) -> tuple[dict[str, Any], ov.ClientOverview | None]:
     """The client's record (audited as a view by :func:`client_record`) and the overview of the current episode."""
-    rec, entry = client_view(db, actor, client_id, cache)
+    rec, entry = client_view(db, actor, client_id, cache, audit=audit)
     return rec, None if entry is None else entry.overview
 
 
 def client_view(
-    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None
+    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None, *, audit: bool = True
 ) -> tuple[dict[str, Any], vcache.Entry | None]:
     """The client's record and the cache entry of the current episode's overview (None without an episode).
 
@@ -145,7 +158,7 @@ def client_view(
     without access); only then is ``cache`` (the app's) consulted, under the fingerprint of every input
     of the overview (:func:`sciplab.web.views.cache.fingerprint`), so a cached overview is never stale.
     """
-    rec = client_record(db, actor, client_id)
+    rec = client_record(db, actor, client_id, audit=audit)  # the policy decides again: it raises for no access
     ep = current_episode_of(db, rec["client"])
     if ep is None:
         return rec, None
