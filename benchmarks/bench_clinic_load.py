@@ -14,11 +14,12 @@ workers) and the load average at start and end: the machine is shared, so wall f
 load. Before the levels, each database's server CPU per request of each kind is measured one request at
 a time (``--calibrate`` requests each: the questionnaire page, the submission, the client page right
 after a new questionnaire of that client, i.e. recomputed, and the same page again, i.e. from the
-overview cache; ``/healthz`` as the floor), the figure that carries over to a quiet machine. The client is a small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets
-the cores). Bounded: ``--seconds`` per level (default 8) plus start-up.
+overview cache; ``/healthz`` as the floor), the figure that carries over to a quiet machine. The
+client is a small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets the cores;
+its own CPU share is printed). Bounded: ``--seconds`` per level (default 8) plus start-up.
 
     uv run --group dev python benchmarks/bench_clinic_load.py [--users 50,100,200] [--seconds 8]
-        [--workers 2] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --no-pg]
+        [--workers 2] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --no-pg] [--calibrate 100]
 """
 
 from __future__ import annotations
