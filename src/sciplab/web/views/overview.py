@@ -165,6 +165,14 @@ _formulations: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _flock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_rules() -> Any:
+    """The shipped formulation rules, parsed once per process (``formulate`` parses the file on every call)."""
+    from sciplab.scip.rules import load_rules
+
+    return load_rules()
+
+
 def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
     """``(Formulation or the library's message, values)`` from the latest score of every scale."""
     from sciplab.scip.formulate import formulate
@@ -180,7 +188,7 @@ def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
         result: Any = "no questionnaire scores yet"
     else:
         try:
-            result = formulate(values)
+            result = formulate(values, rules=shipped_rules())
         except SciplabError as exc:
             result = str(exc)
     with _flock:

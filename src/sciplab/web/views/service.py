@@ -115,6 +115,7 @@ def warm() -> None:
     import sciplab.scoring.change
     import sciplab.stats.change  # noqa: F401
 
+    ov.shipped_rules()
     for measure in vref.DEFAULT_FILES:
         vref.default_reference(measure)
         ov.constants(measure)
