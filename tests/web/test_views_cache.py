@@ -161,3 +161,17 @@ def test_startup_heap_frozen_once_and_not_under_tests(monkeypatch):
     assert calls == ["warm", "collect", "freeze"]
     assert ops.freeze_startup_heap(under_tests=False) is False  # once per process
     assert calls == ["warm", "collect", "freeze"]
+
+
+def test_page_reads_do_not_hold_the_write_lock(app, therapist):
+    """The client page's data transaction (Clinic.read) leaves the one writer free (SQLite: deferred BEGIN)."""
+    from sqlalchemy import text
+
+    http, csrf = therapist
+    cid = build(http, csrf, "Reader Client", core=[24, 22], alliance=[40])
+    clinic = app.state.clinic
+    with clinic.read() as db:
+        assert db.scalar(select(Episode.id).where(Episode.client_id == cid)) is not None
+        with clinic.tx() as writer:  # would wait out the busy timeout if the reader held the write lock
+            writer.execute(text("UPDATE therapy_sessions SET note = 'x' WHERE id = -1"))
+    assert http.get(f"/clients/{cid}").status_code == 200
