@@ -210,6 +210,28 @@ async def calibrate(port: int, pid: int, data: Any, n: int) -> dict[str, tuple[i
     return {k: (len(v), 1000 * sum(v) / len(v)) for k, v in sums.items()}
 
 
+def demand(cal: dict[str, tuple[int, float]], levels: list[int], think: float, cores: int) -> str:
+    """The CPU the task mix asks of the server at each level, from the per-kind CPU (no queueing assumed).
+
+    A user starts a task every ``think / 2`` s on average (plus the answer times, taken as zero: an
+    upper bound of the offered load); half the tasks are a questionnaire page and a submission, half a
+    client page, which costs between the cached and the computed figure (how often it is cached
+    depends on how often that client's data changed since the worker last drew it).
+    """
+    link = cal["q_page"][1] + cal["submit"][1]
+    lo, hi = cal["client_page (unchanged: cached)"][1], cal["client_page (new data: computed)"][1]
+    parts = []
+    for users in levels:
+        tasks = users / (think / 2)
+        need = [tasks * 0.5 * (link + page) / 1000 for page in (lo, hi)]
+        parts.append(f"{users} users: {need[0]:.1f}-{need[1]:.1f} cores")
+    return (
+        f"  CPU the mix asks for (offered load, no queueing; of {cores} cores): "
+        + "; ".join(parts)
+        + ". A p95 under 50 ms needs this well under the cores (roughly below 70 %) on an otherwise idle machine."
+    )
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -343,6 +365,7 @@ def main() -> None:
                 print(f"{name}: server CPU ms per request, one at a time ({args.calibrate} each; load average "
                       f"{load0:.1f}-{os.getloadavg()[0]:.1f}): "
                       + ", ".join(f"{k} {v:.1f}" for k, (_, v) in cal.items()), flush=True)  # fmt: skip
+                print(demand(cal, levels, args.think, os.cpu_count() or 1), flush=True)
             print(f"{'database':<11} {'users':>5} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} "
                   f"{'p95 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'cores busy':>10} {'load':>11}  "
                   "p95 by kind (n)")  # fmt: skip
