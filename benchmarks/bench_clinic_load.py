@@ -11,11 +11,15 @@ Reported per database (SQLite file; PostgreSQL at ``--pg`` in a fresh database t
 afterwards) and per number of users (default 50, 100, 200): requests, errors (any non-2xx answer or
 connection failure), throughput, p50/p95/p99 latency per request kind, the server's CPU time (all
 workers) and the load average at start and end: the machine is shared, so wall figures move with the
-load. The client is a small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets
-the cores). Bounded: ``--seconds`` per level (default 8) plus start-up.
+load. Before the levels, each database's server CPU per request of each kind is measured one request at
+a time (``--calibrate`` requests each: the questionnaire page, the submission, the client page right
+after a new questionnaire of that client, i.e. recomputed, and the same page again, i.e. from the
+overview cache; ``/healthz`` as the floor), the figure that carries over to a quiet machine. The
+client is a small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets the cores;
+its own CPU share is printed). Bounded: ``--seconds`` per level (default 8) plus start-up.
 
     uv run --group dev python benchmarks/bench_clinic_load.py [--users 50,100,200] [--seconds 8]
-        [--workers 2] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --no-pg]
+        [--workers 2] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --no-pg] [--calibrate 100]
 """
 
 from __future__ import annotations
@@ -74,10 +78,11 @@ def seed(url: str, n_links: int) -> tuple[list[str], list[int], list[str]]:
                     client = create_client(s, actor, name=f"Bench Client {t}-{c}", birth_year=1980 + c)
                     clients.append((client.id, t))
                     for _ in range(n_links // 60 + 1):
-                        tokens.append(create_link(s, actor, SECRET, client.id, "PHQ-9")[1])
+                        tokens.append((create_link(s, actor, SECRET, client.id, "PHQ-9")[1], client.id, t))
     finally:
         engine.dispose()
     random.Random(3).shuffle(tokens)
+    # the calibration (per-kind CPU) takes links off the end; the load levels use the rest, client unknown to them
     return tokens, clients, cookies  # type: ignore[return-value]
 
 
@@ -132,7 +137,7 @@ async def user_loop(port: int, deadline: float, think: float, state: dict[str, A
             if time.monotonic() >= deadline:
                 break
             if rng.random() < 0.5 and state["tokens"]:
-                token = state["tokens"].pop()
+                token = state["tokens"].pop()[0]
                 steps = [("q_page", "GET", f"/q/{token}", b""),
                          ("submit", "POST", f"/api/v1/questionnaires/{token}", ANSWERS)]  # fmt: skip
                 headers = ""
@@ -172,6 +177,61 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+async def calibrate(port: int, pid: int, data: Any, n: int) -> dict[str, tuple[int, float]]:
+    """Server CPU ms per request of each kind, one request at a time on one keep-alive connection.
+
+    One connection stays with one worker, so its cache behaves as it would for one therapist: a
+    client's page right after a questionnaire of that client is a cache miss (recomputed), the same
+    page again is a hit. Each request's server CPU (all workers, /proc, 10 ms clock ticks) is summed
+    over ``n`` requests of its kind: the ticks fall where the CPU was spent, so the sum is unbiased.
+    """
+    tokens, _, cookies = data
+    conn = Conn(port)
+    sums: dict[str, list[float]] = {}
+
+    async def one(kind: str, method: str, path: str, body: bytes = b"", headers: str = "") -> None:
+        c0 = server_cpu(pid)
+        status = await conn.request(method, path, body, headers)
+        sums.setdefault(kind, []).append(server_cpu(pid) - c0)
+        if not 200 <= status < 300:
+            raise SystemExit(f"calibration: {kind} answered {status}")
+
+    try:
+        for _ in range(n):
+            token, cid, t = tokens.pop()
+            cookie = f"Cookie: sciplab_session={cookies[t]}\r\n"
+            await one("healthz", "GET", "/healthz")
+            await one("q_page", "GET", f"/q/{token}")
+            await one("submit", "POST", f"/api/v1/questionnaires/{token}", ANSWERS)
+            await one("client_page (new data: computed)", "GET", f"/clients/{cid}", headers=cookie)
+            await one("client_page (unchanged: cached)", "GET", f"/clients/{cid}", headers=cookie)
+    finally:
+        conn.close()
+    return {k: (len(v), 1000 * sum(v) / len(v)) for k, v in sums.items()}
+
+
+def demand(cal: dict[str, tuple[int, float]], levels: list[int], think: float, cores: int) -> str:
+    """The CPU the task mix asks of the server at each level, from the per-kind CPU (no queueing assumed).
+
+    A user starts a task every ``think / 2`` s on average (plus the answer times, taken as zero: an
+    upper bound of the offered load); half the tasks are a questionnaire page and a submission, half a
+    client page, which costs between the cached and the computed figure (how often it is cached
+    depends on how often that client's data changed since the worker last drew it).
+    """
+    link = cal["q_page"][1] + cal["submit"][1]
+    lo, hi = cal["client_page (unchanged: cached)"][1], cal["client_page (new data: computed)"][1]
+    parts = []
+    for users in levels:
+        tasks = users / (think / 2)
+        need = [tasks * 0.5 * (link + page) / 1000 for page in (lo, hi)]
+        parts.append(f"{users} users: {need[0]:.1f}-{need[1]:.1f} cores")
+    return (
+        f"  CPU the mix asks for (offered load, no queueing; of {cores} cores): "
+        + "; ".join(parts)
+        + ". A p95 under 50 ms needs this well under the cores (roughly below 70 %) on an otherwise idle machine."
+    )
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -179,7 +239,9 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))] * 1000
 
 
-def run_level(url: str, users: int, seconds: float, workers: int, think: float, data: Any) -> dict[str, Any]:
+def run_level(
+    url: str, users: int, seconds: float, workers: int, think: float, data: Any, calibration: int = 0
+) -> dict[str, Any]:
     tokens, clients, cookies = data
     folder = Path(tempfile.mkdtemp(prefix="sciplab-bench-"))
     config = folder / "clinic.toml"
@@ -210,6 +272,8 @@ def run_level(url: str, users: int, seconds: float, workers: int, think: float, 
             await asyncio.gather(*(user_loop(port, end, 0.05, warm, random.Random(i)) for i in range(2 * workers)))
 
         asyncio.run(warm_up())
+        if calibration:
+            return {"calibration": asyncio.run(calibrate(port, server.pid, data, calibration))}
         state: dict[str, Any] = {"tokens": tokens, "clients": clients, "cookies": cookies, "lat": {}, "errors": []}
         load0 = os.getloadavg()[0]
         cpu0, client0 = server_cpu(server.pid), time.process_time()
@@ -243,6 +307,7 @@ def run_level(url: str, users: int, seconds: float, workers: int, think: float, 
         "p99": pct(all_lat, 99),
         "by_kind": {k: (len(v), pct(v, 50), pct(v, 95)) for k, v in state["lat"].items()},
         "server_cpu": cpu1 - cpu0,
+        "busy": (cpu1 - cpu0) / wall / (os.cpu_count() or 1),
         "client_cpu": client1 - client0,
         "wall": wall,
         "load": (load0, load1),
@@ -276,6 +341,7 @@ def main() -> None:
     ap.add_argument("--pg", default=os.environ.get("SCIPLAB_TEST_POSTGRES_URL",
                                                    "postgresql+psycopg://postgres@127.0.0.1:5432/test"))  # fmt: skip
     ap.add_argument("--no-pg", action="store_true")
+    ap.add_argument("--calibrate", type=int, default=100, help="requests per kind for the CPU per kind (0: skip)")
     args = ap.parse_args()
     levels = [int(u) for u in args.users.split(",")]
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()} at start; {args.workers} Uvicorn "
@@ -289,27 +355,41 @@ def main() -> None:
             dbs.append(("PostgreSQL", url, drop))
         except Exception as exc:  # noqa: BLE001 - report and go on with SQLite
             print(f"PostgreSQL skipped: {str(exc).splitlines()[0]}")
-    need = int(sum(levels) * args.seconds * 2.2 / max(args.think, 0.2)) + 200
-    print(f"{'database':<11} {'users':>5} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-          f"{'p99 ms':>7} {'CPU ms/req':>10} {'load':>11}  p95 by kind (n)")  # fmt: skip
+    need = int(sum(levels) * args.seconds * 2.2 / max(args.think, 0.2)) + 200 + args.calibrate
     try:
         for name, url, _ in dbs:
             data = seed(url, need)
+            if args.calibrate:
+                load0 = os.getloadavg()[0]
+                cal = run_level(url, 1, 0, args.workers, 0, data, calibration=args.calibrate)["calibration"]
+                print(f"{name}: server CPU ms per request, one at a time ({args.calibrate} each; load average "
+                      f"{load0:.1f}-{os.getloadavg()[0]:.1f}): "
+                      + ", ".join(f"{k} {v:.1f}" for k, (_, v) in cal.items()), flush=True)  # fmt: skip
+                print(demand(cal, levels, args.think, os.cpu_count() or 1), flush=True)
+            print(f"{'database':<11} {'users':>5} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} "
+                  f"{'p95 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} {'cores busy':>10} {'load':>11}  "
+                  "p95 by kind (n)")  # fmt: skip
             for users in levels:
                 r = run_level(url, users, args.seconds, args.workers, args.think, data)
                 kinds = ", ".join(f"{k} {p95:.0f} ms ({n})" for k, (n, _, p95) in sorted(r["by_kind"].items()))
                 cpu_per_req = 1000 * r["server_cpu"] / max(r["requests"], 1)
                 print(f"{name:<11} {users:>5} {r['requests']:>8} {r['errors']:>6} {r['throughput']:>7.1f} "
                       f"{r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f} {cpu_per_req:>10.1f} "
+                      f"{100 * r['busy']:>9.0f}% "
                       f"{r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}  {kinds}"
+                      + f"  bench client CPU {100 * r['client_cpu'] / r['wall']:.0f}%"
                       + (f"  errors: {r['error_kinds']}" if r["errors"] else ""), flush=True)  # fmt: skip
     finally:
         for _, _, drop in dbs:
             if drop is not None:
                 drop()
     print(f"load average at end: {os.getloadavg()}")
-    print("CPU ms/req: CPU time of the server (all workers) per request during the level; the machine is "
-          "shared, so wall latencies at a high load average show queueing for the cores, not the app alone.")
+    print(
+        "CPU ms/req: CPU time of the server (all workers) per request during the level; cores busy: that CPU time\n"
+        "over the level's wall time and the machine's cores (near 100 % the server is CPU-bound and latency is\n"
+        "queueing). The machine may be shared: at a load average above the cores, wall latencies show queueing for\n"
+        "the cores, not the app alone; the per-kind CPU (one request at a time) is the figure that carries over."
+    )
 
 
 if __name__ == "__main__":

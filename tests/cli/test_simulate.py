@@ -97,3 +97,40 @@ def test_sweep_refuses_a_grid_beyond_memory_before_starting(tmp_path):
     assert res.exit_code == 2, res.output
     assert "GiB per task" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "sw").exists()
+
+
+def _one_line_exit_2(res, *fragments):
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    for fragment in fragments:
+        assert fragment in " ".join(res.output.split()), res.output
+
+
+def test_sweep_bad_inputs_one_line_exit_2(tmp_path):
+    g = tmp_path / "g.toml"
+    out = str(tmp_path / "sw")
+    g.write_text('[fixed]\nn_agents = 200\n[grid]\n"network.meet_rate" = [0.3, 99.0]\n')
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", out])
+    _one_line_exit_2(res, "network.meet_rate", "99", "0 <= meet_rate <= 50")
+    g.write_text('[fixed]\nn_agent = 200\n[grid]\n"therapy.policy" = ["scip"]\n')
+    _one_line_exit_2(runner.invoke(app, ["simulate", "sweep", str(g), "--out", out]), "did you mean 'n_agents'")
+    g.write_text('[fixed]\nn_agents = 1000000\n[grid]\n"therapy.policy" = ["scip"]\n')
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", out, "--max-memory", "0.5"])
+    _one_line_exit_2(res, "needs about 2.11 GiB per task", "0.50 GiB memory budget")
+    res = runner.invoke(app, ["simulate", "sweep", str(g), "--out", out, "--max-memory", "-1"])
+    _one_line_exit_2(res, "max_memory_gib must be a positive number")
+    assert not (tmp_path / "sw").exists()
+
+
+def test_sweep_unreachable_scheduler_one_line_exit_2(tmp_path):
+    g = tmp_path / "g.toml"
+    g.write_text('[fixed]\nn_agents = 200\n[grid]\n"therapy.policy" = ["scip"]\n')
+    args = ["simulate", "sweep", str(g), "--out", str(tmp_path / "sw"), "--scheduler", "tcp://127.0.0.1:9"]
+    res = runner.invoke(app, [*args, "--timeout", "1"])
+    _one_line_exit_2(res, "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9' within 1 s")
+    _one_line_exit_2(runner.invoke(app, [*args, "--timeout", "0"]), "timeout must be")
+
+
+def test_run_out_of_range_names_parameter_value_and_range(tmp_path):
+    res = runner.invoke(app, ["simulate", "run", "--out", str(tmp_path / "x"), "--years", "500"])
+    _one_line_exit_2(res, "years = 500.0 is out of range", "allowed: 0.0 <= years <= 100.0")

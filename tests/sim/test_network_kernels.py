@@ -1,9 +1,11 @@
 """The optimised adult-phase kernels against straightforward reference versions."""
 
+import numba as nb
 import numpy as np
 import pytest
 from scipy.special import expit
 
+from sciplab.sim import _kernels, _kernels_week
 from sciplab.sim.childhood import run_childhood
 from sciplab.sim.distress import CRAMER_A, CRAMER_B, CRAMER_W, symptom_step
 from sciplab.sim.network import adult_step, init_adulthood
@@ -27,6 +29,7 @@ def test_tie_slot_invariants_after_weeks():
     occ = t.strength2d > 0
     np.testing.assert_array_equal(t.n_ties, occ.sum(axis=1))
     owner = np.repeat(np.arange(t.n), t.k).reshape(t.n, t.k)
+    np.testing.assert_array_equal(occ, np.arange(t.k)[None, :] < t.n_ties[:, None])  # compact rows
     assert (t.partner2d[~occ] == owner[~occ]).all()  # empty slots point at their owner
     assert (t.partner2d[occ] != owner[occ]).all()  # no self-ties
     assert (t.gain2d[~occ] == 0).all()
@@ -48,20 +51,33 @@ def test_add_pairs_mutual_and_capacity():
     assert not again.any()  # existing tie is not duplicated
 
 
-def test_prune_matches_reference():
+def _compact_slots(rng, n, k, fill=0.7, low=0.0):
+    """Tie slots with random compact rows (distinct partners, no self-ties), strengths in ``[low, 1)``."""
+    t = TieSlots(n, k)
+    for row in range(n):
+        others = np.delete(np.arange(n), row)
+        m = int(rng.binomial(k, fill))
+        t.partner2d[row, :m] = rng.choice(others, m, replace=False)
+        t.strength2d[row, :m] = rng.uniform(low, 1.0, m)
+        t.gain2d[row, :m] = rng.uniform(0.005, 0.05, m)
+        t.n_ties[row] = m
+    return t
+
+
+def test_prune_drops_weak_ties_and_closes_the_gaps():
     rng = np.random.default_rng(3)
-    t = TieSlots(50, 8)
-    s = rng.random(400).astype(np.float32) * 0.2
-    s[rng.random(400) < 0.3] = 0
-    t.strength[:] = s
-    t.partner[:] = np.where(s > 0, (np.arange(400) // 8 + 1) % 50, np.arange(400) // 8)
-    t.gain[:] = np.where(s > 0, 0.01, 0).astype(np.float32)
-    t.n_ties[:] = (t.strength2d > 0).sum(axis=1)
-    dead = (s > 0) & (s < 0.08)
-    assert t.prune(0.08) == int(dead.sum())
-    np.testing.assert_array_equal(t.strength, np.where(dead, 0, s))
-    assert (t.gain[dead] == 0).all() and (t.partner[dead] == np.flatnonzero(dead) // 8).all()
-    np.testing.assert_array_equal(t.n_ties, (t.strength2d > 0).sum(axis=1))
+    t = _compact_slots(rng, 50, 8)
+    t.strength[:] = np.where(t.strength > 0, t.strength * 0.2, 0).astype(np.float32)
+    before = [(t.partner2d[r, : t.n_ties[r]].copy(), t.strength2d[r, : t.n_ties[r]].copy()) for r in range(50)]
+    dead = (t.strength > 0) & (t.strength < 0.08)
+    assert t.prune(0.08) == int(dead.sum()) > 0
+    for r, (partners, strengths) in enumerate(before):
+        alive = strengths >= np.float32(0.08)
+        m = int(alive.sum())
+        assert t.n_ties[r] == m
+        np.testing.assert_array_equal(t.partner2d[r, :m], partners[alive])  # survivors in order, at the front
+        np.testing.assert_array_equal(t.strength2d[r, :m], strengths[alive])
+        assert (t.strength2d[r, m:] == 0).all() and (t.gain2d[r, m:] == 0).all() and (t.partner2d[r, m:] == r).all()
 
 
 def test_symptom_step_matches_cramer_formula():
@@ -105,47 +121,83 @@ def test_set_threads_validates():
         set_threads(0)
 
 
+@nb.njit
+def _conflict_offsets(s, rate, k):
+    """The conflict count and slots the weekly row kernel draws from stream state ``s``."""
+    n_conf, s = _kernels_week._poisson(s, rate)
+    out = np.empty(n_conf, dtype=np.int64)
+    for c in range(n_conf):
+        s += _kernels_week._GAMMA
+        out[c] = _kernels_week._below(_kernels_week._mix(s), k)
+    return out
+
+
 @pytest.mark.parametrize("prune", [True, False])
-def test_tie_pass_kernel_matches_the_rule_order_in_numpy(prune):
-    """Strengthen, then conflicts, then pruning, then the two sums: the compiled sweep vs NumPy.
+def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
+    """Strengthen, then conflicts, then pruning (closing the gaps), then the two sums: the row kernel vs NumPy.
 
-    Without pruning, rows without conflicts take the branch-free loop, the others the general one.
+    Rows without conflicts take the fused vectorised loops, the others the general path.
     """
-    from sciplab.sim import _kernels
-
     rng = np.random.default_rng(11)
     n, k = 300, 8
-    t = TieSlots(n, k)
-    s = (rng.random(n * k) * (rng.random(n * k) < 0.7)).astype(np.float32)
-    t.strength[:] = s
-    t.partner[:] = np.where(s > 0, rng.integers(0, n, n * k), np.arange(n * k) // k)
-    t.gain[:] = np.where(s > 0, rng.random(n * k) * 0.05, 0).astype(np.float32)
-    t.n_ties[:] = (t.strength2d > 0).sum(axis=1)
-    keep = rng.uniform(0.9, 1.0, n).astype(np.float32)
-    budget = rng.uniform(0.3, 1.0, n).astype(np.float32)
-    conflicts = np.sort(rng.integers(0, n * k, 200))
-    resp = rng.random(n).astype(np.float32)
-    lonely = (rng.random(n) < 0.3).astype(np.float32)
-    # reference, step by step
-    w = np.minimum(t.strength2d * keep[:, None] + t.gain2d * budget[:, None], 1).ravel()
-    for c in conflicts:
-        w[c] *= np.float32(0.7)
-    dead = (w > 0) & (w < 0.08) & prune
-    w[dead] = 0
-    partner = np.where(dead, np.arange(n * k) // k, t.partner)
-    ref_total = (w * resp[partner]).reshape(n, k).sum(axis=1)
-    ref_lonely = (w * lonely[partner]).reshape(n, k).sum(axis=1)
-    ptr = np.searchsorted(conflicts, np.arange(n + 1) * k)
-    total = np.empty(n, np.float32)
-    lf = np.empty(n, np.float32)
-    state = np.ascontiguousarray(np.stack([resp, lonely], axis=1))
-    _kernels.tie_pass(t.strength, t.gain, t.partner, t.n_ties, k, keep, budget, ptr, conflicts, np.float32(0.7), prune,
-                      np.float32(0.08), state, total, lf)  # fmt: skip
-    np.testing.assert_allclose(t.strength, w, rtol=1e-6)
-    np.testing.assert_array_equal(t.partner, partner)
-    np.testing.assert_allclose(total, ref_total, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(lf, ref_lonely, rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(t.n_ties, (t.strength2d > 0).sum(axis=1))
+    t = _compact_slots(rng, n, k, low=0.05)
+    net = np.array([getattr(SimParams().network, name) for name in _kernels_week.NET_COEF])
+    net[_kernels_week.NET_COEF.index("conflict_cost")] = 0.3
+    pstate = np.ascontiguousarray(np.stack([rng.random(n), rng.random(n) < 0.3], axis=1), dtype=np.float32)
+    ref = (t.strength2d.copy(), t.gain2d.copy(), t.partner2d.copy(), t.n_ties.copy())
+    n_conflict_rows = 0
+    for i in range(n):
+        keep, budget = np.float32(rng.uniform(0.9, 1.0)), np.float32(rng.uniform(0.3, 1.0))
+        s0, rate = np.uint64(rng.integers(2**63)), float(rng.uniform(0, 1.5))
+        # reference, step by step
+        m = ref[3][i]
+        w = np.minimum(ref[0][i, :m] * keep + ref[1][i, :m] * budget, np.float32(1))
+        offs = _conflict_offsets(s0, rate, k)
+        n_conflict_rows += offs.size > 0
+        for off in offs:
+            if off < m:
+                w[off] *= np.float32(0.7)
+        alive = w >= np.float32(net[_kernels_week.NET_COEF.index("min_strength")]) if prune else np.ones(m, bool)
+        partners = ref[2][i, :m][alive]
+        tot, lf, _ = _kernels_week._row(i, s0, t.n_ties[i], t.strength, t.gain, t.partner, k, keep, budget, rate,
+                                        prune, net, pstate, t.n_ties)  # fmt: skip
+        kept = int(alive.sum())
+        assert t.n_ties[i] == kept
+        np.testing.assert_allclose(t.strength2d[i, :kept], w[alive], rtol=1e-6)
+        np.testing.assert_array_equal(t.partner2d[i, :kept], partners)
+        np.testing.assert_array_equal(t.gain2d[i, :kept], ref[1][i, :m][alive])
+        assert (t.strength2d[i, kept:] == 0).all() and (t.partner2d[i, kept:] == i).all()
+        np.testing.assert_allclose(tot, (w[alive] * pstate[partners, 0]).sum(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lf, (w[alive] * pstate[partners, 1]).sum(), rtol=1e-5, atol=1e-6)
+    assert 50 < n_conflict_rows < n - 50
+
+
+@nb.njit
+def _stream_draws(key, n, lam):
+    """Agent ``i``'s first uniform and a Poisson(lam) count from its stream, for ``i < n``."""
+    u = np.empty(n)
+    x = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        u[i] = _kernels_week._u01(_kernels_week._mix(_kernels_week._seed(key, i)))
+        x[i] = _kernels_week._poisson(_kernels_week._seed(key, i), lam)[0]
+    return u, x
+
+
+def test_counter_streams_poisson_and_uniform_laws():
+    """The per-agent streams: uniforms uniform and independent across agents, Poisson counts with the right law."""
+    u = _stream_draws(np.uint64(9), 20_000, 1.0)[0]
+    assert abs(u.mean() - 0.5) < 0.01 and abs(u.var() - 1 / 12) < 0.004
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.03
+    for lam in (0.1, 3.0, 45.0):  # 45: drawn in chunks of 20
+        x = _stream_draws(np.uint64(4), 20_000, lam)[1]
+        assert abs(x.mean() - lam) < 4 * np.sqrt(lam / x.size)
+        assert abs(x.var() / lam - 1) < 0.06
+
+
+def test_fast_exp_matches_numpy():
+    x = np.linspace(-80, 80, 10_001).astype(np.float32)
+    got = np.array([_kernels_week._exp32(v) for v in x])
+    np.testing.assert_allclose(got, np.exp(x.astype(np.float64)), rtol=3e-7)
 
 
 def _meet_form_reference(partner, n_ties, k, i, j, uf, o1, o2, uo, p_friend, agent, coef):
@@ -211,3 +263,125 @@ def test_kernel_tie_gain_matches_the_numpy_quality_rule():
     kernel = np.array([_kernels._pair_gain(agent, a, b, coef) for a, b in zip(i, j, strict=True)])
     np.testing.assert_allclose(kernel, _quality_gain(pop, i, j, p), rtol=1e-6)
     assert np.ptp(kernel) > 0
+
+
+def _net(**changes):
+    net = np.array([getattr(SimParams().network, name) for name in _kernels_week.NET_COEF])
+    for name, value in changes.items():
+        net[_kernels_week.NET_COEF.index(name)] = value
+    return net
+
+
+def test_meet_draw_matches_the_meeting_rules():
+    """Friend-of-friend route, fallback to the stranger, formation probability: kernel vs a loop over the draws."""
+    rng = np.random.default_rng(5)
+    n, k = 200, 6
+    t = _compact_slots(rng, n, k, fill=0.6)
+    agent = rng.normal(size=(n, 5))
+    net = _net(friend_of_friend=0.6)
+    counts = rng.poisson(1.5, n)
+    offsets = np.r_[0, np.cumsum(counts)]
+    m, key = int(offsets[-1]), np.uint64(12345)
+    keys, owner, friend = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
+    _kernels_week.meet_draw(key, offsets, t.partner, k, agent, net, owner, friend, keys)
+    f0, f_tri, f_hom = (
+        net[_kernels_week.NET_COEF.index(c)] for c in ("form_intercept", "form_triadic", "form_homophily")
+    )
+    via_count = 0
+    for i in range(n):
+        for j in range(offsets[i], offsets[i + 1]):
+            other, route, off1, off2, u_form = _kernels_week._meeting_draws(key, j, n, k)
+            via = False
+            if route < 0.6:
+                f = t.partner[i * k + off1]
+                c = t.partner[f * k + off2]
+                if f != i and c != f and c != i:
+                    other, via = c, True
+            via_count += via
+            z = f0 + f_tri * via - f_hom * abs(agent[i, 1] - agent[other, 1]) + agent[i, 0] + agent[other, 0]
+            want = other != i and u_form < expit(z)
+            assert keys[j] == (min(i, other) * n + max(i, other) if want else -1)
+    assert 0.2 * m < via_count < 0.6 * m and 0.1 * m < (keys >= 0).sum() < 0.9 * m
+
+
+def test_form_pairs_forms_each_wanted_pair_once_in_pair_order():
+    """Distinct pairs in (min, max) order, neither direction existing, both ends with a free slot (add_pairs)."""
+    rng = np.random.default_rng(6)
+    n, k = 150, 5
+    t = _compact_slots(rng, n, k, fill=0.5)
+    agent = rng.normal(size=(n, 5))
+    coef = np.array([-0.3, 0.8, 0.5, 0.2, 0.3, 0.2, 0.1, 0.4, 0.05])
+    a, b = rng.integers(0, n, 600), rng.integers(0, n, 600)
+    keys = np.where(a != b, np.minimum(a, b) * n + np.maximum(a, b), -1)
+    keys = np.r_[keys, keys[:50], -np.ones(20, np.int64)]  # repeats and non-meetings
+    ref = TieSlots(n, k)
+    ref.partner[:], ref.strength[:], ref.gain[:], ref.n_ties[:] = t.partner, t.strength, t.gain, t.n_ties
+    pairs = np.unique(keys[keys >= 0])
+    i, j = pairs // n, pairs % n
+    g_ij = np.array([_kernels._pair_gain(agent, x, y, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
+    g_ji = np.array([_kernels._pair_gain(agent, y, x, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
+    formed_ref = ref.add_pairs(i, j, 0.3, g_ij, g_ji)
+    formed = _kernels_week.form_pairs(keys, t.partner, t.strength, t.gain, t.n_ties, k, agent, coef, np.float32(0.3))
+    assert formed == int(formed_ref.sum()) > 20 and not formed_ref.all()
+    np.testing.assert_array_equal(t.partner, ref.partner)
+    np.testing.assert_array_equal(t.n_ties, ref.n_ties)
+    np.testing.assert_array_equal(t.strength, ref.strength)
+    np.testing.assert_array_equal(t.gain, ref.gain)
+
+
+def test_agent_week_follows_the_support_stress_and_symptom_rules():
+    """One fused agent pass vs the documented formulas (no conflicts, no pruning, no life events: no draws there)."""
+    from sciplab.sim.distress import _B32, _MINUS_A32, _NEIGHBOURS
+    from sciplab.sim.network import _prepare
+
+    p = SimParams(n_agents=400, childhood_months=24)
+    pop = _pop(n=400, weeks=3, seed=2)
+    pop.therapy_support[:50] = 0.2
+    _, _, pstate, _ = _prepare(pop, p, np.uint64(1))
+    t, nw, d = pop.ties, p.network, p.distress
+    net = _net(conflict_rate=0.0)
+    dis = np.array([getattr(d, name) for name in _kernels_week.DIST_COEF])
+    dis[_kernels_week.DIST_COEF.index("life_event_rate")] = 0.0
+    anx, avo, comp = pop.anxiety, pop.avoidance, pop.competencies
+    w0, lonely0, stress0, x0 = t.strength2d.copy(), pop.lonely.copy(), pop.stress.copy(), pop.symptoms.copy()
+    inten0 = pop.symptom_intensity.copy()
+    total, friends = np.empty(400, np.float32), np.empty(400, np.float32)
+    _kernels_week.tie_rows(np.uint64(76), False, t.strength, t.gain, t.partner, t.n_ties, t.k, pstate, comp,
+                           pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance,
+                           pop.lonely, net, total, friends)  # fmt: skip
+    _kernels_week.agent_week(
+        np.uint64(77), total, friends, comp, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
+        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
+    )  # fmt: skip
+    keep = 1 - nw.decay * np.exp(
+        nw.decay_avoidance * avo - nw.decay_disclosure * comp[:, 2] + nw.decay_lonely * lonely0
+    )
+    budget = 1 / (1 + t.n_ties / nw.capacity_half)
+    w = np.where(w0 > 0, np.minimum(w0 * keep[:, None] + t.gain2d * budget[:, None], 1), 0)
+    np.testing.assert_allclose(t.strength2d, w, rtol=2e-6)
+    total = (w * pstate[t.partner2d, 0]).sum(axis=1)
+    rs = 1 - np.exp(-total / nw.support_scale)
+    np.testing.assert_allclose(pop.received_support, rs, rtol=1e-5)
+    z = (np.log(np.clip(rs, 1e-4, 1 - 1e-4) / (1 - np.clip(rs, 1e-4, 1 - 1e-4))) - nw.support_bias_anxiety * anx
+         - nw.support_bias_avoidance * avo + nw.support_self_efficacy * comp[:, 0] + nw.support_awareness * comp[:, 1]
+         + pop.support_bias)  # fmt: skip
+    np.testing.assert_allclose(pop.perceived_support, expit(z), rtol=1e-5)
+    np.testing.assert_allclose(pop.stress, stress0 * d.stress_decay)
+    ps = np.clip(pop.perceived_support + pop.therapy_support, 0, 1)
+    conn = np.maximum(d.connectivity + d.connectivity_anxiety * anx + d.connectivity_avoidance * avo
+                      - d.connectivity_awareness * comp[:, 1], 0)  # fmt: skip
+    field = (d.field_intercept + pop.stress - d.field_support * ps + d.field_lonely * pop.loneliness
+             + d.field_anxiety * anx + d.field_avoidance * avo - d.field_self_efficacy * comp[:, 0])  # fmt: skip
+    prob = expit(CRAMER_A * ((x0 @ CRAMER_W) * conn[:, None] + field[:, None] - CRAMER_B))
+    np.testing.assert_allclose(pop.symptom_intensity, inten0 + (prob - inten0) / d.symptom_memory_weeks, rtol=1e-4,
+                               atol=1e-6)  # fmt: skip
+    # SISa: onset and recovery with the documented probabilities (lonely friends from the start of the week)
+    friends = (w * pstate[t.partner2d, 1]).sum(axis=1)
+    onset = expit(nw.lonely_intercept + nw.lonely_support * (0.5 - ps) + nw.lonely_anxiety * anx
+                  - nw.lonely_self_efficacy * comp[:, 0] - nw.lonely_disclosure * comp[:, 2]
+                  + nw.lonely_friends * friends)  # fmt: skip
+    recover = expit(np.log(nw.lonely_recovery / (1 - nw.lonely_recovery)) + nw.lonely_support * (ps - 0.5))
+    expected = np.where(lonely0, recover, onset)  # probability of changing state
+    changed = pop.lonely != lonely0
+    assert abs(changed.sum() - expected.sum()) < 4 * np.sqrt((expected * (1 - expected)).sum())

@@ -146,3 +146,80 @@ def test_sweep_refuses_a_grid_that_would_not_fit_in_memory():
     assert 2 < need < 10
     with pytest.raises(InvalidParameterError, match=r"needs about .* GiB per task"):
         sweep({"n_agents": [1000, 2_000_000]}, 1, scheduler="synchronous", max_memory_gib=1.0)
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP port that accepts connections and never answers (a stuck process, a non-Dask server)."""
+    import socket
+    import threading
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                held.append(srv.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"tcp://127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_scheduler_that_never_answers_fails_with_its_address(silent_server):
+    with pytest.raises(
+        SciplabError, match=r"cannot reach the Dask scheduler at 'tcp://127\.0\.0\.1:\d+' within 1\.5 s"
+    ):
+        sweep({"therapy.policy": ["scip"]}, 1, fixed=FIXED, scheduler=silent_server, timeout=1.5)
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), 7200, "10", True])
+def test_sweep_refuses_a_bad_timeout(timeout):
+    with pytest.raises(InvalidParameterError, match="timeout must be"):
+        sweep({"therapy.policy": ["scip"]}, 1, fixed=FIXED, scheduler="tcp://127.0.0.1:9", timeout=timeout)
+
+
+def test_memory_refusal_states_estimate_and_limit_before_running(tmp_path):
+    with pytest.raises(
+        InvalidParameterError, match=r"needs about 2\.11 GiB per task .* more than the 0\.50 GiB memory budget"
+    ):
+        sweep({"n_agents": [1000, 1_000_000]}, 1, out=tmp_path / "sw", max_memory_gib=0.5)
+    assert not (tmp_path / "sw").exists()  # refused before anything was written or started
+    with pytest.raises(InvalidParameterError, match="max_memory_gib must be a positive number"):
+        sweep({"n_agents": [1000]}, 1, scheduler="synchronous", max_memory_gib=0)
+
+
+def test_a_remote_cluster_is_checked_against_its_worker_memory_limit():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, memory_limit="1GiB", dashboard_address=":0") as cluster:
+        with pytest.raises(InvalidParameterError, match="more than the 1.00 GiB memory limit of a worker at tcp://"):
+            sweep({"n_agents": [1_000_000]}, 1, scheduler=cluster.scheduler_address)
+
+
+def test_longest_tasks_go_first():
+    from sciplab.sim.sweep import _priority_groups, _tasks, estimate_cost
+
+    small, big = SimParams(n_agents=500), SimParams(n_agents=5000)
+    assert estimate_cost(big) > estimate_cost(small)
+    assert estimate_cost(SimParams(years=8.0)) > estimate_cost(SimParams(years=1.0))
+    tasks = _tasks({"n_agents": [500, 5000, 1000]}, 2, seed=1)
+    costs = [estimate_cost(SimParams(n_agents=t["point"]["n_agents"])) for t in tasks]
+    groups = _priority_groups(tasks, costs)
+    assert [[t["point"]["n_agents"] for t in g] for _, g in groups] == [[5000, 5000], [1000, 1000], [500, 500]]
+    assert [level for level, _ in groups] == sorted((level for level, _ in groups), reverse=True)
+
+
+def test_warm_up_runs_once_per_process():
+    from sciplab.sim import _sweep_workers
+
+    _sweep_workers._warm = False
+    assert _sweep_workers.warm_up() is True
+    assert _sweep_workers.warm_up() is False

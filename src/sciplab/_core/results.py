@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import functools
 import html
 import json
 import math
@@ -55,8 +56,9 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+@functools.lru_cache(maxsize=1)
 def package_version() -> str:
-    """Installed version of sciplab (``"unknown"`` when running from an uninstalled tree)."""
+    """Installed version of sciplab (``"unknown"`` when running from an uninstalled tree); read once per process."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

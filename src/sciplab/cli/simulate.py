@@ -172,6 +172,14 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int, typer.Option("--workers", help="Local cluster workers.")] = 2,
         seed: Annotated[int | None, typer.Option("--seed", help="Master seed.")] = None,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the scheduler.")] = 10.0,
+        max_memory: Annotated[
+            float | None,
+            typer.Option(
+                "--max-memory",
+                help="GiB one task may use (refused before running when the estimate is larger); default the "
+                "memory available now / workers, or a remote worker's memory limit.",
+            ),
+        ] = None,
     ) -> None:
         r"""Run a parameter grid x repetitions on Dask; writes shards and results.parquet.
 
@@ -195,7 +203,7 @@ def register(app: typer.Typer) -> None:
             task = bar.add_task("tasks", total=None)
             res = sweep(
                 grid, repetitions, scheduler=scheduler, seed=seed, out=out, n_workers=workers, timeout=timeout,
-                progress=lambda d, t: bar.update(task, completed=d, total=t),
+                max_memory_gib=max_memory, progress=lambda d, t: bar.update(task, completed=d, total=t),
             )  # fmt: skip
         write_data(res.table, Path(out) / "results.parquet", overwrite=True)
         console.print(f"{res.details['n_tasks']} tasks, seed {res.details['seed']}; wrote {out}/results.parquet")

@@ -1,10 +1,11 @@
-"""Compiled kernels of the adult phase: the tie-slot sweep, pair formation and the symptom networks.
+"""Compiled kernels of the adult phase: pair formation (initial network) and the symptom networks.
 
 Imported lazily by :mod:`sciplab.sim.network`, :mod:`sciplab.sim.state` and
 :mod:`sciplab.sim.distress` (``numba`` costs about a second to import, so ``import sciplab`` and the
 CLI never pay for it). Each kernel does in one pass what the NumPy version did in several (no
 tie-sized temporaries), and the row-local ones run over rows in parallel (``prange``): every row is
-computed exactly as in a serial loop, so results do not depend on the number of threads.
+computed exactly as in a serial loop, so results do not depend on the number of threads. The weekly
+step's kernels are in :mod:`sciplab.sim._kernels_week`.
 
 Compiled code is cached on disk when numba's cache folder is writable and its files of this module
 are whole; otherwise the kernels compile in memory (a broken cache never fails a simulation). The
@@ -25,99 +26,19 @@ def _probe() -> None:  # pragma: no cover - never called; locates the cache fold
     pass
 
 
-def _cache_usable() -> bool:
-    """Whether the kernels may be cached on disk (broken cache files of this module are removed)."""
+def _cache_usable(module_file: str = __file__) -> bool:
+    """Whether the kernels of ``module_file`` may be cached on disk (its broken cache files are removed).
+
+    ``module_file``: this module or another kernel module of the package (same cache folder).
+    """
     try:
         folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - no cache folder: compile in memory
         return False
-    return cache_files_usable(folder, __file__)
+    return cache_files_usable(folder, module_file)
 
 
 _CACHE = _cache_usable()
-
-
-@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
-def tie_pass(
-    strength, gain, partner, n_ties, k, keep, budget, conflict_ptr, conflict_slots, factor, prune, min_strength,
-    partner_state, total, lonely_friends,
-):  # fmt: skip
-    """Strengthen/decay, conflicts, pruning and both support sums, row by row (float32 like the slots).
-
-    Row ``i``: ``w <- min(1, w keep_i + gain budget_i)`` on its ``k`` slots; each conflict of the row
-    (``conflict_slots[conflict_ptr[i]:conflict_ptr[i + 1]]``) multiplies its slot by ``factor``;
-    with ``prune`` slots with ``0 < w < min_strength`` are emptied (strength and gain 0, partner =
-    owner); then ``total_i = sum_j w_ij resp_j`` and ``lonely_friends_i = sum_j w_ij lonely_j``
-    with ``partner_state[j] = (resp_j, lonely_j)`` packed so one partner costs one memory access.
-
-    A row without conflicts in a week without pruning (almost every row) takes a branch-free loop:
-    an empty slot has strength and gain 0 and points at its owner, so it stays 0 and adds 0 to the
-    sums; the compiler vectorises that loop.
-    """
-    n = keep.size
-    one = np.float32(1.0)
-    zero = np.float32(0.0)
-    for i in nb.prange(n):
-        base = i * k
-        kp = keep[i]
-        bd = budget[i]
-        tot = zero
-        lf = zero
-        c0 = conflict_ptr[i]
-        c1 = conflict_ptr[i + 1]
-        if not prune and c1 == c0:
-            for s in range(base, base + k):
-                w = min(strength[s] * kp + gain[s] * bd, one)
-                strength[s] = w
-                p = partner[s]
-                tot += w * partner_state[p, 0]
-                lf += w * partner_state[p, 1]
-            total[i] = tot
-            lonely_friends[i] = lf
-            continue
-        dropped = 0
-        # pruning of a slot hit by a conflict waits for the conflict (below), as in the rule order
-        check = prune and c1 == c0
-        for s in range(base, base + k):
-            w = strength[s]
-            if w == zero:
-                continue
-            w = min(w * kp + gain[s] * bd, one)
-            if check and w < min_strength:
-                strength[s] = zero
-                gain[s] = zero
-                partner[s] = i
-                dropped += 1
-                continue
-            strength[s] = w
-            p = partner[s]
-            tot += w * partner_state[p, 0]
-            lf += w * partner_state[p, 1]
-        # the row's conflicts (rare): each costs a share of its slot; then pruning, as in the serial rule
-        for c in range(c0, c1):
-            s = conflict_slots[c]
-            w = strength[s]
-            if w == zero:
-                continue
-            p = partner[s]
-            cut = w - w * factor
-            strength[s] = w * factor
-            tot -= cut * partner_state[p, 0]
-            lf -= cut * partner_state[p, 1]
-        if prune and c1 > c0:
-            for s in range(base, base + k):
-                w = strength[s]
-                if w > zero and w < min_strength:
-                    p = partner[s]
-                    tot -= w * partner_state[p, 0]
-                    lf -= w * partner_state[p, 1]
-                    strength[s] = zero
-                    gain[s] = zero
-                    partner[s] = i
-                    dropped += 1
-        total[i] = tot
-        lonely_friends[i] = lf
-        n_ties[i] -= dropped
 
 
 #: columns of the packed per-agent state read by :func:`meet_form`
@@ -205,35 +126,27 @@ def meet_form(partner, strength, gain, n_ties, k, i, j, u_friend, off1, off2, u_
 
 @nb.njit(nogil=True, cache=_CACHE)
 def _add_pair(partner, strength, gain, n_ties, k, a, b, w0, g_ab, g_ba):
-    """Mutual tie ``a <-> b`` in the first free slot of each when neither direction exists."""
-    if a == b or n_ties[a] >= k or n_ties[b] >= k:
+    """Mutual tie ``a <-> b`` after the last tie of each (compact rows) when neither direction exists."""
+    na = n_ties[a]
+    nb_ = n_ties[b]
+    if a == b or na >= k or nb_ >= k:
         return False
-    free_a = -1
-    for s in range(a * k, a * k + k):
-        p = partner[s]
-        if p == b:
+    for s in range(a * k, a * k + na):
+        if partner[s] == b:
             return False
-        if p == a and free_a < 0:
-            free_a = s
-    if free_a < 0:
-        return False
-    free_b = -1
-    for s in range(b * k, b * k + k):
-        p = partner[s]
-        if p == a:
+    for s in range(b * k, b * k + nb_):
+        if partner[s] == a:
             return False
-        if p == b and free_b < 0:
-            free_b = s
-    if free_b < 0:
-        return False
+    free_a = a * k + na
+    free_b = b * k + nb_
     partner[free_a] = b
     strength[free_a] = w0
     gain[free_a] = g_ab
     partner[free_b] = a
     strength[free_b] = w0
     gain[free_b] = g_ba
-    n_ties[a] += 1
-    n_ties[b] += 1
+    n_ties[a] = na + 1
+    n_ties[b] = nb_ + 1
     return True
 
 

@@ -1,16 +1,17 @@
 """Adult phase (weekly steps): social network, support, loneliness and distress.
 
-Rules, all vectorised over agents and ties (SAOM-like formation after Snijders, van de Bunt &
-Steglich 2010; SISa loneliness after Hill et al. 2010 and Cacioppo et al. 2009; [inference]
-functional forms; every coefficient is a field of :class:`~sciplab.sim.params.NetworkParams` or
-:class:`~sciplab.sim.params.DistressParams`; time step one week):
+Rules, computed per agent by compiled kernels (:mod:`sciplab.sim._kernels_week`; SAOM-like
+formation after Snijders, van de Bunt & Steglich 2010; SISa loneliness after Hill et al. 2010 and
+Cacioppo et al. 2009; [inference] functional forms; every coefficient is a field of
+:class:`~sciplab.sim.params.NetworkParams` or :class:`~sciplab.sim.params.DistressParams`; time step
+one week):
 
 1. Meetings: ``Poisson(meet_rate * exp(m_ini * initiation_i))`` a week; a share ``p_ff`` through a
    friend (a random tie of a random tie: triadic closure), the rest at random.
 2. Formation: ``P = logistic(b0 + b_tri * via_friend - b_hom * |warmth_i - warmth_j|
    + b_ini * mean initiation + b_sse * mean self-efficacy - b_av * mean avoidance - b_L * lonely)``;
    both directions are created with strength ``w0`` when neither exists and both ends have a free
-   slot (:func:`sciplab.sim._kernels.meet_form`); every meeting is a chance, a pair forms at
+   slot (:func:`sciplab.sim._kernels_week.form_pairs`); every meeting is a chance, a pair forms at
    most one tie a week.
 3. Strength: ``w <- w * (1 - delta_i) + theta * q_ij / (1 + ties_i / capacity_half)``, capped at 1,
    with decay ``delta_i = delta0 * exp(d_av * avoidance_i - d_dis * disclosure_i + d_L * lonely_i)`` and interaction
@@ -40,34 +41,15 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import expit
 
 from sciplab._core.errors import InvalidParameterError
-from sciplab.sim.distress import symptom_step
 from sciplab.sim.params import SimParams
 from sciplab.sim.state import COMPETENCIES, Population, TieSlots
 
 __all__ = ["adult_step", "init_adulthood", "refresh_quality", "run_weeks", "set_threads"]
 
 _SSE, _EA, _DIS, _AST, _INI, _CM = range(len(COMPETENCIES))
-
-
-def _poisson_events(rng: np.random.Generator, rates: np.ndarray) -> np.ndarray:
-    """Owner indices (sorted) of independent ``Poisson(rates[i])`` event counts, drawn as one process.
-
-    Same distribution as ``np.repeat(arange(n), rng.poisson(rates))``: the total is
-    ``Poisson(sum rates)`` and, given the total, the events are uniform on ``[0, sum rates)``
-    (sorted uniforms from normalised cumulative exponentials), each falling to the agent whose
-    interval of the cumulative rate holds it. About twice as fast as per-agent Poisson draws.
-    """
-    cum = np.cumsum(rates)
-    total = float(cum[-1]) if cum.size else 0.0
-    count = int(rng.poisson(total)) if total > 0 else 0
-    if count == 0:
-        return np.zeros(0, dtype=np.int64)
-    u = np.cumsum(rng.standard_exponential(count + 1))
-    u = u[:-1] * (total / u[-1])
-    return np.minimum(np.searchsorted(cum, u, side="right"), rates.size - 1).astype(np.int64)
 
 
 _THREADS = max(1, int(os.environ.get("SCIPLAB_SIM_THREADS", "1") or 1))
@@ -101,15 +83,6 @@ def _kernels() -> Any:
 
     numba.set_num_threads(min(_THREADS, numba.config.NUMBA_NUM_THREADS))
     return kernels
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function in place on a fresh float array (numpy's vectorised exp; faster than expit)."""
-    np.negative(x, out=x)
-    with np.errstate(over="ignore"):  # exp overflow -> inf -> 0, the correct limit
-        np.exp(x, out=x)
-    x += 1.0
-    return np.reciprocal(x, out=x)
 
 
 def _quality_gain(pop: Population, i: np.ndarray, j: np.ndarray, p: SimParams) -> np.ndarray:
@@ -189,12 +162,6 @@ def _meet_form(pop: Population, p: SimParams, rng: np.random.Generator, i: np.nd
     )  # fmt: skip
 
 
-def _meet(pop: Population, p: SimParams, rng: np.random.Generator, rate: float) -> None:
-    n = p.network
-    i = _poisson_events(rng, rate * np.exp(n.meet_initiation * pop.competencies[:, _INI]))
-    _meet_form(pop, p, rng, i, n.friend_of_friend)
-
-
 def _init_block_requests(n: int, k: int) -> int:
     """Meeting requests formed at once while building the initial network.
 
@@ -250,136 +217,74 @@ def init_adulthood(pop: Population, params: SimParams, rng: np.random.Generator)
     _support(pop, params)
 
 
-def _responsiveness(pop: Population, p: SimParams) -> np.ndarray:
-    n = p.network
-    comp = pop.competencies
-    z = n.responsiveness_self_efficacy * comp[:, _SSE] + n.responsiveness_awareness * comp[:, _EA]
-    z += n.responsiveness_warmth * pop.warmth
-    return _sigmoid(z.astype(np.float32))
+def _week_kernels() -> Any:
+    """The compiled weekly-step kernels (numba imported on first use), with the thread count applied."""
+    _kernels()
+    from sciplab.sim import _kernels_week
+
+    return _kernels_week
 
 
-def _perceive(pop: Population, p: SimParams, total: np.ndarray) -> None:
-    """Received support from ``sum_j w_ij resp_j`` and perceived support with the attachment bias."""
-    n = p.network
-    rs = -np.expm1(-total.astype(np.float64) / n.support_scale)
-    pop.received_support = rs
-    anx = pop.prototype_anxiety + pop.state_anxiety
-    avo = pop.prototype_avoidance + pop.state_avoidance
-    rs_c = np.clip(rs, 1e-4, 1 - 1e-4)
-    z = np.log(rs_c / (1.0 - rs_c))
-    z -= n.support_bias_anxiety * anx
-    z -= n.support_bias_avoidance * avo
-    if n.support_self_efficacy or n.support_awareness:
-        # the competencies also shape how support is perceived and used (Mallinckrodt & Wei 2005)
-        z += n.support_self_efficacy * pop.competencies[:, _SSE] + n.support_awareness * pop.competencies[:, _EA]
-    z += pop.support_bias
-    pop.perceived_support = _sigmoid(z)
-
-
-def _support(pop: Population, p: SimParams) -> np.ndarray:
-    """Received and perceived support; returns each agent's lonely-friend exposure ``sum_j w_ij L_j``."""
-    csr = pop.ties.csr
-    _perceive(pop, p, csr @ _responsiveness(pop, p))
-    return csr @ pop.lonely.astype(np.float32)
-
-
-def _tie_pass(
-    pop: Population,
-    p: SimParams,
-    keep: np.ndarray,
-    budget: np.ndarray,
-    conflict_slots: np.ndarray,
-    prune: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Strengthen/decay, conflicts, pruning and the two support sums in one compiled sweep over the slots.
-
-    Row ``i``: ``w <- min(1, w keep_i + gain_ij budget_i)``, then its conflicts (``conflict_slots``,
-    sorted) each cost a share of the slot's strength, then in pruning weeks ties under ``w_min`` are
-    dropped, then ``sum_j w_ij resp_j`` and ``sum_j w_ij L_j`` (:func:`sciplab.sim._kernels.tie_pass`).
-    Every operation is row-local: identical for any number of threads. Returns both sums (float32).
-    """
-    n = p.network
+def _prepare(pop: Population, p: SimParams, key: np.uint64) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """Run :func:`~sciplab.sim._kernels_week.week_prep`; returns (kernels, net coefficients, pstate, counts)."""
+    kw = _week_kernels()
     ties = pop.ties
-    kernels = _kernels()
-    total = np.empty(ties.n, dtype=np.float32)
-    lonely_friends = np.empty(ties.n, dtype=np.float32)
-    ptr = np.zeros(ties.n + 1, dtype=np.int64)  # the conflicts of row i: conflict_slots[ptr[i]:ptr[i + 1]]
-    np.cumsum(np.bincount(conflict_slots // ties.k, minlength=ties.n), out=ptr[1:])
-    partner_state = np.empty((ties.n, 2), dtype=np.float32)  # (responsiveness, lonely): one read per partner
-    partner_state[:, 0] = _responsiveness(pop, p)
-    partner_state[:, 1] = pop.lonely
-    kernels.tie_pass(
-        ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, keep, budget, ptr, conflict_slots,
-        np.float32(1.0 - n.conflict_cost), prune, np.float32(n.min_strength), partner_state, total, lonely_friends,
-    )  # fmt: skip
-    return total, lonely_friends
+    net = np.array([getattr(p.network, name) for name in kw.NET_COEF], dtype=np.float64)
+    agent = ties.work("agent", (pop.n, 5), np.float64)
+    pstate = ties.work("pstate", (pop.n, 2), np.float32)
+    counts = ties.work("counts", pop.n, np.int64)
+    kw.week_prep(key, pop.competencies, pop.warmth, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
+                 pop.state_avoidance, pop.lonely, net, agent, pstate, counts)  # fmt: skip
+    return kw, net, pstate, counts
+
+
+def _support(pop: Population, p: SimParams) -> None:
+    """Received and perceived support from the current ties (start of adulthood)."""
+    kw, net, pstate, _ = _prepare(pop, p, np.uint64(0))
+    t = pop.ties
+    kw.support_only(t.strength, t.partner, t.n_ties, t.k, pstate, pop.prototype_anxiety, pop.state_anxiety,
+                    pop.prototype_avoidance, pop.state_avoidance, pop.competencies, pop.support_bias, net,
+                    pop.received_support, pop.perceived_support)  # fmt: skip
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
-    """Advance every agent one week (network, support, loneliness, distress).
+    """Advance every agent one week (network, support, loneliness, distress) with five compiled kernels.
 
-    The tie slots are swept once by a compiled kernel (:func:`_tie_pass`); no tie-sized temporary
-    is allocated.
+    :mod:`sciplab.sim._kernels_week`: the per-agent state and meeting counts, the meetings (parallel
+    over agents), the pair formation (checks parallel, slots taken serially in pair order), the tie
+    rows and one pass per agent over the rest of its week (parallel). Four 64-bit keys drawn from
+    ``rng`` seed the agents' counter-based random streams, so a seed gives identical output with any number of
+    threads. The work arrays are kept between weeks (:meth:`TieSlots.work`); the tie rows are read
+    once a week (plus the rows the meetings touch).
     """
-    n = params.network
-    d = params.distress
     ties = pop.ties
-    anx = pop.prototype_anxiety + pop.state_anxiety
-    avo = pop.prototype_avoidance + pop.state_avoidance
-    comp = pop.competencies
-    # 1-2 meetings and formation
-    _meet(pop, params, rng, n.meet_rate)
-    # 3 strengthening, decay, conflicts, pruning and 4 support (+ lonely-friend exposure): one sweep
-    log_decay = n.decay_avoidance * avo + n.decay_lonely * pop.lonely
-    if n.decay_disclosure:
-        log_decay = log_decay - n.decay_disclosure * comp[:, _DIS]
-    keep = (1.0 - n.decay * np.exp(log_decay)).astype(np.float32)
-    budget = (1.0 / (1.0 + ties.n_ties / n.capacity_half)).astype(np.float32)
-    ci = _poisson_events(rng, n.conflict_rate * np.exp(n.conflict_anxiety * anx - n.conflict_management * comp[:, _CM]))
-    conflict_slots = ci * ties.k + rng.integers(0, ties.k, ci.size)  # sorted: ci is sorted, offsets < k
-    total, lonely_friends = _tie_pass(pop, params, keep, budget, conflict_slots, (week + 1) % n.prune_every == 0)
-    _perceive(pop, params, total)
-    ps = np.clip(pop.perceived_support + pop.therapy_support, 0.0, 1.0)
-    # 5 loneliness (SISa)
-    onset = _sigmoid(
-        n.lonely_intercept
-        + n.lonely_support * (0.5 - ps)
-        + n.lonely_anxiety * anx
-        - n.lonely_self_efficacy * comp[:, _SSE]
-        - n.lonely_disclosure * comp[:, _DIS]
-        + n.lonely_friends * lonely_friends
-    )
-    recover = _sigmoid(logit(n.lonely_recovery) + n.lonely_support * (ps - 0.5))
-    u = rng.random(pop.n)
-    pop.lonely = np.where(pop.lonely, u >= recover, u < onset)
-    pop.loneliness += (pop.lonely - pop.loneliness) / n.lonely_memory_weeks
-    # 6 distress
-    # at least one life event this week (Poisson(rate) > 0); only its occurrence matters
-    hit = rng.random(pop.n) < -np.expm1(-d.life_event_rate)
-    pop.stress *= d.stress_decay
-    if hit.any():
-        sev = rng.exponential(d.life_event_severity, int(hit.sum()))
-        if d.stress_avoidance:
-            sev *= np.exp(d.stress_avoidance * avo[hit])
-        pop.stress[hit] += sev
-    conn = np.maximum(
-        d.connectivity
-        + d.connectivity_anxiety * anx
-        + d.connectivity_avoidance * avo
-        - d.connectivity_awareness * comp[:, _EA],
-        0.0,
-    )
-    field = (
-        d.field_intercept
-        + pop.stress
-        - d.field_support * ps
-        + d.field_lonely * pop.loneliness
-        + d.field_anxiety * anx
-        + d.field_avoidance * avo
-        - d.field_self_efficacy * comp[:, _SSE]
-    )
-    pop.symptoms, prob = symptom_step(pop.symptoms, conn, field, rng)
-    pop.symptom_intensity += (prob - pop.symptom_intensity) / np.float32(d.symptom_memory_weeks)
+    keys = rng.integers(0, 2**63, 4, dtype=np.int64).view(np.uint64)
+    kw, net, pstate, counts = _prepare(pop, params, keys[0])
+    # 1-2 meetings (strangers or friends' friends) and formation
+    offsets = ties.work("offsets", pop.n + 1, np.int64)
+    offsets[0] = 0
+    np.cumsum(counts, out=offsets[1:])
+    m = int(offsets[-1])
+    wanted = ties.work("wanted", m, np.int64)
+    kw.meet_draw(keys[1], offsets, ties.partner, ties.k, ties.work("agent", (pop.n, 5), np.float64), net,
+                 ties.work("owner", m, np.int64), ties.work("friend", m, np.int64), wanted)  # fmt: skip
+    kw.form_pairs(wanted, ties.partner, ties.strength, ties.gain, ties.n_ties, ties.k,
+                  ties.work("agent", (pop.n, 5), np.float64), _coefficients(params),
+                  np.float32(params.network.initial_strength))  # fmt: skip
+    # 3-4 tie rows (strengthening/decay, conflicts, pruning, support sums); 4-6 support, loneliness, distress
+    from sciplab.sim.distress import _B32, _MINUS_A32, _NEIGHBOURS
+
+    dis = np.array([getattr(params.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
+    prune = (week + 1) % params.network.prune_every == 0
+    total, friends = ties.work("total", pop.n, np.float32), ties.work("friends", pop.n, np.float32)
+    kw.tie_rows(keys[2], prune, ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, pstate, pop.competencies,
+                pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance, pop.lonely, net,
+                total, friends)  # fmt: skip
+    kw.agent_week(
+        keys[3], total, friends, pop.competencies, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
+        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
+    )  # fmt: skip
 
 
 def run_weeks(

@@ -2,7 +2,9 @@
 
 One NumPy array per state variable, one row per agent (never one Python object per agent). Ties
 live in fixed-capacity slots: agent *i* owns slots ``i*K .. i*K+K-1`` holding a partner index and
-a strength (0 = empty). The slot arrays are shared, without copying, with a
+a strength (0 = empty). Rows are compact: the ``n_ties[i]`` ties of agent *i* fill its first
+slots and the free slots follow, so a pass over the ties reads only occupied slots (every
+mutator keeps this: ties are appended, pruning closes the gaps). The slot arrays are shared, without copying, with a
 :class:`scipy.sparse.csr_matrix` (``indptr = 0, K, 2K, ...``; an empty slot points at the agent
 itself with weight 0), so support and contagion are sparse matrix-vector products and every rule
 updates the arrays in place, vectorised over all ties. A tie is directed (the relationship as *i*
@@ -56,8 +58,7 @@ class TieSlots:
         self.strength = self.csr.data
         self.partner = self.csr.indices
         self.n_ties = np.zeros(self.n, dtype=np.int32)
-        self._scratch: dict[int, np.ndarray] = {}
-        self._blocks: dict[tuple[int, int], sp.csr_matrix] = {}
+        self._work: dict[str, np.ndarray] = {}
 
     @property
     def strength2d(self) -> np.ndarray:
@@ -149,54 +150,32 @@ class TieSlots:
         return formed
 
     def prune(self, min_strength: float) -> int:
-        """Empty slots whose strength fell below ``min_strength``; returns the number dropped."""
-        return self.prune_rows(0, self.n, min_strength)
+        """Empty slots whose strength fell below ``min_strength`` and close the gaps; returns the number dropped.
 
-    def prune_rows(self, a: int, b: int, min_strength: float, scratch: np.ndarray | None = None) -> int:
-        """:meth:`prune` for rows ``a:b`` (``scratch``: optional float32/uint32 work array).
-
-        One pass over the slots: strengths are non-negative float32, whose bit patterns order like
-        the numbers, so ``0 < w < w_min`` is ``bits(w) - 1 < bits(w_min) - 1`` in unsigned integers
-        (an empty slot, bits 0, wraps around to the largest value).
+        The surviving ties of a row keep their order and move to the front (compact rows).
         """
-        limit = np.float32(min_strength).view(np.uint32)
-        if limit == 0 or b <= a:
+        alive = self.strength2d >= np.float32(min_strength)
+        dead = int(self.n_ties.sum() - alive.sum())
+        if dead == 0:
             return 0
-        lo, hi = a * self.k, b * self.k
-        bits = self.strength[lo:hi].view(np.uint32)
-        work = np.empty(hi - lo, dtype=np.uint32) if scratch is None else scratch[: hi - lo].view(np.uint32)
-        np.subtract(bits, np.uint32(1), out=work)
-        dead = np.flatnonzero(work < limit - np.uint32(1))
-        if dead.size == 0:
-            return 0
-        dead += lo
-        rows = dead // self.k
-        self.strength[dead] = 0.0
-        self.gain[dead] = 0.0
-        self.partner[dead] = rows.astype(self.partner.dtype)
-        self.n_ties[a:b] -= np.bincount(rows - a, minlength=b - a).astype(np.int32)
-        return int(dead.size)
+        order = np.argsort(~alive, axis=1, kind="stable")
+        for arr in (self.strength2d, self.gain2d, self.partner2d):
+            arr[:] = np.take_along_axis(arr, order, axis=1)
+        self.n_ties[:] = alive.sum(axis=1)
+        free = np.arange(self.k)[None, :] >= self.n_ties[:, None]
+        self.strength2d[free] = 0.0
+        self.gain2d[free] = 0.0
+        self.partner2d[free] = np.broadcast_to(np.arange(self.n, dtype=self.partner.dtype)[:, None], free.shape)[free]
+        return dead
 
-    def scratch(self, worker: int, size: int) -> np.ndarray:
-        """A cached float32 work array of at least ``size`` elements for one worker thread."""
-        buf = self._scratch.get(worker)
-        if buf is None or buf.size < size:
-            buf = self._scratch[worker] = np.empty(size, dtype=np.float32)
-        return buf
-
-    def row_block(self, a: int, b: int) -> sp.csr_matrix:
-        """CSR matrix of rows ``a:b`` sharing the slot arrays (cached; used by the threaded passes)."""
-        key = (a, b)
-        block = self._blocks.get(key)
-        if block is None:
-            lo, hi = a * self.k, b * self.k
-            # the constructor copies slices, so attach the views directly (rows of K slots each)
-            block = sp.csr_matrix((b - a, self.n), dtype=self.strength.dtype)
-            block.data = self.strength[lo:hi]
-            block.indices = self.partner[lo:hi]
-            block.indptr = self.indptr[: b - a + 1]
-            self._blocks[key] = block
-        return block
+    def work(self, name: str, shape: int | tuple[int, ...], dtype: type) -> np.ndarray:
+        """A work array of the weekly step kept between weeks (no per-week allocation); grown when too small."""
+        shape = (shape,) if isinstance(shape, int) else shape
+        buf = self._work.get(name)
+        if buf is None or buf.shape[1:] != shape[1:] or buf.shape[0] < shape[0] or buf.dtype != dtype:
+            grown = (max(shape[0], int(1.25 * buf.shape[0]) if buf is not None else 0), *shape[1:])
+            buf = self._work[name] = np.empty(grown, dtype=dtype)
+        return buf[: shape[0]]
 
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Occupied ties as ``(source, target, strength)`` arrays."""
@@ -205,7 +184,7 @@ class TieSlots:
 
     def nbytes(self) -> int:
         """Memory held by the tie arrays."""
-        extra = sum(a.nbytes for a in self._scratch.values())
+        extra = sum(a.nbytes for a in self._work.values())
         return self.partner.nbytes + self.strength.nbytes + self.gain.nbytes + self.indptr.nbytes + extra
 
 

@@ -9,6 +9,10 @@ grid values, repetition, seed entropy, the calibration statistics and summary me
 row is written to ``out/shards/task-<k>.parquet``; a rerun skips tasks whose shard exists
 (resumable) and refuses a folder holding a different sweep.
 
+Dask sweeps warm every worker first (imports and compiled kernels, :mod:`sciplab.sim._sweep_workers`)
+and start the longest tasks first (:func:`estimate_cost`), so the last tasks to finish are short and
+no worker waits while another runs a long one.
+
 Schedulers: ``None`` starts a ``dask.distributed.LocalCluster`` (``n_workers`` processes, one thread
 each); an address (``tcp://host:8786``) connects to a running scheduler, failing with a clear error
 after ``timeout`` seconds; ``"synchronous"`` runs in this process without Dask.
@@ -36,7 +40,7 @@ from sciplab._core.results import Result, package_version
 from sciplab.sim.measurement import latent
 from sciplab.sim.params import SimParams, parameter_names
 
-__all__ = ["SweepResult", "estimate_memory_gib", "read_grid", "summary_row", "sweep"]
+__all__ = ["SweepResult", "estimate_cost", "estimate_memory_gib", "read_grid", "summary_row", "sweep"]
 
 
 def estimate_memory_gib(params: SimParams) -> float:
@@ -50,11 +54,39 @@ def estimate_memory_gib(params: SimParams) -> float:
     return params.n_agents * (12 * k + 1500) / 2**30
 
 
-def _physical_memory_gib() -> float:
+def estimate_cost(params: SimParams) -> float:
+    """Relative run time of one simulation (arbitrary units), to start the longest tasks first.
+
+    Agents x steps: childhood months, adult weeks weighted by the ties each agent keeps (the tie-slot
+    passes dominate an adult week) and follow-up weeks. Only the order matters.
+    """
+    ties = min(params.network.initial_ties, params.network.max_ties)
+    return params.n_agents * (params.childhood_months + 52 * params.years * (1 + ties / 10) + params.followup_weeks)
+
+
+def _available_memory_gib() -> float:
+    """Memory available to new processes now (``MemAvailable``; else the physical memory), GiB."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 / 2**30
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
         return 64.0
+
+
+def _check_memory(need: float, limit: float, source: str) -> None:
+    """Refuse (before anything runs) a grid whose largest point needs more than ``limit`` GiB per task."""
+    if need > limit:
+        raise InvalidParameterError(
+            f"the largest grid point needs about {need:.2f} GiB per task (estimated from n_agents and "
+            f"network.max_ties), more than the {limit:.2f} GiB {source}; use fewer agents or tie slots"
+            + ("" if "budget" in source else ", or fewer workers")
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,6 +252,65 @@ def _run_task(
     return rows
 
 
+def _priority_groups(tasks: list[dict[str, Any]], cost: list[float]) -> list[tuple[int, list[dict[str, Any]]]]:
+    """Tasks grouped by Dask priority: a quarter-octave level of the estimated cost (higher runs first)."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for task, c in zip(tasks, cost, strict=True):
+        groups.setdefault(round(4 * math.log2(max(c, 1.0))), []).append(task)
+    return sorted(groups.items(), reverse=True)
+
+
+def _warm_workers(client: Any) -> None:
+    """Register the warm-up worker plugin: imports and compiled kernels before the first task, on every worker."""
+    from sciplab.sim._sweep_workers import WarmUp
+
+    client.register_plugin(WarmUp())
+
+
+def _probe_scheduler(address: str, timeout: float) -> None:
+    """Fail unless a Dask scheduler at ``address`` answers an identity request within ``timeout`` seconds.
+
+    ``Client(address, timeout=...)`` bounds the TCP connection but not the handshake after it: a port
+    that accepts connections and never answers (a stuck process, a proxy, a non-Dask server) hung the
+    sweep for good. The probe runs in its own thread and event loop (also under a running loop, as in
+    Jupyter) and is cancelled at the deadline.
+    """
+    import asyncio
+    import threading
+
+    from distributed.comm import connect
+
+    async def probe() -> None:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        kind = reply.get("type") if isinstance(reply, dict) else None
+        if kind != "Scheduler":
+            raise ValueError(f"the server answered as {kind or 'something else'}, not as a Dask scheduler")
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(probe(), timeout))
+            outcome.append(None)
+        except MemoryError:  # a frame length read from a server that does not speak Dask's protocol
+            outcome.append(ValueError("the server answered with something that is not Dask's protocol"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="sciplab-scheduler-probe", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if not outcome:  # pragma: no cover - wait_for cancels the probe at the deadline
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
 def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any, Any]:
     try:
         from distributed import Client, LocalCluster
@@ -237,10 +328,12 @@ def _connect(scheduler: str | None, n_workers: int, timeout: float) -> tuple[Any
             cluster.close()
             raise
     try:
+        _probe_scheduler(scheduler, timeout)
         return Client(scheduler, timeout=f"{timeout}s"), None
     except (OSError, TimeoutError, ValueError) as exc:
         raise SciplabError(
-            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({type(exc).__name__}); "
+            f"cannot reach the Dask scheduler at {scheduler!r} within {timeout:g} s ({type(exc).__name__}: "
+            f"{str(exc) or 'no answer'}); "
             "check the address (tcp://host:8786) and that the scheduler is running"
         ) from exc
 
@@ -280,7 +373,7 @@ def sweep(
     n_workers
         Worker processes of the local cluster.
     timeout
-        Seconds to wait for a remote scheduler before failing.
+        Seconds (above 0, at most 3600) to wait for a remote scheduler before failing with its address.
     progress
         Optional ``progress(done, total)`` callback.
     summarize
@@ -293,7 +386,9 @@ def sweep(
         Extra keyword arguments of :func:`sciplab.sim.simulate` (default: latent truth only).
     max_memory_gib
         Refuse a grid whose largest point would need more memory per worker than this (estimated
-        before anything runs; default: the machine's physical memory divided by the workers).
+        with :func:`estimate_memory_gib` before anything runs; default: the memory available now
+        divided by the local workers, or for a remote scheduler the smallest worker memory limit,
+        checked once connected and before any task is sent).
 
     Examples
     --------
@@ -318,18 +413,25 @@ def sweep(
         )
     if isinstance(n_workers, bool) or not isinstance(n_workers, int) or not 1 <= n_workers <= 4096:
         raise InvalidParameterError(f"n_workers must be a whole number from 1 to 4096, got {n_workers!r}")
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
+        raise InvalidParameterError(f"timeout must be a number of seconds above 0 and at most 3600, got {timeout!r}")
+    if max_memory_gib is not None and (
+        isinstance(max_memory_gib, bool) or not isinstance(max_memory_gib, int | float) or not max_memory_gib > 0
+    ):
+        raise InvalidParameterError(f"max_memory_gib must be a positive number of GiB, got {max_memory_gib!r}")
     # validate every grid point and its memory need before starting anything
-    need = 0.0
+    need, costs = 0.0, []
     for point in itertools.product(*grid.values()):
-        need = max(need, estimate_memory_gib(SimParams().updated({**fixed, **dict(zip(grid, point, strict=True))})))
+        params = SimParams().updated({**fixed, **dict(zip(grid, point, strict=True))})
+        need = max(need, estimate_memory_gib(params))
+        costs.append(estimate_cost(params))
+    remote = scheduler not in (None, "synchronous")
     workers = 1 if scheduler == "synchronous" else n_workers
-    limit = max_memory_gib if max_memory_gib is not None else _physical_memory_gib() / workers
-    if need > limit:
-        raise InvalidParameterError(
-            f"the largest grid point needs about {need:.1f} GiB per task (n_agents and network.max_ties), more than "
-            f"the {limit:.1f} GiB available per worker ({workers} worker(s)); use fewer agents or tie slots, or "
-            "fewer workers"
-        )
+    if max_memory_gib is not None:
+        _check_memory(need, float(max_memory_gib), "memory budget per worker (max_memory_gib)")
+    elif not remote:  # a remote cluster's workers are checked once connected, before any task is sent
+        avail = _available_memory_gib()
+        _check_memory(need, avail / workers, f"available per worker ({avail:.1f} GiB available / {workers} worker(s))")
     recorded = resolve_seed(seed)
     tasks = _tasks(grid, repetitions, recorded, common_seeds)
     task_options: dict[str, Any] = {"summarize": summarize or summary_row, "options": dict(simulate_options or {})}
@@ -366,9 +468,21 @@ def sweep(
 
         client, cluster = _connect(scheduler, n_workers, timeout)
         try:
-            futures = client.map(_run_task, tasks, fixed=fixed, shard_dir=shard_dir, pure=False, **task_options)
-            for k, fut in enumerate(as_completed(futures)):
-                rows.extend(fut.result())
+            if remote and max_memory_gib is None:
+                limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+                if any(limits):
+                    _check_memory(need, min(x for x in limits if x) / 2**30, f"memory limit of a worker at {scheduler}")
+            _warm_workers(client)
+            futures = []
+            # longest first (by estimated cost, in coarse levels): the last tasks to finish are short
+            per_task = [costs[t["task"] // repetitions] for t in tasks]
+            for level, group in _priority_groups(tasks, per_task):
+                futures += client.map(
+                    _run_task, group, fixed=fixed, shard_dir=shard_dir, pure=False, priority=level, **task_options
+                )
+            for k, (fut, result) in enumerate(as_completed(futures, with_results=True)):
+                rows.extend(result)
+                fut.release()
                 if progress is not None:
                     progress(k + 1, len(tasks))
         finally:

@@ -41,6 +41,8 @@ from sciplab.web.measures.service import TAMPERED
 from sciplab.web.migrate import check_schema
 from sciplab.web.settings import Settings
 from sciplab.web.views import routes as views_routes
+from sciplab.web.views import service as views_service
+from sciplab.web.views.cache import OverviewCache
 
 HERE = Path(__file__).parent
 CSP = security.CSP
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # a worker's start-up heap, with the engines the client page uses, out of the collector's reach
+        ops.freeze_startup_heap(views_service.warm)
         yield
         engine.dispose()
 
@@ -99,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.clinic = clinic
+    app.state.overview_cache = OverviewCache()  # this app's client overviews (sciplab.web.views.cache)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = package_version()
     app.state.templates = templates

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from sciplab.web.audit.service import Who
 from sciplab.web.auth.passwords import Hasher
 from sciplab.web.auth.service import LoginOutcome, RateLimiter, load_session, login
-from sciplab.web.db import redact
+from sciplab.web.db import READ_ONLY, redact
 from sciplab.web.errors import BadRequest, DatabaseError, Forbidden, NotAuthenticated
 from sciplab.web.models import AuthSession, User
 from sciplab.web.policy import Actor
@@ -61,10 +61,15 @@ class Clinic:
     setup_token: str | None = None
 
     @contextlib.contextmanager
-    def tx(self) -> Iterator[Session]:
-        """One transaction: committed at the end of the block, rolled back whole on any error."""
+    def tx(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One transaction: committed at the end of the block, rolled back whole on any error.
+
+        ``read_only``: the block only reads (see :meth:`read`); SQLite then opens it with a deferred
+        ``BEGIN`` (:data:`sciplab.web.db.READ_ONLY`) instead of taking the write lock.
+        """
+        bind = self.engine.execution_options(**{READ_ONLY: True}) if read_only else self.engine
         try:
-            with self.factory() as db, db.begin():
+            with self.factory(bind=bind) as db, db.begin():
                 yield db
         except (OperationalError, DBAPIError) as exc:
             if not isinstance(exc, OperationalError) and "IntegrityError" in type(exc).__name__:
@@ -75,6 +80,15 @@ class Clinic:
             raise DatabaseError(
                 "the clinic database is unavailable (locked, moved or down); nothing was saved — try again shortly"
             ) from None
+
+    def read(self) -> contextlib.AbstractContextManager[Session]:
+        """A transaction that only reads (a page's data after its access was decided and audited in :meth:`tx`).
+
+        On SQLite (WAL) a reader neither queues behind the one writer nor holds it up: the client page
+        computes and renders its overview without holding the write lock every other request needs.
+        Never write in it (SQLite could refuse a write that follows another writer's commit).
+        """
+        return self.tx(read_only=True)
 
     def login(self, request: Request, username: str, password: str, code: str = "") -> LoginOutcome:
         """Sign in: the attempt (and any failure count or lockout) is committed before a refusal is raised."""

@@ -2,7 +2,8 @@
 
 SQLite: WAL journal, foreign keys on, a busy timeout, and every transaction opened with
 ``BEGIN IMMEDIATE`` so writers queue instead of failing half-way (the audit chain needs one writer at
-a time); the app opens an existing file only (``mode=rw``): a missing file is an error, never a new
+a time), except a transaction marked :data:`READ_ONLY` (a deferred ``BEGIN``: WAL readers do not
+queue); the app opens an existing file only (``mode=rw``): a missing file is an error, never a new
 empty database. PostgreSQL: psycopg 3; the audit chain takes a transaction-scoped advisory lock.
 """
 
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sciplab.web.errors import DatabaseError
 
 BUSY_TIMEOUT_MS = 15_000
+#: Execution option of a transaction that only reads: SQLite opens it with a deferred ``BEGIN`` (WAL: a
+#: reader sees the last commit and never waits for the writer), every other one with ``BEGIN IMMEDIATE``.
+READ_ONLY = "sciplab_read_only"
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -88,7 +92,7 @@ def _sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -155,6 +155,10 @@ class TherapySession(Base):
     therapist_alliance: Mapped[int | None] = mapped_column(Integer, nullable=True)
     distance_rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    #: Bumped by the ORM on every UPDATE of the row (``version_id_col``): the client overview cache's key.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Assignment(Base):

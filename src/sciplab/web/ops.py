@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from sciplab.web.errors import DatabaseError
@@ -87,3 +88,34 @@ def readiness(clinic: Any) -> tuple[int, dict[str, Any]]:
     if revision != head:
         return 503, {"status": "unavailable", "reason": "schema not at head", "schema": revision, "head": head}
     return 200, {"status": "ready", "schema": revision}
+
+
+_frozen = False
+
+
+def freeze_startup_heap(warm: Callable[[], Any] | None = None, *, under_tests: bool | None = None) -> bool:
+    """``gc.collect()`` then ``gc.freeze()`` once per process, when a server starts (True when it froze).
+
+    The start-up heap (numpy, pandas, SciPy, SQLAlchemy, the instruments, the templates) lives as long
+    as the worker: frozen, Python's full collections no longer scan it on every few requests (the
+    client page's CPU p95 in ``benchmarks/bench_client_page.py`` falls by more than half). The app
+    calls this when its lifespan starts, so ``uvicorn --factory sciplab.web.app:create_app`` workers
+    get what ``sciplab serve`` does. Not under a test runner (``under_tests``, by default: pytest is
+    imported): a frozen heap is never collected, and a test session starts many apps whose garbage
+    must go. Set ``SCIPLAB_GC_FREEZE=0`` to switch it off. ``warm`` (called first) imports what the
+    first requests would, so that it is frozen too.
+    """
+    import gc
+    import os
+
+    global _frozen
+    if under_tests is None:
+        under_tests = "pytest" in sys.modules
+    if _frozen or under_tests or os.environ.get("SCIPLAB_GC_FREEZE", "1") == "0":
+        return False
+    if warm is not None:
+        warm()
+    gc.collect()
+    gc.freeze()
+    _frozen = True
+    return True

@@ -30,6 +30,7 @@ from sciplab.web.errors import BadRequest, Forbidden, NotAuthenticated, TooManyA
 from sciplab.web.measures import service as measures
 from sciplab.web.models import ROLES, SCHEDULES, User
 from sciplab.web.policy import allowed, require
+from sciplab.web.views import cache as views_cache
 from sciplab.web.views import charts as views_charts
 from sciplab.web.views import service as views_service
 
@@ -302,9 +303,15 @@ async def client_create(request: Request) -> Response:
 def client_page(request: Request, client_id: int, link: str = "") -> Response:
     """Page: GET /clients/{client_id}."""
     clinic = _clinic(request)
-    with clinic.tx() as db:
+    with clinic.tx() as db:  # short: who, the policy's decision, the audit entry
         login = clinic.authenticate(db, request)
-        rec, overview = views_service.client_page(db, login.actor, client_id)
+        views_service.audit_client_view(db, login.actor, client_id)
+    with clinic.read() as db:  # the page: reads only, no lock held while the overview is computed and rendered
+        cache = request.app.state.overview_cache
+        rec, entry = views_service.client_view(db, login.actor, client_id, cache, audit=False)
+        overview = None if entry is None else entry.overview
+        ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
+                                                                           views_charts)  # fmt: skip
         assigned = measures.assignments(db, rec["client"])
         ended = bool(rec["episodes"]) and rec["episodes"][-1].ended_on is not None
         next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
@@ -325,6 +332,7 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
             due=due,
             next_number=next_number,
             ov=overview,
+            ov_html=ov_html,
             charts=views_charts,
             acks=views_service.acknowledgements(db, client_id),
             can_ack=allowed(login.actor, "alerts.acknowledge"),
@@ -610,4 +618,3 @@ def research_csv(request: Request) -> Response:
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="sciplab-scores-deidentified.csv"'},
     )
-

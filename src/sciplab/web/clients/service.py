@@ -223,8 +223,8 @@ def end_episode(db: Session, actor: Actor, client_id: int, ended_on: dt.date | N
     return ep
 
 
-def client_record(db: Session, actor: Actor, client_id: int) -> dict[str, Any]:
-    """Everything a clinician sees on a client's page (the view is audited)."""
+def client_record(db: Session, actor: Actor, client_id: int, *, audit: bool = True) -> dict[str, Any]:
+    """Everything a clinician sees on a client's page (the view is audited unless the caller did: ``audit``)."""
     client = get_client(db, actor, client_id)
     identity = db.get(ClientIdentity, client.id)
     therapist = db.get(User, client.therapist_id) if client.therapist_id else None
@@ -240,7 +240,8 @@ def client_record(db: Session, actor: Actor, client_id: int) -> dict[str, Any]:
     for s in db.scalars(select(Score).where(Score.response_id.in_([r.id for r in responses]))):
         scores.setdefault(s.response_id, []).append(s)
     alerts = db.scalars(select(Alert).where(Alert.client_id == client.id).order_by(Alert.created_at.desc())).all()
-    record(db, _who(actor), "client.view", "client", client.id)
+    if audit:
+        record(db, _who(actor), "client.view", "client", client.id)
     return {
         "client": client,
         "identity": identity,

@@ -17,6 +17,7 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,10 +73,7 @@ def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
         .where(TherapySession.episode_id.in_(ids))
         .order_by(TherapySession.episode_id, TherapySession.number)
     ).all()
-    sessions = pd.DataFrame(
-        [(client_of[r[0]], *r) for r in srows],
-        columns=["client", "episode", "session_id", "session", "date", "attendance", "therapist_alliance", "distance"],
-    )
+    sessions = _sessions_frame(srows, client_of)
     rrows = db.execute(
         select(
             Response.client_id,
@@ -92,8 +90,11 @@ def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
         .where(Response.episode_id.in_(ids))
         .order_by(Response.submitted_at, Response.id)
     ).all()
-    first_date = sessions.groupby("episode")["date"].min().to_dict() if len(sessions) else {}
-    last_number = sessions.groupby("episode")["session"].max().to_dict() if len(sessions) else {}
+    first_date: dict[int, Any] = {}
+    last_number: dict[int, int] = {}
+    for r in srows:  # ordered by episode and number
+        first_date[r[0]] = min(first_date.get(r[0], r[3]), r[3])
+        last_number[r[0]] = max(last_number.get(r[0], r[2]), r[2])
     out = []
     for client, episode, rid, inst, scale, value, number, at in rrows:
         if number is not None:
@@ -106,28 +107,84 @@ def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
             else:
                 timing, session = "end", float(last_number.get(episode, 0)) + 1.0
         out.append((client, episode, rid, inst, scale, f"{inst}_{scale}", value, session, at, timing))
-    scores = pd.DataFrame(out, columns=SCORE_COLUMNS, dtype=object)  # plain Python strings: fast row access
-    scores = scores.astype({"client": "int64", "episode": "int64", "response": "int64", "value": "float64",
-                            "session": "float64"})  # fmt: skip
-    sessions = sessions.astype({"client": "int64", "episode": "int64", "session": "float64",
-                                "therapist_alliance": "float64", "distance": "float64"})  # fmt: skip
-    return EpisodeData(sessions, scores)
+    return EpisodeData(sessions, _scores_frame(out))
+
+
+def _column(values: Sequence[Any], dtype: Any) -> np.ndarray:
+    return np.asarray(values, dtype=dtype) if len(values) else np.empty(0, dtype=dtype)
+
+
+def _floats(values: Sequence[Any]) -> np.ndarray:
+    return _column([np.nan if v is None else v for v in values], np.float64)
+
+
+def _sessions_frame(srows: Sequence[Any], client_of: dict[int, int]) -> pd.DataFrame:
+    """The sessions frame, column by column (one DataFrame call: pandas' per-call overhead was its cost)."""
+    cols = list(zip(*srows, strict=True)) if srows else [()] * 7
+    episode, sid, number, date, attendance, alliance, distance = cols
+    if not srows:  # the dtypes pandas gives an empty frame of these columns
+        return pd.DataFrame(
+            {
+                "client": _column([], np.int64),
+                "episode": _column([], np.int64),
+                "session_id": _column([], object),
+                "session": _column([], np.float64),
+                "date": _column([], object),
+                "attendance": _column([], object),
+                "therapist_alliance": _column([], np.float64),
+                "distance": _column([], np.float64),
+            }
+        )
+    return pd.DataFrame(
+        {
+            "client": _column([client_of[e] for e in episode], np.int64),
+            "episode": _column(episode, np.int64),
+            "session_id": _column(sid, np.int64),
+            "session": _column(number, np.float64),
+            "date": _column(date, object),
+            "attendance": pd.Series(attendance).to_numpy() if attendance else _column([], object),
+            "therapist_alliance": _floats(alliance),
+            "distance": _floats(distance),
+        }
+    )
+
+
+def _scores_frame(out: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """The scores frame (SCORE_COLUMNS): numbers as numbers, text as plain Python strings (fast row access)."""
+    cols = list(zip(*out, strict=True)) if out else [()] * len(SCORE_COLUMNS)
+    dtypes = {"client": np.int64, "episode": np.int64, "response": np.int64, "value": np.float64,
+              "session": np.float64}  # fmt: skip
+    data = {}
+    for name, values in zip(SCORE_COLUMNS, cols, strict=True):
+        if name == "value":
+            data[name] = _floats(values)
+        elif name in dtypes:
+            data[name] = _column(values, dtypes[name])
+        else:  # object dtype kept (pandas would infer its string dtype from an array of str)
+            data[name] = pd.Series(_column(values, object), dtype=object, copy=False)
+    return pd.DataFrame(data, copy=False)
 
 
 def series(scores: pd.DataFrame, column: str, *, end: bool = False) -> pd.DataFrame:
     """``client, session, <column>`` of one scale at intake and in sessions (``end``: and at the end).
 
-    The latest score counts when a session has two.
+    The latest score counts when a session has two. Plain numpy and a dict on the few rows of one
+    scale (a page's series has tens of rows: pandas' per-call overhead was most of its cost); the
+    same frame as ``drop_duplicates(["client", "session"], keep="last")`` then a stable sort.
     """
-    keep = scores["timing"].isin(("intake", "session", "end") if end else ("intake", "session"))
-    sub = scores[(scores["column"].to_numpy() == column) & keep.to_numpy() & scores["value"].notna().to_numpy()]
-    sub = sub.drop_duplicates(["client", "session"], keep="last")
-    return (
-        sub[["client", "session", "value"]]
-        .rename(columns={"value": column})
-        .sort_values(["client", "session"], kind="mergesort")
-        .reset_index(drop=True)
-    )
+    timing = scores["timing"].to_numpy()
+    keep = (timing == "intake") | (timing == "session")
+    if end:
+        keep |= timing == "end"
+    values = scores["value"].to_numpy(dtype=float)
+    mask = (scores["column"].to_numpy() == column) & keep & ~np.isnan(values)
+    clients = scores["client"].to_numpy()[mask]
+    sessions = scores["session"].to_numpy()[mask]
+    last: dict[tuple[Any, Any], int] = {}
+    for i, key in enumerate(zip(clients.tolist(), sessions.tolist(), strict=True)):
+        last[key] = i
+    idx = np.asarray([last[k] for k in sorted(last)], dtype=np.intp)
+    return pd.DataFrame({"client": clients[idx], "session": sessions[idx], column: values[mask][idx]})
 
 
 def first_latest(ep: EpisodeData) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:

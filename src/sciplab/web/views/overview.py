@@ -165,6 +165,14 @@ _formulations: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 _flock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
+def shipped_rules() -> Any:
+    """The shipped formulation rules, parsed once per process (``formulate`` parses the file on every call)."""
+    from sciplab.scip.rules import load_rules
+
+    return load_rules()
+
+
 def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
     """``(Formulation or the library's message, values)`` from the latest score of every scale."""
     from sciplab.scip.formulate import formulate
@@ -180,7 +188,7 @@ def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
         result: Any = "no questionnaire scores yet"
     else:
         try:
-            result = formulate(values)
+            result = formulate(values, rules=shipped_rules())
         except SciplabError as exc:
             result = str(exc)
     with _flock:
@@ -281,12 +289,52 @@ def _alliance_range() -> tuple[float, float]:
 
 
 def alliance_frame(ep: EpisodeData) -> pd.DataFrame:
-    """Per client and session: client and therapist alliance as POMP (0-100) and the distance rating."""
+    """Per client and session: client and therapist alliance as POMP (0-100) and the distance rating.
+
+    The outer join of the sessions (therapist's ratings) and the client's WAI-SR scores after session 0
+    on ``(client, session)``, sorted by client and session; built with a dict on the page's few rows
+    (pandas' merge was most of the cost). A caseload where one client has two sessions with the
+    same number (two episodes) goes through pandas' merge, which pairs every duplicate.
+    """
     lo, hi = _alliance_range()
     client = series(ep.scores, CLIENT_ALLIANCE)
     client = client[client["session"] > 0]
+    sess = ep.sessions
+    s_client = sess["client"].to_numpy(dtype=np.int64)
+    s_session = sess["session"].to_numpy(dtype=float)
+    s_keys = list(zip(s_client.tolist(), s_session.tolist(), strict=True))
+    if len(set(s_keys)) < len(s_keys):
+        return _alliance_frame_merge(sess, client, lo, hi)
+    ther = pomp(sess["therapist_alliance"].to_numpy(dtype=float), *THERAPIST_ALLIANCE_RANGE)
+    dist = sess["distance"].to_numpy(dtype=float)
+    rated = dict(
+        zip(
+            zip(client["client"].tolist(), client["session"].tolist(), strict=True),
+            pomp(client[CLIENT_ALLIANCE].to_numpy(dtype=float), lo, hi).tolist(),
+            strict=True,
+        )
+    )
+    rows = {k: (float(ther[i]), float(dist[i]), rated.get(k, math.nan)) for i, k in enumerate(s_keys)}
+    for k, v in rated.items():
+        if k not in rows:
+            rows[k] = (math.nan, math.nan, v)
+    keys = sorted(rows)
+    values = np.asarray([rows[k] for k in keys], dtype=float).reshape(len(keys), 3)
+    return pd.DataFrame(
+        {
+            "client": np.asarray([k[0] for k in keys], dtype=np.int64),
+            "session": np.asarray([k[1] for k in keys], dtype=float),
+            "therapist_alliance": values[:, 0],
+            "distance": values[:, 1],
+            "client_alliance": values[:, 2],
+        }
+    )
+
+
+def _alliance_frame_merge(sess: pd.DataFrame, client: pd.DataFrame, lo: float, hi: float) -> pd.DataFrame:
+    client = client.copy()
     client["client_alliance"] = pomp(client.pop(CLIENT_ALLIANCE).astype(float), lo, hi)
-    sess = ep.sessions[["client", "session", "therapist_alliance", "distance"]].copy()
+    sess = sess[["client", "session", "therapist_alliance", "distance"]].copy()
     sess["session"] = sess["session"].astype(float)
     sess["therapist_alliance"] = pomp(sess["therapist_alliance"].astype(float), *THERAPIST_ALLIANCE_RANGE)
     sess["distance"] = sess["distance"].astype(float)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: Sessions at the client's preferred distance before the corrective move (sim TherapyParams.engage_sessions).
@@ -48,20 +49,31 @@ def planned(pattern: str | None, sessions: Any) -> pd.Series:
 
 
 def track(pattern: str | None, frame: pd.DataFrame) -> dict[str, Any]:
-    """Plan vs the therapist's distance ratings and the client's alliance, per session."""
+    """Plan vs the therapist's distance ratings and the client's alliance, per session.
+
+    numpy on the page's few rows (pandas' per-call overhead was most of the cost); the rows are those
+    of ``frame`` after session 0, the last of any repeated session number, in ``frame``'s order.
+    """
     course = COURSES.get(pattern or "")
-    rows = frame[frame["session"] > 0][["session", "distance", "client_alliance", "therapist_alliance"]].copy()
-    rows = rows.drop_duplicates("session", keep="last")
-    rows["planned"] = planned(pattern, rows["session"]).to_numpy()
-    rows["deviation"] = rows["distance"] - rows["planned"]
-    rows["off_plan"] = rows["deviation"].abs() >= OFF_PLAN
-    rated = rows.dropna(subset=["distance"])
+    cols = ["session", "distance", "client_alliance", "therapist_alliance"]
+    arrays = {c: frame[c].to_numpy(dtype=float) for c in cols}
+    positions = np.flatnonzero(arrays["session"] > 0)
+    last = {s: int(i) for i, s in zip(positions, arrays["session"][positions].tolist(), strict=True)}
+    idx = np.asarray(sorted(last.values()), dtype=np.intp)
+    data = {c: a[idx] for c, a in arrays.items()}
+    direction = COURSES.get(pattern or "", ("", 0.0))[1]
+    shift = np.minimum(np.maximum(data["session"] - ENGAGE_SESSIONS, 0) * STEP, MAX_SHIFT)
+    data["planned"] = ABOUT_RIGHT + direction * shift
+    data["deviation"] = data["distance"] - data["planned"]
+    with np.errstate(invalid="ignore"):
+        data["off_plan"] = np.abs(data["deviation"]) >= OFF_PLAN
+    rated = ~np.isnan(data["distance"])
     return {
         "pattern": pattern,
         "course": course[0] if course else "no attachment pattern measured: no plan to track",
         "has_plan": course is not None,
-        "rows": rows.reset_index(drop=True),
-        "n_rated": int(len(rated)),
-        "mean_abs_deviation": float(rated["deviation"].abs().mean()) if len(rated) else None,
-        "n_off_plan": int(rated["off_plan"].sum()),
+        "rows": pd.DataFrame(data),
+        "n_rated": int(rated.sum()),
+        "mean_abs_deviation": float(np.abs(data["deviation"][rated]).mean()) if rated.any() else None,
+        "n_off_plan": int(data["off_plan"][rated].sum()),
     }

@@ -196,9 +196,11 @@ def api_overview(request: Request, client_id: int) -> JSONResponse:
     clinic = _clinic(request)
 
     def work() -> dict[str, Any]:
-        with clinic.tx() as db:
+        with clinic.tx() as db:  # short: who, the policy's decision, the audit entry
             login = _json_login(request, db)
-            _, o = vs.client_page(db, login.actor, client_id)
+            vs.audit_client_view(db, login.actor, client_id)
+        with clinic.read() as db:  # reads only: no lock held while the overview is computed
+            _, o = vs.client_page(db, login.actor, client_id, request.app.state.overview_cache, audit=False)
             return overview_json(o)
 
     return JSONResponse(work())

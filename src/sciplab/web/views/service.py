@@ -42,6 +42,7 @@ from sciplab.web.models import (
     User,
 )
 from sciplab.web.policy import Actor, check_client, client_scope, require
+from sciplab.web.views import cache as vcache
 from sciplab.web.views import data as vdata
 from sciplab.web.views import overview as ov
 from sciplab.web.views import reference as vref
@@ -106,6 +107,20 @@ def alliance_sd_ref(db: Session) -> float | None:
     return sd
 
 
+def warm() -> None:
+    """Import the engines of the client page and load the default references (a worker's start-up)."""
+    import sciplab.scip.attachment
+    import sciplab.scip.formulate
+    import sciplab.scip.relationship
+    import sciplab.scoring.change
+    import sciplab.stats.change  # noqa: F401
+
+    ov.shipped_rules()
+    for measure in vref.DEFAULT_FILES:
+        vref.default_reference(measure)
+        ov.constants(measure)
+
+
 # -- the client page -------------------------------------------------------------------------------------------
 
 
@@ -114,15 +129,50 @@ def current_episode_of(db: Session, client: Client) -> Episode | None:
     return db.scalar(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id.desc()).limit(1))
 
 
-def client_page(db: Session, actor: Actor, client_id: int) -> tuple[dict[str, Any], ov.ClientOverview | None]:
+def audit_client_view(db: Session, actor: Actor, client_id: int) -> None:
+    """The first, short transaction of the client page: the policy decides (a refusal raises) and the view is audited.
+
+    The page's data is then read in a read-only transaction (:meth:`sciplab.web.clinic.Clinic.read`,
+    :func:`client_view` with ``audit=False``): the audit entry (and on SQLite the write lock, on
+    PostgreSQL the audit chain's lock) is not held while the overview is computed and rendered.
+    """
+    client = check_client(db, actor, client_id)
+    if client is None:
+        raise NotFound(f"no client {client_id}")
+    record(db, who_of(actor), "client.view", "client", client.id)
+
+
+def client_page(
+    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None, *, audit: bool = True
+) -> tuple[dict[str, Any], ov.ClientOverview | None]:
     """The client's record (audited as a view by :func:`client_record`) and the overview of the current episode."""
-    rec = client_record(db, actor, client_id)
+    rec, entry = client_view(db, actor, client_id, cache, audit=audit)
+    return rec, None if entry is None else entry.overview
+
+
+def client_view(
+    db: Session, actor: Actor, client_id: int, cache: vcache.OverviewCache | None = None, *, audit: bool = True
+) -> tuple[dict[str, Any], vcache.Entry | None]:
+    """The client's record and the cache entry of the current episode's overview (None without an episode).
+
+    The policy decides and the view is audited first (:func:`client_record` raises for a user
+    without access); only then is ``cache`` (the app's) consulted, under the fingerprint of every input
+    of the overview (:func:`sciplab.web.views.cache.fingerprint`), so a cached overview is never stale.
+    """
+    rec = client_record(db, actor, client_id, audit=audit)  # the policy decides again: it raises for no access
     ep = current_episode_of(db, rec["client"])
     if ep is None:
         return rec, None
-    epdata = vdata.load(db, [ep])
-    measure = ov.outcome_measure(epdata)
-    return rec, ov.client_overview(epdata, choose_reference(db, measure), alliance_sd_ref(db))
+    key = vcache.fingerprint(db, ep) if cache is not None else ()
+    entry = cache.get(key) if cache is not None else None
+    if entry is None:
+        epdata = vdata.load(db, [ep])
+        measure = ov.outcome_measure(epdata)
+        overview = ov.client_overview(epdata, choose_reference(db, measure), alliance_sd_ref(db))
+        entry = vcache.Entry(overview)
+        if cache is not None:
+            cache.put(key, entry)
+    return rec, entry
 
 
 def formulation_page(db: Session, actor: Actor, client_id: int) -> dict[str, Any]:

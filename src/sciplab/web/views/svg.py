@@ -7,15 +7,14 @@ to 0.1 px for compact markup -- drawing only: the numbers in tables come from th
 
 from __future__ import annotations
 
+import hashlib
 import html
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from markupsafe import Markup
 
-_ids = itertools.count(1)
 W, H = 640, 300
 PAD_L, PAD_R, PAD_T, PAD_B = 52, 16, 16, 40
 
@@ -51,7 +50,8 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _open(title: str, desc: str, width: int = W, height: int = H, cls: str = "chart") -> tuple[str, str]:
-    n = next(_ids)
+    # deterministic: the same chart gets the same ids on every render (a cached page equals a fresh one)
+    n = hashlib.blake2s(f"{cls}\0{title}\0{desc}".encode(), digest_size=5).hexdigest()
     head = (
         f'<svg class="{cls}" viewBox="0 0 {width} {height}" role="img" aria-labelledby="svg{n}t svg{n}d" '
         f'xmlns="http://www.w3.org/2000/svg"><title id="svg{n}t">{_e(title)}</title>'

@@ -1,0 +1,492 @@
+"""Compiled weekly adult step: counter-based random streams, meetings and one fused pass per agent.
+
+Imported lazily by :mod:`sciplab.sim.network` (numba costs about a second to import). One week is
+four kernels (:func:`sciplab.sim.network.adult_step`):
+
+1. :func:`week_prep` (parallel over agents): the packed per-agent state read by the meetings
+   (``agent``, columns ``_kernels.AGENT_*``), each agent's ``(responsiveness, lonely)`` as its
+   partners read it this week (``pstate``, float32: one read per tie) and its meeting count;
+2. :func:`meet_draw` (parallel over agents): every meeting's partner (stranger or friend's friend,
+   on the network as it was at the start of the week) and whether the pair wants a tie;
+3. :func:`form_pairs` (serial): the successful pairs, once each, in ``(min, max)`` order, formed
+   when neither direction exists and both ends have a free slot;
+4. :func:`agent_week` (parallel over agents): the agent's tie row (strengthening and decay,
+   conflicts, pruning, the two support sums) and everything else of its week (perceived support,
+   loneliness, life events, stress, the 9-node symptom network) in one pass.
+
+Random numbers: every agent has its own SplitMix64 stream each week and kernel, seeded from the
+week's key (drawn from the run's generator) and the agent's index (Steele, Lea & Flood 2014): the
+draws of an agent do not depend on which thread runs it or in which order, so results are identical
+for any number of threads, and a seed still gives identical output.
+
+Tie rows are compact: agent ``i``'s ``n_ties[i]`` ties fill its first slots, the free slots follow
+(strength and gain 0, partner ``i``), so the weekly pass reads only occupied slots.
+
+Every coefficient comes from the parameter dataclasses (``NET_COEF``/``DIST_COEF`` name their
+fields in the order passed); none is written into a kernel.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain
+
+_CACHE = _cache_usable(__file__)
+
+#: ``NetworkParams`` fields in the order of the kernels' ``net`` coefficient array
+NET_COEF = (
+    "meet_rate", "meet_initiation", "friend_of_friend", "form_intercept", "form_triadic", "form_homophily",
+    "form_initiation", "form_self_efficacy", "form_avoidance", "form_lonely", "initial_strength",
+    "responsiveness_self_efficacy", "responsiveness_awareness", "responsiveness_warmth",
+    "decay", "decay_avoidance", "decay_disclosure", "decay_lonely", "capacity_half",
+    "conflict_rate", "conflict_anxiety", "conflict_management", "conflict_cost", "min_strength",
+    "support_scale", "support_bias_anxiety", "support_bias_avoidance", "support_self_efficacy", "support_awareness",
+    "lonely_intercept", "lonely_support", "lonely_anxiety", "lonely_self_efficacy", "lonely_disclosure",
+    "lonely_friends", "lonely_recovery", "lonely_memory_weeks",
+)  # fmt: skip
+(_MEET, _MEET_INI, _FOF, _F0, _F_TRI, _F_HOM, _F_INI, _F_SSE, _F_AV, _F_L, _W0, _R_SSE, _R_EA, _R_W,
+ _DECAY, _D_AV, _D_DIS, _D_L, _CAP, _C_RATE, _C_ANX, _C_CM, _C_COST, _W_MIN, _S_SCALE, _S_ANX, _S_AV,
+ _S_SSE, _S_EA, _L0, _L_PS, _L_ANX, _L_SSE, _L_DIS, _L_F, _L_REC, _L_MEM) = range(len(NET_COEF))  # fmt: skip
+#: ``DistressParams`` fields in the order of the kernels' ``dis`` coefficient array
+DIST_COEF = (
+    "life_event_rate", "life_event_severity", "stress_avoidance", "stress_decay", "connectivity",
+    "connectivity_anxiety", "connectivity_avoidance", "connectivity_awareness", "field_intercept", "field_support",
+    "field_lonely", "field_anxiety", "field_avoidance", "field_self_efficacy", "symptom_memory_weeks",
+)  # fmt: skip
+(_EV_RATE, _EV_SEV, _EV_AV, _ST_DECAY, _CONN, _CONN_ANX, _CONN_AV, _CONN_EA, _E0, _E_S, _E_L, _E_ANX, _E_AV,
+ _E_SSE, _SYM_MEM) = range(len(DIST_COEF))  # fmt: skip
+#: competency columns (``state.COMPETENCIES``)
+_SSE, _EA, _DIS, _AST, _INI, _CM = range(6)
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S11, _S27, _S30, _S31, _S32, _S40 = (np.uint64(v) for v in (11, 27, 30, 31, 32, 40))
+_POISSON_CHUNK = 20.0  # a Poisson(lam) count is drawn as the sum of Poisson(<= 20) counts (no underflow)
+
+
+@nb.njit(inline="always")
+def _mix(z):
+    """SplitMix64 output function (a bijection of 64-bit words)."""
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    return z ^ (z >> _S31)
+
+
+@nb.njit(inline="always")
+def _seed(key, i):
+    """Start of agent ``i``'s stream for a week's kernel (``key`` from the run's generator)."""
+    return _mix(key + np.uint64(i) * _GAMMA)
+
+
+@nb.njit(inline="always")
+def _u01(x):
+    """A uniform double in ``[0, 1)`` from the top 53 bits."""
+    return np.float64(x >> _S11) * (1.0 / 9007199254740992.0)
+
+
+@nb.njit(inline="always")
+def _below(x, m):
+    """A uniform integer in ``[0, m)`` (``m < 2**32``) from the top 32 bits (Lemire's multiply-shift)."""
+    return np.int64(((x >> _S32) * np.uint64(m)) >> _S32)
+
+
+_POW2 = np.ldexp(np.float32(1.0), np.arange(-126, 128)).astype(np.float32)  # 2**n, n = -126 .. 127
+_EXP_POLY = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+                                           1.6666665459e-1, 5.0000001201e-1))  # fmt: skip
+
+
+@nb.njit(inline="always", fastmath=True)
+def _exp32(x):
+    """``exp(x)`` in float32 (Cephes ``expf``: relative error under 2e-7), ``x`` clamped to ``[-87, 88]``.
+
+    No library call (about 2 ns instead of 7), for the symptom probabilities and the float32 tie factors.
+    """
+    x = min(max(np.float32(x), np.float32(-87.0)), np.float32(88.0))
+    m = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
+    r = x - m * np.float32(0.693359375) - m * np.float32(-2.12194440e-4)
+    c0, c1, c2, c3, c4, c5 = _EXP_POLY
+    y = (((((c0 * r + c1) * r + c2) * r + c3) * r + c4) * r + c5) * r * r + r + np.float32(1.0)
+    return y * _POW2[np.int64(m) + 126]
+
+
+@nb.njit(inline="always")
+def _poisson(s, lam):
+    """``Poisson(lam)`` by inversion, ``lam`` in chunks of at most 20; returns (count, stream state)."""
+    count = 0
+    while lam > 0.0:
+        part = min(lam, _POISSON_CHUNK)
+        lam -= part
+        s += _GAMMA
+        u = _u01(_mix(s))
+        p = np.float64(_exp32(-part))
+        cdf = p
+        k = 0
+        while u > cdf and k < 1000:
+            k += 1
+            p *= part / k
+            cdf += p
+        count += k
+    return count, s
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, lonely, net, agent, pstate, counts):
+    """Per agent: the packed meeting state, ``(responsiveness, lonely)`` for the tie pass, the meeting count.
+
+    ``agent[i, AGENT_SOLO]`` is the agent's half of the formation logit (pair terms are means);
+    meetings ``Poisson(meet_rate exp(meet_initiation initiation_i))``.
+    """
+    for i in nb.prange(warmth.size):
+        anx = anx_p[i] + anx_s[i]
+        avo = avo_p[i] + avo_s[i]
+        lone = 1.0 if lonely[i] else 0.0
+        agent[i, AGENT_SOLO] = (
+            net[_F_INI] / 2 * comp[i, _INI] + net[_F_SSE] / 2 * comp[i, _SSE] - net[_F_AV] / 2 * avo - net[_F_L] * lone
+        )
+        agent[i, AGENT_WARMTH] = warmth[i]
+        agent[i, 2] = comp[i, _DIS]
+        agent[i, 3] = comp[i, _CM]
+        agent[i, AGENT_ANXIETY] = anx
+        z = net[_R_SSE] * comp[i, _SSE] + net[_R_EA] * comp[i, _EA] + net[_R_W] * warmth[i]
+        pstate[i, 0] = np.float32(1.0) / (np.float32(1.0) + _exp32(-z))
+        pstate[i, 1] = np.float32(lone)
+        counts[i] = _poisson(_seed(key, i), net[_MEET] * _exp32(net[_MEET_INI] * comp[i, _INI]))[0]
+
+
+@nb.njit(inline="always")
+def _meeting_draws(key, t, n, k):
+    """The five draws of meeting ``t`` (its own stream): stranger, route uniform, two slots, formation uniform."""
+    s = _seed(key, t) + _GAMMA
+    other = _below(_mix(s), n)
+    s += _GAMMA
+    route = _u01(_mix(s))
+    s += _GAMMA
+    off1 = _below(_mix(s), k)
+    s += _GAMMA
+    off2 = _below(_mix(s), k)
+    s += _GAMMA
+    return other, route, off1, off2, _u01(_mix(s))
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
+    """Meeting ``t`` of agent ``i`` (``offsets[i] <= t < offsets[i + 1]``): ``keys[t] = min * n + max`` or -1.
+
+    With probability ``friend_of_friend`` the meeting goes through a random slot of ``i`` and then a
+    random slot of that friend (an empty slot or a loop back falls back to the random stranger); the
+    pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
+    + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
+    depends only on the meeting counts. Three passes (the friend, the friend's friend, the
+    formation; ``owner`` and ``friend`` hold the meetings in between), so the random reads of one
+    pass are independent of each other and the processor overlaps their cache misses.
+    """
+    n = offsets.size - 1
+    m = keys.size
+    for i in nb.prange(n):
+        for t in range(offsets[i], offsets[i + 1]):
+            other, route, off1, _, _ = _meeting_draws(key, t, n, k)
+            owner[t] = i
+            keys[t] = other
+            friend[t] = -1
+            if route < net[_FOF]:
+                f = partner[i * k + off1]
+                if f != i:
+                    friend[t] = f
+    for t in nb.prange(m):
+        f = friend[t]
+        if f >= 0:
+            c = partner[f * k + _meeting_draws(key, t, n, k)[3]]
+            if c != f and c != owner[t]:
+                keys[t] = c
+            else:
+                friend[t] = -1
+    for t in nb.prange(m):
+        i = owner[t]
+        other = keys[t]
+        keys[t] = -1
+        if other == i:
+            continue
+        z = (
+            net[_F0]
+            + (net[_F_TRI] if friend[t] >= 0 else 0.0)
+            - net[_F_HOM] * abs(agent[i, AGENT_WARMTH] - agent[other, AGENT_WARMTH])
+            + agent[i, AGENT_SOLO]
+            + agent[other, AGENT_SOLO]
+        )
+        if _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z)):
+            keys[t] = min(i, other) * n + max(i, other)
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
+    """Per wanted pair (parallel): -1 in ``gains[t, 0]`` when a direction already exists, else both gains.
+
+    The pairs are distinct, so whether a tie exists is decided by the network at the start of the
+    week; only the free slots depend on the order of formation.
+    """
+    n = n_ties.size
+    for t in nb.prange(pairs.size):
+        a = pairs[t] // n
+        b = pairs[t] % n
+        exists = False
+        for s in range(a * k, a * k + n_ties[a]):
+            if partner[s] == b:
+                exists = True
+        for s in range(b * k, b * k + n_ties[b]):
+            if partner[s] == a:
+                exists = True
+        if exists:
+            gains[t, 0] = -1.0
+        else:
+            gains[t, 0] = _pair_gain(agent, a, b, coef)
+            gains[t, 1] = _pair_gain(agent, b, a, coef)
+
+
+@nb.njit(nogil=True, cache=_CACHE)
+def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
+    """Form the wanted pairs (``keys >= 0``) once each in key order; returns the number formed.
+
+    A pair forms when neither direction exists and both ends have a free slot; each end appends the
+    tie after its last one (compact rows) with strength ``w0`` and its direction's gain
+    (:func:`sciplab.sim._kernels._pair_gain`; ``coef`` in ``_kernels.COEF_NAMES`` order). The
+    existence checks and gains are computed in parallel first (:func:`_pair_checks`), the slots
+    are then taken in order.
+    """
+    n = n_ties.size
+    wanted = np.sort(keys[keys >= 0])
+    m = 0
+    for t in range(wanted.size):  # distinct pairs, in place
+        if t == 0 or wanted[t] != wanted[m - 1]:
+            wanted[m] = wanted[t]
+            m += 1
+    pairs = wanted[:m]
+    gains = np.empty((m, 2), dtype=np.float32)
+    _pair_checks(pairs, partner, n_ties, k, agent, coef, gains)
+    formed = 0
+    for t in range(m):
+        if gains[t, 0] < 0:
+            continue
+        a = pairs[t] // n
+        b = pairs[t] % n
+        na = n_ties[a]
+        nb_ = n_ties[b]
+        if na >= k or nb_ >= k:
+            continue
+        sa = a * k + na
+        sb = b * k + nb_
+        partner[sa] = b
+        strength[sa] = w0
+        gain[sa] = gains[t, 0]
+        partner[sb] = a
+        strength[sb] = w0
+        gain[sb] = gains[t, 1]
+        n_ties[a] = na + 1
+        n_ties[b] = nb_ + 1
+        formed += 1
+    return formed
+
+
+@nb.njit(inline="always")
+def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
+    """``w <- min(1, w keep + gain budget)`` on slots ``lo:hi`` and both support sums (vectorised loop)."""
+    one = np.float32(1.0)
+    tot = np.float32(0.0)
+    lf = np.float32(0.0)
+    for s in range(lo, hi):
+        w = min(strength[s] * keep + gain[s] * budget, one)
+        strength[s] = w
+        p = partner[s]
+        tot += w * pstate[p, 0]
+        lf += w * pstate[p, 1]
+    return tot, lf
+
+
+@nb.njit(inline="always")
+def _sums(strength, partner, lo, hi, pstate):
+    tot = np.float32(0.0)
+    lf = np.float32(0.0)
+    for s in range(lo, hi):
+        w = strength[s]
+        p = partner[s]
+        tot += w * pstate[p, 0]
+        lf += w * pstate[p, 1]
+    return tot, lf
+
+
+@nb.njit(inline="always")
+def _prune_and_sum(strength, gain, partner, i, lo, hi, keep, budget, w_min, pstate):
+    """Grow (unless ``keep`` is 0), drop slots ``lo:hi`` under ``w_min``, close the gaps, sum; returns (tot, lf, kept).
+
+    The kept ties stay in order at the front of the row; a slot is moved only after the first drop.
+    """
+    kept = lo
+    one = np.float32(1.0)
+    tot = np.float32(0.0)
+    lf = np.float32(0.0)
+    for s in range(lo, hi):
+        w = strength[s]
+        if keep > 0:
+            w = min(w * keep + gain[s] * budget, one)
+        if w >= w_min:
+            p = partner[s]
+            strength[kept] = w
+            if kept != s:
+                gain[kept] = gain[s]
+                partner[kept] = p
+            kept += 1
+            tot += w * pstate[p, 0]
+            lf += w * pstate[p, 1]
+    for s in range(kept, hi):
+        strength[s] = 0.0
+        gain[s] = 0.0
+        partner[s] = i
+    return tot, lf, kept - lo
+
+
+@nb.njit(inline="always")
+def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, prune, net, pstate, n_ties):
+    """Agent ``i``'s tie row this week: grow/decay, conflicts, pruning (compacting), sums, in that order.
+
+    The vectorised grow-and-sum loop runs on every row; a conflict then takes its share off the slot
+    and off the sums, and in pruning weeks a row with ties under ``w_min`` (counted by a vectorised
+    loop) is compacted and summed again. Returns ``(sum_j w_ij resp_j, sum_j w_ij lonely_j, stream state)``.
+    """
+    lo = i * k
+    n_conf, s = _poisson(s, conflict_rate)
+    tot, lf = _grow_and_sum(strength, gain, partner, lo, lo + nt, keep, budget, pstate)
+    if n_conf:  # each conflict hits a random one of the k slots (nothing when the slot is free)
+        factor = np.float32(1.0 - net[_C_COST])
+        for _ in range(n_conf):
+            s += _GAMMA
+            off = _below(_mix(s), k)
+            if off < nt:
+                w = strength[lo + off]
+                cut = w - w * factor
+                strength[lo + off] = w * factor
+                p = partner[lo + off]
+                tot -= cut * pstate[p, 0]
+                lf -= cut * pstate[p, 1]
+    if prune:
+        w_min = np.float32(net[_W_MIN])
+        weak = 0
+        for t in range(lo, lo + nt):
+            weak += strength[t] < w_min
+        if weak:
+            tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, np.float32(0.0), budget, w_min,
+                                           pstate)  # fmt: skip
+            n_ties[i] = kept
+    return tot, lf, s
+
+
+@nb.njit(inline="always")
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+_ODDS_MIN = 1e-4 / (1.0 - 1e-4)  # received support clipped to [1e-4, 1 - 1e-4] on the logit scale
+_TOTAL_MAX = 30.0  # 1 - exp(-30) is 1 to 13 digits
+
+
+@nb.njit(inline="always")
+def _perceived(total, anx, avo, sse, ea, bias, net):
+    """Received ``RS = 1 - exp(-total / s)`` and perceived ``logistic(logit(RS) - k_anx anx - ... + bias)``.
+
+    ``RS / (1 - RS) = exp(total / s) - 1``, so the logit needs no logarithm:
+    ``PS = odds / (odds + exp(k_anx anx + k_av av - s_sse SSE - s_ea EA - bias))``.
+    """
+    odds = np.expm1(min(total / net[_S_SCALE], _TOTAL_MAX))
+    rs = odds / (1.0 + odds)
+    odds = min(max(odds, _ODDS_MIN), 1.0 / _ODDS_MIN)
+    shift = np.exp(net[_S_ANX] * anx + net[_S_AV] * avo - net[_S_SSE] * sse - net[_S_EA] * ea - bias)
+    return rs, odds / (odds + shift)
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_s, comp, bias, net, received,
+                 perceived):  # fmt: skip
+    """Received and perceived support from the current ties (start of adulthood)."""
+    for i in nb.prange(n_ties.size):
+        tot = _sums(strength, partner, i * k, i * k + n_ties[i], pstate)[0]
+        received[i], perceived[i] = _perceived(np.float64(tot), anx_p[i] + anx_s[i], avo_p[i] + avo_s[i],
+                                               comp[i, _SSE], comp[i, _EA], bias[i], net)  # fmt: skip
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
+def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, comp, anx_p, anx_s, avo_p, avo_s, lonely, net,
+             total, friends):  # fmt: skip
+    """Every agent's tie row (parallel over agents): strengthening/decay, conflicts, pruning, the support sums.
+
+    ``w <- min(1, w keep_i + gain budget_i)`` with ``keep_i = 1 - delta0 exp(d_av av - d_dis DIS + d_L L)`` and
+    ``budget_i = 1 / (1 + ties_i / capacity_half)``; conflicts ``Poisson(rate exp(c_anx anx - c_cm CM))`` on
+    random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``.
+    """
+    for i in nb.prange(n_ties.size):
+        avo = avo_p[i] + avo_s[i]
+        lone = 1.0 if lonely[i] else 0.0
+        nt = n_ties[i]
+        keep = np.float32(1.0 - net[_DECAY] * _exp32(net[_D_AV] * avo - net[_D_DIS] * comp[i, _DIS] + net[_D_L] * lone))
+        budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
+        conflict_rate = net[_C_RATE] * _exp32(net[_C_ANX] * (anx_p[i] + anx_s[i]) - net[_C_CM] * comp[i, _CM])
+        total[i], friends[i], _ = _row(i, _seed(key, i), nt, strength, gain, partner, k, keep, budget, conflict_rate,
+                                       prune, net, pstate, n_ties)  # fmt: skip
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def agent_week(
+    key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, bias, therapy, lonely, loneliness, received, perceived,
+    stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
+):  # fmt: skip
+    """The rest of agent ``i``'s week after its tie row (:func:`tie_rows`), in the order of the rules.
+
+    Support, loneliness (SISa), life events and stress, symptoms (module docstring of
+    :mod:`sciplab.sim.network`). Writes only agent ``i``'s own state: agents are independent.
+    """
+    recovery_logit = np.log(net[_L_REC] / (1.0 - net[_L_REC]))
+    event_p = -np.expm1(-dis[_EV_RATE])
+    rate_sym = np.float32(1.0 / dis[_SYM_MEM])
+    rate_lonely = 1.0 / net[_L_MEM]
+    scale = np.float32(1.0 / 16777216.0)
+    for i in nb.prange(total.size):
+        s = _seed(key, i)
+        anx = anx_p[i] + anx_s[i]
+        avo = avo_p[i] + avo_s[i]
+        sse = comp[i, _SSE]
+        ea = comp[i, _EA]
+        rs, ps = _perceived(np.float64(total[i]), anx, avo, sse, ea, bias[i], net)
+        received[i] = rs
+        perceived[i] = ps
+        ps = min(max(ps + therapy[i], 0.0), 1.0)
+        # 5 loneliness (SISa) and its moving average
+        s += _GAMMA
+        u = _u01(_mix(s))
+        if lonely[i]:
+            now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
+        else:
+            z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
+                 - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
+            now = u < _sigmoid(z)
+        lonely[i] = now
+        lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
+        loneliness[i] = lsc
+        # 6 life events (only whether at least one happened) feeding the decaying stress
+        st = stress[i] * dis[_ST_DECAY]
+        s += _GAMMA
+        if _u01(_mix(s)) < event_p:
+            s += _GAMMA
+            st += -np.log1p(-_u01(_mix(s))) * dis[_EV_SEV] * np.exp(dis[_EV_AV] * avo)
+        stress[i] = st
+        conn = np.float32(max(dis[_CONN] + dis[_CONN_ANX] * anx + dis[_CONN_AV] * avo - dis[_CONN_EA] * ea, 0.0))
+        field = np.float32(
+            dis[_E0] + st - dis[_E_S] * ps + dis[_E_L] * lsc + dis[_E_ANX] * anx + dis[_E_AV] * avo - dis[_E_SSE] * sse
+        )
+        code = 0
+        for q in range(9):
+            code |= np.int64(symptoms[i, q]) << q
+        for q in range(9):  # one draw per node (24-bit float32 uniform)
+            u32 = np.float32(_mix(s + np.uint64(q + 1) * _GAMMA) >> _S40) * scale
+            p = np.float32(1.0) / (np.float32(1.0) + _exp32((neighbours[code, q] * conn + field - b[q]) * minus_a[q]))
+            symptoms[i, q] = u32 < p
+            intensity[i, q] += (p - intensity[i, q]) * rate_sym
