@@ -95,16 +95,28 @@ class Conn:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, method: str, path: str, body: bytes = b"", headers: str = "") -> int:
+        # Like a browser: an idle keep-alive connection the server has closed (Uvicorn closes after 5 s
+        # idle, shorter than a user's think time) is replaced before use, and a reused connection that
+        # closes before any byte of the answer is retried once on a new one (nothing was processed).
+        if self.reader is not None and self.reader.at_eof():
+            self.close()
+        reused = self.writer is not None
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
+        assert self.reader is not None and self.writer is not None
         head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}"
         if body:
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        self.writer.write(head.encode() + b"\r\n" + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
+        try:
+            self.writer.write(head.encode() + b"\r\n" + body)
+            await self.writer.drain()
+            status_line = await self.reader.readline()
+        except ConnectionError:
+            status_line = b""
         if not status_line:
+            self.close()
+            if reused:
+                return await self.request(method, path, body, headers)
             raise ConnectionError("closed")
         status = int(status_line.split()[1])
         length, close = 0, False

@@ -84,7 +84,7 @@ def serve_command(
         bool,
         typer.Option("--demo", help="Seed a demo clinic from the SCIP simulation (a temporary database unless --db)."),
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Simulation seed of the demo.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=2**32 - 1, help="Simulation seed of the demo.")] = 3,
     check: Annotated[
         bool, typer.Option("--check", help="Start, ask /healthz, print the answer and stop (for scripts and CI).")
     ] = False,

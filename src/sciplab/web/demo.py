@@ -69,7 +69,7 @@ def _values(row: Any, prefix: str, numbers: tuple[int, ...]) -> dict[int, int | 
     return out
 
 
-def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0, seed: int = 1) -> DemoClinic:
+def seed(db: Session, hasher: Hasher, *, n_agents: int = 150, years: float = 1.0, seed: int = 3) -> DemoClinic:
     """Seed an empty clinic database (Conflict when it already has users)."""
     from sciplab.sim import simulate
 
