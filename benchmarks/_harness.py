@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import platform
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -86,6 +88,7 @@ def interleave(contenders: dict[str, Callable[[], object]], rounds: int, *, warm
 
 
 _PYCACHE = tempfile.mkdtemp(prefix="sciplab-bench-pycache-")
+atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
 
 
 def process_env(env: dict[str, str] | None = None) -> dict[str, str]:

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -256,6 +258,7 @@ def run_level(
 ) -> dict[str, Any]:
     tokens, clients, cookies = data
     folder = Path(tempfile.mkdtemp(prefix="sciplab-bench-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     config = folder / "clinic.toml"
     config.write_text(f'[clinic]\ndb = "{url}"\nsecret_key = "{SECRET}"\nrequire_2fa = false\n', encoding="utf-8")
     port = _port()
@@ -360,6 +363,7 @@ def main() -> None:
           f"workers; think time uniform 0-{args.think} s; {args.seconds} s per level after a warm-up")  # fmt: skip
     dbs: list[tuple[str, str, Any]] = []
     folder = Path(tempfile.mkdtemp(prefix="sciplab-bench-db-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     dbs.append(("SQLite", f"sqlite:///{folder / 'clinic.db'}", None))
     if not args.no_pg:
         try:
