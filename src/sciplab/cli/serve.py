@@ -112,13 +112,14 @@ def serve_command(
             settings = dataclasses.replace(settings, log_json=True)
         info = _seed_demo(settings, seed) if demo else None
         app = create_app(settings)
-        import gc
+        from sciplab.web import ops
+        from sciplab.web.views import service as views_service
 
-        # The start-up heap (numpy, pandas, scipy, SQLAlchemy, the instruments) never dies: moving it out of
-        # the collector's reach keeps full collections from scanning it on every page (client page p95
-        # 284 -> 114 ms CPU in benchmarks/bench_client_page.py).
-        gc.collect()
-        gc.freeze()
+        # The start-up heap (numpy, pandas, scipy, SQLAlchemy, the instruments, the client page's engines) never
+        # dies: moving it out of the collector's reach keeps full collections from scanning it on every page
+        # (client page p95 284 -> 114 ms CPU in benchmarks/bench_client_page.py). Done before the address is
+        # announced, so the server answers as soon as it is shown (the app's lifespan then has nothing to do).
+        ops.freeze_startup_heap(views_service.warm)
         sock = _bind(host, port)
         try:
             bound_port = sock.getsockname()[1]
