@@ -14,12 +14,10 @@ same policy as the resampling kernels of :mod:`sciplab.stats`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numba as nb
 import numpy as np
 
-from sciplab._core.numba_cache import cache_files_usable
+from sciplab._core.numba_cache import kernel_cache_usable
 
 
 def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
@@ -31,11 +29,7 @@ def _cache_usable(module_file: str = __file__) -> bool:
 
     ``module_file``: this module or another kernel module of the package (same cache folder).
     """
-    try:
-        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - no cache folder: compile in memory
-        return False
-    return cache_files_usable(folder, module_file)
+    return kernel_cache_usable(nb.njit, _probe, module_file)
 
 
 _CACHE = _cache_usable()

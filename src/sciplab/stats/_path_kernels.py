@@ -25,7 +25,7 @@ from typing import Any
 import numba as nb
 import numpy as np
 
-from sciplab._core.numba_cache import cache_files_usable
+from sciplab._core.numba_cache import kernel_cache_usable
 
 
 def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
@@ -34,11 +34,7 @@ def _probe() -> None:  # pragma: no cover - never called; locates the cache fold
 
 def _cache_usable() -> bool:
     """Whether the kernel may be cached on disk (see :func:`sciplab._core.numba_cache.cache_files_usable`)."""
-    try:
-        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)
-    except Exception:  # noqa: BLE001 - any failure to locate a cache folder: compile without cache
-        return False
-    return cache_files_usable(folder, __file__)
+    return kernel_cache_usable(nb.njit, _probe, __file__)
 
 
 _CACHE = _cache_usable()

@@ -38,12 +38,10 @@ Steele, G. L., Lea, D., & Flood, C. H. (2014). Fast splittable pseudorandom numb
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numba as nb
 import numpy as np
 
-from sciplab._core.numba_cache import cache_files_usable
+from sciplab._core.numba_cache import kernel_cache_usable
 
 
 def _probe() -> None:  # pragma: no cover - never called; locates the cache folder
@@ -58,11 +56,7 @@ def _cache_usable() -> bool:
     So: a writable folder must exist, and every cache file of this module already there must be
     whole (unpickles); broken files are removed, and when they cannot be, caching is off.
     """
-    try:
-        folder = Path(nb.njit(cache=True)(_probe)._cache._cache_path)
-    except Exception:  # noqa: BLE001 - any failure to locate a cache folder: compile without cache
-        return False
-    return cache_files_usable(folder, __file__)
+    return kernel_cache_usable(nb.njit, _probe, __file__)
 
 
 _CACHE = _cache_usable()
