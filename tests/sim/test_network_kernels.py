@@ -159,8 +159,9 @@ def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
                 w[off] *= np.float32(0.7)
         alive = w >= np.float32(net[_kernels_week.NET_COEF.index("min_strength")]) if prune else np.ones(m, bool)
         partners = ref[2][i, :m][alive]
+        p0 = np.float64(_kernels_week._exp32(-rate))
         tot, lf, _ = _kernels_week._row(i, s0, t.n_ties[i], t.strength, t.gain, t.partner, k, keep, budget, rate,
-                                        prune, net, pstate, t.n_ties)  # fmt: skip
+                                        p0, prune, net, pstate, t.n_ties)  # fmt: skip
         kept = int(alive.sum())
         assert t.n_ties[i] == kept
         np.testing.assert_allclose(t.strength2d[i, :kept], w[alive], rtol=1e-6)
@@ -337,21 +338,20 @@ def test_agent_week_follows_the_support_stress_and_symptom_rules():
     p = SimParams(n_agents=400, childhood_months=24)
     pop = _pop(n=400, weeks=3, seed=2)
     pop.therapy_support[:50] = 0.2
-    _, _, pstate, _ = _prepare(pop, p, np.uint64(1))
     t, nw, d = pop.ties, p.network, p.distress
-    net = _net(conflict_rate=0.0)
-    dis = np.array([getattr(d, name) for name in _kernels_week.DIST_COEF])
-    dis[_kernels_week.DIST_COEF.index("life_event_rate")] = 0.0
+    p = p.updated({"network.conflict_rate": 0.0, "distress.life_event_rate": 0.0})
+    wk = _prepare(pop, p, np.uint64(1))
+    pstate, net, dis = wk.pstate, wk.net, wk.dis
+    assert net[_kernels_week.NET_COEF.index("conflict_rate")] == 0 and (wk.rates[:, _kernels_week._R_CONF] == 0).all()
     anx, avo, comp = pop.anxiety, pop.avoidance, pop.competencies
     w0, lonely0, stress0, x0 = t.strength2d.copy(), pop.lonely.copy(), pop.stress.copy(), pop.symptoms.copy()
     inten0 = pop.symptom_intensity.copy()
     total, friends = np.empty(400, np.float32), np.empty(400, np.float32)
-    _kernels_week.tie_rows(np.uint64(76), False, t.strength, t.gain, t.partner, t.n_ties, t.k, pstate, comp,
-                           pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance,
+    _kernels_week.tie_rows(np.uint64(76), False, t.strength, t.gain, t.partner, t.n_ties, t.k, pstate, wk.rates,
                            pop.lonely, net, total, friends)  # fmt: skip
     _kernels_week.agent_week(
         np.uint64(77), total, friends, comp, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
-        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.state_avoidance, wk.rates, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
         pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
     )  # fmt: skip
     keep = 1 - nw.decay * np.exp(
@@ -385,3 +385,32 @@ def test_agent_week_follows_the_support_stress_and_symptom_rules():
     expected = np.where(lonely0, recover, onset)  # probability of changing state
     changed = pop.lonely != lonely0
     assert abs(changed.sum() - expected.sum()) < 4 * np.sqrt((expected * (1 - expected)).sum())
+
+
+def test_rate_cache_follows_changed_agents_and_coefficients():
+    """The cached per-agent rates equal freshly computed ones after therapy-like changes and a new parameter set."""
+    from sciplab.sim.network import _prepare
+
+    p = SimParams(n_agents=400, childhood_months=24)
+    pop = _pop(n=400, weeks=2, seed=3)
+
+    def fresh(params):
+        saved = pop.ties._work.pop("rate_inputs")
+        rates = _prepare(pop, params, np.uint64(1)).rates.copy()
+        pop.ties._work["rate_inputs"] = saved
+        return rates
+
+    rows = np.arange(0, 400, 7)
+    pop.competencies[rows] += 0.3
+    pop.prototype_anxiety[rows[::2]] -= 0.2
+    pop.support_bias[rows[1::2]] += 0.1
+    before = _prepare(pop, p, np.uint64(1)).rates.copy()
+    np.testing.assert_array_equal(before, fresh(p))
+    changed = ~(before == _prepare(pop, p.updated({"network.decay": 0.05}), np.uint64(1)).rates).all(axis=1)
+    assert changed.all()  # a new coefficient set recomputes every agent
+    np.testing.assert_array_equal(_prepare(pop, p, np.uint64(1)).rates, before)
+    keep = before[:, _kernels_week._R_KEEP0]
+    d = pop.avoidance, pop.competencies[:, 2]
+    nw = p.network
+    np.testing.assert_allclose(keep, 1 - nw.decay * np.exp(nw.decay_avoidance * d[0] - nw.decay_disclosure * d[1]),
+                               rtol=1e-6)  # fmt: skip

@@ -59,6 +59,14 @@ DIST_COEF = (
  _E_SSE, _SYM_MEM) = range(len(DIST_COEF))  # fmt: skip
 #: competency columns (``state.COMPETENCIES``)
 _SSE, _EA, _DIS, _AST, _INI, _CM = range(6)
+#: columns of the per-agent rate cache (:func:`week_prep`): values that change only with the agent's
+#: competencies, warmth, attachment or support bias (in therapy), recomputed when one of them changed
+RATE_COLUMNS = ("solo", "meet", "meet_p0", "conflict", "conflict_p0", "keep", "keep_lonely", "responsiveness",
+                "support_shift", "event_scale", "connectivity")  # fmt: skip
+(_R_SOLO, _R_MEET, _R_MEET_P0, _R_CONF, _R_CONF_P0, _R_KEEP0, _R_KEEP1, _R_RESP, _R_SHIFT, _R_EVENT,
+ _R_CONN) = range(len(RATE_COLUMNS))  # fmt: skip
+#: the inputs of the rate cache (its snapshot columns): the six competencies, warmth, anxiety, avoidance, bias
+N_SNAPSHOT = 10
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -132,28 +140,94 @@ def _poisson(s, lam):
     return count, s
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
-def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, lonely, net, agent, pstate, counts):
-    """Per agent: the packed meeting state, ``(responsiveness, lonely)`` for the tie pass, the meeting count.
+@nb.njit(inline="always")
+def _poisson_p0(s, lam, p0):
+    """:func:`_poisson` with ``p0 = float64(_exp32(-lam))`` given (cached); the same draws and counts."""
+    if lam > _POISSON_CHUNK:
+        return _poisson(s, lam)
+    k = 0
+    if lam > 0.0:
+        s += _GAMMA
+        u = _u01(_mix(s))
+        p = p0
+        cdf = p
+        while u > cdf and k < 1000:
+            k += 1
+            p *= lam / k
+            cdf += p
+    return k, s
 
-    ``agent[i, AGENT_SOLO]`` is the agent's half of the formation logit (pair terms are means);
-    meetings ``Poisson(meet_rate exp(meet_initiation initiation_i))``.
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
+def _keep(avo, dis, lone, net):
+    """Weekly keep factor ``1 - delta0 exp(d_av av - d_dis DIS + d_L L)`` (float32, fast math as the tie pass)."""
+    return np.float32(1.0 - net[_DECAY] * _exp32(net[_D_AV] * avo - net[_D_DIS] * dis + net[_D_L] * lone))
+
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath=True)
+def _conflict_rate(anx, cm, net):
+    """Weekly conflict rate ``rate exp(c_anx anx - c_cm CM)`` (fast math as the tie pass)."""
+    return net[_C_RATE] * _exp32(net[_C_ANX] * anx - net[_C_CM] * cm)
+
+
+@nb.njit(inline="always")
+def _rates(i, comp, warmth, anx, avo, bias, net, dis, rates):
+    """Agent ``i``'s cached rates (columns ``RATE_COLUMNS``), computed exactly as the weekly rules write them."""
+    rates[i, _R_SOLO] = net[_F_INI] / 2 * comp[i, _INI] + net[_F_SSE] / 2 * comp[i, _SSE] - net[_F_AV] / 2 * avo
+    meet = net[_MEET] * _exp32(net[_MEET_INI] * comp[i, _INI])
+    rates[i, _R_MEET] = meet
+    rates[i, _R_MEET_P0] = np.float64(_exp32(-min(meet, _POISSON_CHUNK)))
+    conf = _conflict_rate(anx, comp[i, _CM], net)
+    rates[i, _R_CONF] = conf
+    rates[i, _R_CONF_P0] = np.float64(_exp32(-min(conf, _POISSON_CHUNK)))
+    rates[i, _R_KEEP0] = _keep(avo, comp[i, _DIS], 0.0, net)
+    rates[i, _R_KEEP1] = _keep(avo, comp[i, _DIS], 1.0, net)
+    z = net[_R_SSE] * comp[i, _SSE] + net[_R_EA] * comp[i, _EA] + net[_R_W] * warmth[i]
+    rates[i, _R_RESP] = np.float32(1.0) / (np.float32(1.0) + _exp32(-z))
+    rates[i, _R_SHIFT] = np.exp(
+        net[_S_ANX] * anx + net[_S_AV] * avo - net[_S_SSE] * comp[i, _SSE] - net[_S_EA] * comp[i, _EA] - bias
+    )
+    rates[i, _R_EVENT] = np.exp(dis[_EV_AV] * avo)
+    rates[i, _R_CONN] = np.float32(
+        max(dis[_CONN] + dis[_CONN_ANX] * anx + dis[_CONN_AV] * avo - dis[_CONN_EA] * comp[i, _EA], 0.0)
+    )
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, bias, lonely, net, dis, snap, rates, agent, pstate,
+              counts):  # fmt: skip
+    """Per agent: the rate cache, the packed meeting state, ``(responsiveness, lonely)``, the meeting count.
+
+    The rates (``rates``, columns ``RATE_COLUMNS``: the exponentials of the weekly rules that depend
+    only on competencies, warmth, attachment and support bias) are recomputed for an agent whose
+    inputs differ from its snapshot ``snap[i]`` (competencies, warmth, anxiety, avoidance, bias;
+    NaN = never computed): outside therapy they do not change, so a week computes no exponential
+    for them. ``agent[i, AGENT_SOLO]`` is the agent's half of the formation logit (pair terms are
+    means); meetings ``Poisson(meet_rate exp(meet_initiation initiation_i))``.
     """
     for i in nb.prange(warmth.size):
         anx = anx_p[i] + anx_s[i]
         avo = avo_p[i] + avo_s[i]
+        same = snap[i, 6] == warmth[i] and snap[i, 7] == anx and snap[i, 8] == avo and snap[i, 9] == bias[i]
+        for c in range(6):
+            same = same and snap[i, c] == comp[i, c]
+        if not same:
+            _rates(i, comp, warmth, anx, avo, bias[i], net, dis, rates)
+            for c in range(6):
+                snap[i, c] = comp[i, c]
+            snap[i, 6] = warmth[i]
+            snap[i, 7] = anx
+            snap[i, 8] = avo
+            snap[i, 9] = bias[i]
         lone = 1.0 if lonely[i] else 0.0
-        agent[i, AGENT_SOLO] = (
-            net[_F_INI] / 2 * comp[i, _INI] + net[_F_SSE] / 2 * comp[i, _SSE] - net[_F_AV] / 2 * avo - net[_F_L] * lone
-        )
+        agent[i, AGENT_SOLO] = rates[i, _R_SOLO] - net[_F_L] * lone
         agent[i, AGENT_WARMTH] = warmth[i]
         agent[i, 2] = comp[i, _DIS]
         agent[i, 3] = comp[i, _CM]
         agent[i, AGENT_ANXIETY] = anx
-        z = net[_R_SSE] * comp[i, _SSE] + net[_R_EA] * comp[i, _EA] + net[_R_W] * warmth[i]
-        pstate[i, 0] = np.float32(1.0) / (np.float32(1.0) + _exp32(-z))
+        pstate[i, 0] = np.float32(rates[i, _R_RESP])
         pstate[i, 1] = np.float32(lone)
-        counts[i] = _poisson(_seed(key, i), net[_MEET] * _exp32(net[_MEET_INI] * comp[i, _INI]))[0]
+        counts[i] = _poisson_p0(_seed(key, i), rates[i, _R_MEET], rates[i, _R_MEET_P0])[0]
 
 
 @nb.njit(inline="always")
@@ -245,6 +319,24 @@ def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
             gains[t, 1] = _pair_gain(agent, b, a, coef)
 
 
+@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+def _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0):
+    """Write the formed pairs into their slots (parallel: every slot is taken by one pair at most)."""
+    for t in nb.prange(pairs.size):
+        sa = slots[t, 0]
+        if sa < 0:
+            continue
+        sb = slots[t, 1]
+        a = pairs[t] // n
+        b = pairs[t] % n
+        partner[sa] = b
+        strength[sa] = w0
+        gain[sa] = gains[t, 0]
+        partner[sb] = a
+        strength[sb] = w0
+        gain[sb] = gains[t, 1]
+
+
 @nb.njit(nogil=True, cache=_CACHE)
 def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
     """Form the wanted pairs (``keys >= 0``) once each in key order; returns the number formed.
@@ -252,8 +344,9 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
     A pair forms when neither direction exists and both ends have a free slot; each end appends the
     tie after its last one (compact rows) with strength ``w0`` and its direction's gain
     (:func:`sciplab.sim._kernels._pair_gain`; ``coef`` in ``_kernels.COEF_NAMES`` order). The
-    existence checks and gains are computed in parallel first (:func:`_pair_checks`), the slots
-    are then taken in order.
+    existence checks and gains are computed in parallel first (:func:`_pair_checks`), the slots are
+    then taken in pair order by a serial pass over the tie counts alone (a small array, so the pass
+    does not wait for the tie rows), and the ties are written in parallel (:func:`_write_pairs`).
     """
     n = n_ties.size
     wanted = np.sort(keys[keys >= 0])
@@ -265,6 +358,7 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
     pairs = wanted[:m]
     gains = np.empty((m, 2), dtype=np.float32)
     _pair_checks(pairs, partner, n_ties, k, agent, coef, gains)
+    slots = np.full((m, 2), -1, dtype=np.int64)
     formed = 0
     for t in range(m):
         if gains[t, 0] < 0:
@@ -275,17 +369,12 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
         nb_ = n_ties[b]
         if na >= k or nb_ >= k:
             continue
-        sa = a * k + na
-        sb = b * k + nb_
-        partner[sa] = b
-        strength[sa] = w0
-        gain[sa] = gains[t, 0]
-        partner[sb] = a
-        strength[sb] = w0
-        gain[sb] = gains[t, 1]
+        slots[t, 0] = a * k + na
+        slots[t, 1] = b * k + nb_
         n_ties[a] = na + 1
         n_ties[b] = nb_ + 1
         formed += 1
+    _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0)
     return formed
 
 
@@ -347,7 +436,7 @@ def _prune_and_sum(strength, gain, partner, i, lo, hi, keep, budget, w_min, psta
 
 
 @nb.njit(inline="always")
-def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, prune, net, pstate, n_ties):
+def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conflict_p0, prune, net, pstate, n_ties):
     """Agent ``i``'s tie row this week: grow/decay, conflicts, pruning (compacting), sums, in that order.
 
     The vectorised grow-and-sum loop runs on every row; a conflict then takes its share off the slot
@@ -355,7 +444,7 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, prun
     loop) is compacted and summed again. Returns ``(sum_j w_ij resp_j, sum_j w_ij lonely_j, stream state)``.
     """
     lo = i * k
-    n_conf, s = _poisson(s, conflict_rate)
+    n_conf, s = _poisson_p0(s, conflict_rate, conflict_p0)
     tot, lf = _grow_and_sum(strength, gain, partner, lo, lo + nt, keep, budget, pstate)
     if n_conf:  # each conflict hits a random one of the k slots (nothing when the slot is free)
         factor = np.float32(1.0 - net[_C_COST])
@@ -397,10 +486,16 @@ def _perceived(total, anx, avo, sse, ea, bias, net):
     ``RS / (1 - RS) = exp(total / s) - 1``, so the logit needs no logarithm:
     ``PS = odds / (odds + exp(k_anx anx + k_av av - s_sse SSE - s_ea EA - bias))``.
     """
+    shift = np.exp(net[_S_ANX] * anx + net[_S_AV] * avo - net[_S_SSE] * sse - net[_S_EA] * ea - bias)
+    return _perceived_shift(total, shift, net)
+
+
+@nb.njit(inline="always")
+def _perceived_shift(total, shift, net):
+    """:func:`_perceived` with the agent's ``shift`` (the exponential of its bias terms, cached) given."""
     odds = np.expm1(min(total / net[_S_SCALE], _TOTAL_MAX))
     rs = odds / (1.0 + odds)
     odds = min(max(odds, _ODDS_MIN), 1.0 / _ODDS_MIN)
-    shift = np.exp(net[_S_ANX] * anx + net[_S_AV] * avo - net[_S_SSE] * sse - net[_S_EA] * ea - bias)
     return rs, odds / (odds + shift)
 
 
@@ -415,34 +510,32 @@ def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
-def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, comp, anx_p, anx_s, avo_p, avo_s, lonely, net,
-             total, friends):  # fmt: skip
+def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lonely, net, total, friends):
     """Every agent's tie row (parallel over agents): strengthening/decay, conflicts, pruning, the support sums.
 
     ``w <- min(1, w keep_i + gain budget_i)`` with ``keep_i = 1 - delta0 exp(d_av av - d_dis DIS + d_L L)`` and
     ``budget_i = 1 / (1 + ties_i / capacity_half)``; conflicts ``Poisson(rate exp(c_anx anx - c_cm CM))`` on
-    random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``.
+    random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``. The keep
+    factors and conflict rates come from the rate cache (:func:`week_prep`).
     """
     for i in nb.prange(n_ties.size):
-        avo = avo_p[i] + avo_s[i]
-        lone = 1.0 if lonely[i] else 0.0
         nt = n_ties[i]
-        keep = np.float32(1.0 - net[_DECAY] * _exp32(net[_D_AV] * avo - net[_D_DIS] * comp[i, _DIS] + net[_D_L] * lone))
+        keep = np.float32(rates[i, _R_KEEP1] if lonely[i] else rates[i, _R_KEEP0])
         budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
-        conflict_rate = net[_C_RATE] * _exp32(net[_C_ANX] * (anx_p[i] + anx_s[i]) - net[_C_CM] * comp[i, _CM])
-        total[i], friends[i], _ = _row(i, _seed(key, i), nt, strength, gain, partner, k, keep, budget, conflict_rate,
-                                       prune, net, pstate, n_ties)  # fmt: skip
+        total[i], friends[i], _ = _row(i, _seed(key, i), nt, strength, gain, partner, k, keep, budget,
+                                       rates[i, _R_CONF], rates[i, _R_CONF_P0], prune, net, pstate, n_ties)  # fmt: skip
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def agent_week(
-    key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, bias, therapy, lonely, loneliness, received, perceived,
+    key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, rates, therapy, lonely, loneliness, received, perceived,
     stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
 ):  # fmt: skip
     """The rest of agent ``i``'s week after its tie row (:func:`tie_rows`), in the order of the rules.
 
     Support, loneliness (SISa), life events and stress, symptoms (module docstring of
-    :mod:`sciplab.sim.network`). Writes only agent ``i``'s own state: agents are independent.
+    :mod:`sciplab.sim.network`); the support shift, event scale and connectivity from the rate cache
+    (:func:`week_prep`). Writes only agent ``i``'s own state: agents are independent.
     """
     recovery_logit = np.log(net[_L_REC] / (1.0 - net[_L_REC]))
     event_p = -np.expm1(-dis[_EV_RATE])
@@ -454,8 +547,7 @@ def agent_week(
         anx = anx_p[i] + anx_s[i]
         avo = avo_p[i] + avo_s[i]
         sse = comp[i, _SSE]
-        ea = comp[i, _EA]
-        rs, ps = _perceived(np.float64(total[i]), anx, avo, sse, ea, bias[i], net)
+        rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
         received[i] = rs
         perceived[i] = ps
         ps = min(max(ps + therapy[i], 0.0), 1.0)
@@ -476,9 +568,9 @@ def agent_week(
         s += _GAMMA
         if _u01(_mix(s)) < event_p:
             s += _GAMMA
-            st += -np.log1p(-_u01(_mix(s))) * dis[_EV_SEV] * np.exp(dis[_EV_AV] * avo)
+            st += -np.log1p(-_u01(_mix(s))) * dis[_EV_SEV] * rates[i, _R_EVENT]
         stress[i] = st
-        conn = np.float32(max(dis[_CONN] + dis[_CONN_ANX] * anx + dis[_CONN_AV] * avo - dis[_CONN_EA] * ea, 0.0))
+        conn = np.float32(rates[i, _R_CONN])
         field = np.float32(
             dis[_E0] + st - dis[_E_S] * ps + dis[_E_L] * lsc + dis[_E_ANX] * anx + dis[_E_AV] * avo - dis[_E_SSE] * sse
         )

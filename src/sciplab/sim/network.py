@@ -225,26 +225,37 @@ def _week_kernels() -> Any:
     return _kernels_week
 
 
-def _prepare(pop: Population, p: SimParams, key: np.uint64) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """Run :func:`~sciplab.sim._kernels_week.week_prep`; returns (kernels, net coefficients, pstate, counts)."""
+class _Week:
+    """What :func:`_prepare` hands the weekly kernels: the kernels, coefficient arrays and per-agent work arrays."""
+
+    def __init__(self, kw: Any, net: np.ndarray, dis: np.ndarray, rates: np.ndarray, pstate: np.ndarray,
+                 counts: np.ndarray) -> None:  # fmt: skip
+        self.kw, self.net, self.dis, self.rates, self.pstate, self.counts = kw, net, dis, rates, pstate, counts
+
+
+def _prepare(pop: Population, p: SimParams, key: np.uint64) -> _Week:
+    """Run :func:`~sciplab.sim._kernels_week.week_prep` (rate cache, meeting state, meeting counts)."""
     kw = _week_kernels()
     ties = pop.ties
     net = np.array([getattr(p.network, name) for name in kw.NET_COEF], dtype=np.float64)
+    dis = np.array([getattr(p.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
+    snap, rates = ties.rate_cache(len(kw.RATE_COLUMNS), kw.N_SNAPSHOT, np.concatenate([net, dis]))
     agent = ties.work("agent", (pop.n, 5), np.float64)
     pstate = ties.work("pstate", (pop.n, 2), np.float32)
     counts = ties.work("counts", pop.n, np.int64)
     kw.week_prep(key, pop.competencies, pop.warmth, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
-                 pop.state_avoidance, pop.lonely, net, agent, pstate, counts)  # fmt: skip
-    return kw, net, pstate, counts
+                 pop.state_avoidance, pop.support_bias, pop.lonely, net, dis, snap, rates, agent, pstate,
+                 counts)  # fmt: skip
+    return _Week(kw, net, dis, rates, pstate, counts)
 
 
 def _support(pop: Population, p: SimParams) -> None:
     """Received and perceived support from the current ties (start of adulthood)."""
-    kw, net, pstate, _ = _prepare(pop, p, np.uint64(0))
+    wk = _prepare(pop, p, np.uint64(0))
     t = pop.ties
-    kw.support_only(t.strength, t.partner, t.n_ties, t.k, pstate, pop.prototype_anxiety, pop.state_anxiety,
-                    pop.prototype_avoidance, pop.state_avoidance, pop.competencies, pop.support_bias, net,
-                    pop.received_support, pop.perceived_support)  # fmt: skip
+    wk.kw.support_only(t.strength, t.partner, t.n_ties, t.k, wk.pstate, pop.prototype_anxiety, pop.state_anxiety,
+                       pop.prototype_avoidance, pop.state_avoidance, pop.competencies, pop.support_bias, wk.net,
+                       pop.received_support, pop.perceived_support)  # fmt: skip
 
 
 def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, week: int) -> None:
@@ -259,7 +270,8 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     """
     ties = pop.ties
     keys = rng.integers(0, 2**63, 4, dtype=np.int64).view(np.uint64)
-    kw, net, pstate, counts = _prepare(pop, params, keys[0])
+    wk = _prepare(pop, params, keys[0])
+    kw, net, dis, pstate, counts = wk.kw, wk.net, wk.dis, wk.pstate, wk.counts
     # 1-2 meetings (strangers or friends' friends) and formation
     offsets = ties.work("offsets", pop.n + 1, np.int64)
     offsets[0] = 0
@@ -274,15 +286,13 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     # 3-4 tie rows (strengthening/decay, conflicts, pruning, support sums); 4-6 support, loneliness, distress
     from sciplab.sim.distress import _B32, _MINUS_A32, _NEIGHBOURS
 
-    dis = np.array([getattr(params.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
     prune = (week + 1) % params.network.prune_every == 0
     total, friends = ties.work("total", pop.n, np.float32), ties.work("friends", pop.n, np.float32)
-    kw.tie_rows(keys[2], prune, ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, pstate, pop.competencies,
-                pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance, pop.state_avoidance, pop.lonely, net,
-                total, friends)  # fmt: skip
+    kw.tie_rows(keys[2], prune, ties.strength, ties.gain, ties.partner, ties.n_ties, ties.k, pstate, wk.rates,
+                pop.lonely, net, total, friends)  # fmt: skip
     kw.agent_week(
         keys[3], total, friends, pop.competencies, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
-        pop.state_avoidance, pop.support_bias, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
+        pop.state_avoidance, wk.rates, pop.therapy_support, pop.lonely, pop.loneliness, pop.received_support,
         pop.perceived_support, pop.stress, pop.symptoms, pop.symptom_intensity, _NEIGHBOURS, _MINUS_A32, _B32, net, dis,
     )  # fmt: skip
 

@@ -177,6 +177,21 @@ class TieSlots:
             buf = self._work[name] = np.empty(grown, dtype=dtype)
         return buf[: shape[0]]
 
+    def rate_cache(self, n_rates: int, n_inputs: int, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The weekly kernels' per-agent rate cache: ``(snapshot of the inputs, rates)``, kept between weeks.
+
+        The snapshot is NaN (every agent recomputed) when the arrays are new or the model
+        coefficients ``coef`` differ from those the rates were computed with.
+        """
+        before = self._work.get("rate_inputs")
+        snap = self.work("rate_inputs", (self.n, n_inputs), np.float64)
+        rates = self.work("rates", (self.n, n_rates), np.float64)
+        old = self._work.get("rate_coef")
+        if before is None or snap.base is not before or old is None or not np.array_equal(old, coef):
+            snap.fill(np.nan)
+            self._work["rate_coef"] = coef.copy()
+        return snap, rates
+
     def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Occupied ties as ``(source, target, strength)`` arrays."""
         occ = np.flatnonzero(self.strength > 0)
