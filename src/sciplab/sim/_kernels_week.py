@@ -526,6 +526,38 @@ def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lone
                                        rates[i, _R_CONF], rates[i, _R_CONF_P0], prune, net, pstate, n_ties)  # fmt: skip
 
 
+_BLOCK = 512  # agents per block of the symptom pass (its work arrays stay in the first-level cache)
+
+
+@nb.njit(inline="always")
+def _symptom_block(lo, m, codes, conns, fields, streams, symptoms, intensity, neighbours, minus_a, b, rate_sym, scale):
+    """The 9-node symptom update of agents ``lo .. lo + m``, node by node in simple loops over the block.
+
+    Each loop does one thing over contiguous arrays (drives, probabilities, uniforms, the update), so
+    the compiler vectorises it; every agent's numbers are those of a loop over its nodes. Node ``q``
+    of agent ``i``: one draw ``mix(s + (q + 1) gamma)`` (24-bit float32 uniform) from the agent's
+    stream state after its loneliness and life-event draws.
+    """
+    drive = np.empty(m, np.float32)
+    probs = np.empty(m, np.float32)
+    unif = np.empty(m, np.float32)
+    for q in range(9):
+        bq = b[q]
+        aq = minus_a[q]
+        gq = np.uint64(q + 1) * _GAMMA
+        for j in range(m):
+            drive[j] = (neighbours[codes[j], q] * conns[j] + fields[j] - bq) * aq
+        for j in range(m):
+            probs[j] = np.float32(1.0) / (np.float32(1.0) + _exp32(drive[j]))
+        for j in range(m):
+            unif[j] = np.float32(_mix(streams[j] + gq) >> _S40) * scale
+        for j in range(m):
+            i = lo + j
+            p = probs[j]
+            symptoms[i, q] = unif[j] < p
+            intensity[i, q] += (p - intensity[i, q]) * rate_sym
+
+
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def agent_week(
     key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, rates, therapy, lonely, loneliness, received, perceived,
@@ -535,50 +567,60 @@ def agent_week(
 
     Support, loneliness (SISa), life events and stress, symptoms (module docstring of
     :mod:`sciplab.sim.network`); the support shift, event scale and connectivity from the rate cache
-    (:func:`week_prep`). Writes only agent ``i``'s own state: agents are independent.
+    (:func:`week_prep`). Writes only agent ``i``'s own state: agents are independent (blocks of
+    ``_BLOCK`` agents in parallel; the symptom networks of a block in :func:`_symptom_block`).
     """
     recovery_logit = np.log(net[_L_REC] / (1.0 - net[_L_REC]))
     event_p = -np.expm1(-dis[_EV_RATE])
     rate_sym = np.float32(1.0 / dis[_SYM_MEM])
     rate_lonely = 1.0 / net[_L_MEM]
     scale = np.float32(1.0 / 16777216.0)
-    for i in nb.prange(total.size):
-        s = _seed(key, i)
-        anx = anx_p[i] + anx_s[i]
-        avo = avo_p[i] + avo_s[i]
-        sse = comp[i, _SSE]
-        rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
-        received[i] = rs
-        perceived[i] = ps
-        ps = min(max(ps + therapy[i], 0.0), 1.0)
-        # 5 loneliness (SISa) and its moving average
-        s += _GAMMA
-        u = _u01(_mix(s))
-        if lonely[i]:
-            now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
-        else:
-            z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
-                 - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
-            now = u < _sigmoid(z)
-        lonely[i] = now
-        lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
-        loneliness[i] = lsc
-        # 6 life events (only whether at least one happened) feeding the decaying stress
-        st = stress[i] * dis[_ST_DECAY]
-        s += _GAMMA
-        if _u01(_mix(s)) < event_p:
+    n = total.size
+    for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
+        lo = blk * _BLOCK
+        m = min(lo + _BLOCK, n) - lo
+        codes = np.empty(m, np.int64)
+        conns = np.empty(m, np.float32)
+        fields = np.empty(m, np.float32)
+        streams = np.empty(m, np.uint64)
+        for j in range(m):
+            i = lo + j
+            s = _seed(key, i)
+            anx = anx_p[i] + anx_s[i]
+            avo = avo_p[i] + avo_s[i]
+            sse = comp[i, _SSE]
+            rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
+            received[i] = rs
+            perceived[i] = ps
+            ps = min(max(ps + therapy[i], 0.0), 1.0)
+            # 5 loneliness (SISa) and its moving average
             s += _GAMMA
-            st += -np.log1p(-_u01(_mix(s))) * dis[_EV_SEV] * rates[i, _R_EVENT]
-        stress[i] = st
-        conn = np.float32(rates[i, _R_CONN])
-        field = np.float32(
-            dis[_E0] + st - dis[_E_S] * ps + dis[_E_L] * lsc + dis[_E_ANX] * anx + dis[_E_AV] * avo - dis[_E_SSE] * sse
-        )
-        code = 0
-        for q in range(9):
-            code |= np.int64(symptoms[i, q]) << q
-        for q in range(9):  # one draw per node (24-bit float32 uniform)
-            u32 = np.float32(_mix(s + np.uint64(q + 1) * _GAMMA) >> _S40) * scale
-            p = np.float32(1.0) / (np.float32(1.0) + _exp32((neighbours[code, q] * conn + field - b[q]) * minus_a[q]))
-            symptoms[i, q] = u32 < p
-            intensity[i, q] += (p - intensity[i, q]) * rate_sym
+            u = _u01(_mix(s))
+            if lonely[i]:
+                now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
+            else:
+                z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
+                     - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
+                now = u < _sigmoid(z)
+            lonely[i] = now
+            lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
+            loneliness[i] = lsc
+            # 6 life events (only whether at least one happened) feeding the decaying stress
+            st = stress[i] * dis[_ST_DECAY]
+            s += _GAMMA
+            if _u01(_mix(s)) < event_p:
+                s += _GAMMA
+                st += -np.log1p(-_u01(_mix(s))) * dis[_EV_SEV] * rates[i, _R_EVENT]
+            stress[i] = st
+            conns[j] = np.float32(rates[i, _R_CONN])
+            fields[j] = np.float32(
+                dis[_E0] + st - dis[_E_S] * ps + dis[_E_L] * lsc + dis[_E_ANX] * anx + dis[_E_AV] * avo
+                - dis[_E_SSE] * sse
+            )  # fmt: skip
+            code = 0
+            for q in range(9):
+                code |= np.int64(symptoms[i, q]) << q
+            codes[j] = code
+            streams[j] = s
+        _symptom_block(lo, m, codes, conns, fields, streams, symptoms, intensity, neighbours, minus_a, b, rate_sym,
+                       scale)  # fmt: skip
