@@ -296,15 +296,19 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
-    """Per wanted pair (parallel): -1 in ``gains[t, 0]`` when a direction already exists, else both gains.
+    """Per wanted pair (parallel): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
 
     The pairs are distinct, so whether a tie exists is decided by the network at the start of the
-    week; only the free slots depend on the order of formation.
+    week; only the free slots depend on the order of formation. Tie counts only grow while pairs
+    form, so a pair with an end already full cannot form either (its rows are not read).
     """
     n = n_ties.size
     for t in nb.prange(pairs.size):
         a = pairs[t] // n
         b = pairs[t] % n
+        if n_ties[a] >= k or n_ties[b] >= k:
+            gains[t, 0] = -1.0
+            continue
         exists = False
         for s in range(a * k, a * k + n_ties[a]):
             if partner[s] == b:
