@@ -37,6 +37,7 @@ one week):
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -228,25 +229,47 @@ def _week_kernels() -> Any:
 class _Week:
     """What :func:`_prepare` hands the weekly kernels: the kernels, coefficient arrays and per-agent work arrays."""
 
-    def __init__(self, kw: Any, net: np.ndarray, dis: np.ndarray, rates: np.ndarray, pstate: np.ndarray,
+    def __init__(self, kw: Any, coef: tuple[np.ndarray, ...], rates: np.ndarray, pstate: np.ndarray,
                  counts: np.ndarray) -> None:  # fmt: skip
-        self.kw, self.net, self.dis, self.rates, self.pstate, self.counts = kw, net, dis, rates, pstate, counts
+        self.kw, self.rates, self.pstate, self.counts = kw, rates, pstate, counts
+        self.net, self.dis, self.pair_coef, self.both = coef
+
+
+_COEF_CACHE: dict[int, tuple[SimParams, tuple[np.ndarray, ...]]] = {}
+
+
+def _coefficient_arrays(kw: Any, p: SimParams) -> tuple[np.ndarray, ...]:
+    """``(net, dis, pair coefficients, net and dis joined)`` of a parameter set, built once per set.
+
+    ``SimParams`` is frozen, so the arrays of the set last used are kept (the weekly step would
+    otherwise rebuild them from some sixty attributes every week); the cache holds one set per
+    thread of the caller at most.
+    """
+    key = threading.get_ident()
+    hit = _COEF_CACHE.get(key)
+    if hit is not None and hit[0] is p:
+        return hit[1]
+    net = np.array([getattr(p.network, name) for name in kw.NET_COEF], dtype=np.float64)
+    dis = np.array([getattr(p.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
+    arrays = (net, dis, _coefficients(p), np.concatenate([net, dis]))  # read by the kernels, never written
+    _COEF_CACHE[key] = (p, arrays)
+    return arrays
 
 
 def _prepare(pop: Population, p: SimParams, key: np.uint64) -> _Week:
     """Run :func:`~sciplab.sim._kernels_week.week_prep` (rate cache, meeting state, meeting counts)."""
     kw = _week_kernels()
     ties = pop.ties
-    net = np.array([getattr(p.network, name) for name in kw.NET_COEF], dtype=np.float64)
-    dis = np.array([getattr(p.distress, name) for name in kw.DIST_COEF], dtype=np.float64)
-    snap, rates = ties.rate_cache(len(kw.RATE_COLUMNS), kw.N_SNAPSHOT, np.concatenate([net, dis]))
+    coef = _coefficient_arrays(kw, p)
+    net, dis = coef[0], coef[1]
+    snap, rates = ties.rate_cache(len(kw.RATE_COLUMNS), kw.N_SNAPSHOT, coef[3])
     agent = ties.work("agent", (pop.n, 5), np.float64)
     pstate = ties.work("pstate", (pop.n, 2), np.float32)
     counts = ties.work("counts", pop.n, np.int64)
     kw.week_prep(key, pop.competencies, pop.warmth, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
                  pop.state_avoidance, pop.support_bias, pop.lonely, net, dis, snap, rates, agent, pstate,
                  counts)  # fmt: skip
-    return _Week(kw, net, dis, rates, pstate, counts)
+    return _Week(kw, coef, rates, pstate, counts)
 
 
 def _support(pop: Population, p: SimParams) -> None:
@@ -281,7 +304,7 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     kw.meet_draw(keys[1], offsets, ties.partner, ties.k, ties.work("agent", (pop.n, 5), np.float64), net,
                  ties.work("owner", m, np.int64), ties.work("friend", m, np.int64), wanted)  # fmt: skip
     kw.form_pairs(wanted, ties.partner, ties.strength, ties.gain, ties.n_ties, ties.k,
-                  ties.work("agent", (pop.n, 5), np.float64), _coefficients(params),
+                  ties.work("agent", (pop.n, 5), np.float64), wk.pair_coef,
                   np.float32(params.network.initial_strength))  # fmt: skip
     # 3-4 tie rows (strengthening/decay, conflicts, pruning, support sums); 4-6 support, loneliness, distress
     from sciplab.sim.distress import _B32, _MINUS_A32, _NEIGHBOURS
