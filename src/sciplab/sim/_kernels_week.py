@@ -166,8 +166,14 @@ def _keep(avo, dis, lone, net):
 
 @nb.njit(nogil=True, cache=_CACHE, fastmath=True)
 def _conflict_rate(anx, cm, net):
-    """Weekly conflict rate ``rate exp(c_anx anx - c_cm CM)`` (fast math as the tie pass)."""
-    return net[_C_RATE] * _exp32(net[_C_ANX] * anx - net[_C_CM] * cm)
+    """Weekly conflict rate ``rate exp(c_anx anx - c_cm CM)`` and its ``exp(-rate)`` (fast math as the tie pass).
+
+    Both were computed in the fast-math tie pass before they were cached; computed here with the
+    same flags, they are the same numbers (a last-bit difference in ``exp(-rate)`` would change a
+    conflict count now and then).
+    """
+    rate = net[_C_RATE] * _exp32(net[_C_ANX] * anx - net[_C_CM] * cm)
+    return rate, np.float64(_exp32(-min(rate, _POISSON_CHUNK)))
 
 
 @nb.njit(inline="always")
@@ -177,9 +183,7 @@ def _rates(i, comp, warmth, anx, avo, bias, net, dis, rates):
     meet = net[_MEET] * _exp32(net[_MEET_INI] * comp[i, _INI])
     rates[i, _R_MEET] = meet
     rates[i, _R_MEET_P0] = np.float64(_exp32(-min(meet, _POISSON_CHUNK)))
-    conf = _conflict_rate(anx, comp[i, _CM], net)
-    rates[i, _R_CONF] = conf
-    rates[i, _R_CONF_P0] = np.float64(_exp32(-min(conf, _POISSON_CHUNK)))
+    rates[i, _R_CONF], rates[i, _R_CONF_P0] = _conflict_rate(anx, comp[i, _CM], net)
     rates[i, _R_KEEP0] = _keep(avo, comp[i, _DIS], 0.0, net)
     rates[i, _R_KEEP1] = _keep(avo, comp[i, _DIS], 1.0, net)
     z = net[_R_SSE] * comp[i, _SSE] + net[_R_EA] * comp[i, _EA] + net[_R_W] * warmth[i]
