@@ -73,6 +73,8 @@ _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 _S11, _S27, _S30, _S31, _S32, _S40 = (np.uint64(v) for v in (11, 27, 30, 31, 32, 40))
 _POISSON_CHUNK = 20.0  # a Poisson(lam) count is drawn as the sum of Poisson(<= 20) counts (no underflow)
+#: agents per block of the parallel loops of the meetings and of the symptom pass (work arrays in cache)
+_BLOCK = 512
 
 
 @nb.njit(inline="always")
@@ -258,44 +260,48 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
     + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
     depends only on the meeting counts. Three passes (the friend, the friend's friend, the
-    formation; ``owner`` and ``friend`` hold the meetings in between), so the random reads of one
-    pass are independent of each other and the processor overlaps their cache misses.
+    formation; ``owner`` and ``friend`` hold the meetings in between) over the meetings of a block
+    of ``_BLOCK`` agents, so the random reads of one pass are independent of each other and the
+    processor overlaps their cache misses; blocks run in parallel (one parallel loop a week: on a
+    busy machine each parallel loop waits for a second thread to be scheduled).
     """
     n = offsets.size - 1
-    m = keys.size
-    for i in nb.prange(n):
-        for t in range(offsets[i], offsets[i + 1]):
-            other, route, off1, _, _ = _meeting_draws(key, t, n, k)
-            owner[t] = i
-            keys[t] = other
-            friend[t] = -1
-            if route < net[_FOF]:
-                f = partner[i * k + off1]
-                if f != i:
-                    friend[t] = f
-    for t in nb.prange(m):
-        f = friend[t]
-        if f >= 0:
-            c = partner[f * k + _meeting_draws(key, t, n, k)[3]]
-            if c != f and c != owner[t]:
-                keys[t] = c
-            else:
+    for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
+        a0 = blk * _BLOCK
+        a1 = min(a0 + _BLOCK, n)
+        for i in range(a0, a1):
+            for t in range(offsets[i], offsets[i + 1]):
+                other, route, off1, _, _ = _meeting_draws(key, t, n, k)
+                owner[t] = i
+                keys[t] = other
                 friend[t] = -1
-    for t in nb.prange(m):
-        i = owner[t]
-        other = keys[t]
-        keys[t] = -1
-        if other == i:
-            continue
-        z = (
-            net[_F0]
-            + (net[_F_TRI] if friend[t] >= 0 else 0.0)
-            - net[_F_HOM] * abs(agent[i, AGENT_WARMTH] - agent[other, AGENT_WARMTH])
-            + agent[i, AGENT_SOLO]
-            + agent[other, AGENT_SOLO]
-        )
-        if _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z)):
-            keys[t] = min(i, other) * n + max(i, other)
+                if route < net[_FOF]:
+                    f = partner[i * k + off1]
+                    if f != i:
+                        friend[t] = f
+        for t in range(offsets[a0], offsets[a1]):
+            f = friend[t]
+            if f >= 0:
+                c = partner[f * k + _meeting_draws(key, t, n, k)[3]]
+                if c != f and c != owner[t]:
+                    keys[t] = c
+                else:
+                    friend[t] = -1
+        for t in range(offsets[a0], offsets[a1]):
+            i = owner[t]
+            other = keys[t]
+            keys[t] = -1
+            if other == i:
+                continue
+            z = (
+                net[_F0]
+                + (net[_F_TRI] if friend[t] >= 0 else 0.0)
+                - net[_F_HOM] * abs(agent[i, AGENT_WARMTH] - agent[other, AGENT_WARMTH])
+                + agent[i, AGENT_SOLO]
+                + agent[other, AGENT_SOLO]
+            )
+            if _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z)):
+                keys[t] = min(i, other) * n + max(i, other)
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
@@ -532,9 +538,6 @@ def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lone
         budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
         total[i], friends[i], _ = _row(i, _seed(key, i), nt, strength, gain, partner, k, keep, budget,
                                        rates[i, _R_CONF], rates[i, _R_CONF_P0], prune, net, pstate, n_ties)  # fmt: skip
-
-
-_BLOCK = 512  # agents per block of the symptom pass (its work arrays stay in the first-level cache)
 
 
 @nb.njit(inline="always")
