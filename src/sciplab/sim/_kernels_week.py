@@ -1,18 +1,23 @@
 """Compiled weekly adult step: counter-based random streams, meetings and one fused pass per agent.
 
 Imported lazily by :mod:`sciplab.sim.network` (numba costs about a second to import). One week is
-four kernels (:func:`sciplab.sim.network.adult_step`):
+five kernels (:func:`sciplab.sim.network.adult_step`):
 
-1. :func:`week_prep` (parallel over agents): the packed per-agent state read by the meetings
-   (``agent``, columns ``_kernels.AGENT_*``), each agent's ``(responsiveness, lonely)`` as its
-   partners read it this week (``pstate``, float32: one read per tie) and its meeting count;
-2. :func:`meet_draw` (parallel over agents): every meeting's partner (stranger or friend's friend,
-   on the network as it was at the start of the week) and whether the pair wants a tie;
-3. :func:`form_pairs` (serial): the successful pairs, once each, in ``(min, max)`` order, formed
-   when neither direction exists and both ends have a free slot;
-4. :func:`agent_week` (parallel over agents): the agent's tie row (strengthening and decay,
-   conflicts, pruning, the two support sums) and everything else of its week (perceived support,
-   loneliness, life events, stress, the 9-node symptom network) in one pass.
+1. :func:`week_prep` (parallel over agents): the rate cache (exponentials that change only with an
+   agent's competencies, warmth, attachment or bias, recomputed when one of them changed), the
+   packed per-agent state read by the meetings (``agent``, columns ``_kernels.AGENT_*``), each
+   agent's ``(responsiveness, lonely)`` as its partners read it this week (``pstate``, float32:
+   one read per tie) and its meeting count;
+2. :func:`meet_draw` (parallel over blocks of agents): every meeting's partner (stranger or
+   friend's friend, on the network as it was at the start of the week) and whether the pair wants
+   a tie;
+3. :func:`form_pairs`: the successful pairs, once each, in ``(min, max)`` order, formed when
+   neither direction exists and both ends have a free slot (checks and writes parallel, slots
+   taken serially);
+4. :func:`tie_rows` (parallel over agents): the agent's tie row (strengthening and decay,
+   conflicts, pruning, the two support sums);
+5. :func:`agent_week` (parallel over blocks of agents): everything else of the week (perceived
+   support, loneliness, life events, stress, the 9-node symptom network vectorised over the block).
 
 Random numbers: every agent has its own SplitMix64 stream each week and kernel, seeded from the
 week's key (drawn from the run's generator) and the agent's index (Steele, Lea & Flood 2014): the
