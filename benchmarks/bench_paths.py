@@ -117,8 +117,9 @@ def check_same(df: pd.DataFrame) -> None:
 
 def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     """One-thread timings of the steps of a single-mediator run (medians of ``repeats``)."""
+    from sciplab.stats._path_boot import bootstrap as _bootstrap
     from sciplab.stats._path_model import _compiled_estimator
-    from sciplab.stats.paths import _bootstrap, _compile, _Engine, _prepare
+    from sciplab.stats.paths import _compile, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
     X, _, _ = _prepare(df, spec, "listwise")

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
+from sciplab.stats._path_boot import bootstrap as _bootstrap
+from sciplab.stats._path_boot import jackknife as _jackknife
+from sciplab.stats._path_boot import stack as _stack
 from sciplab.stats._path_model import _Engine
-from sciplab.stats.paths import PathResult, _bootstrap, _compile, _jackknife, _stack, paths
+from sciplab.stats.paths import PathResult, _compile, paths
 
 
 def make_data(n=300, seed=0):
