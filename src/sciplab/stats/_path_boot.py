@@ -62,10 +62,12 @@ class BootRun:
         """
         spec, engine, B = self.spec, self.engine, self.B
         P, E = len(spec.params), len(spec.equations)
-        outs: list[Mapping[str, np.ndarray]] = []
+        D = n_statistics(spec)
+        rows = np.empty((2 * D if standardize else D, B))
         failed = 0
         pending: list[np.ndarray] = []
         n_pending = 0
+        done = 0
         for _, stop, values in self.run.chunks(self.size):
             pending.append(values)
             n_pending += values.shape[0]
@@ -79,24 +81,21 @@ class BootRun:
                         if self.compiled is not None
                         else engine.compute(kf.unpack_moments(block, engine.q))
                     )
-                outs.append(out)
+                rows[:P, done:stop] = out["est"].T
+                rows[P : P + E, done:stop] = out["r2"].T
+                if standardize:
+                    rows[D : D + P, done:stop] = out["std"].T
+                    rows[D + P : D + P + E, done:stop] = out["r2"].T
                 failed += int(out["failed"].sum())
-                pending, n_pending = [], 0
+                pending, n_pending, done = [], 0, stop
             if progress is not None:
                 progress(stop, B)
-
-        def gather(key: str) -> np.ndarray:
-            return outs[0][key] if len(outs) == 1 else np.concatenate([o[key] for o in outs])
-
-        D = n_statistics(spec)
-        rows = np.empty((2 * D if standardize else D, B))
-        r2 = gather("r2")
-        # the defined parameters and effects of all replicates at once (elementwise: the same values
-        # as batch by batch)
+        # the defined parameters and effects of all replicates at once (element by element: the
+        # same values as batch by batch)
         with np.errstate(all="ignore"):
-            _fill_rows(spec, rows[:D], gather("est"), r2)
+            _derive_rows(spec, rows[:D])
             if standardize:
-                _fill_rows(spec, rows[D:], gather("std"), r2)
+                _derive_rows(spec, rows[D:])
         return rows, failed
 
     def cancel(self) -> None:
@@ -104,14 +103,10 @@ class BootRun:
         self.run.cancel()
 
 
-def _fill_rows(spec: _Model, rows: np.ndarray, est: np.ndarray, r2: np.ndarray) -> None:
-    """Rows of :meth:`BootRun.finish`: parameters, R^2, defined parameters, effects (transposed)."""
-    user, eff = spec.derived(est)
-    P, E, U = est.shape[1], r2.shape[1], user.shape[1]
-    rows[:P] = est.T
-    rows[P : P + E] = r2.T
-    rows[P + E : P + E + U] = user.T
-    rows[P + E + U :] = eff.T
+def _derive_rows(spec: _Model, rows: np.ndarray) -> None:
+    """Fill the defined parameters' and effects' rows from the parameter rows (layout of :meth:`BootRun.finish`)."""
+    P, E, U = len(spec.params), len(spec.equations), len(spec.user_defined)
+    spec.derived_rows(rows[:P], rows[P + E : P + E + U], rows[P + E + U :])
 
 
 def bootstrap(

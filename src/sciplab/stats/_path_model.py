@@ -320,6 +320,31 @@ class _Model:
             eff[:, j] += est[:, d]
         return user, eff
 
+    def derived_rows(self, est: np.ndarray, user: np.ndarray, eff: np.ndarray) -> None:
+        """:meth:`derived` of parameters held as rows ``(P, R)``, into the rows ``user`` and ``eff``.
+
+        The same operations on the same values, element by element (so the same results), on
+        contiguous rows: the layout in which bootstrap replicates are gathered and sorted.
+        """
+        R = est.shape[1]
+        values: dict[str, Any] = {lab: est[i] for lab, i in self.label_rows.items()}
+        for j, (name, expr, _) in enumerate(self.user_defined):
+            res = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
+            values[name] = res
+            user[j] = res
+        eff[:] = 0.0
+        index, paths_of, direct_of = self._effect_plan()
+        if index.size:
+            padded = np.concatenate([est, np.ones((1, R))], axis=0)
+            prods = padded[index[:, 0]]
+            for c in range(1, index.shape[1]):
+                prods *= padded[index[:, c]]
+            for j, cols in enumerate(paths_of):
+                for k in cols:
+                    eff[j] += prods[k]
+        for j, d in direct_of:
+            eff[j] += est[d]
+
     def _effect_plan(self) -> tuple[np.ndarray, list[list[int]], list[tuple[int, int]]]:
         """The effects as products of distinct paths, built once per model.
 

@@ -585,8 +585,17 @@ def _estimate(
     if len(fit):
         details["fit"] = {k: float(v) for k, v in fit.iloc[0].items()}
 
-    ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
+    nan = np.full(point.size, np.nan)
+    ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = nan
     alpha = 1 - level
+    if not standardize:
+        point_std = nan
+    stats = {
+        "est": point, "se": se_all, "z": z, "pvalue": pval, "ci_lower": ci_lo, "ci_upper": ci_hi,
+        "std_all": point_std, "std_ci_lower": std_lo, "std_ci_upper": std_hi, "boot_p": boot_p,
+        "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
+    }  # fmt: skip
+    start = P + n_eq + len(spec.user_defined)
     if boot is not None:
         rows, failed = boot.finish(progress, standardize)
         details["failed_replicates"] = failed
@@ -594,18 +603,22 @@ def _estimate(
         # SEs and the p-values (raw and standardized rows sorted in two threads)
         counts = bs.sort_rows(rows, threads=bs.default_threads())
         D = point.size
-        raw, std_rows = rows[:D], rows[D:]
-        if ci == "percentile":
-            probs = probs_std = np.array([alpha / 2, 1 - alpha / 2])
-        else:
-            probs = bs.bca_probs_rows(raw, counts[:D], point, acc, level)
-            probs_std = bs.bca_probs_rows(std_rows, counts[D:], point_std, acc_std, level) if standardize else None
-        summ = bs.summary_rows(raw, counts[:D], point, probs)
-        ci_lo, ci_hi = summ["ci"]
-        mc_lo, mc_hi = summ["mcse"]
-        boot_p = summ["pvalue"]
+        # raw and standardized statistics side by side: one vectorised pass for both (per column, so
+        # the same values as two passes); the standardized rows keep only their interval
         if standardize:
-            std_lo, std_hi = bs.summary_rows(std_rows, counts[D:], point_std, probs_std, mcse=False, pvalue=False)["ci"]
+            estimate, acceleration = np.concatenate([point, point_std]), np.concatenate([acc, acc_std])
+        else:
+            estimate, acceleration = point, acc
+        if ci == "percentile":
+            probs = np.array([alpha / 2, 1 - alpha / 2])
+        else:
+            probs = bs.bca_probs_rows(rows, counts, estimate, acceleration, level)
+        summ = bs.summary_rows(rows, counts, estimate, probs)
+        stats["ci_lower"], stats["ci_upper"] = summ["ci"][:, :D]
+        stats["ci_lower_mcse"], stats["ci_upper_mcse"] = summ["mcse"][:, :D]
+        stats["boot_p"] = summ["pvalue"][:D]
+        if standardize:
+            stats["std_ci_lower"], stats["std_ci_upper"] = summ["ci"][:, D:]
         if failed:
             warnings.warn(
                 f"{failed} of {B} bootstrap replicates were singular (a predictor without variance "
@@ -622,24 +635,23 @@ def _estimate(
             if not (prm.kind in ("reg", "int", "resvar") and math.isnan(prm.fixed)):
                 ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
         ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
+        stats.update(ci_lower=ci_lo, ci_upper=ci_hi, ci_lower_mcse=mc_lo, ci_upper_mcse=mc_hi)
     else:
         zc = float(bs.norm_ppf(1 - alpha / 2))
-        ci_lo, ci_hi = point - zc * se_all, point + zc * se_all
-    if not standardize:
-        point_std = np.full(point.size, np.nan)
-        std_lo = std_hi = np.full(point.size, np.nan)
+        stats.update(ci_lower=point - zc * se_all, ci_upper=point + zc * se_all)
+    table, indirect = _frames(text, stats, start)
+    return PathResult(table=table, details=details, indirect=indirect, model=model_table, fit=fit)
 
-    stats = {
-        "est": point, "se": se_all, "z": z, "pvalue": pval, "ci_lower": ci_lo, "ci_upper": ci_hi,
-        "std_all": point_std, "std_ci_lower": std_lo, "std_ci_upper": std_hi, "boot_p": boot_p,
-        "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
-    }  # fmt: skip
+
+def _frames(
+    text: Mapping[str, Mapping[str, Any]], stats: Mapping[str, Any], start: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The parameter table and the effects table (rows from ``start`` on) of ``stats``."""
     stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
     # one constructor call per frame (column-by-column insertion dominated the run time)
     table = pd.DataFrame({**text["table"], **stats})
-    start = P + n_eq + len(spec.user_defined)
     indirect = pd.DataFrame({**text["indirect"], **{k: v[start:] for k, v in stats.items()}})
-    return PathResult(table=table, details=details, indirect=indirect, model=model_table, fit=fit)
+    return table, indirect
 
 
 def _table_text(spec: _Model) -> dict[str, dict[str, Any]]:
