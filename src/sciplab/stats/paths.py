@@ -473,24 +473,25 @@ def paths(
     X, n_total, dropped = _prepare(data, spec, missing)
     n = X.shape[0]
     engine = _Engine(spec, X)
-    moments = engine.full_moments()
-    _check_collinear(spec, moments)
-    if ci == "bc" and n < 500:
-        warnings.warn(
-            f"bias-corrected (BC) bootstrap intervals inflate Type I error at small N (n = {n}; "
-            "Fritz, Taylor & MacKinnon 2012); consider ci='percentile'",
-            DataWarning,
-            stacklevel=2,
-        )
     seed_used: int | None = None
     boot: BootRun | None = None
     if ci in ("percentile", "bc", "bca"):
         seed_used = bs.resampling_seed(seed)
         # the resampling threads start now: everything up to boot.finish() runs while they draw
+        # (an error raised meanwhile cancels them, below)
         boot = BootRun(engine, spec, B, seed_used, chunk_size)
     elif ci == "mc":
         seed_used = bs.resampling_seed(seed)
     try:
+        moments = engine.full_moments()
+        _check_collinear(spec, moments)
+        if ci == "bc" and n < 500:
+            warnings.warn(
+                f"bias-corrected (BC) bootstrap intervals inflate Type I error at small N (n = {n}; "
+                "Fritz, Taylor & MacKinnon 2012); consider ci='percentile'",
+                DataWarning,
+                stacklevel=2,
+            )
         return _estimate(
             data_shape=(n, n_total, dropped),
             X=X,
