@@ -29,7 +29,12 @@ Design
   per column and counted): percentile (type-7 quantiles, = R ``quantile(type = 7)``), bias-corrected
   (BC) and bias-corrected and accelerated (BCa; Efron 1987, acceleration from the jackknife), the
   circular percentile interval for angles, the approximate bootstrap p-value, and the Monte Carlo
-  standard error of each interval endpoint.
+  standard error of each interval endpoint. A caller holding its replicates as rows (one per
+  statistic) sorts them in place once (:func:`sort_rows`) and takes every interval, endpoint MC SE
+  and p-value from the sorted rows (:func:`bca_probs_rows`, :func:`summary_rows`), bit for bit the
+  values of the column functions.
+* **Start now, collect later** (:meth:`Resampler.start_sums`): the blocks are submitted to the pool
+  at once, so the caller computes its point estimates while the replicates are drawn.
 
 References
 ----------
