@@ -623,7 +623,7 @@ def test_over_identified_path_model_reports_lavaan_fit_measures():
 
 def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
     # paths() skips the ML refit when the syntax counts df = 0; the count must be the SEM engine's
-    from sciplab.stats.paths import _counted_df
+    from sciplab.stats._path_model import _counted_df
     from sciplab.stats.sem import sem
     from sciplab.stats.syntax import parse_model
 

@@ -51,7 +51,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from statistics import NormalDist
 from types import ModuleType
@@ -63,6 +63,7 @@ from sciplab._core.errors import InvalidParameterError
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.validation import MAX_BOOTSTRAP
 from sciplab.stats._numpy_stream import numpy_counts
+from sciplab.stats._sums_run import SumsRun
 
 BLOCK = 256
 """Replicates per block (the unit of work of the thread pool)."""
@@ -325,7 +326,8 @@ class Resampler:
         if BLOCK * self.n * 8 > THREAD_BLOCK_BYTES:  # each running block holds its counts
             workers = 1
         workers = min(workers, n_blocks)
-        return SumsRun(self, kernels, operand, transform, _pool(workers) if workers > 1 else None)
+        pool = _pool(workers) if workers > 1 else None
+        return SumsRun(self.B, BLOCK, lambda k: self._block_sums(kernels, k, operand, transform), pool)
 
     def _block_sums(
         self,
@@ -375,58 +377,6 @@ class Resampler:
             if local is not None:
                 local(before)
         return out
-
-
-class SumsRun:
-    """The blocks of one :meth:`Resampler.start_sums` call, computed in the pool or on demand."""
-
-    def __init__(
-        self,
-        resampler: Resampler,
-        kernels: ModuleType | None,
-        operand: np.ndarray,
-        transform: Callable[[np.ndarray], np.ndarray] | None,
-        pool: ThreadPoolExecutor | None,
-    ) -> None:
-        self._kernels, self._operand, self._transform = kernels, operand, transform
-        self._resampler = resampler
-        self._pool = pool
-        self._done: dict[int, np.ndarray] = {}
-        # all blocks are submitted at once: the workers never wait for the consumer, and only
-        # running blocks hold temporaries (results are small: rows x table columns)
-        n_blocks = -(-resampler.B // BLOCK)
-        self._futures: list[Future[np.ndarray]] = (
-            [pool.submit(resampler._block_sums, kernels, j, operand, transform) for j in range(n_blocks)]
-            if pool is not None
-            else []
-        )
-
-    def block(self, k: int) -> np.ndarray:
-        """Block ``k`` (replicates ``k * BLOCK`` on), waiting for it when it runs in the pool."""
-        if self._pool is not None:
-            return self._futures[k].result()
-        if k not in self._done:
-            self._done.clear()
-            self._done[k] = self._resampler._block_sums(self._kernels, k, self._operand, self._transform)
-        return self._done[k]
-
-    def chunks(self, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(start, stop, values)`` in order, ``size`` replicates at a time."""
-        B = self._resampler.B
-        for start in range(0, B, size):
-            stop = min(start + size, B)
-            first, last = start // BLOCK, (stop - 1) // BLOCK
-            parts = [
-                self.block(k)[max(start, k * BLOCK) - k * BLOCK : min(stop, (k + 1) * BLOCK) - k * BLOCK]
-                for k in range(first, last + 1)
-            ]
-            yield start, stop, parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
-
-    def cancel(self) -> None:
-        """Cancel the blocks not started; wait for the running ones (they hold the only temporaries)."""
-        for future in self._futures:
-            future.cancel()
-        wait(self._futures)
 
 
 GEMM_ROWS = 32

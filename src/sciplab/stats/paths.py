@@ -70,7 +70,7 @@ from sciplab._core.validation import check_level, check_replicates, require_fram
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats._path_boot import BootRun, jackknife, n_statistics
 from sciplab.stats._path_boot import mc_draws as mc_draws_of
-from sciplab.stats._path_model import MAX_PATHS, _Engine, _Model
+from sciplab.stats._path_model import MAX_PATHS, _counted_df, _Engine, _Model
 from sciplab.stats.syntax import ParsedModel, parse_model
 
 __all__ = ["PathResult", "paths"]
@@ -708,49 +708,6 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     if res.fit["df"].iloc[0] <= 0:
         return pd.DataFrame(columns=FIT_COLUMNS)
     return res.fit[FIT_COLUMNS].reset_index(drop=True)
-
-
-def _counted_df(parsed: ParsedModel) -> int | None:
-    """Degrees of freedom of the ML refit counted from the syntax, or None when not countable here.
-
-    For regressions plus (co)variances among outcomes (no intercepts, constraints, fixed values or
-    repeated labels, no ``~~`` touching an exogenous variable), lavaan's ``sem()`` defaults
-    (``fixed.x``, ``auto.var``, ``auto.cov.y``) give ``df = p (p + 1) / 2 - px (px + 1) / 2 -
-    (free slopes + outcome variances + outcome covariances)`` (p observed, px exogenous; Bollen
-    1989, ch. 4), where the covariances are every pair of pure outcomes (not predicting anything)
-    plus the other pairs written with ``~~``: the count :func:`sem` makes after building its model
-    (a test compares both). Anything else returns None and is fitted.
-    """
-    t = parsed.table
-    ops = t["op"].tolist()
-    if len(parsed.constraints) or parsed.group_modifiers or not set(ops) <= {"~", "~~", ":="}:
-        return None
-    rows = [
-        (lhs, op, rhs, label, ustart)
-        for lhs, op, rhs, label, ustart in zip(
-            t["lhs"].tolist(), ops, t["rhs"].tolist(), t["label"].tolist(), t["ustart"].tolist(), strict=True
-        )
-        if op != ":="
-    ]
-    labels = [row[3] for row in rows if row[3]]
-    if len(labels) != len(set(labels)) or any(not math.isnan(row[4]) for row in rows):
-        return None
-    y_names = {lhs for lhs, op, *_ in rows if op == "~"}
-    x_names = {rhs for _, op, rhs, *_ in rows if op == "~"}
-    pure_y = y_names - x_names
-    covs = set()
-    for lhs, op, rhs, *_ in rows:
-        if op != "~~":
-            continue
-        if lhs not in y_names or rhs not in y_names:
-            return None  # a (co)variance of an exogenous variable: not fixed.x any more
-        if lhs != rhs and not (lhs in pure_y and rhs in pure_y):
-            covs.add(frozenset((lhs, rhs)))
-    p = len(y_names | x_names)
-    px = len(x_names - y_names)
-    n_reg = ops.count("~")
-    free = n_reg + len(y_names) + len(pure_y) * (len(pure_y) - 1) // 2 + len(covs)
-    return p * (p + 1) // 2 - px * (px + 1) // 2 - free
 
 
 @functools.cache
