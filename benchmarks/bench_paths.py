@@ -5,13 +5,16 @@
 1. **Engine**, single mediator, n = 1,000, B = 5,000: ``paths(..., ci="bc")`` vs
    ``pingouin.mediation_analysis(n_boot=5000)`` (bias-corrected percentile, as pingouin), targets
    >= 100x wall and >= 50x CPU. Estimates must be equal (1e-9) and the indirect effect's interval
-   within Monte Carlo error (0.01) before timing.
+   within Monte Carlo error (0.01) before timing. Both calls return their full results (ours builds
+   its tables in the call). For context only, our call repeated back to back (warm caches, both
+   CPUs awake): after each 2-second peer run, ours starts with cold caches.
 2. **scip-core** (2 predictors, 2 mediators, 2 outcomes; 28 moment columns): cost per n * B
    relative to the single mediator (target within 2x).
 3. **Where the time goes** (one thread): random draws (ns per draw: the compiled counts, the fused
    draws + sums kernel, the numpy implementation of the same stream, and numpy's own
    ``Generator.integers`` with and without counting as the floor), compiled vs numpy estimation,
-   the bootstrap step in 1 and 2 threads (CPU / wall), intervals.
+   the bootstrap step in 1 and 2 threads (CPU / wall), intervals, and the whole call on one thread
+   (what is not the bootstrap step is the serial part: data checks, point estimates, intervals, tables).
 4. **Whole process** (``python script.py``, the same mediation as 1), interleaved: ours (target
    >= 5x pingouin), ours on first use (a fresh ``NUMBA_CACHE_DIR``), and ``import numpy, pandas``
    alone (the floor both scripts pay). A fresh process draws its first 6e7 draws with numpy
@@ -117,8 +120,10 @@ def check_same(df: pd.DataFrame) -> None:
 
 def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     """One-thread timings of the steps of a single-mediator run (medians of ``repeats``)."""
+    from sciplab.stats._path_boot import BootRun
+    from sciplab.stats._path_boot import bootstrap as _bootstrap
     from sciplab.stats._path_model import _compiled_estimator
-    from sciplab.stats.paths import _bootstrap, _compile, _Engine, _prepare
+    from sciplab.stats.paths import _compile, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
     X, _, _ = _prepare(df, spec, "listwise")
@@ -164,9 +169,24 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     t_est = med(lambda: compiled(sums))
     t_all = med(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=1))
     w2, c2 = wall_cpu(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=2))
-    reps = _bootstrap(engine, spec, B, 1, None, None, True, threads=1)[0]
-    probs = bs.bca_probs(reps, reps[0], np.zeros(reps.shape[1]), 0.95)
-    t_ci = med(lambda: bs.replicate_summary(reps, reps[0], probs))
+    run = BootRun(engine, spec, B, 1, None, threads=1)
+    rows, _ = run.finish(None, True)
+    point = rows[:, 0].copy()  # any values inside the replicates' range will do for the timing
+
+    def intervals() -> None:
+        r = rows.copy()
+        counts = bs.sort_rows(r, threads=default_threads())
+        probs = bs.bca_probs_rows(r, counts, point, np.zeros(point.size), 0.95)
+        bs.summary_rows(r, counts, point, probs)
+
+    t_ci = med(intervals)
+    # the whole call on one thread (no overlap): what is not the bootstrap step is the serial part
+    single = bs.default_threads
+    bs.default_threads = lambda: 1
+    try:
+        t_call = med(lambda: paths(df, SINGLE, bootstrap=B, ci="bc", seed=1))
+    finally:
+        bs.default_threads = single
     draws = n * B
     cols = engine.products.shape[1]
 
@@ -190,7 +210,12 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
         f"    whole bootstrap step, 2 threads:        {w2 * 1e3:7.2f} ms wall, {c2 * 1e3:.2f} ms CPU "
         f"(CPU / wall {c2 / w2:.2f})"
     )
-    print(f"    intervals (partition, BC, MCSE):        {t_ci * 1e3:7.2f} ms")
+    print(f"    intervals (sort, BC, MCSE), {rows.shape[0]} rows:    {t_ci * 1e3:7.2f} ms")
+    print(
+        f"    whole paths() call, 1 thread:           {t_call * 1e3:7.2f} ms CPU: "
+        f"{(t_call - t_all) * 1e3:.2f} ms besides the bootstrap step (data checks, point estimates, "
+        "intervals, tables; with 2 threads part of it runs while the bootstrap does)"
+    )
 
 
 def whole_process(rounds: int) -> None:
@@ -247,6 +272,7 @@ def main() -> None:
     df = single_data()
     check_same(df)
 
+    load_before = os.getloadavg()
     res = interleave(
         {
             "sciplab paths (ci='bc')": lambda: paths(df, SINGLE, bootstrap=5000, ci="bc", seed=1),
@@ -267,6 +293,16 @@ def main() -> None:
     )
     ours = res["sciplab paths (ci='bc')"]
     print(f"    sciplab CPU / wall: {ours.cpu_median / ours.wall_median:.2f} (threads: {default_threads()})")
+    print(f"    load average (1 min) {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after")
+    # context, not the target: the same call repeated without the peer's run in between (warm caches,
+    # both CPUs awake); the interleaved figure above is the fair one
+    b2b = interleave({"sciplab paths, back to back": lambda: paths(df, SINGLE, bootstrap=5000, ci="bc", seed=1)}, 15)
+    series = b2b["sciplab paths, back to back"]
+    print(f"    {series.line()}")
+    print(
+        "    "
+        + ratio_line("context: pingouin (interleaved) / ours back to back", res["pingouin mediation_analysis"], series)
+    )
 
     core = get_template("scip-core").syntax
     big = scip_data(1000)

@@ -300,3 +300,52 @@ def test_replicate_summary_partition_is_bit_identical_to_sorting() -> None:
         got = bs.replicate_summary(reps, est, probs)
         assert np.array_equal(got["ci"], bs._quantile_cols(reps, probs), equal_nan=True)
         assert np.array_equal(got["mcse"], bs.endpoint_mcse(reps, probs), equal_nan=True)
+
+
+def test_sorted_rows_give_the_column_functions_bit_for_bit():
+    """sort_rows + bca_probs_rows + summary_rows (paths' interval step) equal the column-wise functions."""
+    rng = np.random.default_rng(11)
+    reps = rng.gamma(2.0, size=(3000, 5)) - 1.0
+    reps[::17, 1] = np.nan
+    reps[5, 2], reps[9, 2] = np.inf, -np.inf
+    est, acc = np.array([0.4, 0.0, -0.1, 1.0, 0.2]), np.array([0.0, 0.02, -0.01, 0.0, 0.03])
+    for threads in (1, 2):
+        rows = np.array(reps.T, order="C")
+        counts = bs.sort_rows(rows, threads=threads)
+        np.testing.assert_array_equal(counts, np.isfinite(reps).sum(axis=0))
+        assert all(np.all(np.diff(rows[j, : counts[j]]) >= 0) for j in range(5))
+        assert np.isnan(rows[1, counts[1] :]).all() and np.isnan(rows[2, counts[2] :]).all()
+        probs = bs.bca_probs_rows(rows, counts, est, acc, 0.9)
+        np.testing.assert_array_equal(probs, bs.bca_probs(reps, est, acc, 0.9))
+        got = bs.summary_rows(rows, counts, est, probs)
+        want = bs.replicate_summary(reps, est, probs)
+        for key in ("ci", "mcse", "pvalue"):
+            np.testing.assert_array_equal(got[key], want[key])
+        np.testing.assert_array_equal(got["ci"], bs.bca_ci(reps, est, acc, 0.9))
+
+
+def test_sort_rows_splits_large_arrays_across_threads_identically():
+    rng = np.random.default_rng(12)
+    rows = rng.normal(size=(9, 5000))
+    one, two = rows.copy(), rows.copy()
+    bs.sort_rows(one, threads=1)
+    bs.sort_rows(two, threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, np.sort(rows, axis=1))
+
+
+def test_started_sums_run_while_the_caller_works_and_can_be_abandoned():
+    rng = np.random.default_rng(13)
+    table = rng.normal(size=(300, 3))
+    r = bs.Resampler(300, 1000, seed=4)
+    want = np.concatenate([s for _, _, s in r.weighted_sums(table, threads=1)])
+    for threads in (1, 2):
+        run = r.start_sums(table, threads=threads)
+        got = np.concatenate([s for _, _, s in run.chunks(333)])
+        run.cancel()
+        np.testing.assert_array_equal(got, want)
+    abandoned = r.start_sums(table, threads=2)
+    abandoned.cancel()  # blocks not started are dropped; a later run is unaffected
+    np.testing.assert_array_equal(np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)]), want)
+    with pytest.raises(InvalidParameterError):
+        r.start_sums(np.ones((299, 3)))

@@ -15,8 +15,11 @@ from hypothesis import strategies as st
 from sciplab._core.errors import DataError, DataWarning, InvalidParameterError, ModelSyntaxError, SciplabError
 from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
+from sciplab.stats._path_boot import bootstrap as _bootstrap
+from sciplab.stats._path_boot import jackknife as _jackknife
+from sciplab.stats._path_boot import stack as _stack
 from sciplab.stats._path_model import _Engine
-from sciplab.stats.paths import PathResult, _bootstrap, _compile, _jackknife, _stack, paths
+from sciplab.stats.paths import PathResult, _compile, paths
 
 
 def make_data(n=300, seed=0):
@@ -620,7 +623,7 @@ def test_over_identified_path_model_reports_lavaan_fit_measures():
 
 def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
     # paths() skips the ML refit when the syntax counts df = 0; the count must be the SEM engine's
-    from sciplab.stats.paths import _counted_df
+    from sciplab.stats._path_model import _counted_df
     from sciplab.stats.sem import sem
     from sciplab.stats.syntax import parse_model
 
@@ -670,3 +673,52 @@ def test_counted_df_equals_the_ml_refit_df_so_saturated_models_skip_the_refit():
     for text in ("m1 ~ x1\ny1 ~ m1 + x1\nx1 ~~ x1", "m1 ~ x1\ny1 ~ m1 + x1\ny1 ~ 1", "m1 ~ x1\ny1 ~ 0.5*m1 + x1",
                  "m1 ~ a*x1\ny1 ~ a*m1 + x1", "m1 ~ x1\ny1 ~ m1\nm1 ~~ 0.3*y1"):  # fmt: skip
         assert _counted_df(parse_model(text)) is None
+
+
+def test_derived_rows_equal_derived_on_columns():
+    """The row layout of the bootstrap (derived_rows) computes the same values as derived()."""
+    _, spec = _compile("m1 ~ a1*x\nm2 ~ a2*x + d*m1\ny ~ b1*m1 + b2*m2 + x\nind := a1*b1 + a2*b2\nabd := a1*d*b2")
+    rng = np.random.default_rng(3)
+    est = rng.normal(size=(257, len(spec.params)))
+    user, eff = spec.derived(est)
+    rows_user, rows_eff = np.empty((user.shape[1], 257)), np.empty((eff.shape[1], 257))
+    spec.derived_rows(np.ascontiguousarray(est.T), rows_user, rows_eff)
+    np.testing.assert_array_equal(rows_user, user.T)
+    np.testing.assert_array_equal(rows_eff, eff.T)
+
+
+def test_bootstrap_is_cancelled_when_the_analysis_fails_after_it_started(monkeypatch):
+    """paths() starts the resampling before the point estimates: an error later leaves no work running."""
+    import sciplab.stats.paths as paths_module
+
+    cancelled = []
+    original = paths_module.BootRun.cancel
+
+    def spy(self):
+        cancelled.append(True)
+        original(self)
+
+    def fail(*args, **kwargs):
+        raise DataError("point estimates failed")
+
+    monkeypatch.setattr(paths_module.BootRun, "cancel", spy)
+    monkeypatch.setattr(paths_module, "_param_cov", fail)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    df = pd.DataFrame({"x": x, "m": x + rng.normal(size=200), "y": x + rng.normal(size=200)})
+    with pytest.raises(DataError, match="point estimates failed"):
+        paths(df, "m ~ x\ny ~ m + x", bootstrap=2000, seed=1)
+    assert cancelled == [True]
+
+
+def test_plain_numeric_frames_and_column_by_column_give_the_same_fit():
+    """The one-call conversion of a plain numeric frame equals the column-by-column route."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=150)
+    df = pd.DataFrame({"x": x, "m": 0.5 * x + rng.normal(size=150), "y": (3 * x + rng.normal(size=150)).round()})
+    df["y"] = df["y"].astype(int)
+    wide = df.assign(note="a", w=1.0, v=2.0, u=3.0)  # text and extra columns: column by column
+    nullable = df.astype({"y": "Int64"})  # an extension dtype: column by column
+    fits = [paths(frame, "m ~ x\ny ~ m + x", bootstrap=300, seed=2).table for frame in (df, wide, nullable)]
+    for other in fits[1:]:
+        pd.testing.assert_frame_equal(fits[0], other)

@@ -73,6 +73,8 @@ def require_frame(data: object, *, name: str = "data") -> None:
 
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"{name} must be a pandas DataFrame, got {type(data).__name__}")
+    if data.columns.is_unique:  # cached by pandas: a repeated analysis of one frame checks it once
+        return
     dup = data.columns[data.columns.duplicated()].unique()
     if len(dup):
         shown = ", ".join(str(c) for c in dup[:10]) + (" ..." if len(dup) > 10 else "")

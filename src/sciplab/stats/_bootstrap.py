@@ -29,7 +29,12 @@ Design
   per column and counted): percentile (type-7 quantiles, = R ``quantile(type = 7)``), bias-corrected
   (BC) and bias-corrected and accelerated (BCa; Efron 1987, acceleration from the jackknife), the
   circular percentile interval for angles, the approximate bootstrap p-value, and the Monte Carlo
-  standard error of each interval endpoint.
+  standard error of each interval endpoint. A caller holding its replicates as rows (one per
+  statistic) sorts them in place once (:func:`sort_rows`) and takes every interval, endpoint MC SE
+  and p-value from the sorted rows (:func:`bca_probs_rows`, :func:`summary_rows`), bit for bit the
+  values of the column functions.
+* **Start now, collect later** (:meth:`Resampler.start_sums`): the blocks are submitted to the pool
+  at once, so the caller computes its point estimates while the replicates are drawn.
 
 References
 ----------
@@ -46,7 +51,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from statistics import NormalDist
 from types import ModuleType
@@ -58,6 +63,7 @@ from sciplab._core.errors import InvalidParameterError
 from sciplab._core.random import SeedLike, resolve_seed
 from sciplab._core.validation import MAX_BOOTSTRAP
 from sciplab.stats._numpy_stream import numpy_counts
+from sciplab.stats._sums_run import SumsRun
 
 BLOCK = 256
 """Replicates per block (the unit of work of the thread pool)."""
@@ -288,6 +294,29 @@ class Resampler:
             raise InvalidParameterError(f"chunk_size must be >= 1, got {chunk_size}")
         if self.B == 0:
             return
+        run = self.start_sums(table, threads=threads, transform=transform)
+        try:
+            yield from run.chunks(size)
+        finally:
+            run.cancel()
+
+    def start_sums(
+        self,
+        table: np.ndarray,
+        *,
+        threads: int | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> SumsRun:
+        """Start computing the blocks of :meth:`weighted_sums` and return at once.
+
+        With a thread pool the blocks are computed while the caller does other work (point
+        estimates, tables); :meth:`SumsRun.chunks` then yields them in order and
+        :meth:`SumsRun.cancel` stops a run the caller abandons. Without a pool (one thread) the
+        blocks are computed when asked for. Same values as :meth:`weighted_sums`.
+        """
+        table = np.ascontiguousarray(table, dtype=float)
+        if table.ndim != 2 or table.shape[0] != self.n:
+            raise InvalidParameterError(f"table must have shape ({self.n}, k), got {table.shape}")
         # import (and compile) the kernels before the pool starts, unless numpy draws this run
         kernels = None if self._numpy_draws(self.n * self.B) else _kernels()
         # the kernels take the table transposed (one contiguous column per moment); numpy draws use BLAS
@@ -298,37 +327,7 @@ class Resampler:
             workers = 1
         workers = min(workers, n_blocks)
         pool = _pool(workers) if workers > 1 else None
-        try:
-            # all blocks are submitted at once: the workers never wait for the consumer, and only
-            # running blocks hold temporaries (results are small: rows x table columns)
-            futures: list[Future[np.ndarray]] = (
-                [pool.submit(self._block_sums, kernels, j, operand, transform) for j in range(n_blocks)]
-                if pool is not None
-                else []
-            )
-            done: dict[int, np.ndarray] = {}
-
-            def block(k: int) -> np.ndarray:
-                if pool is not None:
-                    return futures[k].result()
-                if k not in done:
-                    done.clear()
-                    done[k] = self._block_sums(kernels, k, operand, transform)
-                return done[k]
-
-            for start in range(0, self.B, size):
-                stop = min(start + size, self.B)
-                first, last = start // BLOCK, (stop - 1) // BLOCK
-                parts = [
-                    block(k)[max(start, k * BLOCK) - k * BLOCK : min(stop, (k + 1) * BLOCK) - k * BLOCK]
-                    for k in range(first, last + 1)
-                ]
-                yield start, stop, parts[0].copy() if len(parts) == 1 else np.concatenate(parts)
-        finally:
-            # blocks not started are cancelled; running ones finish (they hold the only temporaries)
-            for future in futures:
-                future.cancel()
-            wait(futures)
+        return SumsRun(self.B, BLOCK, lambda k: self._block_sums(kernels, k, operand, transform), pool)
 
     def _block_sums(
         self,
@@ -561,7 +560,7 @@ def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndar
     Row ``j`` uses its first ``counts[j]`` values; ``probs`` is ``(k,)`` or ``(k, p)`` (clipped to
     [0, 1]; NaN gives NaN). Bit-identical to ``np.quantile(..., method="linear")`` per column (same
     virtual index ``(c - 1) q`` and the same two-sided linear interpolation). Only the order
-    statistics at the positions used need to be in place (a partition, :func:`_ordered_rows`).
+    statistics at the positions used need to be in place (e.g. rows sorted by :func:`sort_rows`).
     """
     p = sorted_rows.shape[0]
     prev, nxt, gamma, good = _quantile_positions(counts, probs, p)
@@ -575,32 +574,38 @@ def quantiles_sorted(sorted_rows: np.ndarray, counts: np.ndarray, probs: np.ndar
     return out
 
 
-def _ordered_rows(reps_t: np.ndarray, counts: np.ndarray, probs: list[np.ndarray]) -> np.ndarray:
-    """Rows of ``reps_t`` (``(p, B)``, NaN last) with the order statistics ``probs`` need in place.
+def sort_rows(rows: np.ndarray, *, threads: int = 1) -> np.ndarray:
+    """Sort each row of ``rows`` (``(p, B)`` replicates of ``p`` statistics) in place; finite counts per row.
 
-    A partition of each row on its own few positions instead of a full sort (the interval step
-    of a 5,000 replicate run is mostly sorting; BC/BCa levels differ per column; row by row on a
-    contiguous copy is also faster than numpy's partition along an axis): the values at the
-    positions are exactly the sorted ones, so :func:`quantiles_sorted` gives bit-identical results.
-    Falls back to a sort for short rows or when a row needs many positions.
+    Failed replicates (NaN; infinite values are made NaN, as :func:`sorted_columns`) sort to the
+    end of each row. ``rows`` must be a C-contiguous float array the caller owns (e.g. replicate
+    estimates written column by column). A full sort, not a partition on the few positions an
+    interval needs: numpy's vectorised sort of a row of 5,000 doubles is several times faster than
+    a partition on six positions here, and the order statistics are the same values either way.
+    With ``threads`` > 1 the rows are sorted in two halves at once (numpy releases the GIL).
     """
-    p, width = reps_t.shape
-    if width < 64:
-        return np.sort(reps_t, axis=1)
-    needed: list[set[int]] = [set() for _ in range(p)]
-    for pr in probs:
-        prev, nxt, _, _ = _quantile_positions(counts, pr, p)
-        for j, (a, b) in enumerate(zip(prev.T.tolist(), nxt.T.tolist(), strict=True)):
-            needed[j].update(a)
-            needed[j].update(b)
-    out = np.array(reps_t, order="C")  # one contiguous copy, then each row in place
-    for j in range(p):
-        kth = sorted(k for k in needed[j] if 0 <= k < width)
-        if not kth or len(kth) > 32:
-            out[j].sort()
-        else:
-            out[j].partition(kth)
-    return out
+    p, width = rows.shape
+    if np.isfinite(rows).all():
+        counts = np.full(p, width, dtype=np.int64)
+    else:
+        inf = np.isinf(rows)
+        if inf.any():  # an infinite replicate is a failed one (it would sort among the valid)
+            rows[inf] = np.nan
+        counts = width - np.isnan(rows).sum(axis=1)
+    half = p // 2
+    if threads > 1 and half and rows.size >= SORT_SPLIT_SIZE:
+        future = _pool(2).submit(rows[half:].sort, axis=1)
+        try:
+            rows[:half].sort(axis=1)
+        finally:
+            future.result()
+    else:
+        rows.sort(axis=1)
+    return counts
+
+
+SORT_SPLIT_SIZE = 20_000
+"""Values from which :func:`sort_rows` sorts its two halves in two threads (below, the hand-off costs more)."""
 
 
 def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -624,13 +629,27 @@ def bca_probs(reps: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, 
     Phi(z0 + (z0 + z) / (1 - a (z0 + z))) for z = z_{alpha/2}, z_{1-alpha/2} (Efron 1987).
     Infinite z0 (estimate outside all replicates) gives NaN levels. ``level`` is assumed checked.
     """
-    alpha = 1.0 - level
     reps, ok = _valid_columns(reps)
     estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
-    a = np.atleast_1d(np.asarray(acceleration, dtype=float))
     below = (np.where(ok, reps, np.inf) < estimate[None, :]).sum(axis=0)
+    return _bca_levels(below, ok.sum(axis=0), acceleration, level)
+
+
+def bca_probs_rows(
+    rows: np.ndarray, counts: np.ndarray, estimate: np.ndarray, acceleration: np.ndarray, level: float
+) -> np.ndarray:
+    """:func:`bca_probs` of replicates held as rows (``(p, B)``, failed ones NaN; e.g. after :func:`sort_rows`)."""
+    estimate = np.atleast_1d(np.asarray(estimate, dtype=float))
+    below = (rows < estimate[:, None]).sum(axis=1)  # NaN compares False: failed replicates are not below
+    return _bca_levels(below, counts, acceleration, level)
+
+
+def _bca_levels(below: np.ndarray, finite: np.ndarray, acceleration: np.ndarray, level: float) -> np.ndarray:
+    """The BCa quantile levels from the counts of replicates below the estimate (the one formula)."""
+    alpha = 1.0 - level
+    a = np.atleast_1d(np.asarray(acceleration, dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        z0 = norm_ppf(below / ok.sum(axis=0))
+        z0 = norm_ppf(below / finite)
         zl, zu = norm_ppf(alpha / 2), norm_ppf(1 - alpha / 2)
         p_lo = norm_cdf(z0 + (z0 + zl) / (1 - a * (z0 + zl)))
         p_hi = norm_cdf(z0 + (z0 + zu) / (1 - a * (z0 + zu)))
@@ -680,9 +699,12 @@ def bootstrap_pvalue(reps: np.ndarray, estimate: np.ndarray) -> np.ndarray:
 
 def _pvalue(reps: np.ndarray, ok: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     """:func:`bootstrap_pvalue` of replicates already checked by :func:`_valid_columns`."""
-    counts = ok.sum(axis=0)
-    pos = (reps > 0).sum(axis=0)  # NaN compares False: failed replicates count on neither side
-    neg = (reps < 0).sum(axis=0)
+    # NaN compares False: failed replicates count on neither side
+    return _pvalue_counts(ok.sum(axis=0), (reps > 0).sum(axis=0), (reps < 0).sum(axis=0), estimate)
+
+
+def _pvalue_counts(counts: np.ndarray, pos: np.ndarray, neg: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The bootstrap p-value from the numbers of finite, positive and negative replicates per column."""
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.minimum(1.0, 2.0 * np.minimum(pos, neg) / counts)
     p = np.where(np.asarray(estimate) == 0, 1.0, p)
@@ -723,25 +745,41 @@ def replicate_summary(
     as in :func:`endpoint_mcse` (percentile: ``[alpha / 2, 1 - alpha / 2]``; BC/BCa: ``(2, p)``).
     Skipped parts (``mcse=False``, ``pvalue=False``) are NaN.
     """
-    reps, ok = _valid_columns(reps)
-    counts = ok.sum(axis=0)
+    reps = np.asarray(reps, dtype=float)
+    if reps.ndim == 1:
+        reps = reps[:, None]
+    rows = np.array(reps.T, order="C")  # one contiguous copy, sorted in place
+    counts = sort_rows(rows)
+    return summary_rows(rows, counts, estimate, probs, mcse=mcse, pvalue=pvalue)
+
+
+def summary_rows(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    estimate: np.ndarray,
+    probs: np.ndarray,
+    *,
+    mcse: bool = True,
+    pvalue: bool = True,
+) -> dict[str, np.ndarray]:
+    """:func:`replicate_summary` of replicates sorted by :func:`sort_rows` (``rows``, ``counts``)."""
+    p = rows.shape[0]
     probs = np.asarray(probs, dtype=float)
     if probs.ndim == 1:
-        probs = np.repeat(probs[:, None], reps.shape[1], axis=1)
-    wanted = [probs]
+        probs = np.repeat(probs[:, None], p, axis=1)
+    out = {"ci": quantiles_sorted(rows, counts, probs)}
     if mcse:
         with np.errstate(invalid="ignore", divide="ignore"):
             spread = np.sqrt(probs * (1 - probs) / counts.astype(float)[None, :])
-        wanted += [np.clip(probs - spread, 0, 1), np.clip(probs + spread, 0, 1)]
-    srt = _ordered_rows(reps.T, counts, wanted)
-    out = {"ci": quantiles_sorted(srt, counts, probs)}
-    if mcse:
-        lo = quantiles_sorted(srt, counts, wanted[1])
-        hi = quantiles_sorted(srt, counts, wanted[2])
+        lo = quantiles_sorted(rows, counts, np.clip(probs - spread, 0, 1))
+        hi = quantiles_sorted(rows, counts, np.clip(probs + spread, 0, 1))
         out["mcse"] = (hi - lo) / 2.0
     else:
         out["mcse"] = np.full(probs.shape, np.nan)
-    out["pvalue"] = _pvalue(reps, ok, estimate) if pvalue else np.full(reps.shape[1], np.nan)
+    if pvalue:  # NaN compares False: failed replicates count on neither side
+        out["pvalue"] = _pvalue_counts(counts, (rows > 0).sum(axis=1), (rows < 0).sum(axis=1), estimate)
+    else:
+        out["pvalue"] = np.full(p, np.nan)
     return out
 
 

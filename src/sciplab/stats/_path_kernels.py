@@ -44,7 +44,17 @@ KINDS = {"reg": 0, "int": 1, "resvar": 2, "rescov": 3, "var": 4, "cov": 5, "mean
 
 
 def plan(model: Any, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The model as arrays for :func:`estimate` (built once per run from a compiled ``_Model``)."""
+    """The model as arrays for :func:`estimate`, with the data's means and SDs.
+
+    The model's part is built once per compiled ``_Model`` (kept on it; the kernel only reads it).
+    """
+    arrays = model.__dict__.get("_kernel_plan")
+    if arrays is None:
+        arrays = model.__dict__["_kernel_plan"] = _model_arrays(model)
+    return (*arrays, np.ascontiguousarray(mean, dtype=float), np.ascontiguousarray(sd, dtype=float))
+
+
+def _model_arrays(model: Any) -> tuple[np.ndarray, ...]:
     m = model
     E = len(m.equations)
     width = max(1, max(len(eq.free) for eq in m.equations))
@@ -84,8 +94,6 @@ def plan(model: Any, mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, ...]
         params,
         iu.astype(np.int64),
         ju.astype(np.int64),
-        np.ascontiguousarray(mean, dtype=float),
-        np.ascontiguousarray(sd, dtype=float),
     )
 
 

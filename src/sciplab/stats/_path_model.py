@@ -320,6 +320,31 @@ class _Model:
             eff[:, j] += est[:, d]
         return user, eff
 
+    def derived_rows(self, est: np.ndarray, user: np.ndarray, eff: np.ndarray) -> None:
+        """:meth:`derived` of parameters held as rows ``(P, R)``, into the rows ``user`` and ``eff``.
+
+        The same operations on the same values, element by element (so the same results), on
+        contiguous rows: the layout in which bootstrap replicates are gathered and sorted.
+        """
+        R = est.shape[1]
+        values: dict[str, Any] = {lab: est[i] for lab, i in self.label_rows.items()}
+        for j, (name, expr, _) in enumerate(self.user_defined):
+            res = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
+            values[name] = res
+            user[j] = res
+        eff[:] = 0.0
+        index, paths_of, direct_of = self._effect_plan()
+        if index.size:
+            padded = np.concatenate([est, np.ones((1, R))], axis=0)
+            prods = padded[index[:, 0]]
+            for c in range(1, index.shape[1]):
+                prods *= padded[index[:, c]]
+            for j, cols in enumerate(paths_of):
+                for k in cols:
+                    eff[j] += prods[k]
+        for j, d in direct_of:
+            eff[j] += est[d]
+
     def _effect_plan(self) -> tuple[np.ndarray, list[list[int]], list[tuple[int, int]]]:
         """The effects as products of distinct paths, built once per model.
 
@@ -347,6 +372,49 @@ def _count_indirect_paths(variables: list[str], children: Mapping[str, list[tupl
     for v in sorted(variables, key=lambda u: -index[u]):  # children come later in causal order
         from_v[v] = sum(1 + from_v[c] for c, _ in children[v])
     return sum(from_v[v] - len(children[v]) for v in variables)
+
+
+def _counted_df(parsed: ParsedModel) -> int | None:
+    """Degrees of freedom of the ML refit counted from the syntax, or None when not countable here.
+
+    For regressions plus (co)variances among outcomes (no intercepts, constraints, fixed values or
+    repeated labels, no ``~~`` touching an exogenous variable), lavaan's ``sem()`` defaults
+    (``fixed.x``, ``auto.var``, ``auto.cov.y``) give ``df = p (p + 1) / 2 - px (px + 1) / 2 -
+    (free slopes + outcome variances + outcome covariances)`` (p observed, px exogenous; Bollen
+    1989, ch. 4), where the covariances are every pair of pure outcomes (not predicting anything)
+    plus the other pairs written with ``~~``: the count :func:`sem` makes after building its model
+    (a test compares both). Anything else returns None and is fitted.
+    """
+    t = parsed.table
+    ops = t["op"].tolist()
+    if len(parsed.constraints) or parsed.group_modifiers or not set(ops) <= {"~", "~~", ":="}:
+        return None
+    rows = [
+        (lhs, op, rhs, label, ustart)
+        for lhs, op, rhs, label, ustart in zip(
+            t["lhs"].tolist(), ops, t["rhs"].tolist(), t["label"].tolist(), t["ustart"].tolist(), strict=True
+        )
+        if op != ":="
+    ]
+    labels = [row[3] for row in rows if row[3]]
+    if len(labels) != len(set(labels)) or any(not math.isnan(row[4]) for row in rows):
+        return None
+    y_names = {lhs for lhs, op, *_ in rows if op == "~"}
+    x_names = {rhs for _, op, rhs, *_ in rows if op == "~"}
+    pure_y = y_names - x_names
+    covs = set()
+    for lhs, op, rhs, *_ in rows:
+        if op != "~~":
+            continue
+        if lhs not in y_names or rhs not in y_names:
+            return None  # a (co)variance of an exogenous variable: not fixed.x any more
+        if lhs != rhs and not (lhs in pure_y and rhs in pure_y):
+            covs.add(frozenset((lhs, rhs)))
+    p = len(y_names | x_names)
+    px = len(x_names - y_names)
+    n_reg = ops.count("~")
+    free = n_reg + len(y_names) + len(pure_y) * (len(pure_y) - 1) // 2 + len(covs)
+    return p * (p + 1) // 2 - px * (px + 1) // 2 - free
 
 
 # --------------------------------------------------------------------------------------------

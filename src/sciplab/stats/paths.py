@@ -68,8 +68,9 @@ from sciplab._core.random import SeedLike
 from sciplab._core.results import Result, package_version, to_jsonable
 from sciplab._core.validation import check_level, check_replicates, require_frame
 from sciplab.stats import _bootstrap as bs
-from sciplab.stats import _formulas as kf
-from sciplab.stats._path_model import MAX_PATHS, _compiled_estimator, _Engine, _Model, _split_estimates, _use_compiled
+from sciplab.stats._path_boot import BootRun, jackknife, n_statistics
+from sciplab.stats._path_boot import mc_draws as mc_draws_of
+from sciplab.stats._path_model import MAX_PATHS, _counted_df, _Engine, _Model
 from sciplab.stats.syntax import ParsedModel, parse_model
 
 __all__ = ["PathResult", "paths"]
@@ -233,15 +234,15 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
     if bad:
         kinds = ", ".join(f"'{v}' ({dtypes[v]})" for v in bad)
         raise DataError(f"model variables must be numeric; not numeric: {kinds}")
-    frame = data.loc[:, model.variables] if any(not isinstance(c, str) for c in data.columns) else data
-    X = np.empty((len(data), len(model.variables)))
-    for j, v in enumerate(model.variables):
-        X[:, j] = frame[v].to_numpy(dtype=float, na_value=np.nan)
-    X[~np.isfinite(X)] = np.nan
-    _check_magnitude(model.variables, X)
-    keep = ~np.isnan(X).any(axis=1)
+    X = _model_columns(data, model.variables, cols, dtypes)
+    finite = np.isfinite(X)
+    complete = bool(finite.all())
+    if not complete:
+        X[~finite] = np.nan
+    top = _check_magnitude(model.variables, X)
     n_total = X.shape[0]
-    X = X[keep]
+    if not complete:
+        X = X[~np.isnan(X).any(axis=1)]
     n = X.shape[0]
     dropped = n_total - n
     if n == 0:
@@ -256,7 +257,8 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
         )
     sd = X.std(axis=0, ddof=0)
     # zero variance relative to the column's own magnitude (values of 1e-50 can vary; 1e6 +- 1e-9 cannot)
-    const = [v for v, s, top in zip(model.variables, sd, np.abs(X).max(axis=0), strict=True) if not s > 1e-12 * top]
+    top = top if not dropped else np.abs(X).max(axis=0)  # largest |value| of the rows used
+    const = [v for v, s, t in zip(model.variables, sd, top, strict=True) if not s > 1e-12 * t]
     if const:
         raise DataError(
             f"constant variable{'s' if len(const) > 1 else ''} (zero variance in the {n} rows used): "
@@ -277,10 +279,34 @@ variances of residual variances need fourth powers of the data, which leave doub
 (about 1.8e308) beyond this."""
 
 
-def _check_magnitude(names: list[str], X: np.ndarray) -> None:
-    """Refuse columns whose values are too large (or all too small) to be squared twice in floats."""
-    with np.errstate(invalid="ignore"):
-        top = np.nanmax(np.where(np.isnan(X), -np.inf, np.abs(X)), axis=0)
+def _model_columns(data: pd.DataFrame, variables: list[str], cols: list[str], dtypes: dict[str, Any]) -> np.ndarray:
+    """The model's columns as one C-ordered ``(n, p)`` float array (checked numeric by the caller).
+
+    A frame of plain numpy numbers with string labels and not much wider than the model is
+    converted in one call (a view for one block of floats); otherwise column by column (nullable
+    dtypes: missing values become NaN). The values are the same either way.
+    """
+    if len(cols) <= 2 * len(variables) and all(
+        isinstance(c, str) and isinstance(dtypes[c], np.dtype) and dtypes[c].kind in "fiu" for c in data.columns
+    ):
+        where = {c: j for j, c in enumerate(cols)}
+        return np.ascontiguousarray(data.to_numpy(dtype=float)[:, [where[v] for v in variables]])
+    frame = data.loc[:, variables] if any(not isinstance(c, str) for c in data.columns) else data
+    X = np.empty((len(data), len(variables)))
+    for j, v in enumerate(variables):
+        X[:, j] = frame[v].to_numpy(dtype=float, na_value=np.nan)
+    return X
+
+
+def _check_magnitude(names: list[str], X: np.ndarray) -> np.ndarray:
+    """Refuse columns whose values are too large (or all too small) to be squared twice in floats.
+
+    Returns the largest absolute value of each column (missing values ignored).
+    """
+    top = np.abs(X).max(axis=0)
+    if np.isnan(top).any():  # missing values: the largest of the others (-inf for a column without any)
+        with np.errstate(invalid="ignore"):
+            top = np.nanmax(np.where(np.isnan(X), -np.inf, np.abs(X)), axis=0)
     bad = [(v, t) for v, t in zip(names, top, strict=True) if t > MAX_MAGNITUDE or 0 < t < 1 / MAX_MAGNITUDE]
     if bad:
         shown = ", ".join(f"'{v}' (largest |value| {t:.3g})" for v, t in bad)
@@ -288,16 +314,21 @@ def _check_magnitude(names: list[str], X: np.ndarray) -> None:
             f"values outside the range double precision can analyse (|value| between {1 / MAX_MAGNITUDE:g} and "
             f"{MAX_MAGNITUDE:g}) in {shown}; rescale these columns (e.g. change their units) before fitting"
         )
+    return top
 
 
-def _check_collinear(model: _Model, X: np.ndarray) -> None:
-    Xc = (X - X.mean(axis=0)) / X.std(axis=0)
+def _check_collinear(model: _Model, moments: np.ndarray) -> None:
+    """Refuse an equation whose predictors are perfectly collinear.
+
+    ``moments`` are the engine's full moments of the standardized variables
+    (:meth:`_Engine.full_moments`), so their lower-right block over ``N`` is the correlation matrix.
+    """
+    corr = moments[1:, 1:] / moments[0, 0]
     for eq in model.equations:
         if len(eq.free) < 2:
             continue
         idx = [model.index[v] for v in eq.free]
-        C = np.corrcoef(Xc[:, idx], rowvar=False)
-        w, v = np.linalg.eigh(C)
+        w, v = np.linalg.eigh(corr[np.ix_(idx, idx)])
         if w[0] < 1e-10:
             involved = [eq.free[j] for j in np.flatnonzero(np.abs(v[:, 0]) > 1e-3)]
             raise DataError(
@@ -434,23 +465,78 @@ def paths(
         raise InvalidParameterError(
             f"model must be lavaan-style syntax (str) or a ParsedModel, got {type(model).__name__}"
         )
-    n_stats = len(spec.params) + len(spec.equations) + len(spec.user_defined) + len(spec.effects)
-    if ci in ("percentile", "bc", "bca"):  # replicate estimates (and standardized), one sorted copy
+    n_stats = n_statistics(spec)
+    if ci in ("percentile", "bc", "bca"):  # replicate estimates (and standardized), blocks gathered
         bs.check_memory(B, n_stats, arrays=3 if standardize else 2, name="bootstrap")
     elif ci == "mc":
         bs.check_memory(mc_draws, n_stats, arrays=3, name="mc_draws")
     X, n_total, dropped = _prepare(data, spec, missing)
-    _check_collinear(spec, X)
     n = X.shape[0]
-    if ci == "bc" and n < 500:
-        warnings.warn(
-            f"bias-corrected (BC) bootstrap intervals inflate Type I error at small N (n = {n}; "
-            "Fritz, Taylor & MacKinnon 2012); consider ci='percentile'",
-            DataWarning,
-            stacklevel=2,
-        )
     engine = _Engine(spec, X)
-    full = engine.compute(engine.full_moments()[None], ols_cov=True)
+    seed_used: int | None = None
+    boot: BootRun | None = None
+    if ci in ("percentile", "bc", "bca"):
+        seed_used = bs.resampling_seed(seed)
+        # the resampling threads start now: everything up to boot.finish() runs while they draw
+        # (an error raised meanwhile cancels them, below)
+        boot = BootRun(engine, spec, B, seed_used, chunk_size)
+    elif ci == "mc":
+        seed_used = bs.resampling_seed(seed)
+    try:
+        moments = engine.full_moments()
+        _check_collinear(spec, moments)
+        if ci == "bc" and n < 500:
+            warnings.warn(
+                f"bias-corrected (BC) bootstrap intervals inflate Type I error at small N (n = {n}; "
+                "Fritz, Taylor & MacKinnon 2012); consider ci='percentile'",
+                DataWarning,
+                stacklevel=2,
+            )
+        return _estimate(
+            data_shape=(n, n_total, dropped),
+            X=X,
+            parsed=parsed,
+            spec=spec,
+            engine=engine,
+            moments=moments,
+            boot=boot,
+            ci=ci,
+            level=level,
+            B=B,
+            seed_used=seed_used,
+            standardize=standardize,
+            missing=missing,
+            chunk_size=chunk_size,
+            mc_draws=mc_draws,
+            progress=progress,
+        )
+    finally:
+        if boot is not None:
+            boot.cancel()
+
+
+def _estimate(
+    *,
+    data_shape: tuple[int, int, int],
+    X: np.ndarray,
+    parsed: ParsedModel,
+    spec: _Model,
+    engine: _Engine,
+    moments: np.ndarray,
+    boot: BootRun | None,
+    ci: str,
+    level: float,
+    B: int,
+    seed_used: int | None,
+    standardize: bool,
+    missing: str,
+    chunk_size: int | None,
+    mc_draws: int,
+    progress: Callable[[int, int], None] | None,
+) -> PathResult:
+    """The point estimates, intervals and result of :func:`paths` (a bootstrap, if any, is running)."""
+    n, n_total, dropped = data_shape
+    full = engine.compute(moments[None], ols_cov=True)
     est, std = full["est"][0], full["std"][0]
     user_est, eff_est = spec.derived(full["est"])
     user_std, eff_std = spec.derived(full["std"])
@@ -464,81 +550,17 @@ def paths(
     point = np.concatenate([est, full["r2"][0], user_est[0], eff_est[0]])
     point_std = np.concatenate([std, full["r2"][0], user_std[0], eff_std[0]])
     se_all = np.concatenate([se, np.full(n_eq, np.nan), d_se])
-
-    seed_used: int | None = None
-    failed = 0
-    ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = np.full(point.size, np.nan)
-    alpha = 1 - level
-    if ci in ("percentile", "bc", "bca"):
-        seed_used = bs.resampling_seed(seed)
-        reps, reps_std, failed = _bootstrap(engine, spec, B, seed_used, chunk_size, progress, standardize)
-        if ci == "percentile":
-            probs = probs_std = np.array([alpha / 2, 1 - alpha / 2])
-        else:
-            if ci == "bca":
-                jack, jack_std = _jackknife(engine, spec, chunk_size)
-                acc, acc_std = bs.jackknife_acceleration(jack), bs.jackknife_acceleration(jack_std)
-            else:
-                acc = acc_std = np.zeros(point.size)
-            probs = bs.bca_probs(reps, point, acc, level)
-            probs_std = bs.bca_probs(reps_std, point_std, acc_std, level) if standardize else None
-        # one sort per replicate array gives the interval, the endpoints' MC SEs and the p-values
-        summ = bs.replicate_summary(reps, point, probs)
-        ci_lo, ci_hi = summ["ci"]
-        mc_lo, mc_hi = summ["mcse"]
-        boot_p = summ["pvalue"]
-        if standardize:
-            std_lo, std_hi = bs.replicate_summary(reps_std, point_std, probs_std, mcse=False, pvalue=False)["ci"]
-        if failed:
-            warnings.warn(
-                f"{failed} of {B} bootstrap replicates were singular (a predictor without variance "
-                "or collinear in the resample) and were dropped",
-                DataWarning,
-                stacklevel=2,
-            )
-    elif ci == "mc":
-        seed_used = bs.resampling_seed(seed)
-        draws = _mc_draws(spec, est, V, mc_draws, seed_used)
-        ci_lo, ci_hi = bs.percentile_ci(draws, level)
-        mc_lo, mc_hi = bs.endpoint_mcse(draws, np.array([alpha / 2, 1 - alpha / 2]))
-        for i, prm in enumerate(spec.params):
-            if not (prm.kind in ("reg", "int", "resvar") and math.isnan(prm.fixed)):
-                ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
-        ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
-    else:
-        zc = float(bs.norm_ppf(1 - alpha / 2))
-        ci_lo, ci_hi = point - zc * se_all, point + zc * se_all
-    if not standardize:
-        point_std = np.full(point.size, np.nan)
-        std_lo = std_hi = np.full(point.size, np.nan)
-
     with np.errstate(divide="ignore", invalid="ignore"):
         z = point / se_all
     pval = 2 * bs.norm_cdf(-np.abs(z))  # normal upper tail, as scipy.stats.norm.sf
-    rows = [(prm.lhs, prm.op, prm.rhs, prm.label, prm.user) for prm in spec.params]
-    rows += [(eq.y, "r2", eq.y, "", False) for eq in spec.equations]
-    rows += [(name, ":=", expr.text, name, True) for name, expr, _ in spec.user_defined]
-    rows += [(e["name"], ":=", e["expr"], e["name"], False) for e in spec.effects]
-    stats = {
-        "est": point, "se": se_all, "z": z, "pvalue": pval, "ci_lower": ci_lo, "ci_upper": ci_hi,
-        "std_all": point_std, "std_ci_lower": std_lo, "std_ci_upper": std_hi, "boot_p": boot_p,
-        "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
-    }  # fmt: skip
-    stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
-    # one constructor call per frame (column-by-column insertion dominated the run time)
-    text = list(zip(*rows, strict=True))
-    columns: dict[str, Any] = {c: list(text[i]) for i, c in enumerate(TABLE_COLUMNS[:4])}
-    columns["user"] = np.array(text[4], dtype=bool)
-    table = pd.DataFrame({**columns, **stats})
-    start = P + n_eq + len(spec.user_defined)
-    effect_cols: dict[str, Any] = {
-        "effect": [e["effect"] for e in spec.effects],
-        "from": [e["from"] for e in spec.effects],
-        "to": [e["to"] for e in spec.effects],
-        "path": [e["path"] for e in spec.effects],
-        "name": [e["name"] for e in spec.effects],
-    }
-    indirect = pd.DataFrame({**effect_cols, **{k: v[start:] for k, v in stats.items()}})
+    if ci == "bca":  # the jackknife runs while the bootstrap does
+        jack, jack_std = jackknife(engine, spec, chunk_size)
+        acc, acc_std = bs.jackknife_acceleration(jack), bs.jackknife_acceleration(jack_std)
+    else:
+        acc = acc_std = np.zeros(point.size)
+    fit = _fit_indices(X, spec, parsed)
+    model_table = parsed.table.copy()
+    text = _table_text(spec)
     ci_name = {"none": "wald", "mc": "monte carlo"}.get(ci, ci)
     details = {
         "n": n,
@@ -550,7 +572,7 @@ def paths(
         "bootstrap": B if ci in ("percentile", "bc", "bca") else 0,
         "mc_draws": mc_draws if ci == "mc" else 0,
         "seed": seed_used,
-        "failed_replicates": failed,
+        "failed_replicates": 0,
         "standardize": bool(standardize),
         "estimator": "OLS (equation-wise)",
         "se": "normal theory (OLS)",
@@ -561,10 +583,99 @@ def paths(
         "model": parsed.source.strip(),
         "version": _package_version(),
     }
-    fit = _fit_indices(X, spec, parsed)
     if len(fit):
         details["fit"] = {k: float(v) for k, v in fit.iloc[0].items()}
-    return PathResult(table=table, details=details, indirect=indirect, model=parsed.table.copy(), fit=fit)
+
+    nan = np.full(point.size, np.nan)
+    ci_lo = ci_hi = std_lo = std_hi = boot_p = mc_lo = mc_hi = nan
+    alpha = 1 - level
+    if not standardize:
+        point_std = nan
+    stats = {
+        "est": point, "se": se_all, "z": z, "pvalue": pval, "ci_lower": ci_lo, "ci_upper": ci_hi,
+        "std_all": point_std, "std_ci_lower": std_lo, "std_ci_upper": std_hi, "boot_p": boot_p,
+        "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
+    }  # fmt: skip
+    start = P + n_eq + len(spec.user_defined)
+    if boot is not None:
+        rows, failed = boot.finish(progress, standardize)
+        details["failed_replicates"] = failed
+        # one in-place sort of every statistic's replicates gives the interval, the endpoints' MC
+        # SEs and the p-values (raw and standardized rows sorted in two threads)
+        counts = bs.sort_rows(rows, threads=bs.default_threads())
+        D = point.size
+        # raw and standardized statistics side by side: one vectorised pass for both (per column, so
+        # the same values as two passes); the standardized rows keep only their interval
+        if standardize:
+            estimate, acceleration = np.concatenate([point, point_std]), np.concatenate([acc, acc_std])
+        else:
+            estimate, acceleration = point, acc
+        if ci == "percentile":
+            probs = np.array([alpha / 2, 1 - alpha / 2])
+        else:
+            probs = bs.bca_probs_rows(rows, counts, estimate, acceleration, level)
+        summ = bs.summary_rows(rows, counts, estimate, probs)
+        stats["ci_lower"], stats["ci_upper"] = summ["ci"][:, :D]
+        stats["ci_lower_mcse"], stats["ci_upper_mcse"] = summ["mcse"][:, :D]
+        stats["boot_p"] = summ["pvalue"][:D]
+        if standardize:
+            stats["std_ci_lower"], stats["std_ci_upper"] = summ["ci"][:, D:]
+        if failed:
+            warnings.warn(
+                f"{failed} of {B} bootstrap replicates were singular (a predictor without variance "
+                "or collinear in the resample) and were dropped",
+                DataWarning,
+                stacklevel=3,
+            )
+    elif ci == "mc":
+        assert seed_used is not None  # drawn by paths() for ci="mc"
+        draws = mc_draws_of(spec, est, V, mc_draws, seed_used)
+        ci_lo, ci_hi = bs.percentile_ci(draws, level)
+        mc_lo, mc_hi = bs.endpoint_mcse(draws, np.array([alpha / 2, 1 - alpha / 2]))
+        for i, prm in enumerate(spec.params):
+            if not (prm.kind in ("reg", "int", "resvar") and math.isnan(prm.fixed)):
+                ci_lo[i] = ci_hi[i] = mc_lo[i] = mc_hi[i] = np.nan
+        ci_lo[P : P + n_eq] = ci_hi[P : P + n_eq] = np.nan
+        stats.update(ci_lower=ci_lo, ci_upper=ci_hi, ci_lower_mcse=mc_lo, ci_upper_mcse=mc_hi)
+    else:
+        zc = float(bs.norm_ppf(1 - alpha / 2))
+        stats.update(ci_lower=point - zc * se_all, ci_upper=point + zc * se_all)
+    table, indirect = _frames(text, stats, start)
+    return PathResult(table=table, details=details, indirect=indirect, model=model_table, fit=fit)
+
+
+def _frames(
+    text: Mapping[str, Mapping[str, Any]], stats: Mapping[str, Any], start: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The parameter table and the effects table (rows from ``start`` on) of ``stats``."""
+    stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
+    # one constructor call per frame (column-by-column insertion dominated the run time)
+    table = pd.DataFrame({**text["table"], **stats})
+    indirect = pd.DataFrame({**text["indirect"], **{k: v[start:] for k, v in stats.items()}})
+    return table, indirect
+
+
+def _table_text(spec: _Model) -> dict[str, dict[str, Any]]:
+    """The text columns of the parameter table and of the effects table, built once per compiled model.
+
+    Arrays as the frame constructor would infer them from the lists of names; each result's
+    frames hold copies (the constructor copies them), so no result shares them.
+    """
+    text = spec.__dict__.get("_text")
+    if text is None:
+        rows = [(prm.lhs, prm.op, prm.rhs, prm.label, prm.user) for prm in spec.params]
+        rows += [(eq.y, "r2", eq.y, "", False) for eq in spec.equations]
+        rows += [(name, ":=", expr.text, name, True) for name, expr, _ in spec.user_defined]
+        rows += [(e["name"], ":=", e["expr"], e["name"], False) for e in spec.effects]
+        cols = list(zip(*rows, strict=True))
+        table: dict[str, Any] = {c: pd.Series(list(cols[i])).array for i, c in enumerate(TABLE_COLUMNS[:4])}
+        table["user"] = np.array(cols[4], dtype=bool)
+        keys = ("effect", "from", "to", "path", "name")
+        indirect: dict[str, Any] = {key: [e[key] for e in spec.effects] for key in keys}
+        if spec.effects:  # (empty lists stay lists: the constructor's choice of dtype for them)
+            indirect = {key: pd.Series(v).array for key, v in indirect.items()}
+        text = spec.__dict__["_text"] = {"table": table, "indirect": indirect}
+    return text
 
 
 FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"]
@@ -597,49 +708,6 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     if res.fit["df"].iloc[0] <= 0:
         return pd.DataFrame(columns=FIT_COLUMNS)
     return res.fit[FIT_COLUMNS].reset_index(drop=True)
-
-
-def _counted_df(parsed: ParsedModel) -> int | None:
-    """Degrees of freedom of the ML refit counted from the syntax, or None when not countable here.
-
-    For regressions plus (co)variances among outcomes (no intercepts, constraints, fixed values or
-    repeated labels, no ``~~`` touching an exogenous variable), lavaan's ``sem()`` defaults
-    (``fixed.x``, ``auto.var``, ``auto.cov.y``) give ``df = p (p + 1) / 2 - px (px + 1) / 2 -
-    (free slopes + outcome variances + outcome covariances)`` (p observed, px exogenous; Bollen
-    1989, ch. 4), where the covariances are every pair of pure outcomes (not predicting anything)
-    plus the other pairs written with ``~~``: the count :func:`sem` makes after building its model
-    (a test compares both). Anything else returns None and is fitted.
-    """
-    t = parsed.table
-    ops = t["op"].tolist()
-    if len(parsed.constraints) or parsed.group_modifiers or not set(ops) <= {"~", "~~", ":="}:
-        return None
-    rows = [
-        (lhs, op, rhs, label, ustart)
-        for lhs, op, rhs, label, ustart in zip(
-            t["lhs"].tolist(), ops, t["rhs"].tolist(), t["label"].tolist(), t["ustart"].tolist(), strict=True
-        )
-        if op != ":="
-    ]
-    labels = [row[3] for row in rows if row[3]]
-    if len(labels) != len(set(labels)) or any(not math.isnan(row[4]) for row in rows):
-        return None
-    y_names = {lhs for lhs, op, *_ in rows if op == "~"}
-    x_names = {rhs for _, op, rhs, *_ in rows if op == "~"}
-    pure_y = y_names - x_names
-    covs = set()
-    for lhs, op, rhs, *_ in rows:
-        if op != "~~":
-            continue
-        if lhs not in y_names or rhs not in y_names:
-            return None  # a (co)variance of an exogenous variable: not fixed.x any more
-        if lhs != rhs and not (lhs in pure_y and rhs in pure_y):
-            covs.add(frozenset((lhs, rhs)))
-    p = len(y_names | x_names)
-    px = len(x_names - y_names)
-    n_reg = ops.count("~")
-    free = n_reg + len(y_names) + len(pure_y) * (len(pure_y) - 1) // 2 + len(covs)
-    return p * (p + 1) // 2 - px * (px + 1) // 2 - free
 
 
 @functools.cache
@@ -691,92 +759,3 @@ def _delta_se(spec: _Model, est: np.ndarray, V: np.ndarray) -> np.ndarray:
     Vf = V[np.ix_(free, free)]
     var = np.einsum("kd,kl,ld->d", J, Vf, J)
     return np.sqrt(np.clip(var, 0, None))
-
-
-def _stack(spec: _Model, out: Mapping[str, np.ndarray], key: str) -> np.ndarray:
-    user, eff = spec.derived(out[key])
-    return np.concatenate([out[key], out["r2"], user, eff], axis=1)
-
-
-def _bootstrap(
-    engine: _Engine,
-    spec: _Model,
-    B: int,
-    seed: int,
-    chunk_size: int | None,
-    progress: Callable[[int, int], None] | None,
-    standardize: bool,
-    *,
-    threads: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Replicate estimates ``(B, D)`` (and standardized), number of failed replicates.
-
-    The weighted moments of every replicate come from :meth:`Resampler.weighted_sums` (counts
-    times per-row cross-products, block by block, no ``(B, n)`` matrix); the estimates are then
-    computed in a few large batches. ``chunk_size`` sets the progress granularity and bounds memory;
-    results do not depend on it.
-    """
-    resampler = bs.Resampler(engine.n, B, seed)
-    size = chunk_size or min(2 * bs.BLOCK, bs.auto_chunk(engine.n, B, floats_per_row=3))
-    # with the compiled kernels, the resampling threads also estimate each block (compiled, no
-    # GIL); with numpy draws (small runs in a fresh process, no numba), the numpy engine estimates
-    # batches of ~2,000 replicates here
-    compiled = _compiled_estimator(engine) if resampler.uses_kernels() and _use_compiled(B) else None
-    batch = size if compiled is not None else max(size, min(2048, _estimate_batch(engine.q)))
-    parts, parts_std, failed = [], [], 0
-    pending: list[np.ndarray] = []
-    n_pending = 0
-    chunks = resampler.weighted_sums(engine.products, size, threads=threads, transform=compiled)
-    for _, stop, values in chunks:
-        pending.append(values)
-        n_pending += values.shape[0]
-        if n_pending >= batch or stop == B:
-            block = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            # a resample may be degenerate (no variance, overflow): its values become NaN/inf and
-            # count as failed replicates, so floating-point warnings would only repeat that
-            with np.errstate(all="ignore"):
-                out = (
-                    _split_estimates(block, len(spec.params), len(spec.equations))
-                    if compiled is not None
-                    else engine.compute(kf.unpack_moments(block, engine.q))
-                )
-                parts.append(_stack(spec, out, "est"))
-                if standardize:
-                    parts_std.append(_stack(spec, out, "std"))
-            pending, n_pending = [], 0
-            failed += int(out["failed"].sum())
-        if progress is not None:
-            progress(stop, B)
-    reps = parts[0] if len(parts) == 1 else np.concatenate(parts)
-    if not standardize:
-        return reps, np.full_like(reps, np.nan), failed
-    return reps, parts_std[0] if len(parts_std) == 1 else np.concatenate(parts_std), failed
-
-
-def _estimate_batch(q: int) -> int:
-    """Replicates per call of :meth:`_Engine.compute` (about 200 MB of ``(R, q, q)`` temporaries)."""
-    return int(max(bs.BLOCK, 2e8 // (32 * 8 * q * q)))
-
-
-def _jackknife(engine: _Engine, spec: _Model, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Leave-one-out estimates (raw and standardized) from the engine's downdated moments."""
-    size = chunk_size or bs.auto_chunk(engine.n, engine.n, floats_per_row=1)
-    parts, parts_std = [], []
-    for _, _, sums in bs.jackknife_sums(engine.products, size):
-        with np.errstate(all="ignore"):  # as in _bootstrap: degenerate leave-one-out fits are NaN
-            out = engine.compute(kf.unpack_moments(sums, engine.q))
-            parts.append(_stack(spec, out, "est"))
-            parts_std.append(_stack(spec, out, "std"))
-    return np.concatenate(parts), np.concatenate(parts_std)
-
-
-def _mc_draws(spec: _Model, est: np.ndarray, V: np.ndarray, R: int, seed: int) -> np.ndarray:
-    """Monte Carlo draws (Preacher & Selig 2012): parameters ~ N(est, V), effects recomputed."""
-    rng = np.random.default_rng(seed)
-    free = np.flatnonzero(np.diagonal(V) > 0)
-    draws = np.repeat(est[None, :], R, axis=0)
-    if free.size:
-        draws[:, free] = rng.multivariate_normal(est[free], V[np.ix_(free, free)], size=R, method="cholesky")
-    user, eff = spec.derived(draws)
-    r2 = np.full((R, len(spec.equations)), np.nan)
-    return np.concatenate([draws, r2, user, eff], axis=1)
