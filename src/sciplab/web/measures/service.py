@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError, suggest
@@ -355,23 +355,25 @@ def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> 
     inst = instrument(scored.instrument_id)
     result = scored.result
     alerts = []
+    items: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
     for row, (response, values) in enumerate(zip(responses, scored.answers, strict=True)):
         for item in inst.item_numbers:
             value = values.get(item)
-            db.add(ResponseItem(response_id=response.id, item=item, value=None if value is None else float(value)))
+            items.append({"response_id": response.id, "item": item, "value": None if value is None else float(value)})
         for scale in inst.scales:
             col = inst.column(scale.name)
             score_value = result.scores[col].iloc[row] if col in result.scores else math.nan
             status = result.validity.get(f"{col}_status")
             band = result.bands.get(f"{col}_band")
-            db.add(
-                Score(
-                    response_id=response.id,
-                    scale=scale.name,
-                    value=None if pd.isna(score_value) else float(score_value),
-                    status="" if status is None else str(status.iloc[row]),
-                    band="" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
-                )
+            scores.append(
+                {
+                    "response_id": response.id,
+                    "scale": scale.name,
+                    "value": None if pd.isna(score_value) else float(score_value),
+                    "status": "" if status is None else str(status.iloc[row]),
+                    "band": "" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
+                }
             )
         for flag in inst.flags:
             col = f"{inst.id}_{flag.name}"
@@ -379,6 +381,11 @@ def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> 
                 alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
                 db.add(alert)
                 alerts.append(alert)
+    # items and scores in one multi-row INSERT each (the unit of work's per-object bookkeeping was most of their cost)
+    if items:
+        db.execute(insert(ResponseItem), items)
+    if scores:
+        db.execute(insert(Score), scores)
     db.flush()
     return alerts
 
