@@ -118,13 +118,17 @@ class WriterQueue:
         self.path = path.with_name(path.name + "-writer")
         self._threads = threading.Lock()
         self._fd: int | None = None
+        self._pid = 0
 
     def _file(self) -> int | None:
-        if self._fd is None:
+        # a forked child opens its own: a flock belongs to the open file, which fork would share with the parent
+        if self._fd is None or self._pid != os.getpid():
             try:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
             except OSError:  # folder gone or read-only: SQLite itself will say what is wrong
+                self._fd = None
                 return None
+            self._pid = os.getpid()
         return self._fd
 
     @contextlib.contextmanager
@@ -148,9 +152,9 @@ class WriterQueue:
 
     def close(self) -> None:
         """Close the lock file (the engine was disposed)."""
-        if self._fd is not None:
+        if self._fd is not None and self._pid == os.getpid():
             os.close(self._fd)
-            self._fd = None
+        self._fd = None
 
 
 def writer_queue(url: str) -> WriterQueue | None:
