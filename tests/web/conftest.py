@@ -12,7 +12,8 @@ import contextlib
 import itertools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,6 +27,10 @@ from sciplab.web.settings import Settings
 
 PG_ENV = "SCIPLAB_TEST_POSTGRES_URL"
 PASSWORD = "correct horse battery"
+#: the browser tests' Chromium (Debian's; ``.ci/run`` installs it with apt-get, never ``playwright install``)
+CHROMIUM = os.environ.get("SCIPLAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 _counter = itertools.count()
 
 
@@ -169,3 +174,30 @@ def serve_on_loopback(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def launch_chromium(playwright: Any) -> Any:
+    """Headless Chromium (:data:`CHROMIUM`) from a started ``sync_playwright()``."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def staffed_clinic(
+    folder: Path, make_clients: Callable[[Any, str], dict[str, int]]
+) -> Iterator[tuple[str, Any, dict[str, int]]]:
+    """The browser modules' clinic: SQLite in ``folder``, a supervisor ``sup``, her therapist ``t1`` and a researcher
+    ``res`` (password :data:`PASSWORD`), clients made by ``make_clients(http, csrf)`` as ``t1``, served on a free
+    loopback port; yields ``(base URL, app, client ids)``."""
+    url = f"sqlite:///{folder / 'clinic.db'}"
+    migrate.upgrade(url)
+    app = create_app(settings_for(url))
+    add_user(app, "sup", role="supervisor")
+    add_user(app, "t1", supervisor="sup")
+    add_user(app, "res", role="researcher")
+    http, csrf = sign_in(app, "t1")
+    ids = make_clients(http, csrf)
+    try:
+        with serve_on_loopback(app) as base:
+            yield base, app, ids
+    finally:
+        app.state.clinic.engine.dispose()

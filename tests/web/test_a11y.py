@@ -20,8 +20,8 @@ from sciplab.web.auth.service import token_hash
 from sciplab.web.clinic import COOKIE
 from sciplab.web.models import AuthSession, User
 
-from .conftest import add_user, new_client, new_link
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, live, playwright_api  # noqa: F401 - the live fixture
+from .conftest import add_user, launch_chromium, new_client, new_link
+from .test_browser import live, playwright_api  # noqa: F401 - the live fixture
 from .test_views import ECRS_PREOCCUPIED, answer, build
 
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
@@ -93,7 +93,7 @@ def test_every_page_has_no_serious_accessibility_violation(live):  # noqa: F811 
     ]
     problems: list[str] = []
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             axe = axe_api.Axe()
             # the checker itself finds a serious violation (an image without text, an unlabelled field)

@@ -7,7 +7,6 @@ installs Chromium with apt-get; never ``playwright install``).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -18,11 +17,8 @@ from sciplab.web import migrate
 from sciplab.web.app import create_app
 from sciplab.web.auth import totp
 
-from .conftest import serve_on_loopback, settings_for
+from .conftest import CHROMIUM, launch_chromium, serve_on_loopback, settings_for
 
-CHROMIUM = os.environ.get("SCIPLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PASSWORD = "correct horse battery"
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
@@ -59,7 +55,7 @@ def _sign_in_and_enrol(page: Any, base: str, username: str) -> None:
 def test_first_run_to_risk_alert(live):
     base, app = live
     with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         try:
             staff = browser.new_page()
             # first run: the setup token makes the first admin

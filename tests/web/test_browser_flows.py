@@ -20,22 +20,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sciplab.web import migrate
-from sciplab.web.app import create_app
 from sciplab.web.auth import totp
 from sciplab.web.auth.service import token_hash
 from sciplab.web.clinic import COOKIE
 from sciplab.web.models import AuditEntry, AuthSession, Client, FormulationReview, Response, User
 
-from .conftest import add_user, serve_on_loopback, settings_for, sign_in
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, live, playwright_api  # noqa: F401 - the live fixture
+from .conftest import add_user, launch_chromium, staffed_clinic
+from .test_browser import PASSWORD, live, playwright_api  # noqa: F401 - the live fixture
 from .test_views import ECRS_PREOCCUPIED, answer, build
 
 expect = playwright_api.expect
 
 
 def _launch(p: Any) -> Any:
-    return p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    return launch_chromium(p)
 
 
 def _sign_in(page: Any, base: str, username: str, password: str, code: str = "") -> None:
@@ -147,26 +145,20 @@ def test_phone_save_resume_submit_then_alert_acknowledged(live):  # noqa: F811 -
 # -- formulation, exports, CSV import, reports: one clinic and one browser for the module ----------------------
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: Any) -> Iterator[tuple[str, Any, dict[str, int]]]:
-    """A clinic (one-factor sign-in) with a therapist, a supervisor, a researcher and two clients, on a free port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('flows') / 'clinic.db'}"
-    migrate.upgrade(url)
-    app = create_app(settings_for(url))
-    add_user(app, "sup", role="supervisor")
-    add_user(app, "t1", supervisor="sup")
-    add_user(app, "res", role="researcher")
-    http, csrf = sign_in(app, "t1")
+def _clients(http: Any, csrf: str) -> dict[str, int]:
     ids = {
         "formulated": build(http, csrf, "Fiona Formulated", core=[20, 22, 25, 28, 31, 34], distance=[4, 4, 4, 6, 5]),
         "imported": build(http, csrf, "Ivan Imported"),
     }
     answer(http, csrf, ids["formulated"], "ECR-S", ECRS_PREOCCUPIED)
-    try:
-        with serve_on_loopback(app) as base:
-            yield base, app, ids
-    finally:
-        app.state.clinic.engine.dispose()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: Any) -> Iterator[tuple[str, Any, dict[str, int]]]:
+    """A clinic (one-factor sign-in) with a therapist, a supervisor, a researcher and two clients, on a free port."""
+    with staffed_clinic(tmp_path_factory.mktemp("flows"), _clients) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,14 @@ installs Chromium with apt-get; never ``playwright install``).
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from sciplab.web import migrate
-from sciplab.web.app import create_app
-
-from .conftest import PASSWORD, add_user, serve_on_loopback, settings_for, sign_in
+from .conftest import CHROMIUM, PASSWORD, launch_chromium, staffed_clinic
 from .test_views import ECRS_PREOCCUPIED, UNREPAIRED, answer, build
-
-CHROMIUM = os.environ.get("SCIPLAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 expect = playwright_api.expect
@@ -31,16 +23,7 @@ if not shutil.which(CHROMIUM):
     pytest.skip(f"Chromium not found at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: Any) -> Iterator[tuple[str, dict[str, int]]]:
-    """A clinic with a supervisor, a therapist, a researcher and hand-made clients, served on a free port."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('views') / 'clinic.db'}"
-    migrate.upgrade(url)
-    app = create_app(settings_for(url))
-    add_user(app, "sup", role="supervisor")
-    add_user(app, "t1", supervisor="sup")
-    add_user(app, "res", role="researcher")
-    http, csrf = sign_in(app, "t1")
+def _clients(http: Any, csrf: str) -> dict[str, int]:
     ids = {
         "worse": build(http, csrf, "Worse Client", core=[20, 22, 25, 28, 31, 34], distance=[4, 4, 4, 6, 5]),
         "better": build(http, csrf, "Better Client", core=[20, 16, 13, 11, 9, 8]),
@@ -48,17 +31,20 @@ def live(tmp_path_factory: Any) -> Iterator[tuple[str, dict[str, int]]]:
     }
     answer(http, csrf, ids["worse"], "ECR-S", ECRS_PREOCCUPIED)
     assert http.post(f"/api/v1/clients/{ids['better']}/episode/end", headers={"X-CSRF-Token": csrf}).status_code == 200
-    try:
-        with serve_on_loopback(app) as base:
-            yield base, ids
-    finally:
-        app.state.clinic.engine.dispose()
+    return ids
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: Any) -> Iterator[tuple[str, dict[str, int]]]:
+    """A clinic with a supervisor, a therapist, a researcher and hand-made clients, served on a free port."""
+    with staffed_clinic(tmp_path_factory.mktemp("views"), _clients) as (base, _, ids):
+        yield base, ids
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         try:
             yield b
         finally:

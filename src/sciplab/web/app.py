@@ -34,7 +34,7 @@ from sciplab.web.auth.passwords import Hasher
 from sciplab.web.auth.ratelimit import RateLimiter
 from sciplab.web.auth.service import issue_setup_token, secret_key
 from sciplab.web.clinic import Clinic, client_ip, log
-from sciplab.web.db import make_engine, session_factory
+from sciplab.web.db import make_engine, session_factory, writer_queue
 from sciplab.web.errors import DatabaseError, Forbidden, LinkError, NotAuthenticated, WebError
 from sciplab.web.exchange import routes as exchange_routes
 from sciplab.web.measures.service import TAMPERED
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secret=secret,
         revision=revision,
         setup_token=setup_token,
+        writers=writer_queue(settings.db),
     )
 
     @contextlib.asynccontextmanager
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops.freeze_startup_heap(views_service.warm)
         yield
         engine.dispose()
+        if clinic.writers is not None:
+            clinic.writers.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.overview_cache = OverviewCache()  # this app's client overviews (sciplab.web.views.cache)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["version"] = package_version()
+    templates.env.auto_reload = False  # shipped templates: no file check on every render
     app.state.templates = templates
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(exchange_routes.api)
@@ -123,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> JSONResponse:
         """Liveness and database check; no login needed."""
         try:
-            with clinic.tx() as db:
+            with clinic.read() as db:
                 db.execute(text("SELECT 1"))
         except DatabaseError as exc:
             return JSONResponse({"status": "error", "error": str(exc)}, status_code=503)

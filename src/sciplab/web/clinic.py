@@ -19,7 +19,7 @@ from starlette.requests import Request
 from sciplab.web.audit.service import Who
 from sciplab.web.auth.passwords import Hasher
 from sciplab.web.auth.service import LoginOutcome, RateLimiter, load_session, login
-from sciplab.web.db import READ_ONLY, redact
+from sciplab.web.db import READ_ONLY, WriterQueue, redact
 from sciplab.web.errors import BadRequest, DatabaseError, Forbidden, NotAuthenticated
 from sciplab.web.models import AuthSession, User
 from sciplab.web.policy import Actor
@@ -59,17 +59,21 @@ class Clinic:
     secret: str
     revision: str
     setup_token: str | None = None
+    writers: WriterQueue | None = None  # SQLite: writers queue here before BEGIN IMMEDIATE (sciplab.web.db)
 
     @contextlib.contextmanager
     def tx(self, *, read_only: bool = False) -> Iterator[Session]:
         """One transaction: committed at the end of the block, rolled back whole on any error.
 
         ``read_only``: the block only reads (see :meth:`read`); SQLite then opens it with a deferred
-        ``BEGIN`` (:data:`sciplab.web.db.READ_ONLY`) instead of taking the write lock.
+        ``BEGIN`` (:data:`sciplab.web.db.READ_ONLY`) instead of taking the write lock. Otherwise, on
+        SQLite, the transaction first waits its turn in :attr:`writers` (woken as soon as the writer
+        before it committed, instead of SQLite's sleep-and-retry busy handler).
         """
         bind = self.engine.execution_options(**{READ_ONLY: True}) if read_only else self.engine
+        queue = contextlib.nullcontext() if read_only or self.writers is None else self.writers.hold()
         try:
-            with self.factory(bind=bind) as db, db.begin():
+            with queue, self.factory(bind=bind) as db, db.begin():
                 yield db
         except (OperationalError, DBAPIError) as exc:
             if not isinstance(exc, OperationalError) and "IntegrityError" in type(exc).__name__:

@@ -312,7 +312,7 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
         overview = None if entry is None else entry.overview
         ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
                                                                            views_charts)  # fmt: skip
-        assigned = measures.assignments(db, rec["client"])
+        assigned = measures.assignments(db, rec["client"], rec["episodes"][-1] if rec["episodes"] else None)
         ended = bool(rec["episodes"]) and rec["episodes"][-1].ended_on is not None
         next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
         due = [
@@ -443,21 +443,22 @@ async def alert_ack(request: Request, alert_id: int) -> Response:
 def questionnaire(request: Request, token: str) -> Response:
     """Page: GET /q/{token}."""
     clinic = _clinic(request)
-    with clinic.tx() as db:
+    with clinic.read() as db:
         link = measures.open_link(db, clinic.secret, token)
         if link.used_at is not None:
             return render(request, "thanks.html", kiosk=link.mode == "kiosk", repeated=True)
-        audit.record(db, Who(ip=client_ip(request)), "link.open", "link", link.id)
         form = measures.form(db, link.instrument_id)
-        return render(
-            request,
-            "questionnaire.html",
-            form=form,
-            token=token,
-            draft=link.draft or {},
-            one_per_screen=clinic.settings.one_item_per_screen,
-            kiosk=link.mode == "kiosk",
-        )
+    with clinic.tx() as db:  # short: only the audit entry holds the write lock (SQLite) or the chain's lock
+        audit.record(db, Who(ip=client_ip(request)), "link.open", "link", link.id)
+    return render(
+        request,
+        "questionnaire.html",
+        form=form,
+        token=token,
+        draft=link.draft or {},
+        one_per_screen=clinic.settings.one_item_per_screen,
+        kiosk=link.mode == "kiosk",
+    )
 
 
 @router.post("/q/{token}", openapi_extra={"x-access": "link"})
@@ -468,18 +469,22 @@ async def questionnaire_submit(request: Request, token: str) -> Response:
     who = Who(ip=client_ip(request))
 
     def work() -> Response:
+        scored = None
+        if form.get("action") != "save":
+            with clinic.read() as db:  # check and score first: the write transaction holds the lock only to store
+                scored = measures.prepare_submission(db, clinic.secret, token, form)
         with clinic.tx() as db:
             if form.get("action") == "save":
                 link = measures.save_draft(db, clinic.secret, token, form, who)
                 return render(request, "saved.html", token=token, expires=link.expires_at)
-            sub = measures.submit(db, clinic.secret, token, form, who)
+            sub = measures.submit(db, clinic.secret, token, form, who, scored=scored)
             link = measures.open_link(db, clinic.secret, token)
-            return render(request, "thanks.html", kiosk=link.mode == "kiosk", repeated=sub.repeated)
+        return render(request, "thanks.html", kiosk=link.mode == "kiosk", repeated=sub.repeated)
 
     try:
         return await run_in_threadpool(work)
     except BadRequest as exc:
-        with clinic.tx() as db:
+        with clinic.read() as db:
             link = measures.open_link(db, clinic.secret, token)
             qform = measures.form(db, link.instrument_id)
         draft = {k[5:]: v for k, v in form.items() if k.startswith("item_")}

@@ -114,13 +114,12 @@ def client_scope(actor: Actor) -> ColumnElement[bool]:
 def check_client(db: Session, actor: Actor, client_id: int, action: str = "clients.view") -> Client | None:
     """The client when ``actor`` may do ``action`` on it; None when it does not exist; else Forbidden."""
     require(actor, action)
-    client = db.get(Client, client_id)
-    if client is None:
+    client = db.scalars(select(Client).where(Client.id == client_id, client_scope(actor))).first()
+    if client is not None:  # one query when allowed; telling "absent" from "not yours" only on a refusal
+        return client
+    if db.scalar(select(Client.id).where(Client.id == client_id)) is None:
         return None
-    visible = db.scalar(select(Client.id).where(Client.id == client_id, client_scope(actor)))
-    if visible is None:
-        raise Forbidden("this client is not on your caseload")  # no code: a refusal names no record
-    return client
+    raise Forbidden("this client is not on your caseload")  # no code: a refusal names no record
 
 
 def assignable_therapist(db: Session, actor: Actor, therapist_id: int) -> User:

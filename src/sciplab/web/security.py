@@ -135,7 +135,7 @@ class TrustMiddleware:
         return any(p.match(path) for p in self._cache)
 
     def _blocked(self, ip: str) -> bool:
-        with self.clinic.tx() as db:
+        with self.clinic.read() as db:  # only reads: no write lock (SQLite) for every link request
             return self.limiter.blocked(db, f"link:{ip}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

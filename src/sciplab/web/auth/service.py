@@ -274,11 +274,12 @@ def load_session(db: Session, settings: Settings, token: str | None) -> tuple[Au
     """The live session of ``token`` and its user (expired sessions are deleted), else None."""
     if not token:
         return None
-    sess = db.get(AuthSession, token_hash(token))
-    if sess is None:
+    query = select(AuthSession, User).outerjoin(User, User.id == AuthSession.user_id)
+    row = db.execute(query.where(AuthSession.id == token_hash(token))).first()  # one query on every signed-in request
+    if row is None:
         return None
+    sess, user = row
     now = utcnow()
-    user = db.get(User, sess.user_id)
     idle = now - sess.last_seen_at > dt.timedelta(minutes=settings.session_idle_minutes)
     absolute = now - sess.created_at > dt.timedelta(hours=settings.session_absolute_hours)
     if user is None or user.disabled or idle or absolute:

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError, suggest
@@ -156,9 +156,9 @@ def assign(
     return a
 
 
-def assignments(db: Session, client: Client) -> list[Assignment]:
-    """Active assignments of the client's current episode."""
-    ep = current_episode(db, client)
+def assignments(db: Session, client: Client, episode: Any = None) -> list[Assignment]:
+    """Active assignments of the client's current episode (``episode``: it, when the caller loaded it already)."""
+    ep = episode if episode is not None else current_episode(db, client)
     return list(db.scalars(select(Assignment).where(Assignment.episode_id == ep.id, Assignment.active.is_(True))))
 
 
@@ -302,6 +302,39 @@ def _score_and_store(db: Session, response: Response, values: Mapping[int, int |
     return score_and_store_many(db, [response], [values])
 
 
+@dataclasses.dataclass(frozen=True)
+class Scored:
+    """Answers of one instrument scored by the library (:func:`score_answers`), ready to be stored."""
+
+    instrument_id: str
+    answers: tuple[Mapping[int, int | None], ...]
+    result: Any  # sciplab.scoring.ScoreResult
+
+
+def score_answers(instrument_id: str, answers: Sequence[Mapping[int, int | None]]) -> Scored:
+    """Score parsed answers (one row each) in one :func:`sciplab.score` call; no database involved.
+
+    A submission scores its answers this way before its write transaction starts, so the write
+    lock (SQLite) is not held while the library computes.
+    """
+    import pandas as pd
+
+    from sciplab.scoring import score
+
+    inst = instrument(instrument_id)
+    numbers = list(inst.item_numbers)
+    columns = {n: f"item_{n}" for n in numbers}
+    data = {
+        columns[n]: [math.nan if values.get(n) is None else float(values[n]) for values in answers]  # type: ignore[arg-type]
+        for n in numbers
+    }
+    try:
+        result = score(pd.DataFrame(data, columns=list(columns.values())), inst, columns=columns)
+    except SciplabError as exc:  # the library is the judge; its message names the item
+        raise BadRequest(str(exc)) from None
+    return Scored(inst.id, tuple(answers), result)
+
+
 def score_and_store_many(
     db: Session, responses: Sequence[Response], answers: Sequence[Mapping[int, int | None]]
 ) -> list[Alert]:
@@ -310,40 +343,37 @@ def score_and_store_many(
     Each scale's score, validity status and band are stored as the library computed them; every
     item flag the library raises (PHQ-9 item 9, CORE-10 risk item) becomes an :class:`Alert`.
     """
-    import pandas as pd
-
-    from sciplab.scoring import score
-
     if not responses:
         return []
-    inst = instrument(responses[0].instrument_id)
-    numbers = list(inst.item_numbers)
-    rows = []
-    for response, values in zip(responses, answers, strict=True):
-        for item in numbers:
-            value = values.get(item)
-            db.add(ResponseItem(response_id=response.id, item=item, value=None if value is None else float(value)))
-        rows.append({f"item_{n}": (math.nan if values.get(n) is None else float(values[n])) for n in numbers})  # type: ignore[arg-type]
-    frame = pd.DataFrame(rows)
-    try:
-        result = score(frame, inst, columns={n: f"item_{n}" for n in numbers})
-    except SciplabError as exc:  # the library is the judge; its message names the item
-        raise BadRequest(str(exc)) from None
+    return store_scored(db, responses, score_answers(responses[0].instrument_id, answers))
+
+
+def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> list[Alert]:
+    """Store the items, scores and flags of ``scored`` (one row per response, in order) for flushed ``responses``."""
+    import pandas as pd
+
+    inst = instrument(scored.instrument_id)
+    result = scored.result
     alerts = []
-    for row, response in enumerate(responses):
+    items: list[dict[str, Any]] = []
+    scores: list[dict[str, Any]] = []
+    for row, (response, values) in enumerate(zip(responses, scored.answers, strict=True)):
+        for item in inst.item_numbers:
+            value = values.get(item)
+            items.append({"response_id": response.id, "item": item, "value": None if value is None else float(value)})
         for scale in inst.scales:
             col = inst.column(scale.name)
             score_value = result.scores[col].iloc[row] if col in result.scores else math.nan
             status = result.validity.get(f"{col}_status")
             band = result.bands.get(f"{col}_band")
-            db.add(
-                Score(
-                    response_id=response.id,
-                    scale=scale.name,
-                    value=None if pd.isna(score_value) else float(score_value),
-                    status="" if status is None else str(status.iloc[row]),
-                    band="" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
-                )
+            scores.append(
+                {
+                    "response_id": response.id,
+                    "scale": scale.name,
+                    "value": None if pd.isna(score_value) else float(score_value),
+                    "status": "" if status is None else str(status.iloc[row]),
+                    "band": "" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
+                }
             )
         for flag in inst.flags:
             col = f"{inst.id}_{flag.name}"
@@ -351,6 +381,11 @@ def score_and_store_many(
                 alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
                 db.add(alert)
                 alerts.append(alert)
+    # items and scores in one multi-row INSERT each (the unit of work's per-object bookkeeping was most of their cost)
+    if items:
+        db.execute(insert(ResponseItem), items)
+    if scores:
+        db.execute(insert(Score), scores)
     db.flush()
     return alerts
 
@@ -364,14 +399,33 @@ class Submission:
     alerts: int
 
 
-def submit(db: Session, secret: str, token: str, answers: Mapping[str, Any], who: Who) -> Submission:
-    """Store and score the answers of a link once; a repeat returns the first response unchanged."""
+def prepare_submission(db: Session, secret: str, token: str, answers: Mapping[str, Any]) -> Scored | None:
+    """Check the link and score its answers before the write transaction (None: already submitted).
+
+    Raises what :func:`submit` would (LinkError, BadRequest naming the item) without writing; run it
+    in a read-only transaction, then pass the result to :func:`submit` as ``scored``.
+    """
+    link = open_link(db, secret, token)
+    if link.used_at is not None:
+        return None
+    return score_answers(link.instrument_id, [parse_answers(link.instrument_id, answers)])
+
+
+def submit(
+    db: Session, secret: str, token: str, answers: Mapping[str, Any], who: Who, *, scored: Scored | None = None
+) -> Submission:
+    """Store and score the answers of a link once; a repeat returns the first response unchanged.
+
+    ``scored``: the answers already scored by :func:`prepare_submission` (the link is checked again
+    here, under the transaction's lock; answers scored for another instrument are scored anew).
+    """
     link = open_link(db, secret, token, lock=True)
     if link.used_at is not None:
         existing = db.scalar(select(Response.id).where(Response.link_id == link.id))
         record(db, who, "link.submit", "link", link.id, outcome="repeated")
         return Submission(int(existing or 0), True, 0)
-    values = parse_answers(link.instrument_id, answers)
+    if scored is None or scored.instrument_id != link.instrument_id:
+        scored = score_answers(link.instrument_id, [parse_answers(link.instrument_id, answers)])
     response = Response(
         link_id=link.id,
         client_id=link.client_id,
@@ -382,7 +436,7 @@ def submit(db: Session, secret: str, token: str, answers: Mapping[str, Any], who
     )
     db.add(response)
     db.flush()
-    alerts = _score_and_store(db, response, values)
+    alerts = store_scored(db, [response], scored)
     link.used_at = utcnow()
     link.draft = None
     record(db, who, "link.submit", "response", response.id, detail={"link": link.id, "alerts": len(alerts)})

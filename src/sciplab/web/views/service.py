@@ -160,7 +160,7 @@ def client_view(
     of the overview (:func:`sciplab.web.views.cache.fingerprint`), so a cached overview is never stale.
     """
     rec = client_record(db, actor, client_id, audit=audit)  # the policy decides again: it raises for no access
-    ep = current_episode_of(db, rec["client"])
+    ep = rec["episodes"][-1] if rec["episodes"] else None  # the newest (current_episode_of), already loaded
     if ep is None:
         return rec, None
     key = vcache.fingerprint(db, ep) if cache is not None else ()
