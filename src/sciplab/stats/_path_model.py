@@ -296,35 +296,24 @@ class _Model:
     # -- derived quantities from parameter arrays ---------------------------------------------
 
     def derived(self, est: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """User-defined (``:=``) and enumerated effects from parameter arrays ``(R, P)``."""
+        """User-defined (``:=``) and enumerated effects ``(R, U)``, ``(R, K)`` from parameter arrays ``(R, P)``.
+
+        :meth:`derived_rows` on the transposed views (the same operations element by element).
+        """
         R = est.shape[0]
-        values: dict[str, Any] = {lab: est[:, i] for lab, i in self.label_rows.items()}
-        user = np.empty((R, len(self.user_defined)))
-        for j, (name, expr, _) in enumerate(self.user_defined):
-            res = np.broadcast_to(np.asarray(expr.evaluate(values), dtype=float), (R,))
-            values[name] = res
-            user[:, j] = res
-        eff = np.zeros((R, len(self.effects)))
-        index, paths_of, direct_of = self._effect_plan()
-        if index.size:
-            # every distinct path's product at once (paths padded with a column of ones), then each
-            # effect adds its paths in the order listed (the same sums as path by path)
-            padded = np.concatenate([est, np.ones((R, 1))], axis=1)
-            prods = padded[:, index[:, 0]]
-            for c in range(1, index.shape[1]):
-                prods *= padded[:, index[:, c]]
-            for j, cols in enumerate(paths_of):
-                for k in cols:
-                    eff[:, j] += prods[:, k]
-        for j, d in direct_of:
-            eff[:, j] += est[:, d]
-        return user, eff
+        user = np.empty((len(self.user_defined), R))
+        eff = np.empty((len(self.effects), R))
+        self.derived_rows(est.T, user, eff)
+        return user.T, eff.T
 
     def derived_rows(self, est: np.ndarray, user: np.ndarray, eff: np.ndarray) -> None:
-        """:meth:`derived` of parameters held as rows ``(P, R)``, into the rows ``user`` and ``eff``.
+        """User-defined (``:=``) and enumerated effects of parameter rows ``(P, R)`` into ``user``, ``eff``.
 
-        The same operations on the same values, element by element (so the same results), on
-        contiguous rows: the layout in which bootstrap replicates are gathered and sorted.
+        Rows are the layout in which bootstrap replicates are gathered and sorted; :meth:`derived`
+        serves the column layout through this method.
+
+        Each effect adds its paths in the order listed (the same sums as path by path); every
+        distinct path's product is computed once (paths padded with a row of ones).
         """
         R = est.shape[1]
         values: dict[str, Any] = {lab: est[i] for lab, i in self.label_rows.items()}
