@@ -30,6 +30,7 @@ Further sources in ``scip/rules/formulation.toml``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import html
 import math
 from collections.abc import Mapping, Sequence
@@ -44,8 +45,15 @@ from sciplab.instruments.schema import Instrument, Scale
 from sciplab.scip.attachment import FALLBACK_RELIABILITY, FALLBACK_SD, describe_attachment, quadrant_probabilities
 from sciplab.scip.constructs import QUADRANTS
 from sciplab.scip.interpersonal import interpersonal_profile
-from sciplab.scip.items import instrument_registry, score_recognised
-from sciplab.scip.plan import missing_constructs, rule_context, statements
+from sciplab.scip.items import has_items, instrument_registry, score_recognised
+from sciplab.scip.plan import (
+    STATEMENT_COLUMNS,
+    missing_constructs,
+    rule_context,
+    rule_context_rows,
+    statement_rows,
+    statements,
+)
 from sciplab.scip.profile import profile_row
 from sciplab.scip.rules import RuleSet, load_rules
 from sciplab.scip.sections import Section, formulation_sections, heading, render_text
@@ -237,6 +245,57 @@ def _check_value(col: str, value: Any, inst: Instrument, scale: Scale, where: st
 
 
 # ---------------------------------------------------------------------------------------------
+# The small case: one client's scores as a mapping of score columns (the clinic's case)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_lookup() -> tuple[list[Instrument], dict[str, tuple[Instrument, Scale]]]:
+    """The shipped registry and its ``{score column: (instrument, scale)}``, built once per process."""
+    registry = instrument_registry(None)
+    return registry, {inst.column(s.name): (inst, s) for inst in registry for s in inst.scales}
+
+
+@functools.lru_cache(maxsize=256)
+def _no_item_columns(keys: tuple[str, ...]) -> bool:
+    """True when no column of ``keys`` is an item column of a shipped instrument with a key."""
+    frame = pd.DataFrame(columns=list(keys))
+    return not any(inst.has_key and has_items(frame, inst) for inst in _shipped_lookup()[0])
+
+
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+    """``pd.DataFrame(rows, columns=columns)`` built column by column (a third of the cost on a few rows)."""
+    if not rows:
+        return pd.DataFrame(rows, columns=list(columns))
+    return pd.DataFrame({c: [r[c] for r in rows] for c in columns})
+
+
+def _plain_scores(scores: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The measures of a mapping of score columns, or None when the general route is needed.
+
+    The small case: text keys, every value a Python ``int``/``float`` (not ``bool``) or ``None``, no
+    raw item column of any shipped instrument. Exactly what :func:`formulate`'s general route does
+    with the one-row frame of such a mapping (the same columns in the same order, the same values
+    and range checks), without the frame.
+    """
+    if not scores or not all(type(k) is str for k in scores):
+        return None
+    if not all(v is None or type(v) in (int, float) for v in scores.values()):
+        return None
+    keys = tuple(scores)
+    if not _no_item_columns(keys):
+        return None
+    lookup = _shipped_lookup()[1]
+    measures = []
+    for col in keys:
+        found = lookup.get(col)
+        if found is not None:
+            inst, scale = found
+            measures.append({"column": col, "instrument": inst, "scale": scale,
+                             "value": _check_value(col, scores[col], inst, scale, ""), "from_items": False})  # fmt: skip
+    return measures
+
+
+# ---------------------------------------------------------------------------------------------
 # Public function
 
 
@@ -311,6 +370,13 @@ def formulate(
     >>> f.profile.set_index("column").loc["MSPSS_total", "flag"]
     'deficit'
     """
+    small = None
+    if isinstance(scores, Mapping) and client is None and id_col is None and instruments is None:
+        small = None if instruments_dir is not None else _plain_scores(scores)
+    if small:  # the small case (see _plain_scores): no frame, the same result
+        ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules)
+        return _formulation(small, ruleset, _shipped_lookup()[0], None, None, [], reliability, sd, split, norms,
+                            standardize_octants, small=True)  # fmt: skip
     frame = _as_frame(scores)
     where = f"{frame.attrs['source']}: " if frame.attrs.get("source") else ""
     frame, client_id = _select_client(frame, client, id_col)
@@ -344,13 +410,39 @@ def formulate(
             f"{', '.join(map(str, frame.columns))}; expected score columns named exactly as sciplab score writes "
             "them (ECR-S_anxiety, MSPSS_total, IIP-SC_PA) or raw item columns (ECRS_01, ...)"
         )
+    return _formulation(measures, ruleset, registry, client_id, id_col, scored_instruments, reliability, sd, split,
+                        norms, standardize_octants, small=False)  # fmt: skip
 
-    profile = pd.DataFrame([profile_row(m, ruleset, norms) for m in measures])
+
+def _formulation(
+    measures: list[dict[str, Any]],
+    ruleset: RuleSet,
+    registry: list[Instrument],
+    client_id: Any,
+    id_col: str | None,
+    scored_instruments: list[str],
+    reliability: Any,
+    sd: Any,
+    split: Any,
+    norms: Mapping[str, str] | None,
+    standardize_octants: bool,
+    *,
+    small: bool,
+) -> Formulation:
+    """The formulation of the measured scales (``small``: tables built column by column, same frames)."""
+    profile_rows = [profile_row(m, ruleset, norms) for m in measures]
     attachment = describe_attachment(measures, reliability, sd, split)
     interpersonal, ssm_res = interpersonal_profile(measures, norms, standardize_octants)
-    ctx, columns = rule_context(profile, attachment, interpersonal)
     values = {m["column"]: m["value"] for m in measures}
-    table, cited, not_evaluated = statements(ruleset, ctx, columns, values)
+    if small:
+        profile = _frame(profile_rows, list(profile_rows[0]))
+        ctx, columns = rule_context_rows(profile_rows, attachment, interpersonal)
+        rows, cited, not_evaluated = statement_rows(ruleset, ctx, columns, values)
+        table = _frame(rows, STATEMENT_COLUMNS)
+    else:
+        profile = pd.DataFrame(profile_rows)
+        ctx, columns = rule_context(profile, attachment, interpersonal)
+        table, cited, not_evaluated = statements(ruleset, ctx, columns, values)
     incomplete = interpersonal is None and bool(ctx.get("interpersonal_octant.present"))
     missing = missing_constructs(ruleset, ctx, registry, not_evaluated, incomplete)
 

@@ -28,7 +28,7 @@ from sciplab.instruments.schema import CONSTRUCTS, Instrument
 from sciplab.scip.relationship import expected_rupture_type
 from sciplab.scip.rules import EVIDENCE_LEVELS, PHASES, RuleSet
 
-__all__ = ["STATEMENT_COLUMNS", "missing_constructs", "rule_context", "statements"]
+__all__ = ["STATEMENT_COLUMNS", "missing_constructs", "rule_context", "rule_context_rows", "statement_rows", "statements"]
 
 #: Columns of a formulation's statement table.
 STATEMENT_COLUMNS = [
@@ -50,9 +50,15 @@ def rule_context(
     profile: pd.DataFrame, att: Mapping[str, Any], ip: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The rule variables and, per construct or block, the data columns behind them."""
+    return rule_context_rows([{k: _none(v) for k, v in r.items()} for r in profile.to_dict("records")], att, ip)
+
+
+def rule_context_rows(
+    rows: list[dict[str, Any]], att: Mapping[str, Any], ip: Mapping[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """:func:`rule_context` from the profile's rows (dicts, missing as None) instead of its DataFrame."""
     ctx: dict[str, Any] = {}
     columns: dict[str, list[str]] = {}
-    rows = [{k: _none(v) for k, v in r.items()} for r in profile.to_dict("records")]
     for c in CONSTRUCTS:
         mine = [r for r in rows if r["construct"] == c and r["score"] is not None]
         ctx[f"{c}.present"] = bool(mine)
@@ -87,6 +93,14 @@ def statements(
     ruleset: RuleSet, ctx: Mapping[str, Any], columns: Mapping[str, list[str]], values: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, list[str], list[dict[str, Any]]]:
     """The statement table, the source keys cited (first-use order) and the rules not evaluable."""
+    rows, cited, not_evaluated = statement_rows(ruleset, ctx, columns, values)
+    return pd.DataFrame(rows, columns=STATEMENT_COLUMNS), cited, not_evaluated
+
+
+def statement_rows(
+    ruleset: RuleSet, ctx: Mapping[str, Any], columns: Mapping[str, list[str]], values: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[str], list[dict[str, Any]]]:
+    """:func:`statements` with the table as its rows (dicts keyed by :data:`STATEMENT_COLUMNS`)."""
     fired, unknown = ruleset.evaluate(ctx)
     rows = []
     cited: list[str] = []
@@ -117,7 +131,7 @@ def statements(
          "needs": sorted({v.split(".", 1)[0] for v in r.when.variables if ctx.get(v) is None})}
         for r in unknown
     ]  # fmt: skip
-    return pd.DataFrame(rows, columns=STATEMENT_COLUMNS), cited, not_evaluated
+    return rows, cited, not_evaluated
 
 
 def missing_constructs(
