@@ -290,8 +290,8 @@ def _plain_scores(scores: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         found = lookup.get(col)
         if found is not None:
             inst, scale = found
-            measures.append({"column": col, "instrument": inst, "scale": scale,
-                             "value": _check_value(col, scores[col], inst, scale, ""), "from_items": False})  # fmt: skip
+            value = _check_value(col, scores[col], inst, scale, "")
+            measures.append({"column": col, "instrument": inst, "scale": scale, "value": value, "from_items": False})
     return measures
 
 

@@ -28,7 +28,9 @@ from sciplab.instruments.schema import CONSTRUCTS, Instrument
 from sciplab.scip.relationship import expected_rupture_type
 from sciplab.scip.rules import EVIDENCE_LEVELS, PHASES, RuleSet
 
-__all__ = ["STATEMENT_COLUMNS", "missing_constructs", "rule_context", "rule_context_rows", "statement_rows", "statements"]
+__all__ = [
+    "STATEMENT_COLUMNS", "missing_constructs", "rule_context", "rule_context_rows", "statement_rows", "statements",
+]  # fmt: skip
 
 #: Columns of a formulation's statement table.
 STATEMENT_COLUMNS = [
