@@ -308,28 +308,22 @@ class Scored:
 
     instrument_id: str
     answers: tuple[Mapping[int, int | None], ...]
-    result: Any  # sciplab.scoring.ScoreResult
+    result: Any  # list of sciplab.scoring.rows.ScoredAnswers, one per answer set
 
 
 def score_answers(instrument_id: str, answers: Sequence[Mapping[int, int | None]]) -> Scored:
-    """Score parsed answers (one row each) in one :func:`sciplab.score` call; no database involved.
+    """Score parsed answers (one set per response) with :func:`sciplab.scoring.rows.score_answers`; no database.
 
-    A submission scores its answers this way before its write transaction starts, so the write
-    lock (SQLite) is not held while the library computes.
+    The library's scorer for a few respondents: the numbers :func:`sciplab.score` gives for the frame
+    of ``item_<n>`` columns these answers stand for, and its errors. A submission scores its answers
+    this way before its write transaction starts, so the write lock (SQLite) is not held while the
+    library computes.
     """
-    import pandas as pd
-
-    from sciplab.scoring import score
+    from sciplab.scoring.rows import score_answers as score_rows
 
     inst = instrument(instrument_id)
-    numbers = list(inst.item_numbers)
-    columns = {n: f"item_{n}" for n in numbers}
-    data = {
-        columns[n]: [math.nan if values.get(n) is None else float(values[n]) for values in answers]  # type: ignore[arg-type]
-        for n in numbers
-    }
     try:
-        result = score(pd.DataFrame(data, columns=list(columns.values())), inst, columns=columns)
+        result = score_rows(answers, inst, columns={n: f"item_{n}" for n in inst.item_numbers})
     except SciplabError as exc:  # the library is the judge; its message names the item
         raise BadRequest(str(exc)) from None
     return Scored(inst.id, tuple(answers), result)
@@ -350,34 +344,30 @@ def score_and_store_many(
 
 def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> list[Alert]:
     """Store the items, scores and flags of ``scored`` (one row per response, in order) for flushed ``responses``."""
-    import pandas as pd
-
     inst = instrument(scored.instrument_id)
-    result = scored.result
     alerts = []
     items: list[dict[str, Any]] = []
     scores: list[dict[str, Any]] = []
-    for row, (response, values) in enumerate(zip(responses, scored.answers, strict=True)):
+    for response, values, row in zip(responses, scored.answers, scored.result, strict=True):
         for item in inst.item_numbers:
             value = values.get(item)
             items.append({"response_id": response.id, "item": item, "value": None if value is None else float(value)})
         for scale in inst.scales:
             col = inst.column(scale.name)
-            score_value = result.scores[col].iloc[row] if col in result.scores else math.nan
-            status = result.validity.get(f"{col}_status")
-            band = result.bands.get(f"{col}_band")
+            got = row.scales.get(col)
+            band = None if got is None else got.bands.get(f"{col}_band")
             scores.append(
                 {
                     "response_id": response.id,
                     "scale": scale.name,
-                    "value": None if pd.isna(score_value) else float(score_value),
-                    "status": "" if status is None else str(status.iloc[row]),
-                    "band": "" if band is None or pd.isna(band.iloc[row]) else str(band.iloc[row]),
+                    "value": None if got is None or math.isnan(got.value) else got.value,
+                    "status": "" if got is None else got.status,
+                    "band": "" if band is None else band,
                 }
             )
         for flag in inst.flags:
             col = f"{inst.id}_{flag.name}"
-            if col in result.flags and bool(result.flags[col].iloc[row]):
+            if row.flags.get(col, False):
                 alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
                 db.add(alert)
                 alerts.append(alert)
