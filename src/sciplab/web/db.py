@@ -29,6 +29,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from sciplab.web.errors import DatabaseError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: only the threads of a process queue (WriterQueue)
+    fcntl = None  # type: ignore[assignment]
+
 BUSY_TIMEOUT_MS = 15_000
 #: Execution option of a transaction that only reads: SQLite opens it with a deferred ``BEGIN`` (WAL: a
 #: reader sees the last commit and never waits for the writer), every other one with ``BEGIN IMMEDIATE``.
@@ -135,12 +140,7 @@ class WriterQueue:
     def hold(self) -> Iterator[None]:
         """Wait for the turn of this writer; release it when the block (the transaction) ends."""
         with self._threads:
-            try:
-                import fcntl
-            except ImportError:  # pragma: no cover - Windows
-                yield
-                return
-            fd = self._file()
+            fd = self._file() if fcntl is not None else None
             if fd is None:
                 yield
                 return

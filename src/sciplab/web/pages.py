@@ -312,8 +312,9 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
         overview = None if entry is None else entry.overview
         ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
                                                                            views_charts)  # fmt: skip
-        assigned = measures.assignments(db, rec["client"], rec["episodes"][-1] if rec["episodes"] else None)
-        ended = bool(rec["episodes"]) and rec["episodes"][-1].ended_on is not None
+        current = clients.newest_episode(rec)
+        assigned = measures.assignments(db, rec["client"], current)
+        ended = current is not None and current.ended_on is not None
         next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
         due = [
             a
@@ -334,7 +335,7 @@ def client_page(request: Request, client_id: int, link: str = "") -> Response:
             ov=overview,
             ov_html=ov_html,
             charts=views_charts,
-            acks=views_service.acknowledgements(db, client_id),
+            acks=views_service.acknowledgements(db, client_id, rec["alerts"]),
             can_ack=allowed(login.actor, "alerts.acknowledge"),
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -164,12 +164,21 @@ def acknowledge_alert(db: Session, actor: Actor, alert_id: int, action: str = ""
     return alert
 
 
-def current_episode(db: Session, client: Client) -> Episode:
-    """The client's open episode (the newest one when all are closed)."""
+@overload
+def current_episode(db: Session, client: Client) -> Episode: ...
+@overload
+def current_episode(db: Session, client: Client, *, required: Literal[False]) -> Episode | None: ...
+def current_episode(db: Session, client: Client, *, required: bool = True) -> Episode | None:
+    """The client's open episode (the newest one when all are closed); NotFound without one unless not ``required``."""
     ep = db.scalar(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id.desc()).limit(1))
-    if ep is None:
+    if ep is None and required:
         raise NotFound(f"client {client.code} has no episode of care")
     return ep
+
+
+def newest_episode(rec: dict[str, Any]) -> Episode | None:
+    """The current episode of a record from :func:`client_record` (its episodes are in id order), None without one."""
+    return rec["episodes"][-1] if rec["episodes"] else None
 
 
 def _rating(name: str, value: int | None, bounds: tuple[int, int]) -> int | None:
@@ -224,21 +233,41 @@ def end_episode(db: Session, actor: Actor, client_id: int, ended_on: dt.date | N
 
 
 def client_record(db: Session, actor: Actor, client_id: int, *, audit: bool = True) -> dict[str, Any]:
-    """Everything a clinician sees on a client's page (the view is audited unless the caller did: ``audit``)."""
-    client = get_client(db, actor, client_id)
-    identity = db.get(ClientIdentity, client.id)
-    therapist = db.get(User, client.therapist_id) if client.therapist_id else None
+    """Everything a clinician sees on a client's page (the view is audited unless the caller did: ``audit``).
+
+    The policy decides first (:func:`sciplab.web.policy.check_client`'s rule: the role may view clients
+    and the client is in :func:`~sciplab.web.policy.client_scope`), in the query that also reads the
+    identity and the therapist; the responses come with their scores in one query.
+    """
+    require(actor, "clients.view")
+    found = db.execute(
+        select(Client, ClientIdentity, User)
+        .outerjoin(ClientIdentity, ClientIdentity.client_id == Client.id)
+        .outerjoin(User, User.id == Client.therapist_id)
+        .where(Client.id == client_id, client_scope(actor))
+    ).first()
+    if found is None:
+        get_client(db, actor, client_id)  # raises NotFound or Forbidden, as check_client decides
+        raise NotFound(f"no client {client_id}")  # pragma: no cover - get_client raised
+    client, identity, therapist = found
     episodes = db.scalars(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id)).all()
-    ep_ids = [e.id for e in episodes]
     sessions = db.scalars(
-        select(TherapySession).where(TherapySession.episode_id.in_(ep_ids)).order_by(TherapySession.number)
+        select(TherapySession)
+        .join(Episode, Episode.id == TherapySession.episode_id)
+        .where(Episode.client_id == client.id)
+        .order_by(TherapySession.number)
     ).all()
-    responses = db.scalars(
-        select(Response).where(Response.client_id == client.id).order_by(Response.submitted_at.desc())
-    ).all()
+    responses: dict[int, Response] = {}
     scores: dict[int, list[Score]] = {}
-    for s in db.scalars(select(Score).where(Score.response_id.in_([r.id for r in responses]))):
-        scores.setdefault(s.response_id, []).append(s)
+    for r, s in db.execute(
+        select(Response, Score)
+        .outerjoin(Score, Score.response_id == Response.id)
+        .where(Response.client_id == client.id)
+        .order_by(Response.submitted_at.desc(), Response.id, Score.id)
+    ).all():
+        responses.setdefault(r.id, r)
+        if s is not None:
+            scores.setdefault(r.id, []).append(s)
     alerts = db.scalars(select(Alert).where(Alert.client_id == client.id).order_by(Alert.created_at.desc())).all()
     if audit:
         record(db, _who(actor), "client.view", "client", client.id)
@@ -248,7 +277,7 @@ def client_record(db: Session, actor: Actor, client_id: int, *, audit: bool = Tr
         "therapist": therapist,
         "episodes": episodes,
         "sessions": sessions,
-        "responses": [(r, scores.get(r.id, [])) for r in responses],
+        "responses": [(r, scores.get(r.id, [])) for r in responses.values()],
         "alerts": alerts,
     }
 

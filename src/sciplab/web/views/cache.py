@@ -85,6 +85,15 @@ def fingerprint(db: Session, episode: Episode) -> tuple[Any, ...]:
     return (episode.id, episode.client_id, episode.started_on, episode.ended_on, *(int(v or 0) for v in row))
 
 
+def fingerprint_parts(key: tuple[Any, ...]) -> dict[str, Any]:
+    """What other reads of the overview can take from a :func:`fingerprint` instead of querying again.
+
+    ``closed_episodes``: the clinic's closed episodes; ``alliance``: count and largest id of its client
+    alliance scores (the key of :func:`sciplab.web.views.service.alliance_sd_ref`).
+    """
+    return {"closed_episodes": key[11], "alliance": (key[13], key[14])}
+
+
 class OverviewCache:
     """The overviews of one app (one database) in one worker: bounded, least recently used out, thread-safe."""
 

@@ -227,7 +227,9 @@ def pattern_of(form: Any) -> str | None:
 
 def outcome_measure(ep: EpisodeData) -> str | None:
     """The outcome measure of the trajectory: the first of :data:`OUTCOME_MEASURES` with a session score."""
-    have = set(ep.scores.loc[ep.scores["value"].notna() & (ep.scores["timing"] != "end"), "column"])
+    scores = ep.scores
+    scored = ~np.isnan(scores["value"].to_numpy(dtype=float)) & (scores["timing"].to_numpy() != "end")
+    have = set(scores["column"].to_numpy()[scored].tolist())
     return next((m for m in OUTCOME_MEASURES if m in have), None)
 
 
@@ -346,6 +348,8 @@ def ruptures(frame: pd.DataFrame, patterns: dict[Any, str], sd_ref: float | None
     """Rupture-repair episodes of the client-rated alliance (or the reason there are none)."""
     from sciplab.scip.relationship import detect_ruptures_by_attachment
 
+    if np.count_nonzero(~np.isnan(frame["client_alliance"].to_numpy(dtype=float))) < 2:
+        return "fewer than two client alliance ratings: no rupture can be detected yet"  # as below, without pandas
     rated = frame.dropna(subset=["client_alliance"])
     if len(rated) < 2 or (rated.groupby("client").size() < 2).all():
         return "fewer than two client alliance ratings: no rupture can be detected yet"
@@ -364,6 +368,9 @@ def gaps(frame: pd.DataFrame) -> Any:
     """Client-therapist perspective gaps (or the reason there are none)."""
     from sciplab.stats.change import alliance_gap
 
+    rated = ~np.isnan(frame["client_alliance"].to_numpy(dtype=float))
+    if not (rated & ~np.isnan(frame["therapist_alliance"].to_numpy(dtype=float))).any():
+        return "no session has both a client and a therapist alliance rating"  # as below, without pandas
     both = frame.dropna(subset=["client_alliance", "therapist_alliance"])
     if both.empty:
         return "no session has both a client and a therapist alliance rating"

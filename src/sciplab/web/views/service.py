@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError
 from sciplab.web.audit.service import record
-from sciplab.web.clients.service import client_record, who_of
+from sciplab.web.clients.service import client_record, current_episode, newest_episode, who_of
 from sciplab.web.clinic import log
 from sciplab.web.errors import BadRequest, NotFound
 from sciplab.web.measures.service import is_due
@@ -51,16 +51,24 @@ SUPPRESS_BELOW = 5
 STATUS_ORDER = ("red", "yellow", "green", "white", "grey")
 
 _sd_lock = threading.Lock()
-_sd_cache: dict[tuple[Any, ...], float | None] = {}
+_sd_cache: dict[tuple[int, int], float | None] = {}
 
 
 # -- shared inputs: the reference and the rupture threshold --------------------------------------------------
 
 
-def choose_reference(db: Session, measure: str | None) -> vref.ChosenReference | None:
-    """The clinic's own reference once it has enough closed cases (``MIN_CLINIC_CASES``), else the default."""
+def choose_reference(
+    db: Session, measure: str | None, closed_episodes: int | None = None
+) -> vref.ChosenReference | None:
+    """The clinic's own reference once it has enough closed cases (``MIN_CLINIC_CASES``), else the default.
+
+    ``closed_episodes``: the clinic's number of closed episodes when the caller counted them already
+    (the overview's fingerprint); fewer than ``MIN_CLINIC_CASES`` means the default without a query.
+    """
     if measure is None:
         return None
+    if closed_episodes is not None and closed_episodes < vref.MIN_CLINIC_CASES:
+        return vref.default_reference(measure)  # fewer closed episodes than needed, whatever their measures
     inst, _, scale = measure.rpartition("_")
     closed = select(Episode.id).where(Episode.ended_on.is_not(None))
     stats = db.execute(
@@ -82,8 +90,12 @@ def choose_reference(db: Session, measure: str | None) -> vref.ChosenReference |
     return vref.default_reference(measure)
 
 
-def alliance_sd_ref(db: Session) -> float | None:
-    """Clinic-wide SD of session-to-session changes of client alliance (POMP): the detector's reference SD."""
+def alliance_sd_ref(db: Session, key: tuple[int, int] | None = None) -> float | None:
+    """Clinic-wide SD of session-to-session changes of client alliance (POMP): the detector's reference SD.
+
+    Cached per process under the count and largest id of the clinic's client alliance scores; ``key``:
+    those two numbers when the caller read them already (the overview's fingerprint).
+    """
     inst, _, scale = vdata.CLIENT_ALLIANCE.rpartition("_")
     q = (
         select(Response.client_id, TherapySession.number, Score.value, Score.id)
@@ -91,8 +103,10 @@ def alliance_sd_ref(db: Session) -> float | None:
         .join(TherapySession, TherapySession.id == Response.session_id)
         .where(Response.instrument_id == inst, Score.scale == scale, Score.value.is_not(None))
     )
-    sub = q.subquery()
-    key = tuple(db.execute(select(func.count(), func.max(sub.c.id))).one())
+    if key is None:
+        sub = q.subquery()
+        key = tuple(db.execute(select(func.count(), func.max(sub.c.id))).one())  # type: ignore[assignment]
+    key = (int(key[0] or 0), int(key[1] or 0))
     with _sd_lock:
         if key in _sd_cache:
             return _sd_cache[key]
@@ -122,11 +136,6 @@ def warm() -> None:
 
 
 # -- the client page -------------------------------------------------------------------------------------------
-
-
-def current_episode_of(db: Session, client: Client) -> Episode | None:
-    """The client's open episode (the newest when all are closed)."""
-    return db.scalar(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id.desc()).limit(1))
 
 
 def audit_client_view(db: Session, actor: Actor, client_id: int) -> None:
@@ -160,7 +169,7 @@ def client_view(
     of the overview (:func:`sciplab.web.views.cache.fingerprint`), so a cached overview is never stale.
     """
     rec = client_record(db, actor, client_id, audit=audit)  # the policy decides again: it raises for no access
-    ep = rec["episodes"][-1] if rec["episodes"] else None  # the newest (current_episode_of), already loaded
+    ep = newest_episode(rec)  # the current episode, already loaded
     if ep is None:
         return rec, None
     key = vcache.fingerprint(db, ep) if cache is not None else ()
@@ -168,7 +177,9 @@ def client_view(
     if entry is None:
         epdata = vdata.load(db, [ep])
         measure = ov.outcome_measure(epdata)
-        overview = ov.client_overview(epdata, choose_reference(db, measure), alliance_sd_ref(db))
+        known = vcache.fingerprint_parts(key) if key else {}
+        chosen = choose_reference(db, measure, known.get("closed_episodes"))
+        overview = ov.client_overview(epdata, chosen, alliance_sd_ref(db, known.get("alliance")))
         entry = vcache.Entry(overview)
         if cache is not None:
             cache.put(key, entry)
@@ -180,7 +191,7 @@ def formulation_page(db: Session, actor: Actor, client_id: int) -> dict[str, Any
     client = check_client(db, actor, client_id)
     if client is None:
         raise NotFound(f"no client {client_id}")
-    ep = current_episode_of(db, client)
+    ep = current_episode(db, client, required=False)
     form: Any = "no episode of care"
     if ep is not None:
         form, _ = ov.formulation(vdata.load(db, [ep]))
@@ -219,7 +230,7 @@ def review_statement(
         raise NotFound(f"no client {client_id}")
     if decision not in REVIEW_DECISIONS:
         raise BadRequest(f"decision must be one of {', '.join(REVIEW_DECISIONS)}; got {decision!r}")
-    ep = current_episode_of(db, client)
+    ep = current_episode(db, client, required=False)
     form = ov.formulation(vdata.load(db, [ep]))[0] if ep is not None else "no episode"
     if isinstance(form, str):
         raise BadRequest(f"{client.code} has no formulation to review yet: {form}")
@@ -454,14 +465,29 @@ def acknowledge_flag(db: Session, actor: Actor, client_id: int, kind: str, ref: 
     return ack
 
 
-def acknowledgements(db: Session, client_id: int) -> list[dict[str, Any]]:
-    """Acknowledged risk alerts and flags of a client (who, when, what was done), newest first."""
+def acknowledgements(db: Session, client_id: int, alerts: Sequence[Alert] | None = None) -> list[dict[str, Any]]:
+    """Acknowledged risk alerts and flags of a client (who, when, what was done), newest first.
+
+    ``alerts``: the client's alerts when the caller loaded them already (:func:`client_record`); the
+    acknowledged ones are then taken from them instead of being read again.
+    """
     out = []
-    for a, username in db.execute(
-        select(Alert, User.username)
-        .outerjoin(User, User.id == Alert.acknowledged_by)
-        .where(Alert.client_id == client_id, Alert.acknowledged_at.is_not(None))
-    ).all():
+    if alerts is None:
+        acked = db.execute(
+            select(Alert, User.username)
+            .outerjoin(User, User.id == Alert.acknowledged_by)
+            .where(Alert.client_id == client_id, Alert.acknowledged_at.is_not(None))
+        ).all()
+    else:
+        mine = [a for a in alerts if a.client_id == client_id and a.acknowledged_at is not None]
+        ids = {a.acknowledged_by for a in mine if a.acknowledged_by is not None}
+        names = (
+            {int(i): str(n) for i, n in db.execute(select(User.id, User.username).where(User.id.in_(ids)))}
+            if ids
+            else {}
+        )
+        acked = [(a, names.get(a.acknowledged_by)) for a in mine]
+    for a, username in acked:
         out.append({"kind": "risk alert", "ref": a.message, "by": username or "", "at": a.acknowledged_at,
                     "action": a.action_taken or ""})  # fmt: skip
     for k, username in db.execute(
