@@ -17,8 +17,10 @@ A refusal raises :class:`~sciplab.web.errors.Forbidden`; the caller audits it (`
 from __future__ import annotations
 
 import dataclasses
+import functools
+from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from sciplab.web.errors import Forbidden
@@ -101,20 +103,45 @@ def require(actor: Actor, action: str) -> None:
 
 def client_scope(actor: Actor) -> ColumnElement[bool]:
     """SQL condition on :class:`Client` selecting exactly the clients ``actor`` may see."""
-    if actor.role == "admin":
-        return true() if actor.clinical_access else false()
-    if actor.role == "therapist":
-        return Client.therapist_id == actor.user_id
-    if actor.role == "supervisor":
-        supervisees = select(User.id).where(User.supervisor_id == actor.user_id)
-        return or_(Client.therapist_id == actor.user_id, Client.therapist_id.in_(supervisees))
+    return _scope(actor.role, actor.clinical_access, actor.user_id)
+
+
+def _scope(role: str, clinical_access: bool, user_id: Any) -> ColumnElement[bool]:
+    if role == "admin":
+        return true() if clinical_access else false()
+    if role == "therapist":
+        return Client.therapist_id == user_id
+    if role == "supervisor":
+        supervisees = select(User.id).where(User.supervisor_id == user_id)
+        return or_(Client.therapist_id == user_id, Client.therapist_id.in_(supervisees))
     return false()
+
+
+@functools.lru_cache(maxsize=16)
+def client_scope_bound(role: str, clinical_access: bool) -> ColumnElement[bool]:
+    """:func:`client_scope` of a role with the user's id as the bind parameter ``scope_uid``.
+
+    For statements built once and executed with ``{"scope_uid": actor.user_id, ...}`` (SQLAlchemy
+    then reuses their cache key and compiled form instead of building them on every request).
+    """
+    return _scope(role, clinical_access, bindparam("scope_uid"))
+
+
+def scope_params(actor: Actor) -> dict[str, Any]:
+    """The parameters of :func:`client_scope_bound` for ``actor``."""
+    return {"scope_uid": actor.user_id}
+
+
+@functools.lru_cache(maxsize=16)
+def _scoped_client(role: str, clinical_access: bool) -> Any:
+    return select(Client).where(Client.id == bindparam("client_id"), client_scope_bound(role, clinical_access))
 
 
 def check_client(db: Session, actor: Actor, client_id: int, action: str = "clients.view") -> Client | None:
     """The client when ``actor`` may do ``action`` on it; None when it does not exist; else Forbidden."""
     require(actor, action)
-    client = db.scalars(select(Client).where(Client.id == client_id, client_scope(actor))).first()
+    stmt = _scoped_client(actor.role, actor.clinical_access)
+    client = db.scalars(stmt, {"client_id": client_id, **scope_params(actor)}).first()
     if client is not None:  # one query when allowed; telling "absent" from "not yours" only on a refusal
         return client
     if db.scalar(select(Client.id).where(Client.id == client_id)) is None:

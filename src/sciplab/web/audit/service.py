@@ -60,6 +60,11 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
     return hashlib.sha256((prev_hash + _payload(entry)).encode("utf-8")).hexdigest()
 
 
+#: The newest entry (id and hash), the one a new entry chains onto (built once).
+_LAST = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 def record(
     db: Session,
     who: Who,
@@ -72,8 +77,8 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (committed or rolled back with the change it records)."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_LOCK})
-    last = db.execute(select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+        db.execute(_LOCK, {"k": ADVISORY_LOCK})
+    last = db.execute(_LAST).first()
     prev = last.hash if last else GENESIS
     entry = AuditEntry(
         id=(last.id + 1) if last else 1,

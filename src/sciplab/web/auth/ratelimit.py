@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy import Index, String, bindparam, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from sciplab.web.models import Base, UTCDateTime, utcnow
@@ -26,6 +26,12 @@ class RateEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+#: Events of a bucket since a time (built once: SQLAlchemy reuses its compiled form).
+_COUNT = select(func.count(RateEvent.id)).where(
+    RateEvent.bucket == bindparam("bucket"), RateEvent.at > bindparam("since")
+)
+
+
 class RateLimiter:
     """At most ``limit`` events per bucket in ``window_s`` seconds, counted in the database."""
 
@@ -37,8 +43,7 @@ class RateLimiter:
 
     def count(self, db: Session, bucket: str) -> int:
         """Events of ``bucket`` inside the window."""
-        query = select(func.count(RateEvent.id)).where(RateEvent.bucket == bucket[:96], RateEvent.at > self._since())
-        n = db.scalar(query)
+        n = db.scalar(_COUNT, {"bucket": bucket[:96], "since": self._since()})
         return int(n or 0)
 
     def blocked(self, db: Session, bucket: str) -> bool:

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from sciplab._core.errors import suggest
@@ -270,12 +270,17 @@ def login(
     return LoginOutcome(token, user, stage)
 
 
+#: The session and its user by the session id's hash (built once: SQLAlchemy reuses its compiled form).
+_SESSION_QUERY = (
+    select(AuthSession, User).outerjoin(User, User.id == AuthSession.user_id).where(AuthSession.id == bindparam("sid"))
+)
+
+
 def load_session(db: Session, settings: Settings, token: str | None) -> tuple[AuthSession, User] | None:
     """The live session of ``token`` and its user (expired sessions are deleted), else None."""
     if not token:
         return None
-    query = select(AuthSession, User).outerjoin(User, User.id == AuthSession.user_id)
-    row = db.execute(query.where(AuthSession.id == token_hash(token))).first()  # one query on every signed-in request
+    row = db.execute(_SESSION_QUERY, {"sid": token_hash(token)}).first()  # one query on every signed-in request
     if row is None:
         return None
     sess, user = row

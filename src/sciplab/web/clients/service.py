@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import secrets
 from typing import Any, Literal, overload
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sciplab.web.audit.service import Who, record
@@ -30,7 +31,15 @@ from sciplab.web.models import (
     User,
     utcnow,
 )
-from sciplab.web.policy import Actor, assignable_therapist, check_client, client_scope, require
+from sciplab.web.policy import (
+    Actor,
+    assignable_therapist,
+    check_client,
+    client_scope,
+    client_scope_bound,
+    require,
+    scope_params,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 DISTANCE_SCALE = (1, 7)  # 1 much too close, 4 about right, 7 much too distant (sciplab.sim.sessions)
@@ -232,6 +241,28 @@ def end_episode(db: Session, actor: Actor, client_id: int, ended_on: dt.date | N
     return ep
 
 
+@functools.lru_cache(maxsize=16)
+def _record_statements(role: str, clinical_access: bool) -> tuple[Any, ...]:
+    """The statements of :func:`client_record`, built once per role (bind parameters ``cid`` and the scope's)."""
+    cid = bindparam("cid")
+    return (
+        select(Client, ClientIdentity, User)
+        .outerjoin(ClientIdentity, ClientIdentity.client_id == Client.id)
+        .outerjoin(User, User.id == Client.therapist_id)
+        .where(Client.id == cid, client_scope_bound(role, clinical_access)),
+        select(Episode).where(Episode.client_id == cid).order_by(Episode.id),
+        select(TherapySession)
+        .join(Episode, Episode.id == TherapySession.episode_id)
+        .where(Episode.client_id == cid)
+        .order_by(TherapySession.number),
+        select(Response, Score)
+        .outerjoin(Score, Score.response_id == Response.id)
+        .where(Response.client_id == cid)
+        .order_by(Response.submitted_at.desc(), Response.id, Score.id),
+        select(Alert).where(Alert.client_id == cid).order_by(Alert.created_at.desc()),
+    )
+
+
 def client_record(db: Session, actor: Actor, client_id: int, *, audit: bool = True) -> dict[str, Any]:
     """Everything a clinician sees on a client's page (the view is audited unless the caller did: ``audit``).
 
@@ -240,35 +271,22 @@ def client_record(db: Session, actor: Actor, client_id: int, *, audit: bool = Tr
     identity and the therapist; the responses come with their scores in one query.
     """
     require(actor, "clients.view")
-    found = db.execute(
-        select(Client, ClientIdentity, User)
-        .outerjoin(ClientIdentity, ClientIdentity.client_id == Client.id)
-        .outerjoin(User, User.id == Client.therapist_id)
-        .where(Client.id == client_id, client_scope(actor))
-    ).first()
+    scoped, episodes_q, sessions_q, responses_q, alerts_q = _record_statements(actor.role, actor.clinical_access)
+    found = db.execute(scoped, {"cid": client_id, **scope_params(actor)}).first()
     if found is None:
         get_client(db, actor, client_id)  # raises NotFound or Forbidden, as check_client decides
         raise NotFound(f"no client {client_id}")  # pragma: no cover - get_client raised
     client, identity, therapist = found
-    episodes = db.scalars(select(Episode).where(Episode.client_id == client.id).order_by(Episode.id)).all()
-    sessions = db.scalars(
-        select(TherapySession)
-        .join(Episode, Episode.id == TherapySession.episode_id)
-        .where(Episode.client_id == client.id)
-        .order_by(TherapySession.number)
-    ).all()
+    params = {"cid": client.id}
+    episodes = db.scalars(episodes_q, params).all()
+    sessions = db.scalars(sessions_q, params).all()
     responses: dict[int, Response] = {}
     scores: dict[int, list[Score]] = {}
-    for r, s in db.execute(
-        select(Response, Score)
-        .outerjoin(Score, Score.response_id == Response.id)
-        .where(Response.client_id == client.id)
-        .order_by(Response.submitted_at.desc(), Response.id, Score.id)
-    ).all():
+    for r, s in db.execute(responses_q, params).all():
         responses.setdefault(r.id, r)
         if s is not None:
             scores.setdefault(r.id, []).append(s)
-    alerts = db.scalars(select(Alert).where(Alert.client_id == client.id).order_by(Alert.created_at.desc())).all()
+    alerts = db.scalars(alerts_q, params).all()
     if audit:
         record(db, _who(actor), "client.view", "client", client.id)
     return {

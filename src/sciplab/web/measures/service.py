@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError, suggest
@@ -156,10 +156,13 @@ def assign(
     return a
 
 
+_ACTIVE = select(Assignment).where(Assignment.episode_id == bindparam("ep"), Assignment.active.is_(True))
+
+
 def assignments(db: Session, client: Client, episode: Any = None) -> list[Assignment]:
     """Active assignments of the client's current episode (``episode``: it, when the caller loaded it already)."""
     ep = episode if episode is not None else current_episode(db, client)
-    return list(db.scalars(select(Assignment).where(Assignment.episode_id == ep.id, Assignment.active.is_(True))))
+    return list(db.scalars(_ACTIVE, {"ep": ep.id}))
 
 
 def is_due(a: Assignment, session_number: int | None, *, ending: bool = False) -> bool:
@@ -231,6 +234,11 @@ def create_link(
 TAMPERED = "This questionnaire link is not valid. Please ask your clinician for a new link."
 
 
+#: A link by id, and the same with a row lock (``FOR UPDATE`` on PostgreSQL), built once.
+_LINK = select(QuestionnaireLink).where(QuestionnaireLink.id == bindparam("id"))
+_LINK_LOCKED = _LINK.with_for_update()
+
+
 def open_link(db: Session, secret: str, token: str, *, lock: bool = False) -> QuestionnaireLink:
     """The link of a token: LinkError when tampered, withdrawn or expired (a used link is returned as is)."""
     parts = str(token).split(".")
@@ -239,7 +247,7 @@ def open_link(db: Session, secret: str, token: str, *, lock: bool = False) -> Qu
     link_id, nonce, sig = parts
     if not hmac.compare_digest(_sign(secret, f"{link_id}.{nonce}"), sig):
         raise LinkError(TAMPERED)
-    link = db.get(QuestionnaireLink, int(link_id), with_for_update=lock)
+    link = db.scalars(_LINK_LOCKED if lock else _LINK, {"id": int(link_id)}).first()
     if link is None or not hmac.compare_digest(link.nonce_hash, _nonce_hash(nonce)) or link.withdrawn:
         raise LinkError(TAMPERED)
     if link.used_at is None and link.expires_at < utcnow():

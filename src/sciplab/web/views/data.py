@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from sciplab.web.models import Episode, Response, Score, TherapySession
@@ -56,40 +56,46 @@ class EpisodeData:
         )
 
 
+_EPISODES = bindparam("ids", expanding=True)
+#: The two statements of :func:`load` (built once: SQLAlchemy reuses their cache key and compiled form).
+_SESSIONS = (
+    select(
+        TherapySession.episode_id,
+        TherapySession.id,
+        TherapySession.number,
+        TherapySession.date,
+        TherapySession.attendance,
+        TherapySession.therapist_alliance,
+        TherapySession.distance_rating,
+    )
+    .where(TherapySession.episode_id.in_(_EPISODES))
+    .order_by(TherapySession.episode_id, TherapySession.number)
+)
+_SCORES = (
+    select(
+        Response.client_id,
+        Response.episode_id,
+        Response.id,
+        Response.instrument_id,
+        Score.scale,
+        Score.value,
+        TherapySession.number,
+        Response.submitted_at,
+    )
+    .join(Score, Score.response_id == Response.id)
+    .outerjoin(TherapySession, TherapySession.id == Response.session_id)
+    .where(Response.episode_id.in_(_EPISODES))
+    .order_by(Response.submitted_at, Response.id)
+)
+
+
 def load(db: Session, episodes: Sequence[Episode]) -> EpisodeData:
     """Sessions and stored scores of ``episodes`` (two queries whatever their number)."""
     ids = [e.id for e in episodes]
     client_of = {e.id: e.client_id for e in episodes}
-    srows = db.execute(
-        select(
-            TherapySession.episode_id,
-            TherapySession.id,
-            TherapySession.number,
-            TherapySession.date,
-            TherapySession.attendance,
-            TherapySession.therapist_alliance,
-            TherapySession.distance_rating,
-        )
-        .where(TherapySession.episode_id.in_(ids))
-        .order_by(TherapySession.episode_id, TherapySession.number)
-    ).all()
+    srows = db.execute(_SESSIONS, {"ids": ids}).all()
     sessions = _sessions_frame(srows, client_of)
-    rrows = db.execute(
-        select(
-            Response.client_id,
-            Response.episode_id,
-            Response.id,
-            Response.instrument_id,
-            Score.scale,
-            Score.value,
-            TherapySession.number,
-            Response.submitted_at,
-        )
-        .join(Score, Score.response_id == Response.id)
-        .outerjoin(TherapySession, TherapySession.id == Response.session_id)
-        .where(Response.episode_id.in_(ids))
-        .order_by(Response.submitted_at, Response.id)
-    ).all()
+    rrows = db.execute(_SCORES, {"ids": ids}).all()
     first_date: dict[int, Any] = {}
     last_number: dict[int, int] = {}
     for r in srows:  # ordered by episode and number

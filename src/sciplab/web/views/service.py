@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError
@@ -465,6 +465,13 @@ def acknowledge_flag(db: Session, actor: Actor, client_id: int, kind: str, ref: 
     return ack
 
 
+_ACKS = (
+    select(AttentionAck, User.username)
+    .outerjoin(User, User.id == AttentionAck.acknowledged_by)
+    .where(AttentionAck.client_id == bindparam("client_id"))
+)
+
+
 def acknowledgements(db: Session, client_id: int, alerts: Sequence[Alert] | None = None) -> list[dict[str, Any]]:
     """Acknowledged risk alerts and flags of a client (who, when, what was done), newest first.
 
@@ -490,11 +497,7 @@ def acknowledgements(db: Session, client_id: int, alerts: Sequence[Alert] | None
     for a, username in acked:
         out.append({"kind": "risk alert", "ref": a.message, "by": username or "", "at": a.acknowledged_at,
                     "action": a.action_taken or ""})  # fmt: skip
-    for k, username in db.execute(
-        select(AttentionAck, User.username)
-        .outerjoin(User, User.id == AttentionAck.acknowledged_by)
-        .where(AttentionAck.client_id == client_id)
-    ).all():
+    for k, username in db.execute(_ACKS, {"client_id": client_id}).all():
         out.append({"kind": k.kind.replace("_", " "), "ref": k.ref, "by": username or "", "at": k.acknowledged_at,
                     "action": k.action})  # fmt: skip
     return sorted(out, key=lambda r: r["at"], reverse=True)
