@@ -14,9 +14,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import math
+import os
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from sciplab._core.errors import SciplabError, suggest
 from sciplab.instruments import get_instrument, list_instruments
+from sciplab.instruments.registry import ENV_VAR
 from sciplab.instruments.schema import Instrument
 from sciplab.web.audit.service import Who, record
 from sciplab.web.clients.service import current_episode, get_client, who_of
@@ -50,19 +53,47 @@ from sciplab.web.policy import Actor, require
 
 def scorable() -> list[Instrument]:
     """Instruments of the library that carry a scoring key (the ones a clinic can assign)."""
-    return [i for i in list_instruments() if i.has_key]
+    return list(_scorable())
+
+
+def _scorable() -> tuple[Instrument, ...]:
+    if os.environ.get(ENV_VAR):  # user folders: re-read when their files change (the registry decides)
+        return tuple(i for i in list_instruments() if i.has_key)
+    return _shipped_scorable()
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_scorable() -> tuple[Instrument, ...]:
+    # the shipped library is fixed for the life of the process: looked up once, not on every request
+    return tuple(i for i in list_instruments() if i.has_key)
+
+
+def _scorable_by_name(name: str) -> Instrument | None:
+    if os.environ.get(ENV_VAR):
+        return _find(_scorable(), name)
+    return _shipped_by_name(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _shipped_by_name(name: str) -> Instrument | None:
+    return _find(_shipped_scorable(), name)
+
+
+def _find(instruments: tuple[Instrument, ...], name: str) -> Instrument | None:
+    match = next((i.id for i in instruments if i.id.lower() == name.strip().lower()), None)
+    return None if match is None else get_instrument(match)
 
 
 def instrument(instrument_id: str) -> Instrument:
     """A scorable instrument by id (BadRequest with close names)."""
-    ids = [i.id for i in scorable()]
-    match = next((i for i in ids if i.lower() == str(instrument_id).strip().lower()), None)
-    if match is None:
+    found = _scorable_by_name(str(instrument_id))
+    if found is None:
+        ids = [i.id for i in _scorable()]
         raise BadRequest(
             f"instrument must be one of the library's scorable instruments; got {instrument_id!r}"
             f"{suggest(str(instrument_id), ids)}"
         )
-    return get_instrument(match)
+    return found
 
 
 @dataclasses.dataclass(frozen=True)
