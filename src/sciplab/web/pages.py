@@ -303,41 +303,53 @@ async def client_create(request: Request) -> Response:
 def client_page(request: Request, client_id: int, link: str = "") -> Response:
     """Page: GET /clients/{client_id}."""
     clinic = _clinic(request)
+    if clinic.engine.dialect.name == "postgresql":
+        # one transaction: the policy decides in the record's query, the page is read, and the audit entry
+        # comes last (the audit chain's advisory lock is held only from it to the commit)
+        with clinic.tx() as db:
+            login = clinic.authenticate(db, request)
+            page = _client_page(request, db, login, client_id, link)
+            views_service.record_client_view(db, login.actor, client_id)
+        return page
     with clinic.tx() as db:  # short: who, the policy's decision, the audit entry
         login = clinic.authenticate(db, request)
         views_service.audit_client_view(db, login.actor, client_id)
     with clinic.read() as db:  # the page: reads only, no lock held while the overview is computed and rendered
-        cache = request.app.state.overview_cache
-        rec, entry = views_service.client_view(db, login.actor, client_id, cache, audit=False)
-        overview = None if entry is None else entry.overview
-        ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
-                                                                           views_charts)  # fmt: skip
-        current = clients.newest_episode(rec)
-        assigned = measures.assignments(db, rec["client"], current)
-        ended = current is not None and current.ended_on is not None
-        next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
-        due = [
-            a
-            for a in assigned
-            if measures.is_due(a, next_number, ending=ended) or (not rec["sessions"] and measures.is_due(a, None))
-        ]
-        return render(
-            request,
-            "client.html",
-            login=login,
-            rec=rec,
-            assignments=assigned,
-            schedules=SCHEDULES,
-            instruments=measures.scorable(),
-            new_link=link,
-            due=due,
-            next_number=next_number,
-            ov=overview,
-            ov_html=ov_html,
-            charts=views_charts,
-            acks=views_service.acknowledgements(db, client_id, rec["alerts"]),
-            can_ack=allowed(login.actor, "alerts.acknowledge"),
-        )
+        return _client_page(request, db, login, client_id, link)
+
+
+def _client_page(request: Request, db: Any, login: Login, client_id: int, link: str) -> Response:
+    cache = request.app.state.overview_cache
+    rec, entry = views_service.client_view(db, login.actor, client_id, cache, audit=False)
+    overview = None if entry is None else entry.overview
+    ov_html = None if overview is None else views_cache.analyses_html(entry, request.app.state.templates.env,
+                                                                       views_charts)  # fmt: skip
+    current = clients.newest_episode(rec)
+    assigned = measures.assignments(db, rec["client"], current)
+    ended = current is not None and current.ended_on is not None
+    next_number = (rec["sessions"][-1].number if rec["sessions"] else 0) + 1
+    due = [
+        a
+        for a in assigned
+        if measures.is_due(a, next_number, ending=ended) or (not rec["sessions"] and measures.is_due(a, None))
+    ]
+    return render(
+        request,
+        "client.html",
+        login=login,
+        rec=rec,
+        assignments=assigned,
+        schedules=SCHEDULES,
+        instruments=measures.scorable(),
+        new_link=link,
+        due=due,
+        next_number=next_number,
+        ov=overview,
+        ov_html=ov_html,
+        charts=views_charts,
+        acks=views_service.acknowledgements(db, client_id, rec["alerts"]),
+        can_ack=allowed(login.actor, "alerts.acknowledge"),
+    )
 
 
 @router.post("/clients/{client_id}/sessions", openapi_extra={"x-access": "clients.edit"})

@@ -21,8 +21,8 @@ Every number comes from the library:
 * **relationship plan** -- the planned course of therapeutic distance for the client's attachment
   pattern (:mod:`~sciplab.web.views.plan_course`) against the therapist's distance ratings.
 
-The formulation of a client is cached in the process, keyed by the responses it was made from, so
-a page opened twice before the next questionnaire does not run it twice.
+The formulation is cached in the process, keyed by the scores it is made from (in order), so a page
+opened twice before the next questionnaire, or another client with the same scores, does not run it again.
 """
 
 from __future__ import annotations
@@ -179,7 +179,9 @@ def formulation(ep: EpisodeData) -> tuple[Any, dict[str, float]]:
 
     fl = first_latest(ep)
     values = {c: float(last["value"]) for c, (_, last) in fl.items() if c != CLIENT_ALLIANCE}
-    key = tuple(sorted((c, int(last["response"])) for c, (_, last) in fl.items()))
+    # keyed by formulate's whole input, the scores in their order (hex: -0.0 and 0.0 apart): a pure function
+    # of them and the shipped rules, so equal scores (any client's) give the same formulation
+    key = tuple((c, v.hex()) for c, v in values.items())
     with _flock:
         if key in _formulations:
             _formulations.move_to_end(key)

@@ -90,19 +90,23 @@ def choose_reference(
     return vref.default_reference(measure)
 
 
+_INST, _, _SCALE = vdata.CLIENT_ALLIANCE.rpartition("_")
+#: The clinic's client alliance scores with client and session number (built once).
+_ALLIANCE_SCORES = (
+    select(Response.client_id, TherapySession.number, Score.value, Score.id)
+    .join(Score, Score.response_id == Response.id)
+    .join(TherapySession, TherapySession.id == Response.session_id)
+    .where(Response.instrument_id == _INST, Score.scale == _SCALE, Score.value.is_not(None))
+)
+
+
 def alliance_sd_ref(db: Session, key: tuple[int, int] | None = None) -> float | None:
     """Clinic-wide SD of session-to-session changes of client alliance (POMP): the detector's reference SD.
 
     Cached per process under the count and largest id of the clinic's client alliance scores; ``key``:
     those two numbers when the caller read them already (the overview's fingerprint).
     """
-    inst, _, scale = vdata.CLIENT_ALLIANCE.rpartition("_")
-    q = (
-        select(Response.client_id, TherapySession.number, Score.value, Score.id)
-        .join(Score, Score.response_id == Response.id)
-        .join(TherapySession, TherapySession.id == Response.session_id)
-        .where(Response.instrument_id == inst, Score.scale == scale, Score.value.is_not(None))
-    )
+    q = _ALLIANCE_SCORES
     if key is None:
         sub = q.subquery()
         key = tuple(db.execute(select(func.count(), func.max(sub.c.id))).one())  # type: ignore[assignment]
@@ -149,6 +153,11 @@ def audit_client_view(db: Session, actor: Actor, client_id: int) -> None:
     if client is None:
         raise NotFound(f"no client {client_id}")
     record(db, who_of(actor), "client.view", "client", client.id)
+
+
+def record_client_view(db: Session, actor: Actor, client_id: int) -> None:
+    """The audit entry of a client page whose record :func:`client_view` read (the policy decided there)."""
+    record(db, who_of(actor), "client.view", "client", client_id)
 
 
 def client_page(
