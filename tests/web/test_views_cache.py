@@ -136,6 +136,29 @@ def test_fingerprint_is_one_query(app, therapist):
     assert key[0] == ep.id and key[4] >= 3  # three responses (two CORE-10, one WAI-SR)
 
 
+def test_fingerprint_parts_are_what_the_services_would_read(app, therapist):
+    """The counts the overview takes from its fingerprint equal the services' own queries."""
+    from sqlalchemy import func
+
+    from sciplab.web.views import service as vservice
+
+    http, csrf = therapist
+    cid = build(http, csrf, "Parts Client", core=[24, 22, 20], alliance=[40, 42, 35])
+    with app.state.clinic.tx() as db:
+        ep = db.scalar(select(Episode).where(Episode.client_id == cid))
+        parts = vcache.fingerprint_parts(vcache.fingerprint(db, ep))
+        closed = db.scalar(select(func.count(Episode.id)).where(Episode.ended_on.is_not(None)))
+        sub = vservice._ALLIANCE_SCORES.subquery()
+        alliance = tuple(int(v or 0) for v in db.execute(select(func.count(), func.max(sub.c.id))).one())
+        assert parts == {"closed_episodes": closed, "alliance": alliance}
+        assert alliance[0] == 3
+        vservice._sd_cache.clear()
+        assert vservice.alliance_sd_ref(db, parts["alliance"]) == vservice.alliance_sd_ref(db)
+        assert vservice.choose_reference(db, "CORE-10_total", parts["closed_episodes"]) == vservice.choose_reference(
+            db, "CORE-10_total"
+        )
+
+
 def test_cache_is_bounded():
     cache = vcache.OverviewCache(max_entries=2)
     for k in range(3):
