@@ -268,7 +268,9 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
     + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
     depends only on the meeting counts. Three passes (the friend, the friend's friend, the
-    formation; ``owner`` and ``friend`` hold the meetings in between) over the meetings of a block
+    formation, which first reads the other ends' packed state in a loop of its own, since its
+    data-dependent branch would otherwise hold the next meetings' reads back; ``owner`` and
+    ``friend`` hold the meetings in between) over the meetings of a block
     of ``_BLOCK`` agents, so the random reads of one pass are independent of each other and the
     processor overlaps their cache misses; blocks run in parallel (one parallel loop a week: on a
     busy machine each parallel loop waits for a second thread to be scheduled).
@@ -295,10 +297,15 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                     keys[t] = c
                 else:
                     friend[t] = -1
+        touched = 0  # the other ends' packed state, read first (independent reads, see _touch_rows)
+        for t in range(offsets[a0], offsets[a1]):
+            touched += agent[keys[t], AGENT_SOLO] > 0.0
         for t in range(offsets[a0], offsets[a1]):
             i = owner[t]
             other = keys[t]
             keys[t] = -1
+            if touched < 0:  # never (keeps the reads)
+                break
             if other == i:
                 continue
             z = (
@@ -312,33 +319,66 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 keys[t] = min(i, other) * n + max(i, other)
 
 
+#: wanted pairs per block of :func:`_pair_checks` (the reads that bring their rows in are issued together)
+_PAIR_BLOCK = 32
+
+
+@nb.njit(inline="always")
+def _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent):
+    """Read the tie counts, the rows' cache lines and the packed state of both ends of pairs ``t0 .. t1``.
+
+    Independent reads (no result depends on another), so the processor has the cache misses of a
+    whole block in flight at once instead of one pair's at a time; returns a count that depends on
+    every read (never negative: slot partners are agent indices), so the compiler keeps them.
+    Nothing is written.
+    """
+    acc = 0
+    for t in range(t0, t1):
+        a = pairs[t] // n
+        b = pairs[t] % n
+        na = n_ties[a]
+        nb_ = n_ties[b]
+        acc += (agent[a, 0] > 0.0) + (agent[b, 0] > 0.0)
+        if na < k and nb_ < k:
+            for s in range(a * k, a * k + na, 16):  # one read per 64-byte line of int32 partners
+                acc += partner[s]
+            for s in range(b * k, b * k + nb_, 16):
+                acc += partner[s]
+    return acc
+
+
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
-    """Per wanted pair (parallel): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
+    """Per wanted pair (parallel over blocks of pairs): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
 
     The pairs are distinct, so whether a tie exists is decided by the network at the start of the
     week; only the free slots depend on the order of formation. Tie counts only grow while pairs
-    form, so a pair with an end already full cannot form either (its rows are not read).
+    form, so a pair with an end already full cannot form either (its rows are not read). Each block
+    of ``_PAIR_BLOCK`` pairs first reads what its checks will read (:func:`_touch_rows`).
     """
     n = n_ties.size
-    for t in nb.prange(pairs.size):
-        a = pairs[t] // n
-        b = pairs[t] % n
-        if n_ties[a] >= k or n_ties[b] >= k:
-            gains[t, 0] = -1.0
-            continue
-        exists = False
-        for s in range(a * k, a * k + n_ties[a]):
-            if partner[s] == b:
-                exists = True
-        for s in range(b * k, b * k + n_ties[b]):
-            if partner[s] == a:
-                exists = True
-        if exists:
-            gains[t, 0] = -1.0
-        else:
-            gains[t, 0] = _pair_gain(agent, a, b, coef)
-            gains[t, 1] = _pair_gain(agent, b, a, coef)
+    for blk in nb.prange((pairs.size + _PAIR_BLOCK - 1) // _PAIR_BLOCK):
+        t0 = blk * _PAIR_BLOCK
+        t1 = min(t0 + _PAIR_BLOCK, pairs.size)
+        touched = _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent)
+        for t in range(t0, t1):
+            a = pairs[t] // n
+            b = pairs[t] % n
+            if n_ties[a] >= k or n_ties[b] >= k or touched < 0:  # (never negative: keeps the reads)
+                gains[t, 0] = -1.0
+                continue
+            exists = False
+            for s in range(a * k, a * k + n_ties[a]):
+                if partner[s] == b:
+                    exists = True
+            for s in range(b * k, b * k + n_ties[b]):
+                if partner[s] == a:
+                    exists = True
+            if exists:
+                gains[t, 0] = -1.0
+            else:
+                gains[t, 0] = _pair_gain(agent, a, b, coef)
+                gains[t, 1] = _pair_gain(agent, b, a, coef)
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
