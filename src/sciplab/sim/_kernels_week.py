@@ -268,9 +268,7 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
     + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
     depends only on the meeting counts. Three passes (the friend, the friend's friend, the
-    formation, which first reads the other ends' packed state in a loop of its own, since its
-    data-dependent branch would otherwise hold the next meetings' reads back; ``owner`` and
-    ``friend`` hold the meetings in between) over the meetings of a block
+    formation; ``owner`` and ``friend`` hold the meetings in between) over the meetings of a block
     of ``_BLOCK`` agents, so the random reads of one pass are independent of each other and the
     processor overlaps their cache misses; blocks run in parallel (one parallel loop a week: on a
     busy machine each parallel loop waits for a second thread to be scheduled).
@@ -297,15 +295,10 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                     keys[t] = c
                 else:
                     friend[t] = -1
-        touched = 0  # the other ends' packed state, read first (independent reads, see _touch_rows)
-        for t in range(offsets[a0], offsets[a1]):
-            touched += agent[keys[t], AGENT_SOLO] > 0.0
         for t in range(offsets[a0], offsets[a1]):
             i = owner[t]
             other = keys[t]
             keys[t] = -1
-            if touched < 0:  # never (keeps the reads)
-                break
             if other == i:
                 continue
             z = (
