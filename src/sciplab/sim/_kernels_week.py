@@ -435,7 +435,7 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
 
 @nb.njit(inline="always")
 def _accumulate(tot, lf, w, v):
-    """``tot + w resp_j`` and ``lf + w lonely_j`` from partner ``j``'s packed state ``v`` (``resp_j``, negated when lonely).
+    """``tot + w resp_j`` and ``lf + w lonely_j`` from partner ``j``'s packed state ``v`` (resp_j, negated if lonely).
 
     ``|v|`` is ``resp_j`` exactly, and ``lf + w`` / ``lf + 0`` are what ``lf + w * lonely_j`` gives
     for ``lonely_j`` 1 / 0 (multiplying by 1 or 0 is exact), so the sums are those of a
