@@ -171,13 +171,14 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     w2, c2 = wall_cpu(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=2))
     run = BootRun(engine, spec, B, 1, None, threads=1)
     rows, _ = run.finish(None, True)
-    point = rows[:, 0].copy()  # any values inside the replicates' range will do for the timing
+    table = paths(df, SINGLE, bootstrap=B, ci="bc", seed=1).table
+    point = np.concatenate([table["est"], table["std_all"]])  # the estimates the BC levels compare with
 
-    def intervals() -> None:
+    def intervals() -> None:  # as paths(): counts, BC levels, the order statistics read, quantiles
         r = rows.copy()
-        counts = bs.sort_rows(r, threads=default_threads())
+        counts = bs.finite_counts(r)
         probs = bs.bca_probs_rows(r, counts, point, np.zeros(point.size), 0.95)
-        bs.summary_rows(r, counts, point, probs)
+        bs.select_summary_rows(r, counts, point, probs, threads=default_threads())
 
     t_ci = med(intervals)
     # the whole call on one thread (no overlap): what is not the bootstrap step is the serial part
@@ -210,7 +211,7 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
         f"    whole bootstrap step, 2 threads:        {w2 * 1e3:7.2f} ms wall, {c2 * 1e3:.2f} ms CPU "
         f"(CPU / wall {c2 / w2:.2f})"
     )
-    print(f"    intervals (sort, BC, MCSE), {rows.shape[0]} rows:    {t_ci * 1e3:7.2f} ms")
+    print(f"    intervals (select, BC, MCSE), {rows.shape[0]} rows:  {t_ci * 1e3:7.2f} ms")
     print(
         f"    whole paths() call, 1 thread:           {t_call * 1e3:7.2f} ms CPU: "
         f"{(t_call - t_all) * 1e3:.2f} ms besides the bootstrap step (data checks, point estimates, "

@@ -349,3 +349,52 @@ def test_started_sums_run_while_the_caller_works_and_can_be_abandoned():
     np.testing.assert_array_equal(np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)]), want)
     with pytest.raises(InvalidParameterError):
         r.start_sums(np.ones((299, 3)))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int) -> None:
+    """paths' interval step puts only the order statistics it reads in place (issue 19): same bits as a sort."""
+    rng = np.random.default_rng(21)
+    for trial in range(40):
+        B, p = int(rng.integers(2, 6000)), int(rng.integers(1, 30))
+        reps = rng.standard_t(3, size=(B, p))
+        if trial % 3 == 0:
+            reps[rng.random(reps.shape) < 0.05] = np.nan
+        if trial % 4 == 0:
+            reps[rng.random(reps.shape) < 0.01] = np.inf
+        if trial % 7 == 0:
+            reps[:, 0] = np.nan
+        if trial % 5 == 0:
+            reps = np.round(reps, 1)  # ties
+        est = rng.normal(size=p)
+        if trial % 2:
+            probs = np.array([0.025, 0.975]) if trial % 4 == 1 else np.array([0.0, 1.0])
+        else:  # BC levels; some estimates outside the replicates (NaN levels), some far off centre
+            est[:: max(1, p // 3)] = rng.choice([-50.0, 0.8, 50.0])
+            probs = bs.bca_probs(np.where(np.isinf(reps), np.nan, reps), est, rng.normal(0, 0.05, size=p), 0.9)
+        sorted_rows = np.array(reps.T, order="C")
+        counts = bs.sort_rows(sorted_rows)
+        want = bs.summary_rows(sorted_rows, counts, est, probs)
+        rows = np.array(reps.T, order="C")
+        got_counts = bs.finite_counts(rows)
+        np.testing.assert_array_equal(got_counts, counts)
+        if not trial % 2:
+            np.testing.assert_array_equal(bs.bca_probs_rows(rows, got_counts, est, np.zeros(p), 0.9),
+                                          bs.bca_probs_rows(sorted_rows, counts, est, np.zeros(p), 0.9))  # fmt: skip
+        got = bs.select_summary_rows(rows, got_counts, est, probs, threads=threads)
+        for key in ("ci", "mcse", "pvalue"):
+            assert np.array_equal(got[key], want[key], equal_nan=True), (trial, key)
+
+
+def test_select_rows_places_the_order_statistics_of_both_tails() -> None:
+    rng = np.random.default_rng(22)
+    rows = rng.normal(size=(7, 1000))
+    want = np.sort(rows, axis=1)
+    for positions in ([3, 40, 960, 999], [0], [999], [10, 20], [600, 700], [100, 900], [240, 760]):
+        got = rows.copy()
+        bs.select_rows(got, np.array(positions))
+        pos = np.array(positions)
+        lo, hi = pos[pos < 500].max(initial=-1), pos[pos >= 500].min(initial=1000)
+        keep = np.r_[0 : lo + 1, hi:1000]
+        np.testing.assert_array_equal(got[:, keep], want[:, keep])
+        np.testing.assert_array_equal(np.sort(got, axis=1), want)  # a permutation of each row

@@ -596,9 +596,9 @@ def _estimate(
     if boot is not None:
         rows, failed = boot.finish(progress, standardize)
         details["failed_replicates"] = failed
-        # one in-place sort of every statistic's replicates gives the interval, the endpoints' MC
-        # SEs and the p-values (raw and standardized rows sorted in two threads)
-        counts = bs.sort_rows(rows, threads=bs.default_threads())
+        # every statistic's interval, endpoint MC SEs and p-value from its row of replicates, with
+        # only the order statistics read put in place (raw and standardized rows in two threads)
+        counts = bs.finite_counts(rows)
         D = point.size
         # raw and standardized statistics side by side: one vectorised pass for both (per column, so
         # the same values as two passes); the standardized rows keep only their interval
@@ -608,9 +608,9 @@ def _estimate(
             estimate, acceleration = point, acc
         if ci == "percentile":
             probs = np.array([alpha / 2, 1 - alpha / 2])
-        else:
+        else:  # counts of replicates below the estimate: the order does not matter
             probs = bs.bca_probs_rows(rows, counts, estimate, acceleration, level)
-        summ = bs.summary_rows(rows, counts, estimate, probs)
+        summ = bs.select_summary_rows(rows, counts, estimate, probs, threads=bs.default_threads())
         stats["ci_lower"], stats["ci_upper"] = summ["ci"][:, :D]
         stats["ci_lower_mcse"], stats["ci_upper_mcse"] = summ["mcse"][:, :D]
         stats["boot_p"] = summ["pvalue"][:D]
