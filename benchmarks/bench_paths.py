@@ -126,8 +126,8 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     from sciplab.stats.paths import _compile, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
-    X, _, _ = _prepare(df, spec, "listwise")
-    engine = _Engine(spec, X)
+    X, _, _, sd = _prepare(df, spec, "listwise")
+    engine = _Engine(spec, X, sd=sd)
     n = engine.n
     sampler = bs.Resampler(n, B, 1)
     kernels = bs._kernels()

@@ -398,3 +398,35 @@ def test_select_rows_places_the_order_statistics_of_both_tails() -> None:
         keep = np.r_[0 : lo + 1, hi:1000]
         np.testing.assert_array_equal(got[:, keep], want[:, keep])
         np.testing.assert_array_equal(np.sort(got, axis=1), want)  # a permutation of each row
+
+
+def test_sums_run_workers_and_a_waiting_caller_share_the_blocks() -> None:
+    """Each block once, in any thread; values in order; a block's error reaches the caller who asks for it."""
+    import threading
+
+    from sciplab.stats._sums_run import SumsRun, _pool
+
+    seen: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def compute(k: int) -> np.ndarray:
+        with lock:
+            seen.append((k, threading.current_thread().name))
+        if k == 7:
+            raise ValueError("block 7")
+        return np.full((10, 2), float(k))
+
+    run = SumsRun(95, 10, compute, _pool(2), workers=2)
+    got = []
+    with pytest.raises(ValueError, match="block 7"):
+        for _, _, values in run.chunks(25):
+            got.append(values)
+    run.cancel()
+    assert np.concatenate(got)[:, 0].tolist() == sorted(np.concatenate(got)[:, 0].tolist())
+    assert np.concatenate(got).shape[0] == 50  # chunks of 25 up to the failing block
+    done = [k for k, _ in seen]
+    assert len(done) == len(set(done))  # no block computed twice
+    run = SumsRun(95, 10, lambda k: np.full((10, 1), float(k)), _pool(2), workers=2)
+    whole = np.concatenate([v for _, _, v in run.chunks(95)])
+    run.cancel()
+    np.testing.assert_array_equal(whole[:, 0], np.repeat(np.arange(10.0), 10)[:95])

@@ -351,7 +351,7 @@ class Resampler:
             workers = 1
         workers = min(workers, n_blocks)
         pool = _pool(workers) if workers > 1 else None
-        return SumsRun(self.B, BLOCK, lambda k: self._block_sums(kernels, k, operand, transform), pool)
+        return SumsRun(self.B, BLOCK, lambda k: self._block_sums(kernels, k, operand, transform), pool, workers)
 
     def _block_sums(
         self,
