@@ -430,3 +430,15 @@ def test_sums_run_workers_and_a_waiting_caller_share_the_blocks() -> None:
     whole = np.concatenate([v for _, _, v in run.chunks(95)])
     run.cancel()
     np.testing.assert_array_equal(whole[:, 0], np.repeat(np.arange(10.0), 10)[:95])
+
+
+def test_select_rows_in_two_threads_equals_one() -> None:
+    rng = np.random.default_rng(23)
+    rows = rng.normal(size=(90, 5000))  # above SELECT_SPLIT_SIZE: two halves in two threads
+    assert rows.size >= bs.SELECT_SPLIT_SIZE
+    positions = np.array([0, 120, 140, 4860, 4880, 4999])
+    one, two = rows.copy(), rows.copy()
+    bs.select_rows(one, positions, threads=1)
+    bs.select_rows(two, positions, threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one[:, positions], np.sort(rows, axis=1)[:, positions])

@@ -44,6 +44,11 @@ def test_assembled_frames_pickle_to_the_constructors_bytes(source: str) -> None:
     for a, b in zip(fast, slow, strict=True):
         pd.testing.assert_frame_equal(a, b, check_exact=True)
         assert pickle.dumps(a) == pickle.dumps(b)
+    made = pt.empty_frames(text, rows, start)  # built first, filled later (paths: while the bootstrap runs)
+    assert made is not None
+    filled = pt.fill_frames(made, stats, start)
+    for a, b in zip(filled, slow, strict=True):
+        assert pickle.dumps(a) == pickle.dumps(b)
     assert list(fast[0].columns) == pt.TABLE_COLUMNS[:4] + ["user"] + pt.STAT_COLUMNS
     assert list(fast[1].columns) == pt.INDIRECT_COLUMNS
 

@@ -59,6 +59,7 @@ from sciplab._core.validation import MAX_BOOTSTRAP
 
 # the intervals live in their own module; their names stay importable from here
 from sciplab.stats._intervals import (  # noqa: F401
+    SELECT_SPLIT_SIZE,
     SORT_SPLIT_SIZE,
     _bca_levels,
     _pvalue,

@@ -134,6 +134,13 @@ def _quantiles_at(
     return out
 
 
+SORT_SPLIT_SIZE = 20_000
+"""Values from which :func:`sort_rows` sorts its two halves in two threads (below, the hand-off costs more)."""
+SELECT_SPLIT_SIZE = 400_000
+"""Values from which :func:`select_rows` works on two halves in two threads (it costs about half a sort;
+below, handing half to a pool thread that may be asleep costs more than it saves)."""
+
+
 def finite_counts(rows: np.ndarray) -> np.ndarray:
     """Finite values per row of ``rows`` (``(p, B)``); infinite values are made NaN in place.
 
@@ -165,10 +172,12 @@ def _sort(part: np.ndarray) -> None:
     part.sort(axis=1)
 
 
-def _by_halves(rows: np.ndarray, work: Callable[[np.ndarray], None], threads: int) -> None:
-    """``work`` on all rows, or on the two halves at once in two threads (large arrays, ``threads`` > 1)."""
+def _by_halves(
+    rows: np.ndarray, work: Callable[[np.ndarray], None], threads: int, split: int = SORT_SPLIT_SIZE
+) -> None:
+    """``work`` on all rows, or on the two halves at once in two threads (``split`` values or more, ``threads`` > 1)."""
     half = rows.shape[0] // 2
-    if threads > 1 and half and rows.size >= SORT_SPLIT_SIZE:
+    if threads > 1 and half and rows.size >= split:
         future = _pool(2).submit(work, rows[half:])
         try:
             work(rows[:half])
@@ -208,11 +217,9 @@ def select_rows(rows: np.ndarray, positions: np.ndarray, *, threads: int = 1) ->
             part[:, lo + 1 :].partition(hi - lo - 1, axis=1)  # then the largest from hi on
             part[:, hi + 1 :].sort(axis=1)
 
-    _by_halves(rows, select, threads)
+    _by_halves(rows, select, threads, SELECT_SPLIT_SIZE)
 
 
-SORT_SPLIT_SIZE = 20_000
-"""Values from which :func:`sort_rows` sorts its two halves in two threads (below, the hand-off costs more)."""
 
 
 def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:

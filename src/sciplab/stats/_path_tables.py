@@ -99,6 +99,29 @@ def frames(text: Mapping[str, Any], stats: Mapping[str, Any], start: int) -> tup
     return table, indirect
 
 
+def empty_frames(text: Mapping[str, Any], rows: int, start: int) -> tuple[Any, ...] | None:
+    """Both frames, their float blocks still to be filled by :func:`fill_frames`; None without blocks.
+
+    Built while the bootstrap runs: the blocks are arrays the frames own and nothing else holds, so
+    writing the statistics into them later gives the frames :func:`frames` builds (pickled bytes
+    included); without the block route, :func:`frames` is called at the end instead.
+    """
+    blocks = text["blocks"]
+    if blocks is None:
+        return None
+    values, effects = np.empty((len(STAT_COLUMNS), rows)), np.empty((len(STAT_COLUMNS), rows - start))
+    return _assemble(*blocks["table"], values), _assemble(*blocks["indirect"], effects), values, effects
+
+
+def fill_frames(made: tuple[Any, ...], stats: Mapping[str, Any], start: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frames of :func:`empty_frames` with ``stats`` written into their blocks (as :func:`frames`)."""
+    table, indirect, values, effects = made
+    for i, c in enumerate(STAT_COLUMNS):
+        values[i] = stats[c]
+    effects[:] = values[:, start:]
+    return table, indirect
+
+
 def _assemble(
     names: pd.Index, arrays: list[Any], places: list[np.ndarray], value_places: np.ndarray, values: np.ndarray
 ) -> pd.DataFrame:

@@ -71,7 +71,7 @@ from sciplab.stats import _bootstrap as bs
 from sciplab.stats._path_boot import BootRun, jackknife, n_statistics
 from sciplab.stats._path_boot import mc_draws as mc_draws_of
 from sciplab.stats._path_model import MAX_PATHS, _counted_df, _Engine, _Model
-from sciplab.stats._path_tables import FIT_COLUMNS, frames, no_fit, table_text
+from sciplab.stats._path_tables import FIT_COLUMNS, empty_frames, fill_frames, frames, no_fit, table_text
 from sciplab.stats.syntax import ParsedModel, parse_model
 
 __all__ = ["PathResult", "paths"]
@@ -622,6 +622,7 @@ def _estimate(
         "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
     }  # fmt: skip
     start = P + n_eq + len(spec.user_defined)
+    made = empty_frames(text, point.size, start)  # the frames, built while the bootstrap runs
     if boot is not None:
         rows, failed = boot.finish(progress, standardize)
         details["failed_replicates"] = failed
@@ -665,7 +666,7 @@ def _estimate(
     else:
         zc = float(bs.norm_ppf(1 - alpha / 2))
         stats.update(ci_lower=point - zc * se_all, ci_upper=point + zc * se_all)
-    table, indirect = frames(text, stats, start)
+    table, indirect = frames(text, stats, start) if made is None else fill_frames(made, stats, start)
     return PathResult(table=table, details=details, indirect=indirect, model=model_table, fit=fit)
 
 
