@@ -295,7 +295,7 @@ def _column_dtypes(data: pd.DataFrame) -> list[Any]:
         kinds = list(get())
         if len(kinds) == data.shape[1]:
             return kinds
-    return data.dtypes.tolist()  # type: ignore[no-any-return]
+    return list(data.dtypes)
 
 
 MAX_MAGNITUDE = 1e75
