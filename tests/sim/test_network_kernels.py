@@ -143,7 +143,8 @@ def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
     t = _compact_slots(rng, n, k, low=0.05)
     net = np.array([getattr(SimParams().network, name) for name in _kernels_week.NET_COEF])
     net[_kernels_week.NET_COEF.index("conflict_cost")] = 0.3
-    pstate = np.ascontiguousarray(np.stack([rng.random(n), rng.random(n) < 0.3], axis=1), dtype=np.float32)
+    resp, lone = rng.random(n).astype(np.float32) + np.float32(0.01), rng.random(n) < 0.3
+    pstate = np.where(lone, -resp, resp)  # the packed partner state: responsiveness, negated when lonely
     ref = (t.strength2d.copy(), t.gain2d.copy(), t.partner2d.copy(), t.n_ties.copy())
     n_conflict_rows = 0
     for i in range(n):
@@ -168,8 +169,8 @@ def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
         np.testing.assert_array_equal(t.partner2d[i, :kept], partners)
         np.testing.assert_array_equal(t.gain2d[i, :kept], ref[1][i, :m][alive])
         assert (t.strength2d[i, kept:] == 0).all() and (t.partner2d[i, kept:] == i).all()
-        np.testing.assert_allclose(tot, (w[alive] * pstate[partners, 0]).sum(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(lf, (w[alive] * pstate[partners, 1]).sum(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(tot, (w[alive] * resp[partners]).sum(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lf, (w[alive] * lone[partners]).sum(), rtol=1e-5, atol=1e-6)
     assert 50 < n_conflict_rows < n - 50
 
 
@@ -360,7 +361,8 @@ def test_agent_week_follows_the_support_stress_and_symptom_rules():
     budget = 1 / (1 + t.n_ties / nw.capacity_half)
     w = np.where(w0 > 0, np.minimum(w0 * keep[:, None] + t.gain2d * budget[:, None], 1), 0)
     np.testing.assert_allclose(t.strength2d, w, rtol=2e-6)
-    total = (w * pstate[t.partner2d, 0]).sum(axis=1)
+    np.testing.assert_array_equal(pstate < 0, lonely0)
+    total = (w * np.abs(pstate)[t.partner2d]).sum(axis=1)
     rs = 1 - np.exp(-total / nw.support_scale)
     np.testing.assert_allclose(pop.received_support, rs, rtol=1e-5)
     z = (np.log(np.clip(rs, 1e-4, 1 - 1e-4) / (1 - np.clip(rs, 1e-4, 1 - 1e-4))) - nw.support_bias_anxiety * anx
@@ -377,7 +379,7 @@ def test_agent_week_follows_the_support_stress_and_symptom_rules():
     np.testing.assert_allclose(pop.symptom_intensity, inten0 + (prob - inten0) / d.symptom_memory_weeks, rtol=1e-4,
                                atol=1e-6)  # fmt: skip
     # SISa: onset and recovery with the documented probabilities (lonely friends from the start of the week)
-    friends = (w * pstate[t.partner2d, 1]).sum(axis=1)
+    friends = (w * lonely0[t.partner2d]).sum(axis=1)
     onset = expit(nw.lonely_intercept + nw.lonely_support * (0.5 - ps) + nw.lonely_anxiety * anx
                   - nw.lonely_self_efficacy * comp[:, 0] - nw.lonely_disclosure * comp[:, 2]
                   + nw.lonely_friends * friends)  # fmt: skip

@@ -6,8 +6,9 @@ five kernels (:func:`sciplab.sim.network.adult_step`):
 1. :func:`week_prep` (parallel over agents): the rate cache (exponentials that change only with an
    agent's competencies, warmth, attachment or bias, recomputed when one of them changed), the
    packed per-agent state read by the meetings (``agent``, columns ``_kernels.AGENT_*``), each
-   agent's ``(responsiveness, lonely)`` as its partners read it this week (``pstate``, float32:
-   one read per tie) and its meeting count;
+   agent's responsiveness and lonely state as its partners read them this week (``pstate``, one
+   float32 per agent, the responsiveness negated when lonely: one 4-byte read per tie, see
+   :func:`_accumulate`) and its meeting count;
 2. :func:`meet_draw` (parallel over blocks of agents): every meeting's partner (stranger or
    friend's friend, on the network as it was at the start of the week) and whether the pair wants
    a tie;
@@ -207,14 +208,16 @@ def _rates(i, comp, warmth, anx, avo, bias, net, dis, rates):
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, bias, lonely, net, dis, snap, rates, agent, pstate,
               counts):  # fmt: skip
-    """Per agent: the rate cache, the packed meeting state, ``(responsiveness, lonely)``, the meeting count.
+    """Per agent: the rate cache, the packed meeting state, the partner state, the meeting count.
 
     The rates (``rates``, columns ``RATE_COLUMNS``: the exponentials of the weekly rules that depend
     only on competencies, warmth, attachment and support bias) are recomputed for an agent whose
     inputs differ from its snapshot ``snap[i]`` (competencies, warmth, anxiety, avoidance, bias;
     NaN = never computed): outside therapy they do not change, so a week computes no exponential
     for them. ``agent[i, AGENT_SOLO]`` is the agent's half of the formation logit (pair terms are
-    means); meetings ``Poisson(meet_rate exp(meet_initiation initiation_i))``.
+    means); ``pstate[i]`` its responsiveness, negated when it is lonely (:func:`_accumulate`; the
+    responsiveness is a logistic of a clamped argument, so it is never 0 and the sign always
+    carries the state); meetings ``Poisson(meet_rate exp(meet_initiation initiation_i))``.
     """
     for i in nb.prange(warmth.size):
         anx = anx_p[i] + anx_s[i]
@@ -236,8 +239,8 @@ def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, bias, lonely, net, 
         agent[i, 2] = comp[i, _DIS]
         agent[i, 3] = comp[i, _CM]
         agent[i, AGENT_ANXIETY] = anx
-        pstate[i, 0] = np.float32(rates[i, _R_RESP])
-        pstate[i, 1] = np.float32(lone)
+        resp = np.float32(rates[i, _R_RESP])
+        pstate[i] = -resp if lonely[i] else resp
         counts[i] = _poisson_p0(_seed(key, i), rates[i, _R_MEET], rates[i, _R_MEET_P0])[0]
 
 
@@ -309,33 +312,66 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 keys[t] = min(i, other) * n + max(i, other)
 
 
+#: wanted pairs per block of :func:`_pair_checks` (the reads that bring their rows in are issued together)
+_PAIR_BLOCK = 32
+
+
+@nb.njit(inline="always")
+def _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent):
+    """Read the tie counts, the rows' cache lines and the packed state of both ends of pairs ``t0 .. t1``.
+
+    Independent reads (no result depends on another), so the processor has the cache misses of a
+    whole block in flight at once instead of one pair's at a time; returns a count that depends on
+    every read (never negative: slot partners are agent indices), so the compiler keeps them.
+    Nothing is written.
+    """
+    acc = 0
+    for t in range(t0, t1):
+        a = pairs[t] // n
+        b = pairs[t] % n
+        na = n_ties[a]
+        nb_ = n_ties[b]
+        acc += (agent[a, 0] > 0.0) + (agent[b, 0] > 0.0)
+        if na < k and nb_ < k:
+            for s in range(a * k, a * k + na, 16):  # one read per 64-byte line of int32 partners
+                acc += partner[s]
+            for s in range(b * k, b * k + nb_, 16):
+                acc += partner[s]
+    return acc
+
+
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
 def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
-    """Per wanted pair (parallel): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
+    """Per wanted pair (parallel over blocks of pairs): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
 
     The pairs are distinct, so whether a tie exists is decided by the network at the start of the
     week; only the free slots depend on the order of formation. Tie counts only grow while pairs
-    form, so a pair with an end already full cannot form either (its rows are not read).
+    form, so a pair with an end already full cannot form either (its rows are not read). Each block
+    of ``_PAIR_BLOCK`` pairs first reads what its checks will read (:func:`_touch_rows`).
     """
     n = n_ties.size
-    for t in nb.prange(pairs.size):
-        a = pairs[t] // n
-        b = pairs[t] % n
-        if n_ties[a] >= k or n_ties[b] >= k:
-            gains[t, 0] = -1.0
-            continue
-        exists = False
-        for s in range(a * k, a * k + n_ties[a]):
-            if partner[s] == b:
-                exists = True
-        for s in range(b * k, b * k + n_ties[b]):
-            if partner[s] == a:
-                exists = True
-        if exists:
-            gains[t, 0] = -1.0
-        else:
-            gains[t, 0] = _pair_gain(agent, a, b, coef)
-            gains[t, 1] = _pair_gain(agent, b, a, coef)
+    for blk in nb.prange((pairs.size + _PAIR_BLOCK - 1) // _PAIR_BLOCK):
+        t0 = blk * _PAIR_BLOCK
+        t1 = min(t0 + _PAIR_BLOCK, pairs.size)
+        touched = _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent)
+        for t in range(t0, t1):
+            a = pairs[t] // n
+            b = pairs[t] % n
+            if n_ties[a] >= k or n_ties[b] >= k or touched < 0:  # (never negative: keeps the reads)
+                gains[t, 0] = -1.0
+                continue
+            exists = False
+            for s in range(a * k, a * k + n_ties[a]):
+                if partner[s] == b:
+                    exists = True
+            for s in range(b * k, b * k + n_ties[b]):
+                if partner[s] == a:
+                    exists = True
+            if exists:
+                gains[t, 0] = -1.0
+            else:
+                gains[t, 0] = _pair_gain(agent, a, b, coef)
+                gains[t, 1] = _pair_gain(agent, b, a, coef)
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE)
@@ -398,6 +434,19 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
 
 
 @nb.njit(inline="always")
+def _accumulate(tot, lf, w, v):
+    """``tot + w resp_j`` and ``lf + w lonely_j`` from partner ``j``'s packed state ``v`` (resp_j, negated if lonely).
+
+    ``|v|`` is ``resp_j`` exactly, and ``lf + w`` / ``lf + 0`` are what ``lf + w * lonely_j`` gives
+    for ``lonely_j`` 1 / 0 (multiplying by 1 or 0 is exact), so the sums are those of a
+    ``(resp, lonely)`` pair per agent, in the same order, from one 4-byte read per tie instead of
+    8 (the reads of the partners' state are most of the tie pass's time).
+    """
+    zero = np.float32(0.0)
+    return tot + w * abs(v), lf + (w if v < zero else zero)
+
+
+@nb.njit(inline="always")
 def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
     """``w <- min(1, w keep + gain budget)`` on slots ``lo:hi`` and both support sums (vectorised loop)."""
     one = np.float32(1.0)
@@ -406,9 +455,7 @@ def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
     for s in range(lo, hi):
         w = min(strength[s] * keep + gain[s] * budget, one)
         strength[s] = w
-        p = partner[s]
-        tot += w * pstate[p, 0]
-        lf += w * pstate[p, 1]
+        tot, lf = _accumulate(tot, lf, w, pstate[np.uint32(partner[s])])
     return tot, lf
 
 
@@ -418,9 +465,7 @@ def _sums(strength, partner, lo, hi, pstate):
     lf = np.float32(0.0)
     for s in range(lo, hi):
         w = strength[s]
-        p = partner[s]
-        tot += w * pstate[p, 0]
-        lf += w * pstate[p, 1]
+        tot, lf = _accumulate(tot, lf, w, pstate[np.uint32(partner[s])])
     return tot, lf
 
 
@@ -445,8 +490,7 @@ def _prune_and_sum(strength, gain, partner, i, lo, hi, keep, budget, w_min, psta
                 gain[kept] = gain[s]
                 partner[kept] = p
             kept += 1
-            tot += w * pstate[p, 0]
-            lf += w * pstate[p, 1]
+            tot, lf = _accumulate(tot, lf, w, pstate[np.uint32(p)])
     for s in range(kept, hi):
         strength[s] = 0.0
         gain[s] = 0.0
@@ -474,9 +518,9 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conf
                 w = strength[lo + off]
                 cut = w - w * factor
                 strength[lo + off] = w * factor
-                p = partner[lo + off]
-                tot -= cut * pstate[p, 0]
-                lf -= cut * pstate[p, 1]
+                v = pstate[np.uint32(partner[lo + off])]
+                tot -= cut * abs(v)
+                lf -= cut if v < np.float32(0.0) else np.float32(0.0)
     if prune:
         w_min = np.float32(net[_W_MIN])
         weak = 0

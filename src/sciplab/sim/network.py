@@ -273,7 +273,7 @@ def _prepare(pop: Population, p: SimParams, key: np.uint64) -> _Week:
     net, dis = coef[0], coef[1]
     snap, rates = ties.rate_cache(len(kw.RATE_COLUMNS), kw.N_SNAPSHOT, coef[3])
     agent = ties.work("agent", (pop.n, 5), np.float64)
-    pstate = ties.work("pstate", (pop.n, 2), np.float32)
+    pstate = ties.work("pstate", pop.n, np.float32)
     counts = ties.work("counts", pop.n, np.int64)
     kw.week_prep(key, pop.competencies, pop.warmth, pop.prototype_anxiety, pop.state_anxiety, pop.prototype_avoidance,
                  pop.state_avoidance, pop.support_bias, pop.lonely, net, dis, snap, rates, agent, pstate,
