@@ -1,6 +1,7 @@
 """Speed of ``sciplab.stats.paths`` against pingouin, in-process and as whole processes, same run.
 
     uv run --group dev python benchmarks/bench_paths.py [--rounds 7] [--process-rounds 5] [--big]
+    uv run --group dev python benchmarks/bench_paths.py --digest   # (or --digest-numpy) outputs, to diff
 
 1. **Engine**, single mediator, n = 1,000, B = 5,000: ``paths(..., ci="bc")`` vs
    ``pingouin.mediation_analysis(n_boot=5000)`` (bias-corrected percentile, as pingouin), targets
@@ -126,8 +127,8 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     from sciplab.stats.paths import _compile, _Engine, _prepare
 
     _, spec = _compile(SINGLE)
-    X, _, _ = _prepare(df, spec, "listwise")
-    engine = _Engine(spec, X)
+    X, _, _, sd = _prepare(df, spec, "listwise")
+    engine = _Engine(spec, X, sd=sd)
     n = engine.n
     sampler = bs.Resampler(n, B, 1)
     kernels = bs._kernels()
@@ -171,13 +172,14 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
     w2, c2 = wall_cpu(lambda: _bootstrap(engine, spec, B, 1, None, None, True, threads=2))
     run = BootRun(engine, spec, B, 1, None, threads=1)
     rows, _ = run.finish(None, True)
-    point = rows[:, 0].copy()  # any values inside the replicates' range will do for the timing
+    table = paths(df, SINGLE, bootstrap=B, ci="bc", seed=1).table
+    point = np.concatenate([table["est"], table["std_all"]])  # the estimates the BC levels compare with
 
-    def intervals() -> None:
+    def intervals() -> None:  # as paths(): counts, BC levels, the order statistics read, quantiles
         r = rows.copy()
-        counts = bs.sort_rows(r, threads=default_threads())
+        counts = bs.finite_counts(r)
         probs = bs.bca_probs_rows(r, counts, point, np.zeros(point.size), 0.95)
-        bs.summary_rows(r, counts, point, probs)
+        bs.select_summary_rows(r, counts, point, probs, threads=default_threads())
 
     t_ci = med(intervals)
     # the whole call on one thread (no overlap): what is not the bootstrap step is the serial part
@@ -210,7 +212,7 @@ def engine_breakdown(df: pd.DataFrame, B: int, repeats: int = 7) -> None:
         f"    whole bootstrap step, 2 threads:        {w2 * 1e3:7.2f} ms wall, {c2 * 1e3:.2f} ms CPU "
         f"(CPU / wall {c2 / w2:.2f})"
     )
-    print(f"    intervals (sort, BC, MCSE), {rows.shape[0]} rows:    {t_ci * 1e3:7.2f} ms")
+    print(f"    intervals (select, BC, MCSE), {rows.shape[0]} rows:  {t_ci * 1e3:7.2f} ms")
     print(
         f"    whole paths() call, 1 thread:           {t_call * 1e3:7.2f} ms CPU: "
         f"{(t_call - t_all) * 1e3:.2f} ms besides the bootstrap step (data checks, point estimates, "
@@ -256,13 +258,75 @@ def whole_process(rounds: int) -> None:
     )
 
 
+def digest(kernels: bool) -> None:
+    """Print a digest of seeded results over many configurations: run on two checkouts and diff.
+
+    Each line hashes one configuration's frames (pickled bytes), ``details``, ``summary()``,
+    ``to_json()`` and ``_repr_html_``; a speed change must leave every line as it was (with the
+    kernels loaded, ``--digest``, and in a fresh process drawing with numpy, ``--digest-numpy``).
+    """
+    import hashlib
+    import pickle
+
+    if kernels:
+        bs._kernels()
+        paths_module._ESTIMATED[0] = paths_module.COMPILE_ESTIMATION_AFTER
+    rng = np.random.default_rng(0)
+    n = 300
+    x, w = rng.normal(size=n), rng.normal(size=n)
+    m = 0.4 * x + rng.normal(size=n)
+    base = pd.DataFrame({"x": x, "m": m, "y": 0.3 * m + 0.1 * x + rng.normal(size=n), "w": w,
+                         "m2": 0.3 * x + 0.2 * m + rng.normal(size=n)})  # fmt: skip
+    miss = base.copy()
+    miss.iloc[[3, 17, 40], 1] = np.nan
+    ints = base.assign(x=(base["x"] * 3).round().astype(int), b=base["w"] > 0)
+    nullable = base.assign(x=pd.array((base["x"] * 3).round().astype(int), dtype="Int64"))
+    nullable.loc[7, "x"] = pd.NA
+    wide = base.assign(name="a", k=np.arange(n), z1=rng.normal(size=n), z2=1.0, z3=2.0)
+    labels = base.copy()
+    labels[0] = 1.0
+    configs = [(f"single-{ci}-{std}", base, SINGLE, {"ci": ci, "standardize": std, "bootstrap": 1000, "seed": 3})
+               for ci in ("percentile", "bc", "bca", "mc", "none") for std in (True, False)]  # fmt: skip
+    configs += [
+        ("labels", base, "m ~ a*x\ny ~ b*m + c*x\nab := a*b\ntot := ab + c", {"ci": "bc", "seed": 5}),
+        ("serial", base, "m ~ x\nm2 ~ m + x\ny ~ m2 + m + x", {"ci": "bc", "seed": 7}),
+        ("parallel-cov", base, "m ~ x\nm2 ~ x\ny ~ m + m2 + x + w\nm ~~ m2", {"seed": 9}),
+        ("overidentified", base, "m ~ x\ny ~ m", {"ci": "bc", "seed": 11}),
+        ("intercepts", base, "m ~ 1 + x\ny ~ 1 + m + x\nx ~ 1", {"ci": "bca", "seed": 2}),
+        ("fixed", base, "m ~ x\ny ~ 0.5*m + x", {"ci": "bc", "seed": 2}),
+        ("missing", miss, SINGLE, {"ci": "bc", "seed": 4}),
+        ("ints-bool", ints, "m ~ x + b\ny ~ m + x", {"ci": "bc", "seed": 4}),
+        ("nullable", nullable, SINGLE, {"ci": "bc", "seed": 4}),
+        ("float32", base.astype({"m": np.float32}), SINGLE, {"ci": "bc", "seed": 4}),
+        ("wide", wide, SINGLE, {"ci": "bc", "seed": 4}),
+        ("non-string-label", labels, SINGLE, {"ci": "bc", "seed": 4}),
+        ("level-chunk", base, SINGLE, {"ci": "bc", "seed": 4, "level": 0.9, "chunk_size": 77}),
+        ("generator", base, SINGLE, {"ci": "bc", "seed": np.random.default_rng(8)}),
+        ("no-effects", base, "y ~ x + w", {"ci": "bc", "seed": 4}),
+        ("defined-only", base, "y ~ a*x + b*w\nd := a - b\ne := exp(a) + sqrt(abs(b))", {"ci": "bca", "seed": 4}),
+        ("scip-core", scip_data(500), get_template("scip-core").syntax, {"ci": "bc", "seed": 1}),
+        ("benchmark", single_data(), SINGLE, {"ci": "bc", "bootstrap": 5000, "seed": 1}),
+    ]
+    for name, data, model, kw in configs:
+        res = paths(data, model, **{"bootstrap": 1000, **kw})
+        parts = [pickle.dumps(f) for f in (res.table, res.indirect, res.model, res.fit)]
+        texts = (repr(res.details), res.summary(), res.to_json(), res._repr_html_())
+        parts += [t.encode() for t in texts]
+        print(name, " ".join(hashlib.sha256(b).hexdigest()[:16] for b in parts))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--process-rounds", type=int, default=5)
     ap.add_argument("--big", action="store_true", help="also run scip-core with n = 100,000, B = 2,000")
+    ap.add_argument("--digest", action="store_true", help="only print digests of seeded results (kernels loaded)")
+    ap.add_argument("--digest-numpy", action="store_true", help="the same in a process drawing with numpy")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
+    if args.digest or args.digest_numpy:
+        digest(kernels=args.digest)
+        return
     import pingouin as pg
 
     bs._kernels()  # a session's steady state (see the module notes): kernels loaded, estimation compiled

@@ -349,3 +349,96 @@ def test_started_sums_run_while_the_caller_works_and_can_be_abandoned():
     np.testing.assert_array_equal(np.concatenate([s for _, _, s in r.weighted_sums(table, threads=2)]), want)
     with pytest.raises(InvalidParameterError):
         r.start_sums(np.ones((299, 3)))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int) -> None:
+    """paths' interval step puts only the order statistics it reads in place (issue 19): same bits as a sort."""
+    rng = np.random.default_rng(21)
+    for trial in range(40):
+        B, p = int(rng.integers(2, 6000)), int(rng.integers(1, 30))
+        reps = rng.standard_t(3, size=(B, p))
+        if trial % 3 == 0:
+            reps[rng.random(reps.shape) < 0.05] = np.nan
+        if trial % 4 == 0:
+            reps[rng.random(reps.shape) < 0.01] = np.inf
+        if trial % 7 == 0:
+            reps[:, 0] = np.nan
+        if trial % 5 == 0:
+            reps = np.round(reps, 1)  # ties
+        est = rng.normal(size=p)
+        if trial % 2:
+            probs = np.array([0.025, 0.975]) if trial % 4 == 1 else np.array([0.0, 1.0])
+        else:  # BC levels; some estimates outside the replicates (NaN levels), some far off centre
+            est[:: max(1, p // 3)] = rng.choice([-50.0, 0.8, 50.0])
+            probs = bs.bca_probs(np.where(np.isinf(reps), np.nan, reps), est, rng.normal(0, 0.05, size=p), 0.9)
+        sorted_rows = np.array(reps.T, order="C")
+        counts = bs.sort_rows(sorted_rows)
+        want = bs.summary_rows(sorted_rows, counts, est, probs)
+        rows = np.array(reps.T, order="C")
+        got_counts = bs.finite_counts(rows)
+        np.testing.assert_array_equal(got_counts, counts)
+        if not trial % 2:
+            np.testing.assert_array_equal(bs.bca_probs_rows(rows, got_counts, est, np.zeros(p), 0.9),
+                                          bs.bca_probs_rows(sorted_rows, counts, est, np.zeros(p), 0.9))  # fmt: skip
+        got = bs.select_summary_rows(rows, got_counts, est, probs, threads=threads)
+        for key in ("ci", "mcse", "pvalue"):
+            assert np.array_equal(got[key], want[key], equal_nan=True), (trial, key)
+
+
+def test_select_rows_places_the_order_statistics_of_both_tails() -> None:
+    rng = np.random.default_rng(22)
+    rows = rng.normal(size=(7, 1000))
+    want = np.sort(rows, axis=1)
+    for positions in ([3, 40, 960, 999], [0], [999], [10, 20], [600, 700], [100, 900], [240, 760]):
+        got = rows.copy()
+        bs.select_rows(got, np.array(positions))
+        pos = np.array(positions)
+        lo, hi = pos[pos < 500].max(initial=-1), pos[pos >= 500].min(initial=1000)
+        keep = np.r_[0 : lo + 1, hi:1000]
+        np.testing.assert_array_equal(got[:, keep], want[:, keep])
+        np.testing.assert_array_equal(np.sort(got, axis=1), want)  # a permutation of each row
+
+
+def test_sums_run_workers_and_a_waiting_caller_share_the_blocks() -> None:
+    """Each block once, in any thread; values in order; a block's error reaches the caller who asks for it."""
+    import threading
+
+    from sciplab.stats._sums_run import SumsRun, _pool
+
+    seen: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def compute(k: int) -> np.ndarray:
+        with lock:
+            seen.append((k, threading.current_thread().name))
+        if k == 7:
+            raise ValueError("block 7")
+        return np.full((10, 2), float(k))
+
+    run = SumsRun(95, 10, compute, _pool(2), workers=2)
+    got = []
+    with pytest.raises(ValueError, match="block 7"):
+        for _, _, values in run.chunks(25):
+            got.append(values)
+    run.cancel()
+    assert np.concatenate(got)[:, 0].tolist() == sorted(np.concatenate(got)[:, 0].tolist())
+    assert np.concatenate(got).shape[0] == 50  # chunks of 25 up to the failing block
+    done = [k for k, _ in seen]
+    assert len(done) == len(set(done))  # no block computed twice
+    run = SumsRun(95, 10, lambda k: np.full((10, 1), float(k)), _pool(2), workers=2)
+    whole = np.concatenate([v for _, _, v in run.chunks(95)])
+    run.cancel()
+    np.testing.assert_array_equal(whole[:, 0], np.repeat(np.arange(10.0), 10)[:95])
+
+
+def test_select_rows_in_two_threads_equals_one() -> None:
+    rng = np.random.default_rng(23)
+    rows = rng.normal(size=(90, 5000))  # above SELECT_SPLIT_SIZE: two halves in two threads
+    assert rows.size >= bs.SELECT_SPLIT_SIZE
+    positions = np.array([0, 120, 140, 4860, 4880, 4999])
+    one, two = rows.copy(), rows.copy()
+    bs.select_rows(one, positions, threads=1)
+    bs.select_rows(two, positions, threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one[:, positions], np.sort(rows, axis=1)[:, positions])

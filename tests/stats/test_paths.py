@@ -722,3 +722,18 @@ def test_plain_numeric_frames_and_column_by_column_give_the_same_fit():
     fits = [paths(frame, "m ~ x\ny ~ m + x", bootstrap=300, seed=2).table for frame in (df, wide, nullable)]
     for other in fits[1:]:
         pd.testing.assert_frame_equal(fits[0], other)
+
+
+def test_column_dtypes_are_the_frames_dtypes():
+    """The set-up reads the dtypes from pandas' block manager when it can: the same list as ``data.dtypes``."""
+    from sciplab.stats.paths import _column_dtypes
+
+    frames = [
+        make_data(20),
+        make_data(20).assign(note="a", k=np.arange(20), b=True, n=pd.array([1] * 20, dtype="Int64")),
+        make_data(20).astype({"x": np.float32}),
+        pd.DataFrame({0: [1.0, 2.0], "a": [3, 4]}),
+        pd.DataFrame(),
+    ]
+    for frame in frames:
+        assert _column_dtypes(frame) == frame.dtypes.tolist()

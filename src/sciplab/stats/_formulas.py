@@ -6,6 +6,8 @@ in ``sciplab.stats`` select columns, handle missing data, resample and pack resu
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # --- SSM -------------------------------------------------------------------------------------
@@ -160,14 +162,22 @@ def weighted_correlations(
 def pair_products(Z: np.ndarray) -> np.ndarray:
     """Upper-triangle products ``Z_i Z_j'`` per row: ``(n, q (q + 1) / 2)`` for ``Z`` ``(n, q)``."""
     Z = np.asarray(Z, dtype=float)
-    iu, ju = np.triu_indices(Z.shape[1])
+    iu, ju = _triu(Z.shape[1])
     return Z[:, iu] * Z[:, ju]
+
+
+@functools.cache
+def _triu(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(q)``, made once per size (read-only: the callers only index with them)."""
+    iu, ju = np.triu_indices(q)
+    iu.flags.writeable = ju.flags.writeable = False
+    return iu, ju
 
 
 def unpack_moments(packed: np.ndarray, q: int) -> np.ndarray:
     """``(R, q (q + 1) / 2)`` upper-triangle sums -> symmetric ``(R, q, q)`` moment matrices."""
     packed = np.atleast_2d(packed)
-    iu, ju = np.triu_indices(q)
+    iu, ju = _triu(q)
     out = np.empty((packed.shape[0], q, q))
     out[:, iu, ju] = packed
     out[:, ju, iu] = packed

@@ -65,6 +65,9 @@ class BootRun:
         D = n_statistics(spec)
         rows = np.empty((2 * D if standardize else D, B))
         failed = 0
+        # effects are sums of products of the parameters, element by element: the same values batch
+        # by batch as at once; defined parameters (``:=``, which may call exp, log...) at once
+        by_batch = not spec.user_defined
         pending: list[np.ndarray] = []
         n_pending = 0
         done = 0
@@ -87,15 +90,19 @@ class BootRun:
                     rows[D : D + P, done:stop] = out["std"].T
                     rows[D + P : D + P + E, done:stop] = out["r2"].T
                 failed += int(out["failed"].sum())
+                if by_batch:  # the effects of this batch while the threads draw the next ones
+                    with np.errstate(all="ignore"):
+                        _derive_rows(spec, rows[:D, done:stop])
+                        if standardize:
+                            _derive_rows(spec, rows[D:, done:stop])
                 pending, n_pending, done = [], 0, stop
             if progress is not None:
                 progress(stop, B)
-        # the defined parameters and effects of all replicates at once (element by element: the
-        # same values as batch by batch)
-        with np.errstate(all="ignore"):
-            _derive_rows(spec, rows[:D])
-            if standardize:
-                _derive_rows(spec, rows[D:])
+        if not by_batch:  # the defined parameters and effects of all replicates at once
+            with np.errstate(all="ignore"):
+                _derive_rows(spec, rows[:D])
+                if standardize:
+                    _derive_rows(spec, rows[D:])
         return rows, failed
 
     def cancel(self) -> None:

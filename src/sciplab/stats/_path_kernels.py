@@ -354,6 +354,9 @@ def estimate(
             r2[r, :] = np.nan
 
 
+_COMPILED: list[bool] = []
+
+
 def ready() -> bool:
     """Whether :func:`estimate` runs without compiling: compiled in this process or cached on disk.
 
@@ -361,7 +364,10 @@ def ready() -> bool:
     the caller (``_path_model._use_compiled``) compiles it only when it is ready or the process has done
     enough estimation to pay for it.
     """
-    if estimate.signatures:
+    if _COMPILED:
+        return True
+    if estimate.signatures:  # (numba builds this list on each access: about 100 Python calls)
+        _COMPILED.append(True)  # compiled in this process: it stays so
         return True
     try:
         return Path(estimate._cache._cache_file._index_path).is_file()

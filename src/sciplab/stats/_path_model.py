@@ -413,10 +413,11 @@ def _counted_df(parsed: ParsedModel) -> int | None:
 class _Engine:
     """Evaluates all parameters for a batch of moment matrices in standardised variable space."""
 
-    def __init__(self, model: _Model, X: np.ndarray) -> None:
+    def __init__(self, model: _Model, X: np.ndarray, *, sd: np.ndarray | None = None) -> None:
+        """``sd``: ``X.std(axis=0, ddof=0)`` when the caller has it already (the data checks do)."""
         self.model = model
         self.mean = X.mean(axis=0)
-        self.sd = X.std(axis=0, ddof=0)
+        self.sd = X.std(axis=0, ddof=0) if sd is None else sd
         self.q = X.shape[1] + 1
         Z = np.column_stack([np.ones(X.shape[0]), (X - self.mean) / self.sd])
         self.products = kf.pair_products(Z)

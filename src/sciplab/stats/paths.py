@@ -71,6 +71,7 @@ from sciplab.stats import _bootstrap as bs
 from sciplab.stats._path_boot import BootRun, jackknife, n_statistics
 from sciplab.stats._path_boot import mc_draws as mc_draws_of
 from sciplab.stats._path_model import MAX_PATHS, _counted_df, _Engine, _Model
+from sciplab.stats._path_tables import FIT_COLUMNS, empty_frames, fill_frames, frames, no_fit, table_text
 from sciplab.stats.syntax import ParsedModel, parse_model
 
 __all__ = ["PathResult", "paths"]
@@ -78,11 +79,6 @@ __all__ = ["PathResult", "paths"]
 CI_METHODS = ("percentile", "bc", "bca", "mc", "none")
 MISSING_RULES = ("listwise",)
 MC_DRAWS = 20_000
-TABLE_COLUMNS = [
-    "lhs", "op", "rhs", "label", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
-    "std_all", "std_ci_lower", "std_ci_upper", "boot_p", "ci_lower_mcse", "ci_upper_mcse",
-]  # fmt: skip
-INDIRECT_COLUMNS = ["effect", "from", "to", "path", "name"] + TABLE_COLUMNS[4:]
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,42 +200,57 @@ def _text_table(rows: pd.DataFrame, keys: list[str], *, r2: bool = False) -> str
 # Model compilation
 
 
-def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarray, int, int]:
+def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarray, int, int, np.ndarray]:
+    """The model's columns as a checked ``(n, p)`` float array, rows in total, rows dropped, column SDs."""
     require_frame(data)
     if missing not in MISSING_RULES:
         raise InvalidParameterError(
             f"missing={missing!r} is not supported; allowed: {', '.join(MISSING_RULES)}"
             " (FIML will come with the SEM engine)"
         )
-    cols = [str(c) for c in data.columns]
+    labels = data.columns.tolist()
+    plain = all(isinstance(c, str) for c in labels)
+    cols = labels if plain else [str(c) for c in labels]
     absent = [v for v in model.variables if v not in cols]
     if absent:
         parts = [f"'{v}'{suggest(v, cols)}" for v in absent]
         raise DataError(
             f"variable{'s' if len(absent) > 1 else ''} of the model not found in the data: " + "; ".join(parts)
         )
-    # per-column dtypes and values (a sub-frame, data.loc[:, variables], costs more than the checks)
-    dtypes = dict(zip(cols, data.dtypes.tolist(), strict=True))
-    cplx = [v for v in model.variables if pd.api.types.is_complex_dtype(dtypes[v])]
-    if cplx:
-        kinds = ", ".join(f"'{v}' ({dtypes[v]})" for v in cplx)
-        raise DataError(
-            f"model variables must be real numbers; complex-valued (the imaginary part would be lost): {kinds}"
-        )
-    bad = [
-        v
-        for v in model.variables
-        if not (pd.api.types.is_numeric_dtype(dtypes[v]) or pd.api.types.is_bool_dtype(dtypes[v]))
-    ]
-    if bad:
-        kinds = ", ".join(f"'{v}' ({dtypes[v]})" for v in bad)
-        raise DataError(f"model variables must be numeric; not numeric: {kinds}")
-    X = _model_columns(data, model.variables, cols, dtypes)
-    finite = np.isfinite(X)
-    complete = bool(finite.all())
-    if not complete:
-        X[~finite] = np.nan
-    top = _check_magnitude(model.variables, X)
+    kinds = _column_dtypes(data)
+    XT = None
+    numbers = all(isinstance(d, np.dtype) and d.kind in "fiu" for d in kinds)
+    if plain and numbers and len(cols) <= 2 * len(model.variables):
+        # plain numpy numbers (none complex, none non-numeric: pandas' type checks below would pass),
+        # converted in one call: a view for one block of floats, its rows the columns
+        where = {c: j for j, c in enumerate(cols)}
+        XT = data.to_numpy(dtype=float).T[[where[v] for v in model.variables]]
+        X = np.ascontiguousarray(XT.T)
+    else:
+        # per-column dtypes and values (a sub-frame, data.loc[:, variables], costs more than the checks)
+        dtypes = dict(zip(cols, kinds, strict=True))
+        cplx = [v for v in model.variables if pd.api.types.is_complex_dtype(dtypes[v])]
+        if cplx:
+            shown = ", ".join(f"'{v}' ({dtypes[v]})" for v in cplx)
+            raise DataError(
+                f"model variables must be real numbers; complex-valued (the imaginary part would be lost): {shown}"
+            )
+        bad = [
+            v
+            for v in model.variables
+            if not (pd.api.types.is_numeric_dtype(dtypes[v]) or pd.api.types.is_bool_dtype(dtypes[v]))
+        ]
+        if bad:
+            shown = ", ".join(f"'{v}' ({dtypes[v]})" for v in bad)
+            raise DataError(f"model variables must be numeric; not numeric: {shown}")
+        X = _model_columns(data, model.variables, cols, dtypes)
+    complete = bool(np.isfinite(X if XT is None else XT).all())
+    if complete and XT is not None:  # largest |value| per column: the same maxima from contiguous rows
+        top = _check_magnitude(model.variables, X, top=np.abs(XT).max(axis=1))
+    else:
+        if not complete:
+            X[~np.isfinite(X)] = np.nan
+        top = _check_magnitude(model.variables, X)
     n_total = X.shape[0]
     if not complete:
         X = X[~np.isnan(X).any(axis=1)]
@@ -270,7 +281,21 @@ def _prepare(data: pd.DataFrame, model: _Model, missing: str) -> tuple[np.ndarra
             DataWarning,
             stacklevel=3,
         )
-    return X, n_total, dropped
+    return X, n_total, dropped, sd
+
+
+def _column_dtypes(data: pd.DataFrame) -> list[Any]:
+    """The columns' dtypes in order.
+
+    From pandas' block manager when it has ``get_dtypes`` (``data.dtypes`` wraps the same array in
+    a Series: about 150 Python calls, a tenth of the set-up of a call), else ``data.dtypes``.
+    """
+    get = getattr(getattr(data, "_mgr", None), "get_dtypes", None)
+    if get is not None:
+        kinds = list(get())
+        if len(kinds) == data.shape[1]:
+            return kinds
+    return list(data.dtypes)
 
 
 MAX_MAGNITUDE = 1e75
@@ -298,12 +323,12 @@ def _model_columns(data: pd.DataFrame, variables: list[str], cols: list[str], dt
     return X
 
 
-def _check_magnitude(names: list[str], X: np.ndarray) -> np.ndarray:
+def _check_magnitude(names: list[str], X: np.ndarray, *, top: np.ndarray | None = None) -> np.ndarray:
     """Refuse columns whose values are too large (or all too small) to be squared twice in floats.
 
     Returns the largest absolute value of each column (missing values ignored).
     """
-    top = np.abs(X).max(axis=0)
+    top = np.abs(X).max(axis=0) if top is None else top
     if np.isnan(top).any():  # missing values: the largest of the others (-inf for a column without any)
         with np.errstate(invalid="ignore"):
             top = np.nanmax(np.where(np.isnan(X), -np.inf, np.abs(X)), axis=0)
@@ -470,9 +495,9 @@ def paths(
         bs.check_memory(B, n_stats, arrays=3 if standardize else 2, name="bootstrap")
     elif ci == "mc":
         bs.check_memory(mc_draws, n_stats, arrays=3, name="mc_draws")
-    X, n_total, dropped = _prepare(data, spec, missing)
+    X, n_total, dropped, sd = _prepare(data, spec, missing)
     n = X.shape[0]
-    engine = _Engine(spec, X)
+    engine = _Engine(spec, X, sd=sd)
     seed_used: int | None = None
     boot: BootRun | None = None
     if ci in ("percentile", "bc", "bca"):
@@ -559,8 +584,8 @@ def _estimate(
     else:
         acc = acc_std = np.zeros(point.size)
     fit = _fit_indices(X, spec, parsed)
-    model_table = parsed.table.copy()
-    text = _table_text(spec)
+    model_table = _model_table(spec)
+    text = table_text(spec)
     ci_name = {"none": "wald", "mc": "monte carlo"}.get(ci, ci)
     details = {
         "n": n,
@@ -597,12 +622,13 @@ def _estimate(
         "ci_lower_mcse": mc_lo, "ci_upper_mcse": mc_hi,
     }  # fmt: skip
     start = P + n_eq + len(spec.user_defined)
+    made = empty_frames(text, point.size, start)  # the frames, built while the bootstrap runs
     if boot is not None:
         rows, failed = boot.finish(progress, standardize)
         details["failed_replicates"] = failed
-        # one in-place sort of every statistic's replicates gives the interval, the endpoints' MC
-        # SEs and the p-values (raw and standardized rows sorted in two threads)
-        counts = bs.sort_rows(rows, threads=bs.default_threads())
+        # every statistic's interval, endpoint MC SEs and p-value from its row of replicates, with
+        # only the order statistics read put in place (raw and standardized rows in two threads)
+        counts = bs.finite_counts(rows)
         D = point.size
         # raw and standardized statistics side by side: one vectorised pass for both (per column, so
         # the same values as two passes); the standardized rows keep only their interval
@@ -612,9 +638,9 @@ def _estimate(
             estimate, acceleration = point, acc
         if ci == "percentile":
             probs = np.array([alpha / 2, 1 - alpha / 2])
-        else:
+        else:  # counts of replicates below the estimate: the order does not matter
             probs = bs.bca_probs_rows(rows, counts, estimate, acceleration, level)
-        summ = bs.summary_rows(rows, counts, estimate, probs)
+        summ = bs.select_summary_rows(rows, counts, estimate, probs, threads=bs.default_threads())
         stats["ci_lower"], stats["ci_upper"] = summ["ci"][:, :D]
         stats["ci_lower_mcse"], stats["ci_upper_mcse"] = summ["mcse"][:, :D]
         stats["boot_p"] = summ["pvalue"][:D]
@@ -640,51 +666,8 @@ def _estimate(
     else:
         zc = float(bs.norm_ppf(1 - alpha / 2))
         stats.update(ci_lower=point - zc * se_all, ci_upper=point + zc * se_all)
-    table, indirect = _frames(text, stats, start)
+    table, indirect = frames(text, stats, start) if made is None else fill_frames(made, stats, start)
     return PathResult(table=table, details=details, indirect=indirect, model=model_table, fit=fit)
-
-
-def _frames(
-    text: Mapping[str, Mapping[str, Any]], stats: Mapping[str, Any], start: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The parameter table and the effects table (rows from ``start`` on) of ``stats``."""
-    stats = {k: np.asarray(v, dtype=float) for k, v in stats.items()}
-    # one constructor call per frame (column-by-column insertion dominated the run time)
-    table = pd.DataFrame({**text["table"], **stats})
-    indirect = pd.DataFrame({**text["indirect"], **{k: v[start:] for k, v in stats.items()}})
-    return table, indirect
-
-
-def _table_text(spec: _Model) -> dict[str, dict[str, Any]]:
-    """The text columns of the parameter table and of the effects table, built once per compiled model.
-
-    Arrays as the frame constructor would infer them from the lists of names; each result's
-    frames hold copies (the constructor copies them), so no result shares them.
-    """
-    text = spec.__dict__.get("_text")
-    if text is None:
-        rows = [(prm.lhs, prm.op, prm.rhs, prm.label, prm.user) for prm in spec.params]
-        rows += [(eq.y, "r2", eq.y, "", False) for eq in spec.equations]
-        rows += [(name, ":=", expr.text, name, True) for name, expr, _ in spec.user_defined]
-        rows += [(e["name"], ":=", e["expr"], e["name"], False) for e in spec.effects]
-        cols = list(zip(*rows, strict=True))
-        table: dict[str, Any] = {c: pd.Series(list(cols[i])).array for i, c in enumerate(TABLE_COLUMNS[:4])}
-        table["user"] = np.array(cols[4], dtype=bool)
-        keys = ("effect", "from", "to", "path", "name")
-        indirect: dict[str, Any] = {key: [e[key] for e in spec.effects] for key in keys}
-        if spec.effects:  # (empty lists stay lists: the constructor's choice of dtype for them)
-            indirect = {key: pd.Series(v).array for key, v in indirect.items()}
-        text = spec.__dict__["_text"] = {"table": table, "indirect": indirect}
-    return text
-
-
-FIT_COLUMNS = ["chisq", "df", "pvalue", "cfi", "tli", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper", "srmr"]
-
-
-@functools.cache
-def _no_fit() -> pd.DataFrame:
-    """The empty fit table (built once; each result gets a copy, 40x cheaper than a new frame)."""
-    return pd.DataFrame(columns=FIT_COLUMNS)
 
 
 def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFrame:
@@ -695,7 +678,7 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     if saturated is None:  # counted once per compiled model (compiled models are cached by their text)
         saturated = spec.__dict__["_saturated"] = _counted_df(spec.parsed) == 0
     if saturated:  # no fit measures, and no ML refit to find that out
-        return _no_fit().copy()
+        return no_fit()
     from sciplab.stats.sem import sem
 
     frame = pd.DataFrame(X, columns=list(spec.variables))
@@ -708,6 +691,17 @@ def _fit_indices(X: np.ndarray, spec: _Model, parsed: ParsedModel) -> pd.DataFra
     if res.fit["df"].iloc[0] <= 0:
         return pd.DataFrame(columns=FIT_COLUMNS)
     return res.fit[FIT_COLUMNS].reset_index(drop=True)
+
+
+def _model_table(spec: _Model) -> pd.DataFrame:
+    """A copy of the model's parameter table.
+
+    Copied from a consolidated copy kept per compiled model: the same frame, a third of the cost.
+    """
+    table = spec.__dict__.get("_model_table")
+    if table is None:
+        table = spec.__dict__["_model_table"] = spec.parsed.table.copy()
+    return table.copy()
 
 
 @functools.cache
