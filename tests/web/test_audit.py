@@ -88,3 +88,42 @@ def test_admin_audit_page_and_api(app):
     add_user(app, "t1")
     ht, _ = sign_in(app, "t1")
     assert ht.get("/admin/audit").status_code == 403
+
+
+def test_concurrent_appends_chain_onto_each_other(app):
+    """Writers in parallel transactions never chain onto the same entry (PostgreSQL: lock, then the newest entry)."""
+    import threading
+
+    clinic, errors = app.state.clinic, []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(8):
+                with clinic.tx() as db:
+                    record(db, Who(n, f"u{n}"), "test", "thing", i)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with clinic.read() as db:
+        res = verify(db)
+        ids = db.scalars(select(AuditEntry.id).order_by(AuditEntry.id)).all()
+    assert res.ok and res.entries == 48 and ids == list(range(1, 49))
+
+
+def test_an_entry_is_written_after_the_changes_it_records_and_returned_as_stored(app):
+    from sciplab.web.models import AppSetting
+
+    with app.state.clinic.tx() as db:
+        db.add(AppSetting(key="probe", value="1"))  # pending: written before the entry
+        entry = record(db, Who(7, "u", "1.2.3.4"), "settings.change", "setting", "probe", detail={"value": "1"})
+        stored = db.scalar(select(AuditEntry).where(AuditEntry.id == entry.id))
+        assert db.get(AppSetting, "probe") is not None
+    expected = (entry.hash, GENESIS, '{"value": "1"}', entry.at)
+    assert (stored.hash, stored.prev_hash, stored.detail, stored.at) == expected
+    assert stored.hash == entry_hash(GENESIS, stored)

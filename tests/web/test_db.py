@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from sqlalchemy import text
 
 from sciplab.web.db import WriterQueue, writer_queue
 
@@ -67,3 +68,61 @@ def test_an_unopenable_lock_file_leaves_sqlite_to_decide(tmp_path):
     with q.hold():
         pass
     assert not q.path.exists()
+
+
+def _pg_app(db_url):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    from sciplab.web import migrate
+    from sciplab.web.app import create_app
+
+    from .conftest import settings_for
+
+    migrate.upgrade(db_url)
+    return create_app(settings_for(db_url))
+
+
+def test_postgresql_reads_run_in_autocommit_and_writes_in_a_transaction(db_url):
+    app = _pg_app(db_url)
+    clinic = app.state.clinic
+    try:
+        for _ in range(2):  # the same pooled connection, back and forth
+            with clinic.read() as db:
+                assert db.connection().connection.driver_connection.autocommit
+            with clinic.tx() as db:
+                raw = db.connection().connection.driver_connection
+                assert not raw.autocommit
+                db.execute(text("SELECT 1"))
+                assert raw.info.transaction_status != raw.info.transaction_status.IDLE  # inside BEGIN
+    finally:
+        clinic.engine.dispose()
+
+
+def test_postgresql_connections_killed_by_the_server_are_replaced_before_use(db_url):
+    import psycopg
+    from fastapi.testclient import TestClient
+    from sqlalchemy.engine import make_url
+
+    app = _pg_app(db_url)
+    clinic = app.state.clinic
+    http = TestClient(app)
+    try:
+        assert http.get("/healthz").status_code == 200  # pooled connections now idle
+        with clinic.tx() as db:
+            db.execute(text("SELECT 1"))
+        u = make_url(db_url)
+        with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, dbname="postgres",
+                             autocommit=True) as admin:  # fmt: skip
+            killed = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (u.database,),
+            ).fetchone()
+        assert killed and killed[0] >= 1
+        for _ in range(3):
+            r = http.get("/healthz")
+            assert r.status_code == 200, r.text
+            with clinic.tx() as db:
+                assert db.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        clinic.engine.dispose()

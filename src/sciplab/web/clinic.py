@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import Iterator
 
@@ -19,7 +20,7 @@ from starlette.requests import Request
 from sciplab.web.audit.service import Who
 from sciplab.web.auth.passwords import Hasher
 from sciplab.web.auth.service import LoginOutcome, RateLimiter, load_session, login
-from sciplab.web.db import READ_ONLY, WriterQueue, redact
+from sciplab.web.db import WriterQueue, read_only, redact
 from sciplab.web.errors import BadRequest, DatabaseError, Forbidden, NotAuthenticated
 from sciplab.web.models import AuthSession, User
 from sciplab.web.policy import Actor
@@ -70,7 +71,7 @@ class Clinic:
         SQLite, the transaction first waits its turn in :attr:`writers` (woken as soon as the writer
         before it committed, instead of SQLite's sleep-and-retry busy handler).
         """
-        bind = self.engine.execution_options(**{READ_ONLY: True}) if read_only else self.engine
+        bind = self._reader if read_only else self.engine
         queue = contextlib.nullcontext() if read_only or self.writers is None else self.writers.hold()
         try:
             with queue, self.factory(bind=bind) as db, db.begin():
@@ -84,6 +85,11 @@ class Clinic:
             raise DatabaseError(
                 "the clinic database is unavailable (locked, moved or down); nothing was saved — try again shortly"
             ) from None
+
+    @functools.cached_property
+    def _reader(self) -> Engine:
+        """The engine of read-only transactions (built once: :func:`sciplab.web.db.read_only`)."""
+        return read_only(self.engine)
 
     def read(self) -> contextlib.AbstractContextManager[Session]:
         """A transaction that only reads (a page's data after its access was decided and audited in :meth:`tx`).

@@ -4,7 +4,10 @@ SQLite: WAL journal, foreign keys on, a busy timeout, and every transaction open
 ``BEGIN IMMEDIATE`` so writers queue instead of failing half-way (the audit chain needs one writer at
 a time), except a transaction marked :data:`READ_ONLY` (a deferred ``BEGIN``: WAL readers do not
 queue); the app opens an existing file only (``mode=rw``): a missing file is an error, never a new
-empty database. PostgreSQL: psycopg 3; the audit chain takes a transaction-scoped advisory lock.
+empty database. PostgreSQL: psycopg 3; the audit chain takes a transaction-scoped advisory lock; a
+transaction marked :data:`READ_ONLY` runs in autocommit (no ``BEGIN``/``COMMIT`` round trips: under
+PostgreSQL's READ COMMITTED every statement reads its own snapshot either way); a pooled connection is
+checked before use (:func:`_pg_events`).
 
 Writers of one SQLite file wait in :class:`WriterQueue` before their ``BEGIN IMMEDIATE`` (the web app's
 transactions, :meth:`sciplab.web.clinic.Clinic.tx`): SQLite's own busy handler lets a waiting writer
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +28,7 @@ from urllib.parse import quote, unquote
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from sciplab.web.errors import DatabaseError
@@ -38,6 +42,19 @@ BUSY_TIMEOUT_MS = 15_000
 #: Execution option of a transaction that only reads: SQLite opens it with a deferred ``BEGIN`` (WAL: a
 #: reader sees the last commit and never waits for the writer), every other one with ``BEGIN IMMEDIATE``.
 READ_ONLY = "sciplab_read_only"
+
+
+def read_only(engine: Engine) -> Engine:
+    """``engine`` for transactions that only read: :data:`READ_ONLY`, and on PostgreSQL autocommit.
+
+    PostgreSQL's READ COMMITTED (its default) gives every statement its own snapshot, in a transaction
+    or not, so a read-only block reads the same in autocommit, without the ``BEGIN`` and ``COMMIT``
+    round trips. SQLite opens it with a deferred ``BEGIN`` (see :func:`_sqlite_events`).
+    """
+    options: dict[str, Any] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
+    return engine.execution_options(**options)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -86,7 +103,9 @@ def make_engine(url: str, *, create: bool = False, echo: bool = False) -> Engine
         _sqlite_events(engine)
         return engine
     if parsed.drivername.startswith("postgresql"):
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        engine = create_engine(parsed, echo=echo, connect_args={"connect_timeout": 5})
+        _pg_events(engine)
+        return engine
     raise DatabaseError(f"unsupported database {parsed.drivername!r}: use sqlite or postgresql+psycopg")
 
 
@@ -105,6 +124,30 @@ def _sqlite_events(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+def _pg_events(engine: Engine) -> None:
+    """Check a pooled PostgreSQL connection before use, with a round trip only when it may be dead.
+
+    An idle connection whose server went away (restart, crash, ``pg_terminate_backend``, an idle
+    timeout) has something to read: the server's last message or the end of the stream. Only then is
+    it pinged, and when the ping fails the pool replaces it (``DisconnectionError``) before the request
+    uses it, as ``pool_pre_ping`` does, which pings every connection at every checkout (a round trip
+    per transaction).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        try:
+            readable = bool(select.select([dbapi_conn.fileno()], [], [], 0)[0])
+        except (OSError, ValueError, engine.dialect.loaded_dbapi.Error):  # closed: no socket any more
+            raise DisconnectionError("connection closed") from None
+        if not readable:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # noqa: BLE001 - any failure: the pool opens a new connection
+            raise DisconnectionError(str(exc)) from None
 
 
 class WriterQueue:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from sciplab.web.models import AuditEntry, utcnow
@@ -62,7 +62,27 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 #: The newest entry (id and hash), the one a new entry chains onto (built once).
 _LAST = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+#: PostgreSQL: the chain's lock, then the newest entry, in one round trip. Two statements of one simple-protocol
+#: query (no parameters): under READ COMMITTED each statement takes its own snapshot when it starts, so the
+#: second sees every entry committed before the lock was granted (one statement would read a snapshot older
+#: than the lock). The lock is held from here to the commit: the fewer round trips, the shorter the queue.
+_LOCK_AND_LAST = (
+    f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK:d}); "  # noqa: S608 - an integer constant of this module
+    "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
+)
+_INSERT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
+_COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns)
+
+
+def _last_pg(db: Session) -> tuple[int, str] | None:
+    cursor = db.connection().connection.cursor()
+    try:
+        cursor.execute(_LOCK_AND_LAST)
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def record(
@@ -75,13 +95,21 @@ def record(
     outcome: str = "ok",
     detail: dict[str, Any] | str = "",
 ) -> AuditEntry:
-    """Append one entry in the caller's transaction (committed or rolled back with the change it records)."""
+    """Append one entry in the caller's transaction (committed or rolled back with the change it records).
+
+    The caller's pending changes are written first (as the query for the newest entry would do anyway), so
+    on PostgreSQL the chain's lock is held only for the entry itself: lock and newest entry in one round
+    trip, the entry's INSERT (a Core statement, no unit of work), then the caller's commit.
+    """
+    db.flush()
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(_LOCK, {"k": ADVISORY_LOCK})
-    last = db.execute(_LAST).first()
-    prev = last.hash if last else GENESIS
+        last = _last_pg(db)
+    else:
+        row = db.execute(_LAST).first()
+        last = None if row is None else (int(row[0]), str(row[1]))
+    prev = last[1] if last else GENESIS
     entry = AuditEntry(
-        id=(last.id + 1) if last else 1,
+        id=(last[0] + 1) if last else 1,
         at=utcnow(),
         user_id=who.user_id,
         username=who.username,
@@ -95,9 +123,8 @@ def record(
         hash="",
     )
     entry.hash = entry_hash(prev, entry)
-    db.add(entry)
-    db.flush()
-    return entry
+    db.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    return entry  # as written (not added to the session: the row is in the database already)
 
 
 @dataclasses.dataclass(frozen=True)
