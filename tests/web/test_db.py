@@ -114,7 +114,7 @@ def test_postgresql_connections_killed_by_the_server_are_replaced_before_use(db_
         with psycopg.connect(host=u.host, port=u.port or 5432, user=u.username, dbname="postgres",
                              autocommit=True) as admin:  # fmt: skip
             killed = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"  # gone when it returns
                 " WHERE datname = %s AND pid <> pg_backend_pid()",
                 (u.database,),
             ).fetchone()
