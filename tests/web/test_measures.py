@@ -297,3 +297,21 @@ def test_due_measures_episode_end_and_imported_wording_api(app, therapist):
     assert bad.status_code == 400 and "13" in bad.json()["error"]
     token = new_link(http, csrf, cid, "WAI-SR")
     assert client_for(app).get(f"/api/v1/questionnaires/{token}").json()["wording"] == "imported"
+
+
+@pytest.mark.parametrize("instrument", ["PHQ-9", "CORE-10"])
+def test_questionnaire_page_with_its_items_rendered_once_is_the_page_rendered_whole(app, therapist, monkeypatch,
+                                                                                   instrument):  # fmt: skip
+    from sciplab.web import pages
+
+    http, csrf = therapist
+    token = new_link(http, csrf, new_client(http, csrf), instrument)
+    anon = client_for(app)
+    cached = [anon.get(f"/q/{token}").text for _ in range(2)]
+    monkeypatch.setattr(pages, "_blank_items", lambda env, form: None)  # the include in the template instead
+    whole = anon.get(f"/q/{token}").text
+    assert cached == [whole, whole] and whole.count('type="radio"') >= 9 * 4
+    anon.post(f"/api/v1/questionnaires/{token}/draft", json={"answers": {"2": 1}})  # a draft: never the blank form
+    monkeypatch.undo()
+    drafted = anon.get(f"/q/{token}").text
+    assert drafted != whole and drafted.count("checked") == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hmac
 import io
 import secrets
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -469,9 +471,19 @@ def questionnaire(request: Request, token: str) -> Response:
         form=form,
         token=token,
         draft=link.draft or {},
+        items_html=None if link.draft else _blank_items(request.app.state.templates.env, form),
         one_per_screen=clinic.settings.one_item_per_screen,
         kiosk=link.mode == "kiosk",
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _blank_items(env: Any, form: measures.Form) -> Markup:
+    """``_items.html`` of a form without a draft: the same for every link of that form, rendered once.
+
+    Keyed by the form's value (imported wording changes the form, so the key) and the app's environment.
+    """
+    return Markup(env.get_template("_items.html").render(form=form, draft={}))  # noqa: S704 - autoescaped output
 
 
 @router.post("/q/{token}", openapi_extra={"x-access": "link"})

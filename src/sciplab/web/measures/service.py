@@ -381,6 +381,10 @@ def score_and_store_many(
     return store_scored(db, responses, score_answers(responses[0].instrument_id, answers))
 
 
+_INSERT_ITEMS = insert(ResponseItem.__table__)  # type: ignore[arg-type]
+_INSERT_SCORES = insert(Score.__table__)  # type: ignore[arg-type]
+
+
 def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> list[Alert]:
     """Store the items, scores and flags of ``scored`` (one row per response, in order) for flushed ``responses``."""
     inst = instrument(scored.instrument_id)
@@ -410,11 +414,12 @@ def store_scored(db: Session, responses: Sequence[Response], scored: Scored) -> 
                 alert = Alert(client_id=response.client_id, response_id=response.id, flag=col, message=flag.message)
                 db.add(alert)
                 alerts.append(alert)
-    # items and scores in one multi-row INSERT each (the unit of work's per-object bookkeeping was most of their cost)
+    # items and scores in one multi-row INSERT each, straight to their tables (the unit of work's per-object
+    # bookkeeping, then the ORM's bulk path around the same INSERT, were most of their cost)
     if items:
-        db.execute(insert(ResponseItem), items)
+        db.execute(_INSERT_ITEMS, items)
     if scores:
-        db.execute(insert(Score), scores)
+        db.execute(_INSERT_SCORES, scores)
     db.flush()
     return alerts
 
