@@ -127,3 +127,24 @@ def test_an_entry_is_written_after_the_changes_it_records_and_returned_as_stored
     expected = (entry.hash, GENESIS, '{"value": "1"}', entry.at)
     assert (stored.hash, stored.prev_hash, stored.detail, stored.at) == expected
     assert stored.hash == entry_hash(GENESIS, stored)
+
+
+def test_entries_with_awkward_text_chain_and_verify(app):
+    """Quotes, backslashes, control characters and non-ASCII text hash the same wherever the entry is written."""
+    awkward = ["O'Brien \"q\" \\ \\\\x", "tab\tnew\nline\r\x01\x1f\x7f", "Zoë · ∑ 😀 ‘quotes’", "", "{rest} %s %(x)s"]
+    with app.state.clinic.tx() as db:
+        written = [
+            record(db, Who(None if i % 2 else i, text, text), text or "x", text, text, outcome="ok", detail={"t": text})
+            for i, text in enumerate(awkward)
+        ]
+    with app.state.clinic.read() as db:
+        stored = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        res = verify(db)
+    assert res.ok and res.entries == len(awkward)
+    prev = GENESIS
+    for entry, row in zip(written, stored, strict=True):
+        assert (row.id, row.prev_hash, row.hash, row.username, row.detail) == (
+            entry.id, prev, entry.hash, entry.username, entry.detail
+        )  # fmt: skip
+        assert row.hash == entry_hash(prev, row)
+        prev = row.hash

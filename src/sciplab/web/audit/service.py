@@ -62,27 +62,49 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 #: The newest entry (id and hash), the one a new entry chains onto (built once).
 _LAST = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
-#: PostgreSQL: the chain's lock, then the newest entry, in one round trip. Two statements of one simple-protocol
-#: query (no parameters): under READ COMMITTED each statement takes its own snapshot when it starts, so the
-#: second sees every entry committed before the lock was granted (one statement would read a snapshot older
-#: than the lock). The lock is held from here to the commit: the fewer round trips, the shorter the queue.
-_LOCK_AND_LAST = (
-    f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK:d}); "  # noqa: S608 - an integer constant of this module
-    "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1"
-)
 _INSERT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
 _COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns)
+#: PostgreSQL: the chain's lock, then the entry chained onto the newest one, in one round trip: two statements
+#: of one simple-protocol query. Under READ COMMITTED each statement takes its snapshot when it starts, so the
+#: INSERT sees every entry committed before the lock was granted (one statement would read a snapshot older
+#: than the lock). The database computes only what depends on the newest entry: its id + 1, its hash, and the
+#: entry's hash, SHA-256 over that hash and the canonical JSON of :func:`_payload`, whose text after the id
+#: Python made (``{rest}``); :func:`verify` recomputes it in Python. The lock is then held only from this
+#: round trip to the commit (before, three round trips with Python in between: the queue of every writer).
+_APPEND_PG = (
+    "SELECT pg_advisory_xact_lock({key}); "
+    "WITH last AS (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1), "
+    "head AS (SELECT coalesce((SELECT id FROM last), 0) + 1 AS id, "
+    "coalesce((SELECT hash FROM last), {genesis}) AS prev) "
+    "INSERT INTO audit_log (id, at, user_id, username, action, record_type, record_id, ip, outcome, detail, "
+    "prev_hash, hash) "
+    "SELECT head.id, {at}, {user_id}, {username}, {action}, {record_type}, {record_id}, {ip}, {outcome}, "
+    "{detail}, head.prev, encode(sha256(convert_to(head.prev || '[' || head.id::text || ',' || {rest}, 'UTF8')), "
+    "'hex') FROM head RETURNING id, prev_hash, hash"
+)
 
 
-def _last_pg(db: Session) -> tuple[int, str] | None:
-    cursor = db.connection().connection.cursor()
+def _append_pg(db: Session, entry: AuditEntry) -> None:
+    """Write ``entry`` (all but its id and hashes) chained onto the newest entry; set its id and hashes."""
+    from psycopg import sql
+
+    rest = _payload(entry)[len(f"[{entry.id}") :]  # "," + the JSON after the id (the id is a placeholder here)
+    values = {name: getattr(entry, name) for name in _COLUMNS if name not in ("id", "prev_hash", "hash")}
+    proxy = db.connection().connection
+    query = sql.SQL(_APPEND_PG).format(
+        key=sql.Literal(ADVISORY_LOCK),
+        genesis=sql.Literal(GENESIS),
+        rest=sql.Literal(rest[1:]),
+        **{name: sql.Literal(value) for name, value in values.items()},
+    )
+    cursor = proxy.cursor()
     try:
-        cursor.execute(_LOCK_AND_LAST)
+        cursor.execute(query.as_string(proxy.driver_connection))
         cursor.nextset()
         row = cursor.fetchone()
     finally:
         cursor.close()
-    return None if row is None else (int(row[0]), str(row[1]))
+    entry.id, entry.prev_hash, entry.hash = int(row[0]), str(row[1]), str(row[2])
 
 
 def record(
@@ -98,18 +120,11 @@ def record(
     """Append one entry in the caller's transaction (committed or rolled back with the change it records).
 
     The caller's pending changes are written first (as the query for the newest entry would do anyway), so
-    on PostgreSQL the chain's lock is held only for the entry itself: lock and newest entry in one round
-    trip, the entry's INSERT (a Core statement, no unit of work), then the caller's commit.
+    on PostgreSQL the chain's lock is held only for the entry itself (:data:`_APPEND_PG`) and the commit.
     """
     db.flush()
-    if db.get_bind().dialect.name == "postgresql":
-        last = _last_pg(db)
-    else:
-        row = db.execute(_LAST).first()
-        last = None if row is None else (int(row[0]), str(row[1]))
-    prev = last[1] if last else GENESIS
     entry = AuditEntry(
-        id=(last[0] + 1) if last else 1,
+        id=0,
         at=utcnow(),
         user_id=who.user_id,
         username=who.username,
@@ -119,12 +134,18 @@ def record(
         ip=who.ip,
         outcome=outcome,
         detail=detail if isinstance(detail, str) else json.dumps(detail, sort_keys=True, ensure_ascii=False),
-        prev_hash=prev,
+        prev_hash="",
         hash="",
     )
-    entry.hash = entry_hash(prev, entry)
+    if db.get_bind().dialect.name == "postgresql":
+        _append_pg(db, entry)
+        return entry  # as written (not added to the session: the row is in the database already)
+    row = db.execute(_LAST).first()
+    entry.id = int(row[0]) + 1 if row else 1
+    entry.prev_hash = str(row[1]) if row else GENESIS
+    entry.hash = entry_hash(entry.prev_hash, entry)
     db.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
-    return entry  # as written (not added to the session: the row is in the database already)
+    return entry
 
 
 @dataclasses.dataclass(frozen=True)
