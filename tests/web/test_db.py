@@ -126,3 +126,21 @@ def test_postgresql_connections_killed_by_the_server_are_replaced_before_use(db_
                 assert db.execute(text("SELECT 1")).scalar() == 1
     finally:
         clinic.engine.dispose()
+
+
+def test_readable_tells_an_idle_socket_from_one_with_data_or_closed():
+    import socket
+
+    from sciplab.web.db import _readable
+
+    a, b = socket.socketpair()
+    try:
+        assert not _readable(a.fileno())
+        b.sendall(b"x")
+        assert _readable(a.fileno())
+        a.recv(1)
+        assert not _readable(a.fileno())
+        b.close()  # the peer went away: end of stream
+        assert _readable(a.fileno())
+    finally:
+        a.close()

@@ -126,6 +126,15 @@ def _sqlite_events(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
+def _readable(fd: int) -> bool:
+    """Whether the socket ``fd`` has something to read (or an error or hang-up) right now, without waiting."""
+    if hasattr(select, "poll"):  # no limit on the descriptor's number (select() stops at FD_SETSIZE)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([fd], [], [], 0)[0])
+
+
 def _pg_events(engine: Engine) -> None:
     """Check a pooled PostgreSQL connection before use, with a round trip only when it may be dead.
 
@@ -139,7 +148,7 @@ def _pg_events(engine: Engine) -> None:
     @event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
         try:
-            readable = bool(select.select([dbapi_conn.fileno()], [], [], 0)[0])
+            readable = _readable(dbapi_conn.fileno())
         except (OSError, ValueError, engine.dialect.loaded_dbapi.Error):  # closed: no socket any more
             raise DisconnectionError("connection closed") from None
         if not readable:
