@@ -447,7 +447,8 @@ def select_summary_rows(
         select_rows(rows, np.concatenate([prev[good], nxt[good]]), threads=threads)
         q = _quantiles_at(rows, prev, nxt, gamma, good)
     # NaN compares False: failed replicates count on neither side
-    pvalue = _pvalue_counts(counts, (rows > 0).sum(axis=1), (rows < 0).sum(axis=1), estimate)
+    above, below = np.count_nonzero(rows > 0, axis=1), np.count_nonzero(rows < 0, axis=1)  # (no int casts)
+    pvalue = _pvalue_counts(counts, above, below, estimate)
     return {"ci": q[:k], "mcse": (q[2 * k :] - q[k : 2 * k]) / 2.0, "pvalue": pvalue}
 
 

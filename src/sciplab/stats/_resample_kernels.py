@@ -203,7 +203,11 @@ SUM_GROUP = 4
 """Replicates whose sums :func:`fill_sums` forms in one pass over the table."""
 
 
-@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+EXACT_FLOAT32 = 1 << 24
+"""Counts below this are exact in float32 (:func:`fill_sums` keeps them so for samples of fewer rows)."""
+
+
+@nb.njit(nogil=True, cache=_CACHE)
 def fill_sums(
     key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray
 ) -> None:
@@ -215,11 +219,24 @@ def fill_sums(
     value is loaded once per group: the pass is bound by cache bandwidth). The sums are
     reassociated: their rounding differs from a BLAS product in the last bits, and is the same for
     a replicate whichever block or thread computes it (a replicate's lane in its group does not
-    change its arithmetic).
+    change its arithmetic). Counts are held in float32 when the sample has fewer than
+    :data:`EXACT_FLOAT32` rows (a count never exceeds the rows, so it is exact, and so is its product
+    with a table value once widened): half the bytes per pass, the same sums.
     """
+    if columns.shape[1] < EXACT_FLOAT32:
+        _fill_sums(key, lo, members, bounds, columns, out, np.empty((SUM_GROUP, columns.shape[1]), dtype=np.float32))
+    else:
+        _fill_sums(key, lo, members, bounds, columns, out, np.empty((SUM_GROUP, columns.shape[1])))
+
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+def _fill_sums(
+    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray,
+    cnt: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`fill_sums` with the counts of a group in ``cnt`` (``(SUM_GROUP, n)``, float32 or float64)."""
     k, n = columns.shape
     buf = np.empty(DRAW_BLOCK, dtype=np.uint64)
-    cnt = np.empty((SUM_GROUP, n))
     reps = out.shape[0]
     for g in range(0, reps, SUM_GROUP):
         size = min(SUM_GROUP, reps - g)
