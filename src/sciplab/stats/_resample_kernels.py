@@ -215,8 +215,9 @@ def fill_sums(
 
     ``columns`` is the table transposed, ``(k, n)`` C-contiguous. The counts of
     :data:`SUM_GROUP` replicates are drawn into ``n``-vectors (in L1 cache for usual ``n``), then
-    one pass over the table forms their dot products with every column in SIMD lanes (each table
-    value is loaded once per group: the pass is bound by cache bandwidth). The sums are
+    passes over the table form their dot products with two columns at a time in SIMD lanes (each
+    table value is loaded once per group, each count once per two columns: the passes are bound by
+    cache bandwidth; an odd last column has a pass of its own). The sums are
     reassociated: their rounding differs from a BLAS product in the last bits, and is the same for
     a replicate whichever block or thread computes it (a replicate's lane in its group does not
     change its arithmetic). Counts are held in float32 when the sample has fewer than
@@ -244,7 +245,34 @@ def _fill_sums(
         for r in range(size):
             _count_row(_start(key, lo + g + r), members, bounds, cnt[r], buf)
         c0, c1, c2, c3 = cnt[0], cnt[1], cnt[2], cnt[3]
-        for j in range(k):
+        for j in range(0, k - 1, 2):
+            col = columns[j]
+            cl2 = columns[j + 1]
+            s0 = s1 = s2 = s3 = 0.0
+            t0 = t1 = t2 = t3 = 0.0
+            for i in range(n):
+                v = col[i]
+                w = cl2[i]
+                s0 += c0[i] * v
+                s1 += c1[i] * v
+                s2 += c2[i] * v
+                s3 += c3[i] * v
+                t0 += c0[i] * w
+                t1 += c1[i] * w
+                t2 += c2[i] * w
+                t3 += c3[i] * w
+            out[g, j] = s0
+            out[g, j + 1] = t0
+            if size > 1:
+                out[g + 1, j] = s1
+                out[g + 1, j + 1] = t1
+            if size > 2:
+                out[g + 2, j] = s2
+                out[g + 2, j + 1] = t2
+            if size > 3:
+                out[g + 3, j] = s3
+                out[g + 3, j + 1] = t3
+        for j in range(k - k % 2, k):
             col = columns[j]
             s0 = s1 = s2 = s3 = 0.0
             for i in range(n):
