@@ -142,6 +142,26 @@ def test_weighted_sums_equal_counts_times_table(n, B, k):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 9, 10, 28])
+def test_fused_sums_kernel_equals_counts_times_table(k: int) -> None:
+    """The compiled sums (four, two or one moment columns per pass; float32 or float64 counts) are counts @ table."""
+    kernels = bs._kernels()
+    n, reps = 301, 11  # replicates not a multiple of the group of four
+    r = bs.Resampler(n, 50, seed=12)
+    key, members, bounds = r._plan
+    table = np.random.default_rng(k).normal(size=(n, k))
+    columns = np.ascontiguousarray(table.T)
+    counts = np.empty((reps, n))
+    kernels.fill_counts(key, 5, members, bounds, counts)
+    ref = counts @ table
+    got = np.empty((reps, k))
+    kernels.fill_sums(key, 5, members, bounds, columns, got)  # float32 counts
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    wide = np.empty((reps, k))
+    kernels._fill_sums(key, 5, members, bounds, columns, wide, np.empty((kernels.SUM_GROUP, n)))  # float64 counts
+    np.testing.assert_array_equal(wide, got)  # small integer counts are exact in either: the same sums
+
+
 def test_weighted_sums_threads_and_chunks_bit_identical():
     r = bs.Resampler(200, 1500, seed=4)
     table = np.random.default_rng(0).normal(size=(200, 6))

@@ -215,9 +215,9 @@ def fill_sums(
 
     ``columns`` is the table transposed, ``(k, n)`` C-contiguous. The counts of
     :data:`SUM_GROUP` replicates are drawn into ``n``-vectors (in L1 cache for usual ``n``), then
-    passes over the table form their dot products with two columns at a time in SIMD lanes (each
-    table value is loaded once per group, each count once per two columns: the passes are bound by
-    cache bandwidth; an odd last column has a pass of its own). The sums are
+    passes over the table form their dot products with four columns at a time in SIMD lanes (each
+    table value is loaded once per group, each count once per four columns: the passes are bound by
+    cache bandwidth; the columns left over go two and one at a time). The sums are
     reassociated: their rounding differs from a BLAS product in the last bits, and is the same for
     a replicate whichever block or thread computes it (a replicate's lane in its group does not
     change its arithmetic). Counts are held in float32 when the sample has fewer than
@@ -245,7 +245,40 @@ def _fill_sums(
         for r in range(size):
             _count_row(_start(key, lo + g + r), members, bounds, cnt[r], buf)
         c0, c1, c2, c3 = cnt[0], cnt[1], cnt[2], cnt[3]
-        for j in range(0, k - 1, 2):
+        for j in range(0, k - 3, 4):  # four columns at a time
+            ca = columns[j]
+            cb = columns[j + 1]
+            cc = columns[j + 2]
+            cd = columns[j + 3]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+            d0 = d1 = d2 = d3 = e0 = e1 = e2 = e3 = 0.0
+            for i in range(n):
+                x0, x1, x2, x3 = c0[i], c1[i], c2[i], c3[i]
+                v, w, y, z = ca[i], cb[i], cc[i], cd[i]
+                a0 += x0 * v
+                a1 += x1 * v
+                a2 += x2 * v
+                a3 += x3 * v
+                b0 += x0 * w
+                b1 += x1 * w
+                b2 += x2 * w
+                b3 += x3 * w
+                d0 += x0 * y
+                d1 += x1 * y
+                d2 += x2 * y
+                d3 += x3 * y
+                e0 += x0 * z
+                e1 += x1 * z
+                e2 += x2 * z
+                e3 += x3 * z
+            out[g, j], out[g, j + 1], out[g, j + 2], out[g, j + 3] = a0, b0, d0, e0
+            if size > 1:
+                out[g + 1, j], out[g + 1, j + 1], out[g + 1, j + 2], out[g + 1, j + 3] = a1, b1, d1, e1
+            if size > 2:
+                out[g + 2, j], out[g + 2, j + 1], out[g + 2, j + 2], out[g + 2, j + 3] = a2, b2, d2, e2
+            if size > 3:
+                out[g + 3, j], out[g + 3, j + 1], out[g + 3, j + 2], out[g + 3, j + 3] = a3, b3, d3, e3
+        for j in range(k - k % 4, k - 1, 2):  # a pair left
             col = columns[j]
             cl2 = columns[j + 1]
             s0 = s1 = s2 = s3 = 0.0
@@ -272,7 +305,7 @@ def _fill_sums(
             if size > 3:
                 out[g + 3, j] = s3
                 out[g + 3, j + 1] = t3
-        for j in range(k - k % 2, k):
+        for j in range(k - k % 2, k):  # an odd last column
             col = columns[j]
             s0 = s1 = s2 = s3 = 0.0
             for i in range(n):
