@@ -207,7 +207,6 @@ EXACT_FLOAT32 = 1 << 24
 """Counts below this are exact in float32 (:func:`fill_sums` keeps them so for samples of fewer rows)."""
 
 
-@nb.njit(nogil=True, cache=_CACHE)
 def fill_sums(
     key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray
 ) -> None:
@@ -222,12 +221,12 @@ def fill_sums(
     a replicate whichever block or thread computes it (a replicate's lane in its group does not
     change its arithmetic). Counts are held in float32 when the sample has fewer than
     :data:`EXACT_FLOAT32` rows (a count never exceeds the rows, so it is exact, and so is its product
-    with a table value once widened): half the bytes per pass, the same sums.
+    with a table value once widened): half the bytes per pass, the same sums. (The width is chosen
+    here, in Python, so that only the compiled variant used is compiled.)
     """
-    if columns.shape[1] < EXACT_FLOAT32:
-        _fill_sums(key, lo, members, bounds, columns, out, np.empty((SUM_GROUP, columns.shape[1]), dtype=np.float32))
-    else:
-        _fill_sums(key, lo, members, bounds, columns, out, np.empty((SUM_GROUP, columns.shape[1])))
+    n = columns.shape[1]
+    counts = np.empty((SUM_GROUP, n), np.float32 if n < EXACT_FLOAT32 else float)
+    _fill_sums(key, lo, members, bounds, columns, out, counts)
 
 
 @nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
