@@ -10,7 +10,8 @@
    its tables in the call). For context only, our call repeated back to back (warm caches, both
    CPUs awake): after each 2-second peer run, ours starts with cold caches.
 2. **scip-core** (2 predictors, 2 mediators, 2 outcomes; 28 moment columns): cost per n * B
-   relative to the single mediator (target within 2x).
+   relative to the single mediator (target within 2x), as used (up to 2 threads) and on one thread
+   (the work alone: two threads on a 2-vCPU machine inflate CPU time unevenly).
 3. **Where the time goes** (one thread): random draws (ns per draw: the compiled counts, the fused
    draws + sums kernel, the numpy implementation of the same stream, and numpy's own
    ``Generator.integers`` with and without counting as the floor), compiled vs numpy estimation,
@@ -386,6 +387,25 @@ def main() -> None:
         f"    scip-core / single: {rw:.2f}x wall, {rc:.2f}x CPU (target within 2x: "
         f"{'met' if rw <= 2 else 'NOT met'} in wall, {'met' if rc <= 2 else 'NOT met'} in CPU)"
     )
+
+    # the same comparison on one thread: the work itself, without the second thread's overheads
+    # (on a 2-vCPU machine the threads share a core's resources, which inflates CPU time unevenly)
+    threads = bs.default_threads
+    bs.default_threads = lambda: 1
+    try:
+        one = interleave(
+            {
+                "single mediator, 1 thread": lambda: paths(df, SINGLE, bootstrap=5000, seed=1),
+                "scip-core, 1 thread": lambda: paths(big, core, bootstrap=5000, seed=1),
+            },
+            args.rounds,
+        )
+    finally:
+        bs.default_threads = threads
+    for series in one.values():
+        print(f"    {series.line()}")
+    s1, c1 = one["single mediator, 1 thread"], one["scip-core, 1 thread"]
+    print(f"    scip-core / single on one thread: {c1.cpu_median / s1.cpu_median:.2f}x CPU")
 
     engine_breakdown(df, 5000)
     whole_process(args.process_rounds)

@@ -97,4 +97,3 @@ __all__ = [
     "ssm_scores",
     "write_data",
 ]
-

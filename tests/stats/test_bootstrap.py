@@ -142,6 +142,26 @@ def test_weighted_sums_equal_counts_times_table(n, B, k):
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
 
 
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 9, 10, 28])
+def test_fused_sums_kernel_equals_counts_times_table(k: int) -> None:
+    """The compiled sums (four, two or one moment columns per pass; float32 or float64 counts) are counts @ table."""
+    kernels = bs._kernels()
+    n, reps = 301, 11  # replicates not a multiple of the group of four
+    r = bs.Resampler(n, 50, seed=12)
+    key, members, bounds = r._plan
+    table = np.random.default_rng(k).normal(size=(n, k))
+    columns = np.ascontiguousarray(table.T)
+    counts = np.empty((reps, n))
+    kernels.fill_counts(key, 5, members, bounds, counts)
+    ref = counts @ table
+    got = np.empty((reps, k))
+    kernels.fill_sums(key, 5, members, bounds, columns, got)  # float32 counts
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+    wide = np.empty((reps, k))
+    kernels._fill_sums(key, 5, members, bounds, columns, wide, np.empty((kernels.SUM_GROUP, n)))  # float64 counts
+    np.testing.assert_array_equal(wide, got)  # small integer counts are exact in either: the same sums
+
+
 def test_weighted_sums_threads_and_chunks_bit_identical():
     r = bs.Resampler(200, 1500, seed=4)
     table = np.random.default_rng(0).normal(size=(200, 6))
@@ -295,6 +315,8 @@ def test_replicate_summary_partition_is_bit_identical_to_sorting() -> None:
             reps[:, 0] = np.nan
         if trial % 5 == 0:
             reps = np.round(reps, 1)  # ties
+        if trial % 11 == 0:
+            reps = rng.integers(0, 3, size=reps.shape).astype(float)  # few distinct values
         est = rng.normal(size=p)
         probs = np.array([0.025, 0.975]) if trial % 2 else bs.bca_probs(reps, est, np.zeros(p), 0.9)
         got = bs.replicate_summary(reps, est, probs)
@@ -351,11 +373,17 @@ def test_started_sums_run_while_the_caller_works_and_can_be_abandoned():
         r.start_sums(np.ones((299, 3)))
 
 
+@pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int) -> None:
-    """paths' interval step puts only the order statistics it reads in place (issue 19): same bits as a sort."""
+def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int, compiled: bool) -> None:
+    """paths' interval step reads only the order statistics it needs (issue 19): same bits as a sort.
+
+    Compiled: the tails kept in heaps (kernels loaded); else partitions put them in place.
+    """
+    if compiled:
+        bs._kernels()
     rng = np.random.default_rng(21)
-    for trial in range(40):
+    for trial in range(60):
         B, p = int(rng.integers(2, 6000)), int(rng.integers(1, 30))
         reps = rng.standard_t(3, size=(B, p))
         if trial % 3 == 0:
@@ -366,6 +394,8 @@ def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int) -> None:
             reps[:, 0] = np.nan
         if trial % 5 == 0:
             reps = np.round(reps, 1)  # ties
+        if trial % 11 == 0:
+            reps = rng.integers(0, 3, size=reps.shape).astype(float)  # few distinct values
         est = rng.normal(size=p)
         if trial % 2:
             probs = np.array([0.025, 0.975]) if trial % 4 == 1 else np.array([0.0, 1.0])
@@ -381,7 +411,11 @@ def test_select_summary_rows_equals_sorting_bit_for_bit(threads: int) -> None:
         if not trial % 2:
             np.testing.assert_array_equal(bs.bca_probs_rows(rows, got_counts, est, np.zeros(p), 0.9),
                                           bs.bca_probs_rows(sorted_rows, counts, est, np.zeros(p), 0.9))  # fmt: skip
-        got = bs.select_summary_rows(rows, got_counts, est, probs, threads=threads)
+        if trial % 6 == 0 and B > 200:  # a wide level: tails over a quarter of the row (sorted)
+            probs = np.array(np.broadcast_to(probs[:, None] if probs.ndim == 1 else probs, (2, p)))
+            probs[0] = np.clip(probs[0] + 0.3, 0, 0.45)
+            want = bs.summary_rows(sorted_rows, counts, est, probs)
+        got = bs.select_summary_rows(rows, got_counts, est, probs, threads=threads, compiled=compiled)
         for key in ("ci", "mcse", "pvalue"):
             assert np.array_equal(got[key], want[key], equal_nan=True), (trial, key)
 
@@ -442,3 +476,30 @@ def test_select_rows_in_two_threads_equals_one() -> None:
     bs.select_rows(two, positions, threads=2)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(one[:, positions], np.sort(rows, axis=1)[:, positions])
+
+
+def test_tail_order_stats_on_skewed_and_heavy_tailed_rows() -> None:
+    """The compiled tails (issue 19) are the sort's values where normal bounds miss (retries, one tail or both)."""
+    from sciplab.stats._intervals import _quantile_positions
+
+    kernels = bs._kernels()
+    rng = np.random.default_rng(24)
+    for trial in range(30):
+        B, p = int(rng.integers(50, 4000)), 6
+        rows = np.stack([
+            np.exp(rng.normal(0, 3, B)), -np.exp(rng.normal(0, 3, B)), rng.standard_cauchy(B),
+            rng.normal(size=B), np.full(B, 1.5), np.where(rng.random(B) < 0.99, 0.0, 1e300),
+        ])  # fmt: skip
+        if trial % 2:
+            rows[rng.random(rows.shape) < 0.1] = np.nan
+        counts = bs.finite_counts(rows)
+        srt = np.sort(rows, axis=1)
+        levels = rng.choice([0.0, 0.001, 0.025, 0.05, 0.2, 0.8, 0.95, 0.975, 1.0], size=(4, p))
+        prev, nxt, _, good = _quantile_positions(counts, levels, p)
+        a, b = np.full(prev.shape, np.nan), np.full(prev.shape, np.nan)
+        before = rows.copy()
+        kernels.tail_order_stats(rows, counts, prev, nxt, good, a, b, 0, p)
+        np.testing.assert_array_equal(rows, before)  # unchanged
+        cols = np.arange(p)[None, :]
+        np.testing.assert_array_equal(a[good], srt[cols, prev][good])
+        np.testing.assert_array_equal(b[good], srt[cols, nxt][good])

@@ -438,6 +438,7 @@ _DRAWN = [0]
 """Draws made with numpy in this process (:data:`NUMPY_DRAWS`)."""
 _DRAWN_LOCK = threading.Lock()
 
+
 def _kernels() -> ModuleType:
     """The compiled kernels (imported on first use: numba takes about a second to import)."""
     from sciplab.stats import _resample_kernels

@@ -7,8 +7,9 @@ percentile interval for angles, the approximate bootstrap p-value, and the Monte
 error of each interval endpoint. A caller holding its replicates as rows (one per statistic) takes
 every interval, endpoint MC SE and p-value from them at once: sorted in place (:func:`sort_rows`,
 :func:`summary_rows`) or, cheaper, with only the order statistics the summary reads put in place
-(:func:`select_summary_rows`: two partitions and two short sorts per row instead of a sort), bit
-for bit the values of the column functions either way.
+(:func:`select_summary_rows`: each tail in a heap, in one compiled pass per row, or two partitions
+and two short sorts per row instead of a sort), bit for bit the values of the column functions
+either way.
 
 References
 ----------
@@ -18,7 +19,9 @@ Hyndman, R. J., & Fan, Y. (1996). Sample quantiles in statistical packages. *Am 
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from collections.abc import Callable
 from statistics import NormalDist
 
@@ -125,8 +128,11 @@ def _quantiles_at(
 ) -> np.ndarray:
     """The quantiles of :func:`quantiles_sorted` at the positions of :func:`_quantile_positions` (element-wise)."""
     cols = np.arange(sorted_rows.shape[0])[None, :]
-    a = sorted_rows[cols, prev]
-    b = sorted_rows[cols, nxt]
+    return _interpolate(sorted_rows[cols, prev], sorted_rows[cols, nxt], gamma, good)
+
+
+def _interpolate(a: np.ndarray, b: np.ndarray, gamma: np.ndarray, good: np.ndarray) -> np.ndarray:
+    """Type-7 interpolation between the order statistics ``a`` (at ``prev``) and ``b`` (at ``nxt``), as numpy."""
     diff = b - a
     out = a + diff * gamma
     np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5)
@@ -218,8 +224,6 @@ def select_rows(rows: np.ndarray, positions: np.ndarray, *, threads: int = 1) ->
             part[:, hi + 1 :].sort(axis=1)
 
     _by_halves(rows, select, threads, SELECT_SPLIT_SIZE)
-
-
 
 
 def _quantile_cols(reps: np.ndarray, probs: np.ndarray) -> np.ndarray:
@@ -398,13 +402,22 @@ def summary_rows(
 
 
 def select_summary_rows(
-    rows: np.ndarray, counts: np.ndarray, estimate: np.ndarray, probs: np.ndarray, *, threads: int = 1
+    rows: np.ndarray,
+    counts: np.ndarray,
+    estimate: np.ndarray,
+    probs: np.ndarray,
+    *,
+    threads: int = 1,
+    compiled: bool = True,
 ) -> dict[str, np.ndarray]:
     """:func:`summary_rows` of unsorted rows, putting in place only the order statistics it reads.
 
     ``rows`` (``(p, B)``, owned by the caller, as :func:`sort_rows` wants them) and ``counts`` from
-    :func:`finite_counts`. The interval and both MC SE endpoints of every row come from one
-    vectorised pass over their positions (:func:`select_rows`); each value is computed element by
+    :func:`finite_counts`. The interval and both MC SE endpoints of every row come from the order
+    statistics at their positions: when the compiled kernels are loaded (``compiled``; they are not
+    imported for this), one pass per row keeps each tail in a heap
+    (:func:`~sciplab.stats._resample_kernels.tail_order_stats`, ``rows`` unchanged); otherwise
+    one vectorised pass puts them in place (:func:`select_rows`). Each value is computed element by
     element as in :func:`summary_rows` after :func:`sort_rows`, so the results are the same bits.
     """
     p = rows.shape[0]
@@ -416,10 +429,26 @@ def select_summary_rows(
         spread = np.sqrt(probs * (1 - probs) / counts.astype(float)[None, :])
     levels = np.concatenate([probs, np.clip(probs - spread, 0, 1), np.clip(probs + spread, 0, 1)])
     prev, nxt, gamma, good = _quantile_positions(counts, levels, p)
-    select_rows(rows, np.concatenate([prev[good], nxt[good]]), threads=threads)
-    q = _quantiles_at(rows, prev, nxt, gamma, good)
+    kernels = sys.modules.get("sciplab.stats._resample_kernels")
+    if kernels is not None and compiled:  # loaded already: the tails' order statistics, one pass per row
+        a, b = np.full(prev.shape, np.nan), np.full(prev.shape, np.nan)
+        select = functools.partial(kernels.tail_order_stats, rows, counts, prev, nxt, good, a, b)
+        half = p // 2
+        if threads > 1 and half and rows.size >= SELECT_SPLIT_SIZE:
+            future = _pool(2).submit(select, half, p)
+            try:
+                select(0, half)
+            finally:
+                future.result()
+        else:
+            select(0, p)
+        q = _interpolate(a, b, gamma, good)
+    else:
+        select_rows(rows, np.concatenate([prev[good], nxt[good]]), threads=threads)
+        q = _quantiles_at(rows, prev, nxt, gamma, good)
     # NaN compares False: failed replicates count on neither side
-    pvalue = _pvalue_counts(counts, (rows > 0).sum(axis=1), (rows < 0).sum(axis=1), estimate)
+    above, below = np.count_nonzero(rows > 0, axis=1), np.count_nonzero(rows < 0, axis=1)  # (no int casts)
+    pvalue = _pvalue_counts(counts, above, below, estimate)
     return {"ci": q[:k], "mcse": (q[2 * k :] - q[k : 2 * k]) / 2.0, "pvalue": pvalue}
 
 

@@ -21,6 +21,9 @@ from sciplab.stats import _bootstrap as bs
 from sciplab.stats import _formulas as kf
 from sciplab.stats._path_model import _compiled_estimator, _Engine, _Model, _split_estimates, _use_compiled
 
+DERIVE_SPAN = 2048
+"""Replicates whose effects :meth:`BootRun.finish` derives at once (elementwise: any span, the same values)."""
+
 
 def n_statistics(spec: _Model) -> int:
     """Statistics per replicate: parameters, R^2 of each equation, defined parameters, effects."""
@@ -70,7 +73,7 @@ class BootRun:
         by_batch = not spec.user_defined
         pending: list[np.ndarray] = []
         n_pending = 0
-        done = 0
+        done = derived = 0
         for _, stop, values in self.run.chunks(self.size):
             pending.append(values)
             n_pending += values.shape[0]
@@ -90,11 +93,14 @@ class BootRun:
                     rows[D : D + P, done:stop] = out["std"].T
                     rows[D + P : D + P + E, done:stop] = out["r2"].T
                 failed += int(out["failed"].sum())
-                if by_batch:  # the effects of this batch while the threads draw the next ones
+                # the effects of the replicates so far while the threads draw the next ones, in spans
+                # of DERIVE_SPAN or more (each effect costs a few numpy calls per span)
+                if by_batch and (stop - derived >= DERIVE_SPAN or stop == B):
                     with np.errstate(all="ignore"):
-                        _derive_rows(spec, rows[:D, done:stop])
+                        _derive_rows(spec, rows[:D, derived:stop])
                         if standardize:
-                            _derive_rows(spec, rows[D:, done:stop])
+                            _derive_rows(spec, rows[D:, derived:stop])
+                    derived = stop
                 pending, n_pending, done = [], 0, stop
             if progress is not None:
                 progress(stop, B)

@@ -97,7 +97,7 @@ def _model_arrays(model: Any) -> tuple[np.ndarray, ...]:
     )
 
 
-@nb.njit(cache=_CACHE, error_model="numpy")
+@nb.njit(cache=_CACHE, error_model="numpy", inline="always")
 def _pd(S: np.ndarray, k: int, L: np.ndarray) -> bool:
     """Cholesky ``S = L L'`` of the leading ``k x k`` block into ``L``; False when a pivot is not > 0.
 
@@ -171,6 +171,12 @@ def estimate(
     rhs = np.empty(kmax)
     y = np.empty(kmax)
     coef = np.empty(kmax)
+    need_res = np.zeros((E, E), dtype=np.bool_)  # the residual moments read below
+    for e in range(E):
+        need_res[e, e] = True
+    for i in range(P):
+        if params[i, 0] == 3:
+            need_res[params[i, 3], params[i, 4]] = True
     for r in range(sums.shape[0]):
         for t in range(iu.shape[0]):
             M[iu[t], ju[t]] = sums[r, t]
@@ -207,14 +213,15 @@ def estimate(
                 if not dd > 0:
                     sing = True
                 d[i] = dd
-            for i in range(k):
+            for i in range(k):  # M is symmetric and di dj = dj di: each pair once, the same bits
                 di = d[i] if d[i] > 0 else 1.0
-                for j in range(k):
+                for j in range(i, k):
                     dj = d[j] if d[j] > 0 else 1.0
                     v = M[cols[i], cols[j]] / (di * dj)
                     if not math.isfinite(v):
                         sing = True
                     S[i, j] = v
+                    S[j, i] = v
             if sing:
                 for i in range(k):
                     for j in range(k):
@@ -286,10 +293,11 @@ def estimate(
                 GM[e, c] = v
         for e in range(E):
             for f in range(E):
-                v = 0.0
-                for t in range(q):
-                    v += GM[e, t] * G[f, t]
-                res[e, f] = v / N
+                if need_res[e, f]:  # the variances and the residual covariances of the model
+                    v = 0.0
+                    for t in range(q):
+                        v += GM[e, t] * G[f, t]
+                    res[e, f] = v / N
         for e in range(E):
             yi = eq_int[e, 0]
             r2[r, e] = 1.0 - res[e, e] / cov[yi, yi]
@@ -318,11 +326,11 @@ def estimate(
                 bij = beta[i, j]
                 for c in range(j + 1):
                     A[i, c] += bij * A[j, c]
-        for i in range(p):
+        for i in range(p):  # A is lower triangular: the terms beyond i are exact zeros, left out
             v = 0.0
-            for c in range(p):
+            for c in range(i + 1):
                 w = 0.0
-                for t in range(p):
+                for t in range(i + 1):
                     w += A[i, t] * psi[t, c]
                 v += w * A[i, c]
             var_imp[i] = v

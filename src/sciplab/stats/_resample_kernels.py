@@ -203,7 +203,10 @@ SUM_GROUP = 4
 """Replicates whose sums :func:`fill_sums` forms in one pass over the table."""
 
 
-@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+EXACT_FLOAT32 = 1 << 24
+"""Counts below this are exact in float32 (:func:`fill_sums` keeps them so for samples of fewer rows)."""
+
+
 def fill_sums(
     key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray
 ) -> None:
@@ -211,15 +214,29 @@ def fill_sums(
 
     ``columns`` is the table transposed, ``(k, n)`` C-contiguous. The counts of
     :data:`SUM_GROUP` replicates are drawn into ``n``-vectors (in L1 cache for usual ``n``), then
-    one pass over the table forms their dot products with every column in SIMD lanes (each table
-    value is loaded once per group: the pass is bound by cache bandwidth). The sums are
+    passes over the table form their dot products with four columns at a time in SIMD lanes (each
+    table value is loaded once per group, each count once per four columns: the passes are bound by
+    cache bandwidth; the columns left over go two and one at a time). The sums are
     reassociated: their rounding differs from a BLAS product in the last bits, and is the same for
     a replicate whichever block or thread computes it (a replicate's lane in its group does not
-    change its arithmetic).
+    change its arithmetic). Counts are held in float32 when the sample has fewer than
+    :data:`EXACT_FLOAT32` rows (a count never exceeds the rows, so it is exact, and so is its product
+    with a table value once widened): half the bytes per pass, the same sums. (The width is chosen
+    here, in Python, so that only the compiled variant used is compiled.)
     """
+    n = columns.shape[1]
+    counts = np.empty((SUM_GROUP, n), np.float32 if n < EXACT_FLOAT32 else float)
+    _fill_sums(key, lo, members, bounds, columns, out, counts)
+
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+def _fill_sums(
+    key: np.uint64, lo: int, members: np.ndarray, bounds: np.ndarray, columns: np.ndarray, out: np.ndarray,
+    cnt: np.ndarray,
+) -> None:  # fmt: skip
+    """:func:`fill_sums` with the counts of a group in ``cnt`` (``(SUM_GROUP, n)``, float32 or float64)."""
     k, n = columns.shape
     buf = np.empty(DRAW_BLOCK, dtype=np.uint64)
-    cnt = np.empty((SUM_GROUP, n))
     reps = out.shape[0]
     for g in range(0, reps, SUM_GROUP):
         size = min(SUM_GROUP, reps - g)
@@ -227,7 +244,67 @@ def fill_sums(
         for r in range(size):
             _count_row(_start(key, lo + g + r), members, bounds, cnt[r], buf)
         c0, c1, c2, c3 = cnt[0], cnt[1], cnt[2], cnt[3]
-        for j in range(k):
+        for j in range(0, k - 3, 4):  # four columns at a time
+            ca = columns[j]
+            cb = columns[j + 1]
+            cc = columns[j + 2]
+            cd = columns[j + 3]
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+            d0 = d1 = d2 = d3 = e0 = e1 = e2 = e3 = 0.0
+            for i in range(n):
+                x0, x1, x2, x3 = c0[i], c1[i], c2[i], c3[i]
+                v, w, y, z = ca[i], cb[i], cc[i], cd[i]
+                a0 += x0 * v
+                a1 += x1 * v
+                a2 += x2 * v
+                a3 += x3 * v
+                b0 += x0 * w
+                b1 += x1 * w
+                b2 += x2 * w
+                b3 += x3 * w
+                d0 += x0 * y
+                d1 += x1 * y
+                d2 += x2 * y
+                d3 += x3 * y
+                e0 += x0 * z
+                e1 += x1 * z
+                e2 += x2 * z
+                e3 += x3 * z
+            out[g, j], out[g, j + 1], out[g, j + 2], out[g, j + 3] = a0, b0, d0, e0
+            if size > 1:
+                out[g + 1, j], out[g + 1, j + 1], out[g + 1, j + 2], out[g + 1, j + 3] = a1, b1, d1, e1
+            if size > 2:
+                out[g + 2, j], out[g + 2, j + 1], out[g + 2, j + 2], out[g + 2, j + 3] = a2, b2, d2, e2
+            if size > 3:
+                out[g + 3, j], out[g + 3, j + 1], out[g + 3, j + 2], out[g + 3, j + 3] = a3, b3, d3, e3
+        for j in range(k - k % 4, k - 1, 2):  # a pair left
+            col = columns[j]
+            cl2 = columns[j + 1]
+            s0 = s1 = s2 = s3 = 0.0
+            t0 = t1 = t2 = t3 = 0.0
+            for i in range(n):
+                v = col[i]
+                w = cl2[i]
+                s0 += c0[i] * v
+                s1 += c1[i] * v
+                s2 += c2[i] * v
+                s3 += c3[i] * v
+                t0 += c0[i] * w
+                t1 += c1[i] * w
+                t2 += c2[i] * w
+                t3 += c3[i] * w
+            out[g, j] = s0
+            out[g, j + 1] = t0
+            if size > 1:
+                out[g + 1, j] = s1
+                out[g + 1, j + 1] = t1
+            if size > 2:
+                out[g + 2, j] = s2
+                out[g + 2, j + 1] = t2
+            if size > 3:
+                out[g + 3, j] = s3
+                out[g + 3, j + 1] = t3
+        for j in range(k - k % 2, k):  # an odd last column
             col = columns[j]
             s0 = s1 = s2 = s3 = 0.0
             for i in range(n):
@@ -243,3 +320,140 @@ def fill_sums(
                 out[g + 2, j] = s2
             if size > 3:
                 out[g + 3, j] = s3
+
+
+# --------------------------------------------------------------------------------------------
+# Order statistics of the two tails (the intervals of :func:`sciplab.stats._intervals.select_summary_rows`)
+
+
+@nb.njit(inline="always", cache=_CACHE)
+def _normal_tail_z(f: float) -> float:
+    """About the standard normal quantile of ``f`` in (0, 0.5] (Abramowitz & Stegun 26.2.23; error < 5e-4)."""
+    t = np.sqrt(-2.0 * np.log(f))
+    num = 2.515517 + 0.802853 * t + 0.010328 * t * t
+    return -(t - num / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t**3))
+
+
+@nb.njit(nogil=True, cache=_CACHE, fastmath={"reassoc", "contract"})
+def _finite_mean_sd(row: np.ndarray, c: int) -> tuple[float, float]:
+    """Mean and SD (divisor ``c``, the finite values) of the finite values of ``row``, in SIMD lanes (bounds only)."""
+    total = 0.0
+    for i in range(row.shape[0]):
+        v = row[i]
+        total += v if v == v else 0.0
+    mean = total / c
+    squares = 0.0
+    for i in range(row.shape[0]):
+        d = row[i] - mean
+        squares += d * d if d == d else 0.0
+    return mean, np.sqrt(squares / c)
+
+
+@nb.njit(inline="always", cache=_CACHE)
+def _tail_bound(mean: float, sd: float, k: int, c: int, widen: int, sign: float) -> float:
+    """A bound with a little more than ``k`` of ``c`` values beyond it (``sign`` -1: below), wider on retries."""
+    f = (k + 4.0 * np.sqrt(k) + 8.0) / c * 2.0**widen  # about 4 SD of a binomial count above k
+    if f >= 0.5 or not (sd < np.inf):
+        return np.inf * -sign  # every value
+    return mean - sign * _normal_tail_z(f) * sd
+
+
+@nb.njit(nogil=True, cache=_CACHE)
+def tail_order_stats(
+    rows: np.ndarray, counts: np.ndarray, prev: np.ndarray, nxt: np.ndarray, good: np.ndarray,
+    a: np.ndarray, b: np.ndarray, r0: int, r1: int,
+) -> None:  # fmt: skip
+    """The order statistics ``a = sorted(row j)[prev[e, j]]``, ``b = ...[nxt[e, j]]`` of rows ``r0 .. r1 - 1``.
+
+    ``rows`` is ``(p, B)`` (NaN = failed replicate, no infinities), ``counts`` its finite values per
+    row; positions ``(L, p)`` count over the finite values in ascending order; ``a``, ``b`` are
+    written where ``good``. Positions below half the row's count are in its lower tail, the others
+    in its upper tail; the lower tail needs the ``k1`` smallest values, the upper the ``k2``
+    largest. From the row's mean and SD, a bound with a little more than ``k1`` values below it
+    under normality (and one for the upper tail) is set; one pass collects the values beyond the
+    bounds and, when at least ``k1`` (``k2``) were, only these are sorted: they are the smallest
+    (largest) values of the row. A bound that caught too few (a skewed row) is widened and the pass
+    repeated. Values are only compared and copied, never computed: the same values as a sort of the
+    whole row. When the tails cover more than a quarter of the row it is sorted. ``rows`` is unchanged.
+    """
+    L = prev.shape[0]
+    width = rows.shape[1]
+    low = np.empty(width)
+    high = np.empty(width)
+    for j in range(r0, r1):
+        c = counts[j]
+        half = c // 2
+        k1 = 0
+        k2 = 0
+        for e in range(L):
+            if good[e, j]:
+                for pos in (prev[e, j], nxt[e, j]):
+                    if pos < half:
+                        k1 = max(k1, pos + 1)
+                    else:
+                        k2 = max(k2, c - pos)
+        if k1 == 0 and k2 == 0:
+            continue
+        row = rows[j]
+        n1 = 0
+        n2 = 0
+        if k1 + k2 > c // 4:  # wide tails: sort the finite values
+            for i in range(width):
+                v = row[i]
+                if v == v:
+                    low[n1] = v
+                    n1 += 1
+            low[:n1].sort()
+            for e in range(L):
+                if good[e, j]:
+                    a[e, j] = low[prev[e, j]]
+                    b[e, j] = low[nxt[e, j]]
+            continue
+        mean, sd = _finite_mean_sd(row, c)
+        widen1 = 0
+        widen2 = 0
+        need1 = k1 > 0
+        need2 = k2 > 0
+        while need1 or need2:
+            t1 = _tail_bound(mean, sd, k1, c, widen1, -1.0)
+            t2 = _tail_bound(mean, sd, k2, c, widen2, 1.0)
+            m1 = 0
+            m2 = 0
+            # without branches: every value is stored, and kept when beyond the bound (NaN compares
+            # False); a tail already collected is not written again
+            if need1 and need2:
+                for i in range(width):
+                    v = row[i]
+                    low[m1] = v
+                    m1 += v <= t1
+                    high[m2] = v
+                    m2 += v >= t2
+            elif need1:
+                for i in range(width):
+                    v = row[i]
+                    low[m1] = v
+                    m1 += v <= t1
+            else:
+                for i in range(width):
+                    v = row[i]
+                    high[m2] = v
+                    m2 += v >= t2
+            if need1:
+                if m1 >= k1:
+                    n1, need1 = m1, False
+                else:
+                    widen1 += 1
+            if need2:
+                if m2 >= k2:
+                    n2, need2 = m2, False
+                else:
+                    widen2 += 1
+        low[:n1].sort()
+        high[:n2].sort()
+        start = c - n2
+        for e in range(L):
+            if good[e, j]:
+                p0 = prev[e, j]
+                p1 = nxt[e, j]
+                a[e, j] = low[p0] if p0 < half else high[p0 - start]
+                b[e, j] = low[p1] if p1 < half else high[p1 - start]

@@ -520,7 +520,6 @@ def ssm(
     return SSMResult(table=table, details=details, scores=scores_df)
 
 
-
 def _replicate_profiles(prep: _Prepared, sampler: Resampler, size: int) -> Iterator[tuple[int, int, np.ndarray]]:
     """``(start, stop, profiles (reps, G, M, m))`` of the bootstrap replicates, chunk by chunk.
 
@@ -542,6 +541,7 @@ def _replicate_profiles(prep: _Prepared, sampler: Resampler, size: int) -> Itera
         sizes[g * m : (g + 1) * m] = mem.size
     for start, stop, sums in sampler.weighted_sums(table, size):
         yield start, stop, (sums / sizes).reshape(stop - start, G, 1, m)
+
 
 def ssm_scores(data: pd.DataFrame, scales: Sequence[str], *, angles_deg: Sequence[float] = OCTANTS) -> pd.DataFrame:
     r"""SSM parameters of every row (person), vectorised.
