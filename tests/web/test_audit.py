@@ -131,7 +131,7 @@ def test_an_entry_is_written_after_the_changes_it_records_and_returned_as_stored
 
 def test_entries_with_awkward_text_chain_and_verify(app):
     """Quotes, backslashes, control characters and non-ASCII text hash the same wherever the entry is written."""
-    awkward = ["O'Brien \"q\" \\ \\\\x", "tab\tnew\nline\r\x01\x1f\x7f", "Zoë · ∑ 😀 ‘quotes’", "", "{rest} %s %(x)s"]
+    awkward = ['O\'Brien "q" \\ \\\\x', "tab\tnew\nline\r\x01\x1f\x7f", "Zoë · ∑ 😀 ‘quotes’", "", "{rest} %s %(x)s"]
     with app.state.clinic.tx() as db:
         written = [
             record(db, Who(None if i % 2 else i, text, text), text or "x", text, text, outcome="ok", detail={"t": text})

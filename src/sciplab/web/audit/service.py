@@ -104,6 +104,8 @@ def _append_pg(db: Session, entry: AuditEntry) -> None:
         row = cursor.fetchone()
     finally:
         cursor.close()
+    if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row it wrote
+        raise RuntimeError("the audit entry was not written")
     entry.id, entry.prev_hash, entry.hash = int(row[0]), str(row[1]), str(row[2])
 
 
