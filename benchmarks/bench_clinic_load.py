@@ -10,13 +10,14 @@ half of it), then one of two tasks at random:
 Reported per database (SQLite file; PostgreSQL at ``--pg`` in a fresh database that is dropped
 afterwards) and per number of users (default 50, 100, 200): requests, errors (any non-2xx answer or
 connection failure), throughput, p50/p95/p99 latency per request kind, the server's CPU time (all
-workers) and the load average at start and end: the machine is shared, so wall figures move with the
-load. Before the levels, each database's server CPU per request of each kind is measured one request at
-a time (``--calibrate`` requests each: the questionnaire page, the submission, the client page right
-after a new questionnaire of that client, i.e. recomputed, and the same page again, i.e. from the
-overview cache; ``/healthz`` as the floor), the figure that carries over to a quiet machine. The
-client is a small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets the cores;
-its own CPU share is printed). Bounded: ``--seconds`` per level (default 8) plus start-up.
+workers), on PostgreSQL the database server's own CPU (all its processes on this machine, per request)
+and the load average at start and end: the machine is shared, so wall figures move with the load. Before
+the levels, each database's server CPU per request of each kind is measured one request at a time
+(``--calibrate`` requests each: the questionnaire page, the submission, the client page right after a
+new questionnaire of that client, i.e. recomputed, and the same page again, i.e. from the overview
+cache; ``/healthz`` as the floor), the figure that carries over to a quiet machine. The client is a
+small asyncio HTTP/1.1 client with keep-alive (little CPU, so the server gets the cores; its own CPU
+share is printed). Bounded: ``--seconds`` per level (default 8) plus start-up.
 
     uv run --group dev python benchmarks/bench_clinic_load.py [--users 50,100,200] [--seconds 8]
         [--workers 2] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test | --no-pg] [--calibrate 100]
@@ -191,6 +192,21 @@ def server_cpu(pid: int) -> float:
     return total
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each running PostgreSQL process (backends included; Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p / "comm").read_text().startswith("postgres"):
+                    fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+                    out[int(p.name)] = (int(fields[11]) + int(fields[12])) / tick
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
 async def calibrate(port: int, pid: int, data: Any, n: int) -> dict[str, tuple[int, float]]:
     """Server CPU ms per request of each kind, one request at a time on one keep-alive connection.
 
@@ -291,6 +307,7 @@ def run_level(
             return {"calibration": asyncio.run(calibrate(port, server.pid, data, calibration))}
         state: dict[str, Any] = {"tokens": tokens, "clients": clients, "cookies": cookies, "lat": {}, "errors": []}
         load0 = os.getloadavg()[0]
+        db0 = postgres_cpu() if url.startswith("postgresql") else {}
         cpu0, client0 = server_cpu(server.pid), time.process_time()
         t0 = time.perf_counter()
 
@@ -302,6 +319,7 @@ def run_level(
         asyncio.run(main())
         wall = time.perf_counter() - t0
         cpu1, client1 = server_cpu(server.pid), time.process_time()
+        db1 = postgres_cpu() if url.startswith("postgresql") else {}
         load1 = os.getloadavg()[0]
     finally:
         server.send_signal(signal.SIGTERM)
@@ -322,6 +340,9 @@ def run_level(
         "p99": pct(all_lat, 99),
         "by_kind": {k: (len(v), pct(v, 50), pct(v, 95)) for k, v in state["lat"].items()},
         "server_cpu": cpu1 - cpu0,
+        # every PostgreSQL process of the machine (other users of the server count too; a backend that ended during
+        # the level does not: the app's pool keeps its connections)
+        "db_cpu": sum(v - db0.get(pid, 0.0) for pid, v in db1.items()) if db1 else None,
         "busy": (cpu1 - cpu0) / wall / (os.cpu_count() or 1),
         "client_cpu": client1 - client0,
         "wall": wall,
@@ -394,6 +415,8 @@ def main() -> None:
                       f"{100 * r['busy']:>9.0f}% "
                       f"{r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}  {kinds}"
                       + f"  bench client CPU {100 * r['client_cpu'] / r['wall']:.0f}%"
+                      + (f"  PostgreSQL's own CPU {1000 * r['db_cpu'] / max(r['requests'], 1):.1f} ms/req"
+                         if r["db_cpu"] is not None else "")
                       + (f"  errors: {r['error_kinds']}" if r["errors"] else ""), flush=True)  # fmt: skip
     finally:
         for _, _, drop in dbs:
