@@ -30,6 +30,7 @@ from sciplab._core.errors import (
     SciplabError,
 )
 from sciplab._core.lazy import lazy_exports
+from sciplab._version import __version__
 
 if TYPE_CHECKING:  # the real imports, for type checkers and IDEs; at run time they are lazy
     from sciplab._core.io import read_data, write_data
@@ -69,6 +70,7 @@ __getattr__, __dir__ = lazy_exports(
 )
 
 __all__ = [
+    "__version__",
     "OCTANTS",
     "power",
     "sample_size",

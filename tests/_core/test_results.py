@@ -78,5 +78,11 @@ def test_score_result_to_dict_is_json_safe() -> None:
 
 
 def test_package_version() -> None:
-    assert package_version() == sciplab.__dict__.get("__version__", package_version())
-    assert isinstance(package_version(), str) and package_version()
+    """Results record the declared version: pyproject's, the installed metadata's and ``sciplab.__version__``."""
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = Path(sciplab.__file__).parents[2] / "pyproject.toml"
+    declared = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+    assert package_version() == declared == version("sciplab") == sciplab.__version__

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import functools
 import html
 import json
 import math
@@ -56,15 +55,11 @@ def to_jsonable(obj: Any) -> Any:
     return str(obj)
 
 
-@functools.lru_cache(maxsize=1)
 def package_version() -> str:
-    """Installed version of sciplab (``"unknown"`` when running from an uninstalled tree); read once per process."""
-    from importlib.metadata import PackageNotFoundError, version
+    """The version of sciplab (:data:`sciplab._version.__version__`, the one ``pyproject.toml`` declares)."""
+    from sciplab._version import __version__
 
-    try:
-        return version("sciplab")
-    except PackageNotFoundError:  # pragma: no cover - only in odd source checkouts
-        return "unknown"
+    return __version__
 
 
 @dataclasses.dataclass(frozen=True)
