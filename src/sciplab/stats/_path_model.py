@@ -322,25 +322,23 @@ class _Model:
             values[name] = res
             user[j] = res
         eff[:] = 0.0
-        index, slots, direct = self._effect_plan()
+        index, paths_of, direct_of = self._effect_plan()
         if index.size:
             padded = np.concatenate([est, np.ones((1, R))], axis=0)
             prods = padded[index[:, 0]]
             for c in range(1, index.shape[1]):
                 prods *= padded[index[:, c]]
-            for effects, paths in slots:  # the s-th path of every effect that has one: the same sums
-                eff[effects] += prods[paths]
-        if direct[0].size:
-            eff[direct[0]] += est[direct[1]]
+            for j, cols in enumerate(paths_of):
+                for k in cols:
+                    eff[j] += prods[k]
+        for j, d in direct_of:
+            eff[j] += est[d]
 
-    def _effect_plan(
-        self,
-    ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    def _effect_plan(self) -> tuple[np.ndarray, list[list[int]], list[tuple[int, int]]]:
         """The effects as products of distinct paths, built once per model.
 
-        Returns the distinct paths as a padded ``(K, L)`` index array (``P`` = the column of ones);
-        per slot ``s``, the effects with an ``s``-th path and those paths' numbers (each effect adds
-        its paths in the order listed, slot by slot); and the effects with a direct part and its rows.
+        Returns the distinct paths as a padded ``(K, L)`` index array (``P`` = the column of ones),
+        the path numbers of each effect and the ``(effect, direct row)`` pairs.
         """
         plan = self.__dict__.get("_plan")
         if plan is None:
@@ -351,19 +349,8 @@ class _Model:
             index = np.full((len(distinct), width), P, dtype=np.intp)
             for key, k in distinct.items():
                 index[k, : len(key)] = key
-            slots = [
-                (
-                    np.array([j for j, ks in enumerate(paths_of) if len(ks) > s], dtype=np.intp),
-                    np.array([ks[s] for ks in paths_of if len(ks) > s], dtype=np.intp),
-                )
-                for s in range(max((len(ks) for ks in paths_of), default=0))
-            ]
             direct_of = [(j, e["direct"]) for j, e in enumerate(self.effects) if e["direct"] is not None]
-            direct = (
-                np.array([j for j, _ in direct_of], dtype=np.intp),
-                np.array([d for _, d in direct_of], dtype=np.intp),
-            )
-            plan = self.__dict__["_plan"] = (index, slots, direct)
+            plan = self.__dict__["_plan"] = (index, paths_of, direct_of)
         return plan
 
 
