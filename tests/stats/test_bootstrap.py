@@ -503,3 +503,20 @@ def test_tail_order_stats_on_skewed_and_heavy_tailed_rows() -> None:
         cols = np.arange(p)[None, :]
         np.testing.assert_array_equal(a[good], srt[cols, prev][good])
         np.testing.assert_array_equal(b[good], srt[cols, nxt][good])
+
+
+def test_sorted_range_puts_the_sorted_values_in_place() -> None:
+    """The interval kernel's selection (quickselect + short sort): the values a full sort puts at r0 .. r1 - 1."""
+    kernels = bs._kernels()
+    rng = np.random.default_rng(25)
+    for trial in range(400):
+        n = int(rng.integers(1, 400))
+        values = rng.integers(0, 4, n).astype(float) if trial % 3 == 0 else rng.standard_t(2, n)
+        if trial % 7 == 0:
+            values = np.sort(values)[:: 1 if trial % 2 else -1].copy()  # sorted and reversed input
+        r0 = int(rng.integers(0, n))
+        r1 = int(rng.integers(r0 + 1, n + 1))
+        got = values.copy()
+        kernels._sorted_range(got, n, r0, r1)
+        np.testing.assert_array_equal(got[r0:r1], np.sort(values)[r0:r1])
+        np.testing.assert_array_equal(np.sort(got), np.sort(values))  # a permutation

@@ -326,6 +326,56 @@ def _fill_sums(
 # Order statistics of the two tails (the intervals of :func:`sciplab.stats._intervals.select_summary_rows`)
 
 
+@nb.njit(cache=_CACHE)
+def _select(a: np.ndarray, lo: int, hi: int, k: int) -> None:
+    """Put in ``a[k]`` the value a sort of ``a[lo:hi]`` would put there (``a[lo:hi]`` holds no NaN).
+
+    None larger comes before it and none smaller after it: Hoare's quickselect with median-of-three
+    pivots, as in Wirth's *Algorithms + Data Structures*; ranges of 16 or fewer values are sorted.
+    """
+    while hi - lo > 16:
+        x, y, z = a[lo], a[(lo + hi - 1) // 2], a[hi - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i, j = lo, hi - 1
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:  # a[lo:j + 1] <= pivot <= a[i:hi]; between them, values equal to the pivot
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return
+    for t in range(lo + 1, hi):
+        v = a[t]
+        q = t
+        while q > lo and a[q - 1] > v:
+            a[q] = a[q - 1]
+            q -= 1
+        a[q] = v
+
+
+@nb.njit(cache=_CACHE)
+def _sorted_range(a: np.ndarray, n: int, r0: int, r1: int) -> None:
+    """Put in ``a[r0:r1]`` the values a sort of ``a[:n]`` would put there (two selections and a short sort)."""
+    _select(a, 0, n, r0)
+    if r1 - 1 > r0:
+        _select(a, r0 + 1, n, r1 - 1)
+        for t in range(r0 + 2, r1 - 1):  # insertion sort of a[r0 + 1:r1 - 1] (a few dozen values)
+            v = a[t]
+            q = t
+            while q > r0 + 1 and a[q - 1] > v:
+                a[q] = a[q - 1]
+                q -= 1
+            a[q] = v
+
+
 @nb.njit(inline="always", cache=_CACHE)
 def _normal_tail_z(f: float) -> float:
     """About the standard normal quantile of ``f`` in (0, 0.5] (Abramowitz & Stegun 26.2.23; error < 5e-4)."""
@@ -385,13 +435,17 @@ def tail_order_stats(
         half = c // 2
         k1 = 0
         k2 = 0
+        first1 = c  # the smallest position read in the lower tail
+        first2 = c  # ... and in the upper tail
         for e in range(L):
             if good[e, j]:
                 for pos in (prev[e, j], nxt[e, j]):
                     if pos < half:
                         k1 = max(k1, pos + 1)
+                        first1 = min(first1, pos)
                     else:
                         k2 = max(k2, c - pos)
+                        first2 = min(first2, pos)
         if k1 == 0 and k2 == 0:
             continue
         row = rows[j]
@@ -448,9 +502,11 @@ def tail_order_stats(
                     n2, need2 = m2, False
                 else:
                     widen2 += 1
-        low[:n1].sort()
-        high[:n2].sort()
         start = c - n2
+        if k1:  # only the order statistics read are put in place (they sit together near k1, k2)
+            _sorted_range(low, n1, first1, k1)
+        if k2:
+            _sorted_range(high, n2, first2 - start, n2)
         for e in range(L):
             if good[e, j]:
                 p0 = prev[e, j]
