@@ -7,9 +7,9 @@ percentile interval for angles, the approximate bootstrap p-value, and the Monte
 error of each interval endpoint. A caller holding its replicates as rows (one per statistic) takes
 every interval, endpoint MC SE and p-value from them at once: sorted in place (:func:`sort_rows`,
 :func:`summary_rows`) or, cheaper, with only the order statistics the summary reads put in place
-(:func:`select_summary_rows`: each tail in a heap, in one compiled pass per row, or two partitions
-and two short sorts per row instead of a sort), bit for bit the values of the column functions
-either way.
+(:func:`select_summary_rows`: the tails collected in one compiled pass per row and only the
+positions read selected among them, or two partitions and two short sorts per row instead of a
+sort), bit for bit the values of the column functions either way.
 
 References
 ----------
@@ -182,15 +182,23 @@ def _by_halves(
     rows: np.ndarray, work: Callable[[np.ndarray], None], threads: int, split: int = SORT_SPLIT_SIZE
 ) -> None:
     """``work`` on all rows, or on the two halves at once in two threads (``split`` values or more, ``threads`` > 1)."""
-    half = rows.shape[0] // 2
-    if threads > 1 and half and rows.size >= split:
-        future = _pool(2).submit(work, rows[half:])
+    _in_halves(rows.shape[0], rows.size, lambda r0, r1: work(rows[r0:r1]), threads, split)
+
+
+def _in_halves(p: int, size: int, work: Callable[[int, int], None], threads: int, split: int) -> None:
+    """``work(0, p)``, or ``work`` on rows ``0 .. p // 2`` and ``p // 2 .. p`` at once in two threads.
+
+    Two threads when ``threads`` > 1, there are two rows or more and the ``size`` values reach ``split``.
+    """
+    half = p // 2
+    if threads > 1 and half and size >= split:
+        future = _pool(2).submit(work, half, p)
         try:
-            work(rows[:half])
+            work(0, half)
         finally:
             future.result()
     else:
-        work(rows)
+        work(0, p)
 
 
 def select_rows(rows: np.ndarray, positions: np.ndarray, *, threads: int = 1) -> None:
@@ -415,7 +423,7 @@ def select_summary_rows(
     ``rows`` (``(p, B)``, owned by the caller, as :func:`sort_rows` wants them) and ``counts`` from
     :func:`finite_counts`. The interval and both MC SE endpoints of every row come from the order
     statistics at their positions: when the compiled kernels are loaded (``compiled``; they are not
-    imported for this), one pass per row keeps each tail in a heap
+    imported for this), one pass per row collects each tail and selects the positions read among it
     (:func:`~sciplab.stats._resample_kernels.tail_order_stats`, ``rows`` unchanged); otherwise
     one vectorised pass puts them in place (:func:`select_rows`). Each value is computed element by
     element as in :func:`summary_rows` after :func:`sort_rows`, so the results are the same bits.
@@ -433,15 +441,7 @@ def select_summary_rows(
     if kernels is not None and compiled:  # loaded already: the tails' order statistics, one pass per row
         a, b = np.full(prev.shape, np.nan), np.full(prev.shape, np.nan)
         select = functools.partial(kernels.tail_order_stats, rows, counts, prev, nxt, good, a, b)
-        half = p // 2
-        if threads > 1 and half and rows.size >= SELECT_SPLIT_SIZE:
-            future = _pool(2).submit(select, half, p)
-            try:
-                select(0, half)
-            finally:
-                future.result()
-        else:
-            select(0, p)
+        _in_halves(p, rows.size, select, threads, SELECT_SPLIT_SIZE)
         q = _interpolate(a, b, gamma, good)
     else:
         select_rows(rows, np.concatenate([prev[good], nxt[good]]), threads=threads)

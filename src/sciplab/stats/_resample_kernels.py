@@ -352,6 +352,12 @@ def _select(a: np.ndarray, lo: int, hi: int, k: int) -> None:
             lo = i
         else:
             return
+    _insertion_sort(a, lo, hi)
+
+
+@nb.njit(cache=_CACHE)
+def _insertion_sort(a: np.ndarray, lo: int, hi: int) -> None:
+    """Sort ``a[lo:hi]`` in place (a few dozen values at most here)."""
     for t in range(lo + 1, hi):
         v = a[t]
         q = t
@@ -367,13 +373,7 @@ def _sorted_range(a: np.ndarray, n: int, r0: int, r1: int) -> None:
     _select(a, 0, n, r0)
     if r1 - 1 > r0:
         _select(a, r0 + 1, n, r1 - 1)
-        for t in range(r0 + 2, r1 - 1):  # insertion sort of a[r0 + 1:r1 - 1] (a few dozen values)
-            v = a[t]
-            q = t
-            while q > r0 + 1 and a[q - 1] > v:
-                a[q] = a[q - 1]
-                q -= 1
-            a[q] = v
+        _insertion_sort(a, r0 + 1, r1 - 1)  # the values between the two selected ones
 
 
 @nb.njit(inline="always", cache=_CACHE)
@@ -421,10 +421,11 @@ def tail_order_stats(
     in its upper tail; the lower tail needs the ``k1`` smallest values, the upper the ``k2``
     largest. From the row's mean and SD, a bound with a little more than ``k1`` values below it
     under normality (and one for the upper tail) is set; one pass collects the values beyond the
-    bounds and, when at least ``k1`` (``k2``) were, only these are sorted: they are the smallest
-    (largest) values of the row. A bound that caught too few (a skewed row) is widened and the pass
-    repeated. Values are only compared and copied, never computed: the same values as a sort of the
-    whole row. When the tails cover more than a quarter of the row it is sorted. ``rows`` is unchanged.
+    bounds and, when at least ``k1`` (``k2``) were, these are the smallest (largest) values of the
+    row: among them only the positions read are put in place (:func:`_sorted_range`). A bound that
+    caught too few (a skewed row) is widened and the pass repeated. Values are only compared and
+    copied, never computed: the same values as a sort of the whole row. When the tails cover more
+    than a quarter of the row it is sorted. ``rows`` is unchanged.
     """
     L = prev.shape[0]
     width = rows.shape[1]
