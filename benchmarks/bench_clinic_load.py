@@ -174,36 +174,38 @@ async def user_loop(port: int, deadline: float, think: float, state: dict[str, A
         conn.close()
 
 
+def process_cpu(proc: Path) -> float | None:
+    """CPU seconds (user + system) used so far by the process at ``proc`` (``/proc/<pid>``); None once it is gone."""
+    try:
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def server_cpu(pid: int) -> float:
     """CPU seconds (user + system) used so far by the server process and its workers (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    pids, total = [pid], 0.0
+    pids = [pid]
     try:
         for task in Path(f"/proc/{pid}/task").iterdir():
             pids += [int(c) for c in (task / "children").read_text().split()]
     except OSError:
         return float("nan")
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    return sum(cpu for p in pids if (cpu := process_cpu(Path(f"/proc/{p}"))) is not None)
 
 
 def postgres_cpu() -> dict[int, float]:
     """CPU seconds used so far by each running PostgreSQL process (backends included; Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
-                if (p / "comm").read_text().startswith("postgres"):
-                    fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
-                    out[int(p.name)] = (int(fields[11]) + int(fields[12])) / tick
-            except (OSError, IndexError, ValueError):
-                pass
+                if not (p / "comm").read_text().startswith("postgres"):
+                    continue
+            except OSError:
+                continue
+            if (cpu := process_cpu(p)) is not None:
+                out[int(p.name)] = cpu
     return out
 
 
