@@ -122,11 +122,65 @@ def test_an_entry_is_written_after_the_changes_it_records_and_returned_as_stored
     with app.state.clinic.tx() as db:
         db.add(AppSetting(key="probe", value="1"))  # pending: written before the entry
         entry = record(db, Who(7, "u", "1.2.3.4"), "settings.change", "setting", "probe", detail={"value": "1"})
+    with app.state.clinic.read() as db:  # the entry has its id and hashes once written (PostgreSQL: at the commit)
         stored = db.scalar(select(AuditEntry).where(AuditEntry.id == entry.id))
         assert db.get(AppSetting, "probe") is not None
     expected = (entry.hash, GENESIS, '{"value": "1"}', entry.at)
     assert (stored.hash, stored.prev_hash, stored.detail, stored.at) == expected
     assert stored.hash == entry_hash(GENESIS, stored)
+
+
+def test_a_rolled_back_transaction_writes_neither_its_change_nor_its_entry(app):
+    from sciplab.web.models import AppSetting
+
+    clinic = app.state.clinic
+    with clinic.tx() as db:
+        record(db, Who(), "first")
+    with pytest.raises(RuntimeError, match="boom"), clinic.tx() as db:
+        db.add(AppSetting(key="probe", value="1"))
+        record(db, Who(), "lost")
+        db.flush()
+        raise RuntimeError("boom")
+    with clinic.tx() as db:  # the same pooled connection: nothing of the rolled-back transaction is left over
+        record(db, Who(), "second")
+    with clinic.read() as db:
+        assert db.get(AppSetting, "probe") is None
+        assert [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))] == ["first", "second"]
+        assert verify(db).ok
+
+
+def test_postgresql_holds_the_chain_lock_only_inside_the_commit(app):
+    """The entry waits for the commit, which sends lock, entry and COMMIT in one query: no lock while the app works."""
+    clinic = app.state.clinic
+    if clinic.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's advisory lock")
+    from sciplab.web.audit.service import ADVISORY_LOCK
+    from sciplab.web.models import AppSetting
+
+    def chain_locks() -> int:
+        with clinic.read() as other:  # another connection
+            return int(
+                other.scalar(
+                    text(f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = {ADVISORY_LOCK}")
+                )
+            )
+
+    with clinic.tx() as db:
+        db.add(AppSetting(key="probe", value="1"))
+        entry = record(db, Who(), "settings.change")
+        db.flush()  # the transaction is open on the server
+        assert chain_locks() == 0 and entry.hash == ""
+    assert chain_locks() == 0 and len(entry.hash) == 64
+    with clinic.tx() as db:  # nested: written at once inside the savepoint, kept when the savepoint is released
+        with db.begin_nested():
+            inner = record(db, Who(), "inner")
+        assert len(inner.hash) == 64 and chain_locks() == 1
+        outer = record(db, Who(), "outer")
+    with clinic.read() as db:
+        assert db.get(AppSetting, "probe") is not None
+        rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [(e.action, e.hash) for e in rows] == [(e.action, e.hash) for e in (entry, inner, outer)]
+        assert verify(db).ok
 
 
 def test_entries_with_awkward_text_chain_and_verify(app):

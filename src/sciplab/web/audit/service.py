@@ -6,6 +6,11 @@ entry breaks the chain from there on; :func:`verify` walks it. Appends are seria
 ``BEGIN IMMEDIATE`` transactions; PostgreSQL: a transaction-scoped advisory lock) so two writers
 never chain onto the same entry. The database refuses UPDATE and DELETE on the table (triggers
 made by the first migration).
+
+On PostgreSQL an entry is written when its transaction commits: :func:`record` keeps it with the
+session, and the commit sends the chain's lock, the entries and the ``COMMIT`` as one query
+(:func:`_write_pending`), so the lock is held only inside the database server, never across a round
+trip to the app (whose Python threads wait for the GIL and the cores under load).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from sciplab.web.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
 ADVISORY_LOCK = 0x5C1B1AB  # the audit chain's PostgreSQL advisory lock key
+PENDING = "sciplab_audit_pending"  # Session.info key: PostgreSQL entries waiting for their transaction's commit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,15 +70,15 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
 _LAST = select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 _INSERT = insert(AuditEntry.__table__)  # type: ignore[arg-type]
 _COLUMNS = tuple(c.key for c in AuditEntry.__table__.columns)
-#: PostgreSQL: the chain's lock, then the entry chained onto the newest one, in one round trip: two statements
-#: of one simple-protocol query. Under READ COMMITTED each statement takes its snapshot when it starts, so the
-#: INSERT sees every entry committed before the lock was granted (one statement would read a snapshot older
-#: than the lock). The database computes only what depends on the newest entry: its id + 1, its hash, and the
+#: PostgreSQL: the chain's lock, then each entry chained onto the newest one, then (inside a transaction
+#: block) ``COMMIT``: one simple-protocol query, so the lock is taken and released inside the server (a
+#: transaction-scoped lock ends with the commit). Under READ COMMITTED each statement takes its snapshot when
+#: it starts, so an INSERT sees every entry committed before the lock was granted (and the entries before it in
+#: this query). The database computes only what depends on the newest entry: its id + 1, its hash, and the
 #: entry's hash, SHA-256 over that hash and the canonical JSON of :func:`_payload`, whose text after the id
-#: Python made (``{rest}``); :func:`verify` recomputes it in Python. The lock is then held only from this
-#: round trip to the commit (before, three round trips with Python in between: the queue of every writer).
-_APPEND_PG = (
-    "SELECT pg_advisory_xact_lock({key}); "
+#: Python made (``{rest}``); :func:`verify` recomputes it in Python.
+_LOCK_PG = "SELECT pg_advisory_xact_lock({key})"
+_INSERT_PG = (
     "WITH last AS (SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1), "
     "head AS (SELECT coalesce((SELECT id FROM last), 0) + 1 AS id, "
     "coalesce((SELECT hash FROM last), {genesis}) AS prev) "
@@ -84,29 +90,73 @@ _APPEND_PG = (
 )
 
 
-def _append_pg(db: Session, entry: AuditEntry) -> None:
-    """Write ``entry`` (all but its id and hashes) chained onto the newest entry; set its id and hashes."""
+def _insert_pg(entry: AuditEntry) -> Any:
+    """The INSERT of ``entry`` (all but its id and hashes, as literals) chained onto the newest entry."""
     from psycopg import sql
 
     rest = _payload(entry)[len(f"[{entry.id}") :]  # "," + the JSON after the id (the id is a placeholder here)
     values = {name: getattr(entry, name) for name in _COLUMNS if name not in ("id", "prev_hash", "hash")}
-    proxy = db.connection().connection
-    query = sql.SQL(_APPEND_PG).format(
-        key=sql.Literal(ADVISORY_LOCK),
+    return sql.SQL(_INSERT_PG).format(
         genesis=sql.Literal(GENESIS),
         rest=sql.Literal(rest[1:]),
         **{name: sql.Literal(value) for name, value in values.items()},
     )
+
+
+def _append_pg(db: Session, entries: list[AuditEntry], *, commit: bool = True) -> None:
+    """Write ``entries`` chained in order and (``commit``) commit, in one round trip; set their ids and hashes.
+
+    In a transaction block (the caller's statements began it) the query ends with ``COMMIT``; with nothing
+    sent yet it is sent without a ``BEGIN`` and is its own implicit transaction (the server commits a
+    multi-statement query at its end), so an audit-only transaction is one round trip. Either way the
+    connection is idle afterwards and the session's own commit sends nothing. Without ``commit`` the
+    entries join the open transaction and the lock is held to its end.
+    """
+    from psycopg import pq, sql
+
+    proxy = db.connection().connection
+    conn = proxy.driver_connection
+    in_block = conn.pgconn.transaction_status != pq.TransactionStatus.IDLE
+    parts = [sql.SQL(_LOCK_PG).format(key=sql.Literal(ADVISORY_LOCK)), *(_insert_pg(e) for e in entries)]
+    if in_block and commit:
+        parts.append(sql.SQL("COMMIT"))
+    query = sql.SQL("; ").join(parts).as_string(conn)
+    manual = commit and not in_block and not conn.autocommit
+    if manual:
+        conn.autocommit = True  # no BEGIN before the query: it is one implicit transaction (no round trip to set)
     cursor = proxy.cursor()
     try:
-        cursor.execute(query.as_string(proxy.driver_connection))
-        cursor.nextset()
-        row = cursor.fetchone()
+        cursor.execute(query)
+        rows = []
+        for _ in entries:
+            cursor.nextset()
+            rows.append(cursor.fetchone())
     finally:
         cursor.close()
-    if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row it wrote
-        raise RuntimeError("the audit entry was not written")
-    entry.id, entry.prev_hash, entry.hash = int(row[0]), str(row[1]), str(row[2])
+        if manual:
+            conn.autocommit = False
+    for entry, row in zip(entries, rows, strict=True):
+        if row is None:  # pragma: no cover - INSERT ... RETURNING always returns the row it wrote
+            raise RuntimeError("the audit entry was not written")
+        entry.id, entry.prev_hash, entry.hash = int(row[0]), str(row[1]), str(row[2])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(db: Session) -> None:
+    """PostgreSQL: write the transaction's entries after its other changes, together with its commit."""
+    pending = db.info.get(PENDING)
+    if not pending or db.in_nested_transaction():  # a savepoint's release: the entries wait for the real commit
+        return
+    db.flush()  # the changes the entries record, before them
+    del db.info[PENDING]
+    _append_pg(db, pending)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(db: Session, transaction: Any) -> None:
+    """Entries of a transaction that did not commit are not written (nor is the change they record)."""
+    if transaction.parent is None:
+        db.info.pop(PENDING, None)
 
 
 def record(
@@ -121,10 +171,12 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction (committed or rolled back with the change it records).
 
-    The caller's pending changes are written first (as the query for the newest entry would do anyway), so
-    on PostgreSQL the chain's lock is held only for the entry itself (:data:`_APPEND_PG`) and the commit.
+    SQLite: written now, after the caller's pending changes (the transaction holds the write lock).
+    PostgreSQL: written at the transaction's commit, after all its other changes, in the same query as
+    the chain's lock and the ``COMMIT`` (:func:`_write_pending`); the returned entry gets its id and
+    hashes then (inside a savepoint: written now, the lock then held to the commit). The entry's time is
+    now either way.
     """
-    db.flush()
     entry = AuditEntry(
         id=0,
         at=utcnow(),
@@ -140,8 +192,13 @@ def record(
         hash="",
     )
     if db.get_bind().dialect.name == "postgresql":
-        _append_pg(db, entry)
-        return entry  # as written (not added to the session: the row is in the database already)
+        if db.in_nested_transaction():  # a savepoint may roll back without the transaction: written now, under it
+            db.flush()
+            _append_pg(db, [entry], commit=False)
+        else:
+            db.info.setdefault(PENDING, []).append(entry)
+        return entry  # id and hashes set when written (not added to the session: a Core INSERT writes it)
+    db.flush()
     row = db.execute(_LAST).first()
     entry.id = int(row[0]) + 1 if row else 1
     entry.prev_hash = str(row[1]) if row else GENESIS
