@@ -323,7 +323,7 @@ def test_form_pairs_forms_each_wanted_pair_once_in_pair_order():
     g_ij = np.array([_kernels._pair_gain(agent, x, y, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
     g_ji = np.array([_kernels._pair_gain(agent, y, x, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
     formed_ref = ref.add_pairs(i, j, 0.3, g_ij, g_ji)
-    formed = _kernels_week.form_pairs(keys, t.partner, t.strength, t.gain, t.n_ties, k, agent, coef, np.float32(0.3))
+    formed = _kernels_week.form_pairs(pairs, t.partner, t.strength, t.gain, t.n_ties, k, agent, coef, np.float32(0.3))
     assert formed == int(formed_ref.sum()) > 20 and not formed_ref.all()
     np.testing.assert_array_equal(t.partner, ref.partner)
     np.testing.assert_array_equal(t.n_ties, ref.n_ties)
