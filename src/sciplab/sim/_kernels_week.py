@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain
+from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain, prefetch
 
 _CACHE = _cache_usable(__file__)
 
@@ -205,7 +205,7 @@ def _rates(i, comp, warmth, anx, avo, bias, net, dis, rates):
     )
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, bias, lonely, net, dis, snap, rates, agent, pstate,
               counts):  # fmt: skip
     """Per agent: the rate cache, the packed meeting state, the partner state, the meeting count.
@@ -259,7 +259,7 @@ def _meeting_draws(key, t, n, k):
     return other, route, off1, off2, _u01(_mix(s))
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     """Meeting ``t`` of agent ``i`` (``offsets[i] <= t < offsets[i + 1]``): ``keys[t] = min * n + max`` or -1.
 
@@ -312,79 +312,67 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 keys[t] = min(i, other) * n + max(i, other)
 
 
-#: wanted pairs per block of :func:`_pair_checks` (the reads that bring their rows in are issued together)
-_PAIR_BLOCK = 32
+#: wanted pairs per block of :func:`_pair_checks`
+_PAIR_BLOCK = 256
+#: pairs ahead whose rows :func:`_pair_checks` requests while checking a pair
+_PAIR_AHEAD = 12
 
 
 @nb.njit(inline="always")
-def _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent):
-    """Read the tie counts, the rows' cache lines and the packed state of both ends of pairs ``t0 .. t1``.
-
-    Independent reads (no result depends on another), so the processor has the cache misses of a
-    whole block in flight at once instead of one pair's at a time; returns a count that depends on
-    every read (never negative: slot partners are agent indices), so the compiler keeps them.
-    Nothing is written.
-    """
-    acc = 0
-    for t in range(t0, t1):
-        a = pairs[t] // n
-        b = pairs[t] % n
-        na = n_ties[a]
-        nb_ = n_ties[b]
-        acc += (agent[a, 0] > 0.0) + (agent[b, 0] > 0.0)
-        if na < k and nb_ < k:
-            for s in range(a * k, a * k + na, 16):  # one read per 64-byte line of int32 partners
-                acc += partner[s]
-            for s in range(b * k, b * k + nb_, 16):
-                acc += partner[s]
-    return acc
-
-
-#: slots per chunk of :func:`_in_row` (one 512-bit vector of int32)
-_LANES = 16
+def _prefetch_pair(key, n, partner, n_ties, k, flat, cols):
+    """Request what the check of pair ``key`` reads: both ends' tie counts, partner rows and packed state."""
+    a = key // n
+    b = key % n
+    prefetch(n_ties, a)
+    prefetch(n_ties, b)
+    prefetch(flat, a * cols)
+    prefetch(flat, b * cols)
+    for s in range(0, k, 16):  # one request per 64-byte line of int32 partners
+        prefetch(partner, a * k + s)
+        prefetch(partner, b * k + s)
 
 
 @nb.njit(inline="always")
 def _in_row(partner, lo, nt, k, b):
     """Whether ``b`` is among the partners of slots ``lo .. lo + nt`` (a row of capacity ``k``).
 
-    Chunks of ``_LANES`` slots of the row, every slot of a chunk compared (a vector compare; slots
-    past the last tie are masked off), unsigned indices (no wraparound code); the last slots one by
-    one when ``k`` is not a multiple of ``_LANES``.
+    Compares all ``k`` slots of the row, the slots past the last tie masked off: a loop of fixed
+    length without branches, unsigned indices and int32 compares, which the compiler vectorises
+    (64 slots: four 512-bit compares).
     """
-    hits = 0
-    c = 0
-    while c < nt:
-        if c + _LANES > k:
-            for s in range(lo + c, lo + nt):
-                hits += partner[s] == b
-            break
-        m = nt - c
-        base = np.uint64(lo + c)
-        for j in range(_LANES):
-            hits += (partner[base + np.uint64(j)] == b) & (j < m)
-        c += _LANES
+    bb = np.int32(b)
+    m = np.int32(nt)
+    hits = np.int32(0)
+    base = np.uint64(lo)
+    for j in range(k):
+        hits += np.int32(partner[base + np.uint64(j)] == bb) & np.int32(np.int32(j) < m)
     return hits > 0
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
     """Per wanted pair (parallel over blocks of pairs): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
 
     The pairs are distinct, so whether a tie exists is decided by the network at the start of the
     week; only the free slots depend on the order of formation. Tie counts only grow while pairs
-    form, so a pair with an end already full cannot form either (its rows are not read). Each block
-    of ``_PAIR_BLOCK`` pairs first reads what its checks will read (:func:`_touch_rows`).
+    form, so a pair with an end already full cannot form either (its rows are not read). While
+    checking a pair the kernel requests the rows of the pair ``_PAIR_AHEAD`` places further
+    (:func:`_prefetch_pair`), so the random rows arrive while earlier pairs are checked.
     """
     n = n_ties.size
+    flat = agent.reshape(agent.size)
+    cols = agent.shape[1]
     for blk in nb.prange((pairs.size + _PAIR_BLOCK - 1) // _PAIR_BLOCK):
         t0 = blk * _PAIR_BLOCK
         t1 = min(t0 + _PAIR_BLOCK, pairs.size)
-        touched = _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent)
+        for t in range(t0, min(t0 + _PAIR_AHEAD, t1)):
+            _prefetch_pair(pairs[t], n, partner, n_ties, k, flat, cols)
         for t in range(t0, t1):
+            if t + _PAIR_AHEAD < t1:
+                _prefetch_pair(pairs[t + _PAIR_AHEAD], n, partner, n_ties, k, flat, cols)
             a = pairs[t] // n
             b = pairs[t] % n
-            if n_ties[a] >= k or n_ties[b] >= k or touched < 0:  # (never negative: keeps the reads)
+            if n_ties[a] >= k or n_ties[b] >= k:
                 gains[t, 0] = -1.0
                 continue
             if _in_row(partner, a * k, n_ties[a], k, b) or _in_row(partner, b * k, n_ties[b], k, a):
@@ -394,7 +382,7 @@ def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
                 gains[t, 1] = _pair_gain(agent, b, a, coef)
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0):
     """Write the formed pairs into their slots (parallel: every slot is taken by one pair at most)."""
     for t in nb.prange(pairs.size):
@@ -412,7 +400,7 @@ def _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0):
         gain[sb] = gains[t, 1]
 
 
-@nb.njit(nogil=True, cache=_CACHE)
+@nb.njit(nogil=True, cache=_CACHE, error_model="numpy")
 def form_pairs(pairs, partner, strength, gain, n_ties, k, agent, coef, w0):
     """Form the wanted pairs ``pairs`` (distinct keys ``min * n + max``, ascending) in order; returns the number formed.
 
@@ -463,42 +451,29 @@ def _accumulate(tot, lf, w, v):
 
 
 @nb.njit(inline="always")
-def _grow(strength, gain, s, keep, budget):
-    w = min(strength[s] * keep + gain[s] * budget, np.float32(1.0))
-    strength[s] = w
-    return w
-
-
-@nb.njit(inline="always")
-def _grow_and_sum(strength, gain, partner, lo, nt, keep, budget, pstate):
+def _grow_and_sum(strength, gain, partner, lo, nt, k, keep, budget, pstate):
     """``w <- min(1, w keep + gain budget)`` on slots ``lo .. lo + nt`` and both support sums.
 
-    Four slots at a time, each into its own pair of partial sums (added ``(0 + 1) + (2 + 3)`` at
-    the end; the last ``nt % 4`` slots go to the first pair): four independent chains of additions
-    instead of one, so the loop is no longer bound by the latency of one float32 addition per tie.
-    Indices are unsigned (no negative-index wraparound code).
+    One loop over all ``k`` slots of the row, the slots past the last tie masked off (they keep
+    their value and add 0): a loop of fixed length without branches and with unsigned indices,
+    which the compiler vectorises (partial sums per vector lane, fast math).
     """
+    one = np.float32(1.0)
     zero = np.float32(0.0)
-    t0 = t1 = t2 = t3 = zero
-    l0 = l1 = l2 = l3 = zero
-    s = np.uint64(lo)
-    end = s + np.uint64(nt)
-    four = np.uint64(4)
-    while s + four <= end:
-        w0 = _grow(strength, gain, s, keep, budget)
-        w1 = _grow(strength, gain, s + np.uint64(1), keep, budget)
-        w2 = _grow(strength, gain, s + np.uint64(2), keep, budget)
-        w3 = _grow(strength, gain, s + np.uint64(3), keep, budget)
-        t0, l0 = _accumulate(t0, l0, w0, pstate[np.uint32(partner[s])])
-        t1, l1 = _accumulate(t1, l1, w1, pstate[np.uint32(partner[s + np.uint64(1)])])
-        t2, l2 = _accumulate(t2, l2, w2, pstate[np.uint32(partner[s + np.uint64(2)])])
-        t3, l3 = _accumulate(t3, l3, w3, pstate[np.uint32(partner[s + np.uint64(3)])])
-        s += four
-    while s < end:
-        w0 = _grow(strength, gain, s, keep, budget)
-        t0, l0 = _accumulate(t0, l0, w0, pstate[np.uint32(partner[s])])
-        s += np.uint64(1)
-    return (t0 + t1) + (t2 + t3), (l0 + l1) + (l2 + l3)
+    tot = zero
+    lf = zero
+    m = np.int32(nt)
+    base = np.uint64(lo)
+    for j in range(k):
+        s = base + np.uint64(j)
+        w0 = strength[s]
+        w = min(w0 * keep + gain[s] * budget, one)
+        strength[s] = w if np.int32(j) < m else w0
+    for j in range(k):
+        s = base + np.uint64(j)
+        w = strength[s] if np.int32(j) < m else zero
+        tot, lf = _accumulate(tot, lf, w, pstate[np.uint32(partner[s])])
+    return tot, lf
 
 
 @nb.njit(inline="always")
@@ -550,7 +525,7 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conf
     """
     lo = i * k
     n_conf, s = _poisson_p0(s, conflict_rate, conflict_p0)
-    tot, lf = _grow_and_sum(strength, gain, partner, lo, nt, keep, budget, pstate)
+    tot, lf = _grow_and_sum(strength, gain, partner, lo, nt, k, keep, budget, pstate)
     if n_conf:  # each conflict hits a random one of the k slots (nothing when the slot is free)
         factor = np.float32(1.0 - net[_C_COST])
         for _ in range(n_conf):
@@ -565,9 +540,10 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conf
                 lf -= cut if v < np.float32(0.0) else np.float32(0.0)
     if prune:
         w_min = np.float32(net[_W_MIN])
-        weak = 0
-        for t in range(lo, lo + nt):
-            weak += strength[t] < w_min
+        weak = np.int32(0)
+        m = np.int32(nt)
+        for j in range(k):  # all slots, those past the last tie masked off (a vectorised loop)
+            weak += np.int32(strength[np.uint64(lo + j)] < w_min) & np.int32(np.int32(j) < m)
         if weak:
             tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, np.float32(0.0), budget, w_min,
                                            pstate)  # fmt: skip
@@ -604,7 +580,7 @@ def _perceived_shift(total, shift, net):
     return rs, odds / (odds + shift)
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_s, comp, bias, net, received,
                  perceived):  # fmt: skip
     """Received and perceived support from the current ties (start of adulthood)."""
@@ -614,7 +590,7 @@ def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_
                                                comp[i, _SSE], comp[i, _EA], bias[i], net)  # fmt: skip
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True, error_model="numpy")
 def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lonely, net, total, friends):
     """Every agent's tie row (parallel over agents): strengthening/decay, conflicts, pruning, the support sums.
 
@@ -660,7 +636,7 @@ def _symptom_block(lo, m, codes, conns, fields, streams, symptoms, intensity, ne
             intensity[i, q] += (p - intensity[i, q]) * rate_sym
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def agent_week(
     key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, rates, therapy, lonely, loneliness, received, perceived,
     stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
