@@ -259,6 +259,10 @@ def _meeting_draws(key, t, n, k):
     return other, route, off1, off2, _u01(_mix(s))
 
 
+#: meetings of an agent whose owner is written without a loop of their own in :func:`meet_draw`
+_OWNER_RUN = 4
+
+
 @nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     """Meeting ``t`` of agent ``i`` (``offsets[i] <= t < offsets[i + 1]``): ``keys[t] = min * n + max`` or -1.
@@ -267,40 +271,49 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     random slot of that friend (an empty slot or a loop back falls back to the random stranger); the
     pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
     + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
-    depends only on the meeting counts. Three passes (the friend, the friend's friend, the
-    formation; ``owner`` and ``friend`` hold the meetings in between) over the meetings of a block
-    of ``_BLOCK`` agents, so the random reads of one pass are independent of each other and the
-    processor overlaps their cache misses; blocks run in parallel (one parallel loop a week: on a
-    busy machine each parallel loop waits for a second thread to be scheduled).
+    depends only on the meeting counts. Per block of ``_BLOCK`` agents (blocks in parallel; one
+    parallel loop a week: on a busy machine each parallel loop waits for a second thread): the
+    meetings' owners (each agent writes its index into ``_OWNER_RUN`` places from its first meeting
+    on, up to the block's last meeting, and the next agents overwrite the surplus: no loop over a
+    Poisson count), then three passes over the block's
+    meetings (the friend, the friend's friend, the formation), each without branches on the draws
+    (selects), so the random reads of a pass are independent of each other and the processor
+    overlaps their cache misses; a pass requests the rows the next pass reads (:func:`prefetch`).
     """
     n = offsets.size - 1
+    fof = net[_FOF]
+    flat = agent.reshape(agent.size)
+    cols = agent.shape[1]
     for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
         a0 = blk * _BLOCK
         a1 = min(a0 + _BLOCK, n)
+        end = offsets[a1]
         for i in range(a0, a1):
-            for t in range(offsets[i], offsets[i + 1]):
-                other, route, off1, _, _ = _meeting_draws(key, t, n, k)
+            t0 = offsets[i]
+            for j in range(_OWNER_RUN):
+                if t0 + j < end:  # (false only at the block's last meetings)
+                    owner[t0 + j] = i
+            for t in range(t0 + _OWNER_RUN, offsets[i + 1]):  # rare: more than _OWNER_RUN meetings
                 owner[t] = i
-                keys[t] = other
-                friend[t] = -1
-                if route < net[_FOF]:
-                    f = partner[i * k + off1]
-                    if f != i:
-                        friend[t] = f
+        for t in range(offsets[a0], offsets[a1]):
+            i = owner[t]
+            other, route, off1, off2, _ = _meeting_draws(key, t, n, k)
+            f = partner[i * k + off1]
+            via = route < fof and f != i
+            keys[t] = other
+            friend[t] = f if via else -1
+            prefetch(partner, (f if via else i) * k + off2)
         for t in range(offsets[a0], offsets[a1]):
             f = friend[t]
-            if f >= 0:
-                c = partner[f * k + _meeting_draws(key, t, n, k)[3]]
-                if c != f and c != owner[t]:
-                    keys[t] = c
-                else:
-                    friend[t] = -1
+            i = owner[t]
+            c = partner[(f if f >= 0 else i) * k + _meeting_draws(key, t, n, k)[3]]
+            ok = f >= 0 and c != f and c != i
+            keys[t] = c if ok else keys[t]
+            friend[t] = f if ok else -1
+            prefetch(flat, keys[t] * cols)
         for t in range(offsets[a0], offsets[a1]):
             i = owner[t]
             other = keys[t]
-            keys[t] = -1
-            if other == i:
-                continue
             z = (
                 net[_F0]
                 + (net[_F_TRI] if friend[t] >= 0 else 0.0)
@@ -308,8 +321,8 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 + agent[i, AGENT_SOLO]
                 + agent[other, AGENT_SOLO]
             )
-            if _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z)):
-                keys[t] = min(i, other) * n + max(i, other)
+            want = other != i and _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z))
+            keys[t] = min(i, other) * n + max(i, other) if want else -1
 
 
 #: wanted pairs per block of :func:`_pair_checks`
