@@ -261,6 +261,8 @@ def _meeting_draws(key, t, n, k):
 
 #: meetings of an agent whose owner is written without a loop of their own in :func:`meet_draw`
 _OWNER_RUN = 4
+#: meetings ahead whose owner's row :func:`meet_draw` requests
+_MEET_AHEAD = 8
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
@@ -296,6 +298,10 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
             for t in range(t0 + _OWNER_RUN, offsets[i + 1]):  # rare: more than _OWNER_RUN meetings
                 owner[t] = i
         for t in range(offsets[a0], offsets[a1]):
+            if t + _MEET_AHEAD < end:  # the row of a meeting _MEET_AHEAD further
+                ahead = owner[t + _MEET_AHEAD] * k
+                for s in range(0, k, 16):
+                    prefetch(partner, ahead + s)
             i = owner[t]
             other, route, off1, off2, _ = _meeting_draws(key, t, n, k)
             f = partner[i * k + off1]
@@ -637,13 +643,13 @@ def _symptom_block(lo, m, codes, conns, fields, streams, symptoms, intensity, ne
         aq = minus_a[q]
         gq = np.uint64(q + 1) * _GAMMA
         for j in range(m):
-            drive[j] = (neighbours[codes[j], q] * conns[j] + fields[j] - bq) * aq
+            drive[j] = (neighbours[np.uint64(codes[j]), q] * conns[j] + fields[j] - bq) * aq
         for j in range(m):
             probs[j] = np.float32(1.0) / (np.float32(1.0) + _exp32(drive[j]))
         for j in range(m):
             unif[j] = np.float32(_mix(streams[j] + gq) >> _S40) * scale
         for j in range(m):
-            i = lo + j
+            i = np.uint64(lo + j)
             p = probs[j]
             symptoms[i, q] = unif[j] < p
             intensity[i, q] += (p - intensity[i, q]) * rate_sym
@@ -687,12 +693,11 @@ def agent_week(
             # 5 loneliness (SISa) and its moving average
             s += _GAMMA
             u = _u01(_mix(s))
-            if lonely[i]:
-                now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
-            else:
-                z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
-                     - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
-                now = u < _sigmoid(z)
+            was = lonely[i]  # one logistic, chosen by the state (selects, not a branch the processor mispredicts)
+            z_onset = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
+                       - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
+            p = _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5) if was else z_onset)
+            now = (u >= p) if was else (u < p)
             lonely[i] = now
             lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
             loneliness[i] = lsc
