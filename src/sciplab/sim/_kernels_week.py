@@ -261,6 +261,8 @@ def _meeting_draws(key, t, n, k):
 
 #: meetings of an agent whose owner is written without a loop of their own in :func:`meet_draw`
 _OWNER_RUN = 4
+#: agents ahead whose tie rows :func:`tie_rows` requests
+_ROW_AHEAD = 2
 #: meetings ahead whose owner's row :func:`meet_draw` requests
 _MEET_AHEAD = 8
 
@@ -618,7 +620,14 @@ def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lone
     random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``. The keep
     factors and conflict rates come from the rate cache (:func:`week_prep`).
     """
-    for i in nb.prange(n_ties.size):
+    n = n_ties.size
+    for i in nb.prange(n):
+        if i + _ROW_AHEAD < n:  # the rows of the agent _ROW_AHEAD further
+            ahead = (i + _ROW_AHEAD) * k
+            for s in range(0, k, 16):
+                prefetch(strength, ahead + s)
+                prefetch(gain, ahead + s)
+                prefetch(partner, ahead + s)
         nt = n_ties[i]
         keep = np.float32(rates[i, _R_KEEP1] if lonely[i] else rates[i, _R_KEEP0])
         budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
