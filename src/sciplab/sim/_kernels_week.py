@@ -262,7 +262,7 @@ def _meeting_draws(key, t, n, k):
 #: meetings of an agent whose owner is written without a loop of their own in :func:`meet_draw`
 _OWNER_RUN = 4
 #: agents ahead whose tie rows :func:`tie_rows` requests
-_ROW_AHEAD = 4
+_ROW_AHEAD = 8
 #: meetings ahead whose owner's row :func:`meet_draw` requests
 _MEET_AHEAD = 8
 
