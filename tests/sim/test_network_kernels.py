@@ -174,6 +174,31 @@ def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
     assert 50 < n_conflict_rows < n - 50
 
 
+@pytest.mark.parametrize("k", [20, 64])
+def test_row_loops_ignore_the_slots_past_the_last_tie(k):
+    """The fixed-length row loops (all k slots, masked) read only a row's ties, whatever the free slots hold."""
+    rng = np.random.default_rng(12)
+    n = 80
+    t = _compact_slots(rng, n, k, fill=0.6)
+    pstate = (rng.random(n) + 0.01).astype(np.float32) * np.where(rng.random(n) < 0.3, -1, 1).astype(np.float32)
+    for i in range(n):
+        m = t.n_ties[i]
+        junk = np.setdiff1d(np.arange(n), np.r_[t.partner2d[i, :m], i])[0]  # not a partner of i
+        t.partner2d[i, m:], t.strength2d[i, m:], t.gain2d[i, m:] = junk, 0.5, 0.02
+        before = t.strength2d[i].copy()
+        keep, budget = np.float32(0.97), np.float32(0.6)
+        tot, lf = _kernels_week._grow_and_sum(t.strength, t.gain, t.partner, i * k, m, k, keep, budget, pstate)
+        w = np.minimum(before[:m] * keep + t.gain2d[i, :m] * budget, np.float32(1))
+        np.testing.assert_allclose(t.strength2d[i, :m], w, rtol=1e-6)
+        np.testing.assert_array_equal(t.strength2d[i, m:], before[m:])
+        v = pstate[t.partner2d[i, :m]]
+        np.testing.assert_allclose(tot, (w * np.abs(v)).sum(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lf, (w * (v < 0)).sum(), rtol=1e-5, atol=1e-6)
+        assert not _kernels_week._in_row(t.partner, i * k, m, k, junk) or m == k
+        if m:
+            assert _kernels_week._in_row(t.partner, i * k, m, k, t.partner2d[i, m - 1])
+
+
 @nb.njit
 def _stream_draws(key, n, lam):
     """Agent ``i``'s first uniform and a Poisson(lam) count from its stream, for ``i < n``."""
