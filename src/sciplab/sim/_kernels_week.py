@@ -268,7 +268,7 @@ _MEET_AHEAD = 8
 
 
 @nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
-def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
+def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys, slot, uform):
     """Meeting ``t`` of agent ``i`` (``offsets[i] <= t < offsets[i + 1]``): ``keys[t] = min * n + max`` or -1.
 
     With probability ``friend_of_friend`` the meeting goes through a random slot of ``i`` and then a
@@ -279,10 +279,11 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
     parallel loop a week: on a busy machine each parallel loop waits for a second thread): the
     meetings' owners (each agent writes its index into ``_OWNER_RUN`` places from its first meeting
     on, up to the block's last meeting, and the next agents overwrite the surplus: no loop over a
-    Poisson count), then three passes over the block's
-    meetings (the friend, the friend's friend, the formation), each without branches on the draws
-    (selects), so the random reads of a pass are independent of each other and the processor
-    overlaps their cache misses; a pass requests the rows the next pass reads (:func:`prefetch`).
+    Poisson count), then three passes over the block's meetings (the friend, the friend's friend,
+    the formation), each without branches on the draws (selects), so the random reads of a pass are
+    independent of each other and the processor overlaps their cache misses; a pass requests the
+    rows the next pass reads (:func:`prefetch`). The first pass draws all five numbers and keeps
+    the friend's slot (``slot``) and the formation uniform (``uform``) for the later passes.
     """
     n = offsets.size - 1
     fof = net[_FOF]
@@ -305,16 +306,18 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 for s in range(0, k, 16):
                     prefetch(partner, ahead + s)
             i = owner[t]
-            other, route, off1, off2, _ = _meeting_draws(key, t, n, k)
+            other, route, off1, off2, u = _meeting_draws(key, t, n, k)
             f = partner[i * k + off1]
             via = route < fof and f != i
             keys[t] = other
             friend[t] = f if via else -1
-            prefetch(partner, (f if via else i) * k + off2)
+            slot[t] = (f if via else i) * k + off2
+            uform[t] = u
+            prefetch(partner, slot[t])
         for t in range(offsets[a0], offsets[a1]):
             f = friend[t]
             i = owner[t]
-            c = partner[(f if f >= 0 else i) * k + _meeting_draws(key, t, n, k)[3]]
+            c = partner[slot[t]]
             ok = f >= 0 and c != f and c != i
             keys[t] = c if ok else keys[t]
             friend[t] = f if ok else -1
@@ -329,7 +332,7 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 + agent[i, AGENT_SOLO]
                 + agent[other, AGENT_SOLO]
             )
-            want = other != i and _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z))
+            want = other != i and uform[t] < 1.0 / (1.0 + np.exp(-z))
             keys[t] = min(i, other) * n + max(i, other) if want else -1
 
 

@@ -323,7 +323,8 @@ def adult_step(pop: Population, params: SimParams, rng: np.random.Generator, wee
     m = int(offsets[-1])
     wanted = ties.work("wanted", m, np.int64)
     kw.meet_draw(keys[1], offsets, ties.partner, ties.k, ties.work("agent", (pop.n, 5), np.float64), net,
-                 ties.work("owner", m, np.int64), ties.work("friend", m, np.int64), wanted)  # fmt: skip
+                 ties.work("owner", m, np.int64), ties.work("friend", m, np.int64), wanted, ties.work("slot", m, np.int64),
+                 ties.work("uform", m, np.float64))  # fmt: skip
     kw.form_pairs(_distinct_sorted(wanted[wanted >= 0]), ties.partner, ties.strength, ties.gain, ties.n_ties, ties.k,
                   ties.work("agent", (pop.n, 5), np.float64), wk.pair_coef,
                   np.float32(params.network.initial_strength))  # fmt: skip
