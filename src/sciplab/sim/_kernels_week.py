@@ -692,16 +692,20 @@ def agent_week(
         conns = np.empty(m, np.float32)
         fields = np.empty(m, np.float32)
         streams = np.empty(m, np.uint64)
+        support = np.empty(m)
+        for j in range(m):  # 4 support first, in a loop of its own (short chains: agents overlap)
+            i = lo + j
+            rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
+            received[i] = rs
+            perceived[i] = ps
+            support[j] = min(max(ps + therapy[i], 0.0), 1.0)
         for j in range(m):
             i = lo + j
             s = _seed(key, i)
             anx = anx_p[i] + anx_s[i]
             avo = avo_p[i] + avo_s[i]
             sse = comp[i, _SSE]
-            rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
-            received[i] = rs
-            perceived[i] = ps
-            ps = min(max(ps + therapy[i], 0.0), 1.0)
+            ps = support[j]
             # 5 loneliness (SISa) and its moving average
             s += _GAMMA
             u = _u01(_mix(s))
