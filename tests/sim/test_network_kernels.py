@@ -310,8 +310,8 @@ def test_meet_draw_matches_the_meeting_rules():
     offsets = np.r_[0, np.cumsum(counts)]
     m, key = int(offsets[-1]), np.uint64(12345)
     keys, owner, friend = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    _kernels_week.meet_draw(key, offsets, t.partner, k, agent, net, owner, friend, keys, np.empty(m, np.int64),
-                            np.empty(m))
+    slot, uform = np.empty(m, np.int64), np.empty(m)
+    _kernels_week.meet_draw(key, offsets, t.partner, k, agent, net, owner, friend, keys, slot, uform)
     f0, f_tri, f_hom = (
         net[_kernels_week.NET_COEF.index(c)] for c in ("form_intercept", "form_triadic", "form_homophily")
     )
