@@ -174,6 +174,31 @@ def test_tie_row_kernel_matches_the_rule_order_in_numpy(prune):
     assert 50 < n_conflict_rows < n - 50
 
 
+@pytest.mark.parametrize("k", [20, 64])
+def test_row_loops_ignore_the_slots_past_the_last_tie(k):
+    """The fixed-length row loops (all k slots, masked) read only a row's ties, whatever the free slots hold."""
+    rng = np.random.default_rng(12)
+    n = 80
+    t = _compact_slots(rng, n, k, fill=0.6)
+    pstate = (rng.random(n) + 0.01).astype(np.float32) * np.where(rng.random(n) < 0.3, -1, 1).astype(np.float32)
+    for i in range(n):
+        m = t.n_ties[i]
+        junk = np.setdiff1d(np.arange(n), np.r_[t.partner2d[i, :m], i])[0]  # not a partner of i
+        t.partner2d[i, m:], t.strength2d[i, m:], t.gain2d[i, m:] = junk, 0.5, 0.02
+        before = t.strength2d[i].copy()
+        keep, budget = np.float32(0.97), np.float32(0.6)
+        tot, lf = _kernels_week._grow_and_sum(t.strength, t.gain, t.partner, i * k, m, k, keep, budget, pstate)
+        w = np.minimum(before[:m] * keep + t.gain2d[i, :m] * budget, np.float32(1))
+        np.testing.assert_allclose(t.strength2d[i, :m], w, rtol=1e-6)
+        np.testing.assert_array_equal(t.strength2d[i, m:], before[m:])
+        v = pstate[t.partner2d[i, :m]]
+        np.testing.assert_allclose(tot, (w * np.abs(v)).sum(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(lf, (w * (v < 0)).sum(), rtol=1e-5, atol=1e-6)
+        assert not _kernels_week._in_row(t.partner, i * k, m, k, junk) or m == k
+        if m:
+            assert _kernels_week._in_row(t.partner, i * k, m, k, t.partner2d[i, m - 1])
+
+
 @nb.njit
 def _stream_draws(key, n, lam):
     """Agent ``i``'s first uniform and a Poisson(lam) count from its stream, for ``i < n``."""
@@ -285,7 +310,8 @@ def test_meet_draw_matches_the_meeting_rules():
     offsets = np.r_[0, np.cumsum(counts)]
     m, key = int(offsets[-1]), np.uint64(12345)
     keys, owner, friend = np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64)
-    _kernels_week.meet_draw(key, offsets, t.partner, k, agent, net, owner, friend, keys)
+    slot, uform = np.empty(m, np.int64), np.empty(m)
+    _kernels_week.meet_draw(key, offsets, t.partner, k, agent, net, owner, friend, keys, slot, uform)
     f0, f_tri, f_hom = (
         net[_kernels_week.NET_COEF.index(c)] for c in ("form_intercept", "form_triadic", "form_homophily")
     )
@@ -323,7 +349,7 @@ def test_form_pairs_forms_each_wanted_pair_once_in_pair_order():
     g_ij = np.array([_kernels._pair_gain(agent, x, y, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
     g_ji = np.array([_kernels._pair_gain(agent, y, x, coef) for x, y in zip(i, j, strict=True)], dtype=np.float32)
     formed_ref = ref.add_pairs(i, j, 0.3, g_ij, g_ji)
-    formed = _kernels_week.form_pairs(keys, t.partner, t.strength, t.gain, t.n_ties, k, agent, coef, np.float32(0.3))
+    formed = _kernels_week.form_pairs(pairs, t.partner, t.strength, t.gain, t.n_ties, k, agent, coef, np.float32(0.3))
     assert formed == int(formed_ref.sum()) > 20 and not formed_ref.all()
     np.testing.assert_array_equal(t.partner, ref.partner)
     np.testing.assert_array_equal(t.n_ties, ref.n_ties)

@@ -77,6 +77,34 @@ def test_compiled_singular_replicates_fail_as_in_the_numpy_engine():
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("model", [MODELS[1], "m1 ~ x + w\ny ~ m1 + x + w"])
+def test_lanes_do_not_change_a_replicate(model):
+    # replicates are estimated side by side in vector lanes: a replicate's numbers (bits) do not depend on
+    # the lane width, on its neighbours (singular or not) or on its place in a partial last block
+    from sciplab.stats import _path_kernels as pk
+
+    n = 30
+    df = make_data(n, seed=5)
+    df["x"] = 0.0
+    df.loc[:1, "x"] = 1.0  # a rare binary predictor: many singular resamples among regular ones
+    _, spec = _compile(model)
+    engine = _Engine(spec, df[spec.variables].to_numpy(float))
+    counts = bs.Resampler(n, 203, seed=2).counts()
+    sums = np.ascontiguousarray(counts @ engine.products)
+    arrays = pk.plan(engine.model, engine.mean, engine.sd)
+    width = 2 * len(engine.model.params) + len(engine.model.equations) + 1
+    outs = {}
+    for lanes in (1, 3, 8, pk.LANES, 256):
+        out = np.full((sums.shape[0], width), -7.0)
+        pk.estimate(sums, *arrays, kf.SINGULAR_TOL, lanes, out)
+        outs[lanes] = out
+    failed = outs[1][:, -1] == 1.0
+    assert 5 < failed.sum() < 190  # both kinds of replicate, mixed within blocks
+    assert not (outs[1] == -7.0).any()  # every row written
+    for lanes, out in outs.items():
+        assert out.tobytes() == outs[1].tobytes(), f"lanes={lanes}"
+
+
 def test_estimation_kernel_is_compiled_only_when_cached_or_paid_for(tmp_path):
     # a fresh numba cache: the first runs estimate with numpy (no compile), a process that has
     # estimated enough compiles the kernel, and both give the same replicates

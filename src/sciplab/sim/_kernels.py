@@ -16,6 +16,10 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sciplab._core.numba_cache import kernel_cache_usable
 
@@ -33,6 +37,30 @@ def _cache_usable(module_file: str = __file__) -> bool:
 
 
 _CACHE = _cache_usable()
+
+
+@intrinsic
+def prefetch(typingctx, arr, idx):  # pragma: no cover - compiled into the kernels
+    """Ask the processor to bring ``arr[idx]``'s cache line in (``llvm.prefetch``; no effect on any value).
+
+    A hint, not a load: the instruction retires at once, so a loop can request the rows it will
+    read some iterations ahead without waiting for them. ``idx`` must lie inside the array.
+    """
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, signature, args):
+        arrty = signature.args[0]
+        ary = context.make_array(arrty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, arrty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")  # fmt: skip
+        # read, high temporal locality, data cache
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 #: columns of the packed per-agent state read by :func:`meet_form`

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain
+from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain, prefetch
 
 _CACHE = _cache_usable(__file__)
 
@@ -205,7 +205,7 @@ def _rates(i, comp, warmth, anx, avo, bias, net, dis, rates):
     )
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def week_prep(key, comp, warmth, anx_p, anx_s, avo_p, avo_s, bias, lonely, net, dis, snap, rates, agent, pstate,
               counts):  # fmt: skip
     """Per agent: the rate cache, the packed meeting state, the partner state, the meeting count.
@@ -259,48 +259,72 @@ def _meeting_draws(key, t, n, k):
     return other, route, off1, off2, _u01(_mix(s))
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
-def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
+#: meetings of an agent whose owner is written without a loop of their own in :func:`meet_draw`
+_OWNER_RUN = 4
+#: agents ahead whose tie rows :func:`tie_rows` requests
+_ROW_AHEAD = 8
+#: meetings ahead whose owner's row :func:`meet_draw` requests
+_MEET_AHEAD = 8
+
+
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
+def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys, slot, uform):
     """Meeting ``t`` of agent ``i`` (``offsets[i] <= t < offsets[i + 1]``): ``keys[t] = min * n + max`` or -1.
 
     With probability ``friend_of_friend`` the meeting goes through a random slot of ``i`` and then a
     random slot of that friend (an empty slot or a loop back falls back to the random stranger); the
     pair wants a tie when a uniform is below ``logistic(b0 + b_tri via - b_hom |warmth_i - warmth_j|
     + solo_i + solo_j)``. Each meeting has its own stream (five draws), keyed by its index, which
-    depends only on the meeting counts. Three passes (the friend, the friend's friend, the
-    formation; ``owner`` and ``friend`` hold the meetings in between) over the meetings of a block
-    of ``_BLOCK`` agents, so the random reads of one pass are independent of each other and the
-    processor overlaps their cache misses; blocks run in parallel (one parallel loop a week: on a
-    busy machine each parallel loop waits for a second thread to be scheduled).
+    depends only on the meeting counts. Per block of ``_BLOCK`` agents (blocks in parallel; one
+    parallel loop a week: on a busy machine each parallel loop waits for a second thread): the
+    meetings' owners (each agent writes its index into ``_OWNER_RUN`` places from its first meeting
+    on, up to the block's last meeting, and the next agents overwrite the surplus: no loop over a
+    Poisson count), then three passes over the block's meetings (the friend, the friend's friend,
+    the formation), each without branches on the draws (selects), so the random reads of a pass are
+    independent of each other and the processor overlaps their cache misses; a pass requests the
+    rows the next pass reads (:func:`prefetch`). The first pass draws all five numbers and keeps
+    the friend's slot (``slot``) and the formation uniform (``uform``) for the later passes.
     """
     n = offsets.size - 1
+    fof = net[_FOF]
+    flat = agent.reshape(agent.size)
+    cols = agent.shape[1]
     for blk in nb.prange((n + _BLOCK - 1) // _BLOCK):
         a0 = blk * _BLOCK
         a1 = min(a0 + _BLOCK, n)
+        end = offsets[a1]
         for i in range(a0, a1):
-            for t in range(offsets[i], offsets[i + 1]):
-                other, route, off1, _, _ = _meeting_draws(key, t, n, k)
+            t0 = offsets[i]
+            for j in range(_OWNER_RUN):
+                if t0 + j < end:  # (false only at the block's last meetings)
+                    owner[t0 + j] = i
+            for t in range(t0 + _OWNER_RUN, offsets[i + 1]):  # rare: more than _OWNER_RUN meetings
                 owner[t] = i
-                keys[t] = other
-                friend[t] = -1
-                if route < net[_FOF]:
-                    f = partner[i * k + off1]
-                    if f != i:
-                        friend[t] = f
+        for t in range(offsets[a0], offsets[a1]):
+            if t + _MEET_AHEAD < end:  # the row of a meeting _MEET_AHEAD further
+                ahead = owner[t + _MEET_AHEAD] * k
+                for s in range(0, k, 16):
+                    prefetch(partner, ahead + s)
+            i = owner[t]
+            other, route, off1, off2, u = _meeting_draws(key, t, n, k)
+            f = partner[i * k + off1]
+            via = route < fof and f != i
+            keys[t] = other
+            friend[t] = f if via else -1
+            slot[t] = (f if via else i) * k + off2
+            uform[t] = u
+            prefetch(partner, slot[t])
         for t in range(offsets[a0], offsets[a1]):
             f = friend[t]
-            if f >= 0:
-                c = partner[f * k + _meeting_draws(key, t, n, k)[3]]
-                if c != f and c != owner[t]:
-                    keys[t] = c
-                else:
-                    friend[t] = -1
+            i = owner[t]
+            c = partner[slot[t]]
+            ok = f >= 0 and c != f and c != i
+            keys[t] = c if ok else keys[t]
+            friend[t] = f if ok else -1
+            prefetch(flat, keys[t] * cols)
         for t in range(offsets[a0], offsets[a1]):
             i = owner[t]
             other = keys[t]
-            keys[t] = -1
-            if other == i:
-                continue
             z = (
                 net[_F0]
                 + (net[_F_TRI] if friend[t] >= 0 else 0.0)
@@ -308,73 +332,81 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys):
                 + agent[i, AGENT_SOLO]
                 + agent[other, AGENT_SOLO]
             )
-            if _meeting_draws(key, t, n, k)[4] < 1.0 / (1.0 + np.exp(-z)):
-                keys[t] = min(i, other) * n + max(i, other)
+            want = other != i and uform[t] < 1.0 / (1.0 + np.exp(-z))
+            keys[t] = min(i, other) * n + max(i, other) if want else -1
 
 
-#: wanted pairs per block of :func:`_pair_checks` (the reads that bring their rows in are issued together)
-_PAIR_BLOCK = 32
+#: wanted pairs per block of :func:`_pair_checks`
+_PAIR_BLOCK = 256
+#: pairs ahead whose rows :func:`_pair_checks` requests while checking a pair
+_PAIR_AHEAD = 12
 
 
 @nb.njit(inline="always")
-def _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent):
-    """Read the tie counts, the rows' cache lines and the packed state of both ends of pairs ``t0 .. t1``.
+def _prefetch_pair(key, n, partner, n_ties, k, flat, cols):
+    """Request what the check of pair ``key`` reads: both ends' tie counts, partner rows and packed state."""
+    a = key // n
+    b = key % n
+    prefetch(n_ties, a)
+    prefetch(n_ties, b)
+    prefetch(flat, a * cols)
+    prefetch(flat, b * cols)
+    for s in range(0, k, 16):  # one request per 64-byte line of int32 partners
+        prefetch(partner, a * k + s)
+        prefetch(partner, b * k + s)
 
-    Independent reads (no result depends on another), so the processor has the cache misses of a
-    whole block in flight at once instead of one pair's at a time; returns a count that depends on
-    every read (never negative: slot partners are agent indices), so the compiler keeps them.
-    Nothing is written.
+
+@nb.njit(inline="always")
+def _in_row(partner, lo, nt, k, b):
+    """Whether ``b`` is among the partners of slots ``lo .. lo + nt`` (a row of capacity ``k``).
+
+    Compares all ``k`` slots of the row, the slots past the last tie masked off: a loop of fixed
+    length without branches, unsigned indices and int32 compares, which the compiler vectorises
+    (64 slots: four 512-bit compares).
     """
-    acc = 0
-    for t in range(t0, t1):
-        a = pairs[t] // n
-        b = pairs[t] % n
-        na = n_ties[a]
-        nb_ = n_ties[b]
-        acc += (agent[a, 0] > 0.0) + (agent[b, 0] > 0.0)
-        if na < k and nb_ < k:
-            for s in range(a * k, a * k + na, 16):  # one read per 64-byte line of int32 partners
-                acc += partner[s]
-            for s in range(b * k, b * k + nb_, 16):
-                acc += partner[s]
-    return acc
+    bb = np.int32(b)
+    m = np.int32(nt)
+    hits = np.int32(0)
+    base = np.uint64(lo)
+    for j in range(k):
+        hits += np.int32(partner[base + np.uint64(j)] == bb) & np.int32(np.int32(j) < m)
+    return hits > 0
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def _pair_checks(pairs, partner, n_ties, k, agent, coef, gains):
     """Per wanted pair (parallel over blocks of pairs): -1 in ``gains[t, 0]`` when it cannot form, else both gains.
 
     The pairs are distinct, so whether a tie exists is decided by the network at the start of the
     week; only the free slots depend on the order of formation. Tie counts only grow while pairs
-    form, so a pair with an end already full cannot form either (its rows are not read). Each block
-    of ``_PAIR_BLOCK`` pairs first reads what its checks will read (:func:`_touch_rows`).
+    form, so a pair with an end already full cannot form either (its rows are not read). While
+    checking a pair the kernel requests the rows of the pair ``_PAIR_AHEAD`` places further
+    (:func:`_prefetch_pair`), so the random rows arrive while earlier pairs are checked.
     """
     n = n_ties.size
+    flat = agent.reshape(agent.size)
+    cols = agent.shape[1]
     for blk in nb.prange((pairs.size + _PAIR_BLOCK - 1) // _PAIR_BLOCK):
         t0 = blk * _PAIR_BLOCK
         t1 = min(t0 + _PAIR_BLOCK, pairs.size)
-        touched = _touch_rows(pairs, t0, t1, n, partner, n_ties, k, agent)
+        for t in range(t0, min(t0 + _PAIR_AHEAD, t1)):
+            _prefetch_pair(pairs[t], n, partner, n_ties, k, flat, cols)
         for t in range(t0, t1):
+            if t + _PAIR_AHEAD < t1:
+                _prefetch_pair(pairs[t + _PAIR_AHEAD], n, partner, n_ties, k, flat, cols)
             a = pairs[t] // n
             b = pairs[t] % n
-            if n_ties[a] >= k or n_ties[b] >= k or touched < 0:  # (never negative: keeps the reads)
+            if n_ties[a] >= k or n_ties[b] >= k:
                 gains[t, 0] = -1.0
                 continue
-            exists = False
-            for s in range(a * k, a * k + n_ties[a]):
-                if partner[s] == b:
-                    exists = True
-            for s in range(b * k, b * k + n_ties[b]):
-                if partner[s] == a:
-                    exists = True
-            if exists:
+            if _in_row(partner, a * k, n_ties[a], k, b) or _in_row(partner, b * k, n_ties[b], k, a):
                 gains[t, 0] = -1.0
             else:
                 gains[t, 0] = _pair_gain(agent, a, b, coef)
                 gains[t, 1] = _pair_gain(agent, b, a, coef)
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0):
     """Write the formed pairs into their slots (parallel: every slot is taken by one pair at most)."""
     for t in nb.prange(pairs.size):
@@ -392,9 +424,9 @@ def _write_pairs(pairs, slots, gains, partner, strength, gain, n, w0):
         gain[sb] = gains[t, 1]
 
 
-@nb.njit(nogil=True, cache=_CACHE)
-def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
-    """Form the wanted pairs (``keys >= 0``) once each in key order; returns the number formed.
+@nb.njit(nogil=True, cache=_CACHE, error_model="numpy")
+def form_pairs(pairs, partner, strength, gain, n_ties, k, agent, coef, w0):
+    """Form the wanted pairs ``pairs`` (distinct keys ``min * n + max``, ascending) in order; returns the number formed.
 
     A pair forms when neither direction exists and both ends have a free slot; each end appends the
     tie after its last one (compact rows) with strength ``w0`` and its direction's gain
@@ -402,15 +434,11 @@ def form_pairs(keys, partner, strength, gain, n_ties, k, agent, coef, w0):
     existence checks and gains are computed in parallel first (:func:`_pair_checks`), the slots are
     then taken in pair order by a serial pass over the tie counts alone (a small array, so the pass
     does not wait for the tie rows), and the ties are written in parallel (:func:`_write_pairs`).
+    The caller sorts the meetings' keys (:func:`sciplab.sim.network.adult_step`: NumPy's sort,
+    several times faster than a compiled one on these sizes).
     """
     n = n_ties.size
-    wanted = np.sort(keys[keys >= 0])
-    m = 0
-    for t in range(wanted.size):  # distinct pairs, in place
-        if t == 0 or wanted[t] != wanted[m - 1]:
-            wanted[m] = wanted[t]
-            m += 1
-    pairs = wanted[:m]
+    m = pairs.size
     gains = np.empty((m, 2), dtype=np.float32)
     _pair_checks(pairs, partner, n_ties, k, agent, coef, gains)
     slots = np.full((m, 2), -1, dtype=np.int64)
@@ -447,14 +475,27 @@ def _accumulate(tot, lf, w, v):
 
 
 @nb.njit(inline="always")
-def _grow_and_sum(strength, gain, partner, lo, hi, keep, budget, pstate):
-    """``w <- min(1, w keep + gain budget)`` on slots ``lo:hi`` and both support sums (vectorised loop)."""
+def _grow_and_sum(strength, gain, partner, lo, nt, k, keep, budget, pstate):
+    """``w <- min(1, w keep + gain budget)`` on slots ``lo .. lo + nt`` and both support sums.
+
+    One loop over all ``k`` slots of the row, the slots past the last tie masked off (they keep
+    their value and add 0): a loop of fixed length without branches and with unsigned indices,
+    which the compiler vectorises (partial sums per vector lane, fast math).
+    """
     one = np.float32(1.0)
-    tot = np.float32(0.0)
-    lf = np.float32(0.0)
-    for s in range(lo, hi):
-        w = min(strength[s] * keep + gain[s] * budget, one)
-        strength[s] = w
+    zero = np.float32(0.0)
+    tot = zero
+    lf = zero
+    m = np.int32(nt)
+    base = np.uint64(lo)
+    for j in range(k):
+        s = base + np.uint64(j)
+        w0 = strength[s]
+        w = min(w0 * keep + gain[s] * budget, one)
+        strength[s] = w if np.int32(j) < m else w0
+    for j in range(k):
+        s = base + np.uint64(j)
+        w = strength[s] if np.int32(j) < m else zero
         tot, lf = _accumulate(tot, lf, w, pstate[np.uint32(partner[s])])
     return tot, lf
 
@@ -508,7 +549,7 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conf
     """
     lo = i * k
     n_conf, s = _poisson_p0(s, conflict_rate, conflict_p0)
-    tot, lf = _grow_and_sum(strength, gain, partner, lo, lo + nt, keep, budget, pstate)
+    tot, lf = _grow_and_sum(strength, gain, partner, lo, nt, k, keep, budget, pstate)
     if n_conf:  # each conflict hits a random one of the k slots (nothing when the slot is free)
         factor = np.float32(1.0 - net[_C_COST])
         for _ in range(n_conf):
@@ -523,9 +564,10 @@ def _row(i, s, nt, strength, gain, partner, k, keep, budget, conflict_rate, conf
                 lf -= cut if v < np.float32(0.0) else np.float32(0.0)
     if prune:
         w_min = np.float32(net[_W_MIN])
-        weak = 0
-        for t in range(lo, lo + nt):
-            weak += strength[t] < w_min
+        weak = np.int32(0)
+        m = np.int32(nt)
+        for j in range(k):  # all slots, those past the last tie masked off (a vectorised loop)
+            weak += np.int32(strength[np.uint64(lo + j)] < w_min) & np.int32(np.int32(j) < m)
         if weak:
             tot, lf, kept = _prune_and_sum(strength, gain, partner, i, lo, lo + nt, np.float32(0.0), budget, w_min,
                                            pstate)  # fmt: skip
@@ -562,7 +604,7 @@ def _perceived_shift(total, shift, net):
     return rs, odds / (odds + shift)
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_s, comp, bias, net, received,
                  perceived):  # fmt: skip
     """Received and perceived support from the current ties (start of adulthood)."""
@@ -572,7 +614,7 @@ def support_only(strength, partner, n_ties, k, pstate, anx_p, anx_s, avo_p, avo_
                                                comp[i, _SSE], comp[i, _EA], bias[i], net)  # fmt: skip
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, fastmath=True, error_model="numpy")
 def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lonely, net, total, friends):
     """Every agent's tie row (parallel over agents): strengthening/decay, conflicts, pruning, the support sums.
 
@@ -581,7 +623,14 @@ def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lone
     random slots; writes ``total[i] = sum_j w_ij resp_j`` and ``friends[i] = sum_j w_ij lonely_j``. The keep
     factors and conflict rates come from the rate cache (:func:`week_prep`).
     """
-    for i in nb.prange(n_ties.size):
+    n = n_ties.size
+    for i in nb.prange(n):
+        if i + _ROW_AHEAD < n:  # the rows of the agent _ROW_AHEAD further
+            ahead = (i + _ROW_AHEAD) * k
+            for s in range(0, k, 16):
+                prefetch(strength, ahead + s)
+                prefetch(gain, ahead + s)
+                prefetch(partner, ahead + s)
         nt = n_ties[i]
         keep = np.float32(rates[i, _R_KEEP1] if lonely[i] else rates[i, _R_KEEP0])
         budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
@@ -606,19 +655,19 @@ def _symptom_block(lo, m, codes, conns, fields, streams, symptoms, intensity, ne
         aq = minus_a[q]
         gq = np.uint64(q + 1) * _GAMMA
         for j in range(m):
-            drive[j] = (neighbours[codes[j], q] * conns[j] + fields[j] - bq) * aq
+            drive[j] = (neighbours[np.uint64(codes[j]), q] * conns[j] + fields[j] - bq) * aq
         for j in range(m):
             probs[j] = np.float32(1.0) / (np.float32(1.0) + _exp32(drive[j]))
         for j in range(m):
             unif[j] = np.float32(_mix(streams[j] + gq) >> _S40) * scale
         for j in range(m):
-            i = lo + j
+            i = np.uint64(lo + j)
             p = probs[j]
             symptoms[i, q] = unif[j] < p
             intensity[i, q] += (p - intensity[i, q]) * rate_sym
 
 
-@nb.njit(parallel=True, nogil=True, cache=_CACHE)
+@nb.njit(parallel=True, nogil=True, cache=_CACHE, error_model="numpy")
 def agent_week(
     key, total, friends, comp, anx_p, anx_s, avo_p, avo_s, rates, therapy, lonely, loneliness, received, perceived,
     stress, symptoms, intensity, neighbours, minus_a, b, net, dis,
@@ -643,25 +692,28 @@ def agent_week(
         conns = np.empty(m, np.float32)
         fields = np.empty(m, np.float32)
         streams = np.empty(m, np.uint64)
+        support = np.empty(m)
+        for j in range(m):  # 4 support first, in a loop of its own (short chains: agents overlap)
+            i = lo + j
+            rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
+            received[i] = rs
+            perceived[i] = ps
+            support[j] = min(max(ps + therapy[i], 0.0), 1.0)
         for j in range(m):
             i = lo + j
             s = _seed(key, i)
             anx = anx_p[i] + anx_s[i]
             avo = avo_p[i] + avo_s[i]
             sse = comp[i, _SSE]
-            rs, ps = _perceived_shift(np.float64(total[i]), rates[i, _R_SHIFT], net)
-            received[i] = rs
-            perceived[i] = ps
-            ps = min(max(ps + therapy[i], 0.0), 1.0)
+            ps = support[j]
             # 5 loneliness (SISa) and its moving average
             s += _GAMMA
             u = _u01(_mix(s))
-            if lonely[i]:
-                now = u >= _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5))
-            else:
-                z = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
-                     - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
-                now = u < _sigmoid(z)
+            was = lonely[i]  # one logistic, chosen by the state (selects, not a branch the processor mispredicts)
+            z_onset = (net[_L0] + net[_L_PS] * (0.5 - ps) + net[_L_ANX] * anx - net[_L_SSE] * sse
+                       - net[_L_DIS] * comp[i, _DIS] + net[_L_F] * friends[i])  # fmt: skip
+            p = _sigmoid(recovery_logit + net[_L_PS] * (ps - 0.5) if was else z_onset)
+            now = (u >= p) if was else (u < p)
             lonely[i] = now
             lsc = loneliness[i] + ((1.0 if now else 0.0) - loneliness[i]) * rate_lonely
             loneliness[i] = lsc
