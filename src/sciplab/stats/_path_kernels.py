@@ -194,7 +194,6 @@ def estimate(
     S = np.empty((kmax, kmax, W))
     St = np.empty((kmax, kmax, W))
     L = np.empty((kmax, kmax, W))
-    d = np.empty((kmax, W))
     dsafe = np.empty((kmax, W))
     rhs = np.empty((kmax, W))
     y = np.empty((kmax, W))
@@ -260,7 +259,6 @@ def estimate(
                     dd = Ms[tii, ln]
                     dd = math.sqrt(dd if dd > 0.0 else 0.0) if dd == dd else dd
                     sing[ln] = sing[ln] or not (dd > 0)
-                    d[i, ln] = dd
                     dsafe[i, ln] = dd if dd > 0 else 1.0
             for i in range(k):
                 for j in range(i, k):
