@@ -85,7 +85,10 @@ def _model_arrays(model: Any) -> tuple[np.ndarray, ...]:
         a = m.index[prm.lhs]
         b = m.index[prm.rhs] if prm.rhs in m.index else a
         params[i] = (KINDS[prm.kind], a, b, eq_pos.get(prm.lhs, -1), eq_pos.get(prm.rhs, -1))
-    iu, ju = np.triu_indices(len(m.variables) + 1)
+    q = len(m.variables) + 1
+    tix = np.empty((q, q), dtype=np.int64)  # position of moment (i, j) among the packed upper-triangle sums
+    iu, ju = np.triu_indices(q)
+    tix[iu, ju] = tix[ju, iu] = np.arange(iu.size)
     sizes = np.array([len(m.variables), len(m.exo)], dtype=np.int64)
     return (
         sizes,
@@ -96,8 +99,7 @@ def _model_arrays(model: Any) -> tuple[np.ndarray, ...]:
         fix_row,
         fix_val,
         params,
-        iu.astype(np.int64),
-        ju.astype(np.int64),
+        tix,
     )
 
 
@@ -130,6 +132,15 @@ def _pd_lanes(S: np.ndarray, k: int, L: np.ndarray, ok: np.ndarray, dv: np.ndarr
                 L[i, j, ln] = dv[ln] / L[j, j, ln]
 
 
+@nb.njit(cache=_CACHE, error_model="numpy", inline="always")
+def _identity_where(S: np.ndarray, k: int, flags: np.ndarray, W: int) -> None:
+    """The leading ``k x k`` block of ``S`` ``(k, k, W)`` becomes the identity in the lanes where ``flags`` is set."""
+    for i in range(k):
+        for j in range(k):
+            for ln in range(W):
+                S[i, j, ln] = (1.0 if i == j else 0.0) if flags[ln] else S[i, j, ln]
+
+
 @nb.njit(nogil=True, cache=_CACHE, error_model="numpy")
 def estimate(
     sums: np.ndarray,
@@ -141,8 +152,7 @@ def estimate(
     fix_row: np.ndarray,
     fix_val: np.ndarray,
     params: np.ndarray,
-    iu: np.ndarray,
-    ju: np.ndarray,
+    tix: np.ndarray,
     mean: np.ndarray,
     sd: np.ndarray,
     tol: float,
@@ -168,12 +178,8 @@ def estimate(
     q = p + 1
     E = eq_int.shape[0]
     P = params.shape[0]
-    T = iu.shape[0]
+    T = sums.shape[1]
     R = sums.shape[0]
-    tix = np.empty((q, q), dtype=np.int64)
-    for t in range(T):
-        tix[iu[t], ju[t]] = t
-        tix[ju[t], iu[t]] = t
     Ms = np.empty((T, W))
     N = np.empty(W)
     mu = np.empty((p, W))
@@ -268,10 +274,7 @@ def estimate(
                         sing[ln] = sing[ln] or not (abs(v) < math.inf)
                         S[i, j, ln] = v
                         S[j, i, ln] = v
-            for i in range(k):
-                for j in range(k):
-                    for ln in range(W):
-                        S[i, j, ln] = (1.0 if i == j else 0.0) if sing[ln] else S[i, j, ln]
+            _identity_where(S, k, sing, W)
             for ln in range(W):
                 bound[ln] = math.inf
             for i in range(k):
@@ -295,10 +298,7 @@ def estimate(
                 _pd_lanes(St, k, L, ok, tmp, W)
                 for ln in range(W):
                     sing[ln] = sing[ln] or (need[ln] and not ok[ln])
-                for i in range(k):
-                    for j in range(k):
-                        for ln in range(W):
-                            S[i, j, ln] = (1.0 if i == j else 0.0) if sing[ln] else S[i, j, ln]
+                _identity_where(S, k, sing, W)
             ok[:] = True
             _pd_lanes(S, k, L, ok, tmp, W)
             for i in range(k):
