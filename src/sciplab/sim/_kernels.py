@@ -63,6 +63,13 @@ def prefetch(typingctx, arr, idx):  # pragma: no cover - compiled into the kerne
     return sig, codegen
 
 
+@nb.njit(inline="always")
+def prefetch_row(arr, lo, k):  # pragma: no cover - compiled into the kernels
+    """:func:`prefetch` the row ``arr[lo : lo + k]`` of 4-byte values: one request per 64-byte cache line."""
+    for s in range(0, k, 16):
+        prefetch(arr, lo + s)
+
+
 #: columns of the packed per-agent state read by :func:`meet_form`
 AGENT_SOLO, AGENT_WARMTH, AGENT_DISCLOSURE, AGENT_CONFLICT, AGENT_ANXIETY = range(5)
 #: order of the coefficients passed to :func:`meet_form`

@@ -37,7 +37,15 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from sciplab.sim._kernels import AGENT_ANXIETY, AGENT_SOLO, AGENT_WARMTH, _cache_usable, _pair_gain, prefetch
+from sciplab.sim._kernels import (
+    AGENT_ANXIETY,
+    AGENT_SOLO,
+    AGENT_WARMTH,
+    _cache_usable,
+    _pair_gain,
+    prefetch,
+    prefetch_row,
+)
 
 _CACHE = _cache_usable(__file__)
 
@@ -302,9 +310,7 @@ def meet_draw(key, offsets, partner, k, agent, net, owner, friend, keys, slot, u
                 owner[t] = i
         for t in range(offsets[a0], offsets[a1]):
             if t + _MEET_AHEAD < end:  # the row of a meeting _MEET_AHEAD further
-                ahead = owner[t + _MEET_AHEAD] * k
-                for s in range(0, k, 16):
-                    prefetch(partner, ahead + s)
+                prefetch_row(partner, owner[t + _MEET_AHEAD] * k, k)
             i = owner[t]
             other, route, off1, off2, u = _meeting_draws(key, t, n, k)
             f = partner[i * k + off1]
@@ -351,9 +357,8 @@ def _prefetch_pair(key, n, partner, n_ties, k, flat, cols):
     prefetch(n_ties, b)
     prefetch(flat, a * cols)
     prefetch(flat, b * cols)
-    for s in range(0, k, 16):  # one request per 64-byte line of int32 partners
-        prefetch(partner, a * k + s)
-        prefetch(partner, b * k + s)
+    prefetch_row(partner, a * k, k)
+    prefetch_row(partner, b * k, k)
 
 
 @nb.njit(inline="always")
@@ -627,10 +632,9 @@ def tie_rows(key, prune, strength, gain, partner, n_ties, k, pstate, rates, lone
     for i in nb.prange(n):
         if i + _ROW_AHEAD < n:  # the rows of the agent _ROW_AHEAD further
             ahead = (i + _ROW_AHEAD) * k
-            for s in range(0, k, 16):
-                prefetch(strength, ahead + s)
-                prefetch(gain, ahead + s)
-                prefetch(partner, ahead + s)
+            prefetch_row(strength, ahead, k)
+            prefetch_row(gain, ahead, k)
+            prefetch_row(partner, ahead, k)
         nt = n_ties[i]
         keep = np.float32(rates[i, _R_KEEP1] if lonely[i] else rates[i, _R_KEEP0])
         budget = np.float32(1.0 / (1.0 + nt / net[_CAP]))
