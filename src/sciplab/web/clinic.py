@@ -96,7 +96,9 @@ class Clinic:
 
         On SQLite (WAL) a reader neither queues behind the one writer nor holds it up: the client page
         computes and renders its overview without holding the write lock every other request needs.
-        Never write in it (SQLite could refuse a write that follows another writer's commit).
+        Never write in it (SQLite could refuse a write that follows another writer's commit). The one
+        exception is PostgreSQL's audit entry: :func:`sciplab.web.audit.service.record` only keeps it, and
+        the block's end writes it with the chain's lock as one implicit transaction (the client page).
         """
         return self.tx(read_only=True)
 
